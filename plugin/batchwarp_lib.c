@@ -1,0 +1,287 @@
+/* GDALBatchWarp(): plans a batch, runs it on the worker pool, reports. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+
+#include "batchwarp_options.h"
+#include "batchwarp_output.h"
+#include "batchwarp_plan.h"
+#include "batchwarp_pool.h"
+#include "batchwarp_report.h"
+#include "batchwarp_worker_config.h"
+#include "gdal_batchwarp.h"
+
+#ifndef BATCHWARP_VERSION
+#define BATCHWARP_VERSION "unknown"
+#endif
+
+/* Relative to the directory of this library, in the build tree and once
+ * installed alike. */
+#define BW_WORKER_RELATIVE_PATH "gdal_batchwarp/gdal_batchwarp_worker"
+
+typedef struct
+{
+    const GDALBatchWarpOptions *psOptions;
+    BWPlan *psPlan;
+    int *panOrder; /* plan indices in dispatch order */
+    int nOrder;
+    int nNext;
+    int nDone;
+    int nFailed;
+    BWReport *psReport;
+    char *pszReportError; /* first failure to write the report */
+} BWBatch;
+
+const char *GDALBatchWarpGetVersion(void)
+{
+    return BATCHWARP_VERSION;
+}
+
+/* The worker executable: $GDAL_BATCHWARP_WORKER, else next to this library. */
+static char *FindWorker(void)
+{
+    const char *pszEnv = CPLGetConfigOption("GDAL_BATCHWARP_WORKER", NULL);
+    if (pszEnv != NULL && pszEnv[0] != '\0')
+        return CPLStrdup(pszEnv);
+    Dl_info sInfo;
+    if (dladdr((void *)GDALBatchWarp, &sInfo) != 0 && sInfo.dli_fname != NULL)
+    {
+        char *pszDir = CPLStrdup(CPLGetPath(sInfo.dli_fname));
+        char *pszPath = CPLStrdup(CPLFormFilename(pszDir, BW_WORKER_RELATIVE_PATH, NULL));
+        CPLFree(pszDir);
+        return pszPath;
+    }
+    return CPLStrdup(BW_WORKER_RELATIVE_PATH);
+}
+
+static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
+{
+    const GDALBatchWarpOptions *psOptions = psBatch->psOptions;
+    psBatch->nDone++;
+    if (!psResult->bOk)
+        psBatch->nFailed++;
+    if (psBatch->psReport != NULL && psBatch->pszReportError == NULL)
+        BWReportWrite(psBatch->psReport, psResult, &psBatch->pszReportError);
+    if (psOptions->pfnResult != NULL)
+        psOptions->pfnResult(psResult, psOptions->pResultData);
+    if (psOptions->pfnProgress != NULL)
+        psOptions->pfnProgress((double)psBatch->nDone / psBatch->psPlan->nItems, "",
+                               psOptions->pProgressData);
+}
+
+static int NextTask(void *pUser, void **ppCookie, char ***ppapszFields)
+{
+    BWBatch *psBatch = pUser;
+    if (psBatch->nNext >= psBatch->nOrder)
+        return FALSE;
+    const int iItem = psBatch->panOrder[psBatch->nNext++];
+    const BWPlanItem *psItem = &psBatch->psPlan->pasItems[iItem];
+    char **papszFields = NULL;
+    papszFields = CSLAddNameValue(papszFields, "ID", CPLSPrintf("%d", iItem));
+    papszFields = CSLAddNameValue(papszFields, "SRC", psItem->pszSource);
+    papszFields = CSLAddNameValue(papszFields, "DST", psItem->pszOutput);
+    papszFields = CSLAddNameValue(papszFields, "TMP", psItem->pszTemp);
+    *ppapszFields = papszFields;
+    *ppCookie = (void *)(intptr_t)iItem;
+    return TRUE;
+}
+
+/* GDAL's messages of a task, one per line, or NULL when there are none. */
+static char *JoinFields(const BWMessage *psReply, const char *pszKey)
+{
+    char *pszOut = NULL;
+    const size_t nKeyLen = strlen(pszKey);
+    for (char **papszIter = psReply->papszFields; papszIter && *papszIter; ++papszIter)
+    {
+        if (strncmp(*papszIter, pszKey, nKeyLen) != 0 || (*papszIter)[nKeyLen] != '=')
+            continue;
+        const char *pszValue = *papszIter + nKeyLen + 1;
+        char *pszJoined = CPLStrdup(pszOut ? CPLSPrintf("%s\n%s", pszOut, pszValue) : pszValue);
+        CPLFree(pszOut);
+        pszOut = pszJoined;
+    }
+    return pszOut;
+}
+
+static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
+{
+    BWBatch *psBatch = pUser;
+    const int iItem = (int)(intptr_t)pCookie;
+    const BWPlanItem *psItem = &psBatch->psPlan->pasItems[iItem];
+
+    GDALBatchWarpResult sResult;
+    memset(&sResult, 0, sizeof(sResult));
+    sResult.pszSource = psItem->pszSource;
+    sResult.pszOutput = psItem->pszOutput;
+    sResult.nWorkerPid = psOutcome->nWorkerPid;
+    sResult.nAttempts = 1;
+    sResult.dfSeconds = psOutcome->dfSeconds;
+    char *pszError = NULL;
+    if (psOutcome->psReply != NULL)
+    {
+        const char *pszOk = BWMessageGet(psOutcome->psReply, "OK");
+        sResult.bOk = pszOk != NULL && strcmp(pszOk, "1") == 0;
+        if (!sResult.bOk)
+        {
+            pszError = JoinFields(psOutcome->psReply, "ERROR");
+            if (pszError == NULL)
+                pszError = CPLStrdup("failed without an error message");
+        }
+        const char *pszSeconds = BWMessageGet(psOutcome->psReply, "SECONDS");
+        if (pszSeconds != NULL)
+            sResult.dfSeconds = CPLAtof(pszSeconds);
+    }
+    else
+    {
+        /* The worker died or was killed mid-task: its temporary file is
+         * ours to remove. */
+        BWDiscardTemp(psItem->pszTemp);
+        pszError = CPLStrdup(psOutcome->pszFailure ? psOutcome->pszFailure : "worker lost");
+    }
+    sResult.pszError = pszError;
+    Emit(psBatch, &sResult);
+    CPLFree(pszError);
+}
+
+static int CompareBySizeDesc(const void *a, const void *b, void *pPlan)
+{
+    const BWPlan *psPlan = pPlan;
+    const int ia = *(const int *)a;
+    const int ib = *(const int *)b;
+    const GIntBig na = psPlan->pasItems[ia].nSize;
+    const GIntBig nb = psPlan->pasItems[ib].nSize;
+    if (na != nb)
+        return na > nb ? -1 : 1;
+    return ia - ib;
+}
+
+static int PrepareOutDir(const char *pszOutDir, char **ppszError)
+{
+    VSIStatBufL sStat;
+    if (VSIStatL(pszOutDir, &sStat) == 0)
+    {
+        if (!VSI_ISDIR(sStat.st_mode))
+        {
+            *ppszError = CPLStrdup(
+                CPLSPrintf("Output directory '%s' exists and is not a directory.", pszOutDir));
+            return FALSE;
+        }
+    }
+    /* VSIMkdirRecursive() of GDAL 3.6 fails on a bare relative name. */
+    else if (VSIMkdir(pszOutDir, 0755) != 0 && VSIMkdirRecursive(pszOutDir, 0755) != 0)
+    {
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Cannot create output directory '%s': %s", pszOutDir, VSIStrerror(errno)));
+        return FALSE;
+    }
+    if (!STARTS_WITH(pszOutDir, "/vsi") && access(pszOutDir, W_OK | X_OK) != 0)
+    {
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Output directory '%s' is not writable: %s", pszOutDir, VSIStrerror(errno)));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan,
+                                   char **ppszError)
+{
+    BWBatch sBatch;
+    memset(&sBatch, 0, sizeof(sBatch));
+    sBatch.psOptions = psOptions;
+    sBatch.psPlan = psPlan;
+    if (psOptions->pszReport != NULL)
+    {
+        sBatch.psReport = BWReportOpen(psOptions->pszReport, ppszError);
+        if (sBatch.psReport == NULL)
+            return GDAL_BATCHWARP_FAILED;
+    }
+    if (psOptions->pfnProgress != NULL)
+        psOptions->pfnProgress(0.0, "", psOptions->pProgressData);
+
+    /* Existing outputs are complete (outputs are atomic): keep them. */
+    sBatch.panOrder = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
+    for (int i = 0; i < psPlan->nItems; ++i)
+    {
+        const BWPlanItem *psItem = &psPlan->pasItems[i];
+        if (!psItem->bSkip)
+        {
+            sBatch.panOrder[sBatch.nOrder++] = i;
+            continue;
+        }
+        GDALBatchWarpResult sResult;
+        memset(&sResult, 0, sizeof(sResult));
+        sResult.pszSource = psItem->pszSource;
+        sResult.pszOutput = psItem->pszOutput;
+        sResult.bOk = TRUE;
+        sResult.bSkipped = TRUE;
+        Emit(&sBatch, &sResult);
+    }
+    /* Largest first, so that a big file never starts last while the other
+     * workers sit idle. */
+    qsort_r(sBatch.panOrder, (size_t)sBatch.nOrder, sizeof(int), CompareBySizeDesc, psPlan);
+
+    int bPoolOk = TRUE;
+    if (sBatch.nOrder > 0)
+    {
+        const int nWorkers =
+            psOptions->nWorkers < sBatch.nOrder ? psOptions->nWorkers : sBatch.nOrder;
+        char *pszWorker = FindWorker();
+        char **papszInit = BWBuildInitFields(psOptions, nWorkers);
+        BWPoolOptions sPool;
+        memset(&sPool, 0, sizeof(sPool));
+        sPool.pszWorkerPath = pszWorker;
+        sPool.nWorkers = nWorkers;
+        sPool.nMaxTasksPerWorker = psOptions->nMaxTasksPerWorker;
+        sPool.dfTaskTimeout = psOptions->dfTaskTimeout;
+        sPool.papszInitFields = papszInit;
+        bPoolOk = BWPoolRun(&sPool, NextTask, TaskDone, &sBatch, ppszError);
+        CSLDestroy(papszInit);
+        CPLFree(pszWorker);
+    }
+    CPLFree(sBatch.panOrder);
+
+    char *pszCloseError = NULL;
+    BWReportClose(sBatch.psReport, &pszCloseError);
+    if (sBatch.pszReportError == NULL)
+        sBatch.pszReportError = pszCloseError;
+    else
+        CPLFree(pszCloseError);
+    if (bPoolOk && sBatch.pszReportError != NULL)
+    {
+        *ppszError = sBatch.pszReportError;
+        return GDAL_BATCHWARP_FAILED;
+    }
+    CPLFree(sBatch.pszReportError);
+    if (!bPoolOk)
+        return GDAL_BATCHWARP_FAILED;
+    return sBatch.nFailed == 0 ? GDAL_BATCHWARP_OK : GDAL_BATCHWARP_FAILED;
+}
+
+GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
+{
+    char *pszError = NULL;
+    BWPlan sPlan;
+    GDALBatchWarpStatus eStatus = GDAL_BATCHWARP_OK;
+    if (!BWPlanBuild(psOptions, &sPlan, &pszError))
+        eStatus = GDAL_BATCHWARP_USAGE_ERROR;
+    else if (!PrepareOutDir(psOptions->pszOutDir, &pszError))
+        eStatus = GDAL_BATCHWARP_FAILED;
+    else
+        eStatus = RunPlan(psOptions, &sPlan, &pszError);
+    BWPlanFree(&sPlan);
+    if (pszError != NULL)
+    {
+        CPLError(CE_Failure, CPLE_AppDefined, "%s", pszError);
+        CPLFree(pszError);
+    }
+    return eStatus;
+}

@@ -1,0 +1,21 @@
+/* The JSON-lines report: one object per finished source, written and flushed
+ * as each one finishes, so that a killed run still leaves a usable record. */
+#ifndef BATCHWARP_REPORT_H_INCLUDED
+#define BATCHWARP_REPORT_H_INCLUDED
+
+#include <stdio.h>
+
+#include "gdal_batchwarp.h"
+
+typedef struct BWReport BWReport;
+
+/* pszPath "-" writes to stdout. Returns NULL with *ppszError. */
+BWReport *BWReportOpen(const char *pszPath, char **ppszError);
+int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char **ppszError);
+/* Returns FALSE with *ppszError when the final flush or close fails. */
+int BWReportClose(BWReport *psReport, char **ppszError);
+
+/* The JSON text of one result, without a newline (CPLFree it). */
+char *BWResultToJson(const GDALBatchWarpResult *psResult);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * A worker process: configured once from the INIT message, then one task per
+ * TASK message. Each task opens, warps, closes every dataset and renames the
+ * finished output into place before it reports success.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <gdal.h>
+#include <gdal_utils.h>
+
+#include "batchwarp_output.h"
+#include "batchwarp_protocol.h"
+#include "gdal_batchwarp.h"
+
+/* Messages GDAL raised during the current task. */
+typedef struct
+{
+    char **papszErrors;
+    char **papszWarnings;
+} BWErrorLog;
+
+static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
+{
+    (void)nNum;
+    BWErrorLog *psLog = CPLGetErrorHandlerUserData();
+    if (eClass == CE_Failure || eClass == CE_Fatal)
+        psLog->papszErrors = CSLAddString(psLog->papszErrors, pszMsg);
+    else if (eClass == CE_Warning)
+        psLog->papszWarnings = CSLAddString(psLog->papszWarnings, pszMsg);
+    else if (eClass == CE_Debug)
+        fprintf(stderr, "[worker %ld] %s\n", (long)getpid(), pszMsg);
+}
+
+static void ClearLog(BWErrorLog *psLog)
+{
+    CSLDestroy(psLog->papszErrors);
+    CSLDestroy(psLog->papszWarnings);
+    psLog->papszErrors = NULL;
+    psLog->papszWarnings = NULL;
+}
+
+typedef struct
+{
+    GDALWarpAppOptions *psWarpOptions;
+    char **papszOpenOptions;
+    char **papszInputDrivers;
+    char *pszInitError; /* why INIT failed: every task then fails with it */
+    BWErrorLog sLog;
+} BWWorker;
+
+static double Now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
+{
+    char **papszWarpArgs = NULL;
+    for (char **papszIter = psInit->papszFields; papszIter && *papszIter; ++papszIter)
+    {
+        const char *pszField = *papszIter;
+        if (STARTS_WITH(pszField, "CONFIG="))
+        {
+            char *pszKey = NULL;
+            const char *pszValue = CPLParseNameValue(pszField + strlen("CONFIG="), &pszKey);
+            if (pszKey != NULL && pszValue != NULL)
+                CPLSetConfigOption(pszKey, pszValue);
+            CPLFree(pszKey);
+        }
+        else if (STARTS_WITH(pszField, "WARP_ARG="))
+            papszWarpArgs = CSLAddString(papszWarpArgs, pszField + strlen("WARP_ARG="));
+        else if (STARTS_WITH(pszField, "OPEN_OPTION="))
+            psWorker->papszOpenOptions =
+                CSLAddString(psWorker->papszOpenOptions, pszField + strlen("OPEN_OPTION="));
+        else if (STARTS_WITH(pszField, "INPUT_DRIVER="))
+            psWorker->papszInputDrivers =
+                CSLAddString(psWorker->papszInputDrivers, pszField + strlen("INPUT_DRIVER="));
+    }
+    /* Config options first: some (GDAL_SKIP, GDAL_DRIVER_PATH, GDAL_CACHEMAX)
+     * only take effect if set before drivers and the block cache start. */
+    GDALAllRegister();
+    psWorker->psWarpOptions = GDALWarpAppOptionsNew(papszWarpArgs, NULL);
+    if (psWorker->psWarpOptions == NULL)
+        psWorker->pszInitError =
+            CPLStrdup(psWorker->sLog.papszErrors ? psWorker->sLog.papszErrors[0]
+                                                 : "invalid gdalwarp options");
+    CSLDestroy(papszWarpArgs);
+    ClearLog(&psWorker->sLog);
+}
+
+static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOutput,
+                   const char *pszTemp)
+{
+    if (psWorker->pszInitError != NULL)
+    {
+        CPLError(CE_Failure, CPLE_AppDefined, "%s", psWorker->pszInitError);
+        return FALSE;
+    }
+    /* A retried task may find the leftovers of an attempt that crashed. */
+    BWDiscardTemp(pszTemp);
+    GDALDatasetH hSrc = GDALOpenEx(pszSource, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
+                                   (const char *const *)psWorker->papszInputDrivers,
+                                   (const char *const *)psWorker->papszOpenOptions, NULL);
+    if (hSrc == NULL)
+        return FALSE;
+
+    int bUsageError = FALSE;
+    GDALDatasetH hOut = GDALWarp(pszTemp, NULL, 1, &hSrc, psWorker->psWarpOptions, &bUsageError);
+    /* Close both before judging: errors raised while flushing count too. */
+    if (hOut != NULL)
+        GDALClose(hOut);
+    GDALClose(hSrc);
+    const int bOk = hOut != NULL && psWorker->sLog.papszErrors == NULL;
+    if (!bOk)
+    {
+        if (psWorker->sLog.papszErrors == NULL)
+            CPLError(CE_Failure, CPLE_AppDefined, "gdalwarp failed without an error message");
+        BWDiscardTemp(pszTemp);
+        return FALSE;
+    }
+    if (!BWPublishOutput(pszTemp, pszOutput))
+    {
+        BWDiscardTemp(pszTemp);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char **ppszError)
+{
+    const char *pszId = BWMessageGet(psTask, "ID");
+    const char *pszSource = BWMessageGet(psTask, "SRC");
+    const char *pszOutput = BWMessageGet(psTask, "DST");
+    const char *pszTemp = BWMessageGet(psTask, "TMP");
+
+    ClearLog(&psWorker->sLog);
+    CPLErrorReset();
+    const double dfStart = Now();
+    int bOk = FALSE;
+    if (pszId == NULL || pszSource == NULL || pszOutput == NULL || pszTemp == NULL)
+        CPLError(CE_Failure, CPLE_AppDefined, "malformed task message");
+    else
+        bOk = RunTask(psWorker, pszSource, pszOutput, pszTemp);
+
+    char **papszReply = NULL;
+    papszReply = CSLAddNameValue(papszReply, "ID", pszId ? pszId : "");
+    papszReply = CSLAddNameValue(papszReply, "OK", bOk ? "1" : "0");
+    papszReply = CSLAddNameValue(papszReply, "SECONDS", CPLSPrintf("%.6f", Now() - dfStart));
+    for (char **papszIter = psWorker->sLog.papszErrors; papszIter && *papszIter; ++papszIter)
+        papszReply = CSLAddNameValue(papszReply, "ERROR", *papszIter);
+    for (char **papszIter = psWorker->sLog.papszWarnings; papszIter && *papszIter; ++papszIter)
+        papszReply = CSLAddNameValue(papszReply, "WARNING", *papszIter);
+    ClearLog(&psWorker->sLog);
+    const int bSent = BWMessageWrite(fd, BW_MSG_RESULT, papszReply, ppszError);
+    CSLDestroy(papszReply);
+    return bSent;
+}
+
+int GDALBatchWarpWorkerMain(int fd)
+{
+    /* The supervisor decides how an interrupted batch ends; a terminal's
+     * Ctrl-C reaches the whole process group, so workers leave it alone. */
+    signal(SIGINT, SIG_IGN);
+    /* Never outlive the supervisor, even in the middle of a long warp. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        return 1;
+
+    BWWorker sWorker;
+    memset(&sWorker, 0, sizeof(sWorker));
+    CPLSetErrorHandlerEx(CollectError, &sWorker.sLog);
+
+    BWFrameDecoder *psDecoder = BWFrameDecoderNew();
+    int nExit = 0;
+    int bInitDone = FALSE;
+    for (;;)
+    {
+        BWMessage sMsg = {0, NULL};
+        char *pszError = NULL;
+        const int nRet = BWMessageRead(fd, psDecoder, &sMsg, &pszError);
+        if (nRet <= 0)
+        {
+            /* End of stream is the normal way a worker is let go. */
+            if (nRet < 0)
+            {
+                fprintf(stderr, "gdal_batchwarp_worker: %s\n", pszError);
+                nExit = 1;
+            }
+            CPLFree(pszError);
+            break;
+        }
+        int bContinue = TRUE;
+        if (sMsg.eType == BW_MSG_INIT && !bInitDone)
+        {
+            ApplyInit(&sWorker, &sMsg);
+            bInitDone = TRUE;
+        }
+        else if (sMsg.eType == BW_MSG_TASK && bInitDone)
+            bContinue = ServeTask(&sWorker, fd, &sMsg, &pszError);
+        else if (sMsg.eType == BW_MSG_QUIT)
+            bContinue = FALSE;
+        else
+        {
+            pszError = CPLStrdup("unexpected message from supervisor");
+            bContinue = FALSE;
+        }
+        BWMessageClear(&sMsg);
+        if (!bContinue && pszError != NULL)
+        {
+            fprintf(stderr, "gdal_batchwarp_worker: %s\n", pszError);
+            nExit = 1;
+        }
+        CPLFree(pszError);
+        if (!bContinue)
+            break;
+    }
+    BWFrameDecoderFree(psDecoder);
+    if (sWorker.psWarpOptions)
+        GDALWarpAppOptionsFree(sWorker.psWarpOptions);
+    CSLDestroy(sWorker.papszOpenOptions);
+    CSLDestroy(sWorker.papszInputDrivers);
+    CPLFree(sWorker.pszInitError);
+    ClearLog(&sWorker.sLog);
+    CPLSetErrorHandler(NULL);
+    GDALDestroyDriverManager();
+    return nExit;
+}

@@ -1,0 +1,111 @@
+#include "batchwarp_worker_config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+
+#define BW_MIN_CACHE_BYTES (4 * 1024 * 1024)
+
+GIntBig BWParseCacheMax(const char *pszValue, GIntBig nPhysicalRAM)
+{
+    char *pszEnd = NULL;
+    const double dfValue = CPLStrtod(pszValue, &pszEnd);
+    if (pszEnd == pszValue || dfValue < 0)
+        return -1;
+    while (*pszEnd == ' ')
+        ++pszEnd;
+    if (*pszEnd == '%')
+        return pszEnd[1] == '\0' ? (GIntBig)(dfValue / 100.0 * (double)nPhysicalRAM) : -1;
+    if (EQUAL(pszEnd, "KB"))
+        return (GIntBig)(dfValue * 1024);
+    if (EQUAL(pszEnd, "MB"))
+        return (GIntBig)(dfValue * 1024 * 1024);
+    if (EQUAL(pszEnd, "GB"))
+        return (GIntBig)(dfValue * 1024 * 1024 * 1024);
+    if (*pszEnd != '\0')
+        return -1;
+    /* GDAL's rule: small numbers are megabytes, large ones bytes. */
+    return dfValue < 100000 ? (GIntBig)(dfValue * 1024 * 1024) : (GIntBig)dfValue;
+}
+
+GIntBig BWTotalCacheBudget(void)
+{
+    const GIntBig nRAM = CPLGetUsablePhysicalRAM();
+    const char *pszUser = CPLGetConfigOption("GDAL_CACHEMAX", NULL);
+    if (pszUser != NULL)
+    {
+        const GIntBig nUser = BWParseCacheMax(pszUser, nRAM);
+        if (nUser >= 0)
+            return nUser;
+    }
+    return nRAM / 20;
+}
+
+static char **AddConfig(char **papszFields, const char *pszKey, const char *pszValue)
+{
+    return CSLAddString(papszFields, CPLSPrintf("CONFIG=%s=%s", pszKey, pszValue));
+}
+
+/* Our default for a worker unless the user chose a value (--config or the
+ * environment), which is then passed on as given. */
+static char **AddDefaultConfig(char **papszFields, const char *pszKey, const char *pszDefault)
+{
+    const char *pszUser = CPLGetConfigOption(pszKey, NULL);
+    return AddConfig(papszFields, pszKey, pszUser ? pszUser : pszDefault);
+}
+
+static char **AddUserConfig(char **papszFields, CSLConstList papszConfig)
+{
+    for (CSLConstList papszIter = papszConfig; papszIter && *papszIter; ++papszIter)
+    {
+        char *pszKey = NULL;
+        const char *pszValue = CPLParseNameValue(*papszIter, &pszKey);
+        if (pszKey != NULL && pszValue != NULL && !EQUAL(pszKey, "GDAL_CACHEMAX"))
+            papszFields = AddConfig(papszFields, pszKey, pszValue);
+        CPLFree(pszKey);
+    }
+    return papszFields;
+}
+
+char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, int nWorkers)
+{
+    char **papszFields = NULL;
+
+    GIntBig nShare = BWTotalCacheBudget() / (nWorkers > 0 ? nWorkers : 1);
+    if (nShare < BW_MIN_CACHE_BYTES)
+        nShare = BW_MIN_CACHE_BYTES;
+    /* In bytes, as GDAL reads values of 100000 and more. */
+    papszFields = AddConfig(papszFields, "GDAL_CACHEMAX", CPLSPrintf(CPL_FRMT_GIB, nShare));
+    /* One thread per worker: N workers already use N cores. */
+    papszFields = AddDefaultConfig(papszFields, "GDAL_NUM_THREADS", "1");
+    /* A per-worker VSI cache would be duplicated N times. */
+    papszFields = AddDefaultConfig(papszFields, "VSI_CACHE", "FALSE");
+    /* Listing a directory of thousands of rasters on every open is the
+     * dominant cost for small files; sidecars are still found by stat(). */
+    papszFields = AddDefaultConfig(papszFields, "GDAL_DISABLE_READDIR_ON_OPEN", "YES");
+
+    /* Everything set with --config or CPLSetConfigOption in this process.
+     * Later fields override earlier ones in the worker. */
+    char **papszGlobal = CPLGetConfigOptions();
+    papszFields = AddUserConfig(papszFields, papszGlobal);
+    CSLDestroy(papszGlobal);
+    char **papszLocal = CPLGetThreadLocalConfigOptions();
+    papszFields = AddUserConfig(papszFields, papszLocal);
+    CSLDestroy(papszLocal);
+
+    for (CSLConstList papszIter = psOptions->papszWarpArgs; papszIter && *papszIter; ++papszIter)
+        papszFields = CSLAddString(papszFields, CPLSPrintf("WARP_ARG=%s", *papszIter));
+    if (!psOptions->bUserSetWarpThreads)
+    {
+        papszFields = CSLAddString(papszFields, "WARP_ARG=-wo");
+        papszFields = CSLAddString(papszFields, "WARP_ARG=NUM_THREADS=1");
+    }
+    for (CSLConstList papszIter = psOptions->papszOpenOptions; papszIter && *papszIter; ++papszIter)
+        papszFields = CSLAddString(papszFields, CPLSPrintf("OPEN_OPTION=%s", *papszIter));
+    for (CSLConstList papszIter = psOptions->papszInputDrivers; papszIter && *papszIter;
+         ++papszIter)
+        papszFields = CSLAddString(papszFields, CPLSPrintf("INPUT_DRIVER=%s", *papszIter));
+    return papszFields;
+}

@@ -1,0 +1,23 @@
+/*
+ * What every worker is told at start (the INIT message): its share of the
+ * block cache, its thread counts, its VSI settings, the user's configuration
+ * options, and gdalwarp's arguments.
+ */
+#ifndef BATCHWARP_WORKER_CONFIG_H_INCLUDED
+#define BATCHWARP_WORKER_CONFIG_H_INCLUDED
+
+#include <cpl_port.h>
+
+#include "batchwarp_options.h"
+
+/* Bytes of block cache for the whole batch: GDAL_CACHEMAX if the user set it
+ * (read as the total for all workers), else GDAL's own default of 5% of RAM. */
+GIntBig BWTotalCacheBudget(void);
+
+/* Parses a GDAL_CACHEMAX value ("512" MB, "10%", "2GB", or bytes); -1 if bad. */
+GIntBig BWParseCacheMax(const char *pszValue, GIntBig nPhysicalRAM);
+
+/* Fields of the INIT message (CSLDestroy them). */
+char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, int nWorkers);
+
+#endif
