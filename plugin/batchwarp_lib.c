@@ -1,5 +1,6 @@
 /* GDALBatchWarp(): plans a batch, runs it on the worker pool, reports. */
 #include <dlfcn.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,8 +35,13 @@ typedef struct
     int *panOrder; /* plan indices in dispatch order */
     int nOrder;
     int nNext;
+    int *panRetry; /* plan indices waiting for another attempt (a stack) */
+    int nRetry;
+    int *panAttempts; /* per plan item */
     int nDone;
     int nFailed;
+    int nInterrupted;
+    volatile sig_atomic_t bStop; /* the progress callback asked to cancel */
     BWReport *psReport;
     char *pszReportError; /* first failure to write the report */
 } BWBatch;
@@ -62,6 +68,21 @@ static char *FindWorker(void)
     return CPLStrdup(BW_WORKER_RELATIVE_PATH);
 }
 
+/* GDAL's convention: a progress callback that returns FALSE cancels. */
+static void ReportProgress(BWBatch *psBatch)
+{
+    const GDALBatchWarpOptions *psOptions = psBatch->psOptions;
+    if (psOptions->pfnProgress != NULL &&
+        !psOptions->pfnProgress((double)psBatch->nDone / psBatch->psPlan->nItems, "",
+                                psOptions->pProgressData))
+        psBatch->bStop = TRUE;
+}
+
+static void Tick(void *pUser)
+{
+    ReportProgress(pUser);
+}
+
 static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
 {
     const GDALBatchWarpOptions *psOptions = psBatch->psOptions;
@@ -72,23 +93,28 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
         BWReportWrite(psBatch->psReport, psResult, &psBatch->pszReportError);
     if (psOptions->pfnResult != NULL)
         psOptions->pfnResult(psResult, psOptions->pResultData);
-    if (psOptions->pfnProgress != NULL)
-        psOptions->pfnProgress((double)psBatch->nDone / psBatch->psPlan->nItems, "",
-                               psOptions->pProgressData);
+    ReportProgress(psBatch);
 }
 
 static int NextTask(void *pUser, void **ppCookie, char ***ppapszFields)
 {
     BWBatch *psBatch = pUser;
-    if (psBatch->nNext >= psBatch->nOrder)
+    int iItem;
+    if (psBatch->nRetry > 0)
+        iItem = psBatch->panRetry[--psBatch->nRetry];
+    else if (psBatch->nNext < psBatch->nOrder)
+        iItem = psBatch->panOrder[psBatch->nNext++];
+    else
         return FALSE;
-    const int iItem = psBatch->panOrder[psBatch->nNext++];
     const BWPlanItem *psItem = &psBatch->psPlan->pasItems[iItem];
+    psBatch->panAttempts[iItem]++;
     char **papszFields = NULL;
     papszFields = CSLAddNameValue(papszFields, "ID", CPLSPrintf("%d", iItem));
     papszFields = CSLAddNameValue(papszFields, "SRC", psItem->pszSource);
     papszFields = CSLAddNameValue(papszFields, "DST", psItem->pszOutput);
     papszFields = CSLAddNameValue(papszFields, "TMP", psItem->pszTemp);
+    papszFields =
+        CSLAddNameValue(papszFields, "ATTEMPT", CPLSPrintf("%d", psBatch->panAttempts[iItem]));
     *ppapszFields = papszFields;
     *ppCookie = (void *)(intptr_t)iItem;
     return TRUE;
@@ -122,7 +148,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
     sResult.pszSource = psItem->pszSource;
     sResult.pszOutput = psItem->pszOutput;
     sResult.nWorkerPid = psOutcome->nWorkerPid;
-    sResult.nAttempts = 1;
+    sResult.nAttempts = psBatch->panAttempts[iItem];
     sResult.dfSeconds = psOutcome->dfSeconds;
     char *pszError = NULL;
     if (psOutcome->psReply != NULL)
@@ -145,6 +171,20 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
          * ours to remove. */
         BWDiscardTemp(psItem->pszTemp);
         pszError = CPLStrdup(psOutcome->pszFailure ? psOutcome->pszFailure : "worker lost");
+    }
+    if (psOutcome->bInterrupted)
+    {
+        /* Not finished, so not reported: a rerun will do it. */
+        psBatch->nInterrupted++;
+        CPLFree(pszError);
+        return;
+    }
+    if (!sResult.bOk && psBatch->panAttempts[iItem] <= psBatch->psOptions->nRetries &&
+        !psBatch->bStop)
+    {
+        psBatch->panRetry[psBatch->nRetry++] = iItem;
+        CPLFree(pszError);
+        return;
     }
     sResult.pszError = pszError;
     Emit(psBatch, &sResult);
@@ -209,6 +249,8 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
 
     /* Existing outputs are complete (outputs are atomic): keep them. */
     sBatch.panOrder = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
+    sBatch.panRetry = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
+    sBatch.panAttempts = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
     for (int i = 0; i < psPlan->nItems; ++i)
     {
         const BWPlanItem *psItem = &psPlan->pasItems[i];
@@ -243,11 +285,17 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         sPool.nMaxTasksPerWorker = psOptions->nMaxTasksPerWorker;
         sPool.dfTaskTimeout = psOptions->dfTaskTimeout;
         sPool.papszInitFields = papszInit;
+        sPool.pbStopRequested = &sBatch.bStop;
+        sPool.nMaxResidentKB = (long)(psOptions->nMaxWorkerRSS / 1024);
+        sPool.pfnTick = Tick;
+        sPool.pTickData = &sBatch;
         bPoolOk = BWPoolRun(&sPool, NextTask, TaskDone, &sBatch, ppszError);
         CSLDestroy(papszInit);
         CPLFree(pszWorker);
     }
     CPLFree(sBatch.panOrder);
+    CPLFree(sBatch.panRetry);
+    CPLFree(sBatch.panAttempts);
 
     char *pszCloseError = NULL;
     BWReportClose(sBatch.psReport, &pszCloseError);
@@ -263,6 +311,12 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     CPLFree(sBatch.pszReportError);
     if (!bPoolOk)
         return GDAL_BATCHWARP_FAILED;
+    if (sBatch.bStop)
+    {
+        *ppszError = CPLStrdup(CPLSPrintf("Interrupted: %d of %d sources done, %d stopped.",
+                                          sBatch.nDone, psPlan->nItems, sBatch.nInterrupted));
+        return GDAL_BATCHWARP_FAILED;
+    }
     return sBatch.nFailed == 0 ? GDAL_BATCHWARP_OK : GDAL_BATCHWARP_FAILED;
 }
 
@@ -270,13 +324,20 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
 {
     char *pszError = NULL;
     BWPlan sPlan;
+    memset(&sPlan, 0, sizeof(sPlan));
     GDALBatchWarpStatus eStatus = GDAL_BATCHWARP_OK;
-    if (!BWPlanBuild(psOptions, &sPlan, &pszError))
+    if (psOptions->bNothingToRetry)
+        CPLDebug("BATCHWARP", "%s lists no failed source: nothing to do",
+                 psOptions->pszRetryFailed);
+    else if (!BWPlanBuild(psOptions, &sPlan, &pszError))
         eStatus = GDAL_BATCHWARP_USAGE_ERROR;
     else if (!PrepareOutDir(psOptions->pszOutDir, &pszError))
         eStatus = GDAL_BATCHWARP_FAILED;
     else
+    {
+        BWRemoveStaleTemps(psOptions->pszOutDir);
         eStatus = RunPlan(psOptions, &sPlan, &pszError);
+    }
     BWPlanFree(&sPlan);
     if (pszError != NULL)
     {

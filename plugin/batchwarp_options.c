@@ -10,6 +10,9 @@
 #include <gdal.h>
 #include <gdal_utils.h>
 
+#include "batchwarp_report_reader.h"
+#include "batchwarp_worker_config.h"
+
 #define BW_DEFAULT_MAX_TASKS_PER_WORKER 500
 
 /* The most values any gdalwarp option takes (-te has four). */
@@ -24,9 +27,19 @@ typedef struct
 /* Spellings chosen not to collide with any gdalwarp option; -q and
  * -overwrite are gdalwarp's, and are taken over with batch-wide meaning. */
 static const BWBatchOption asBatchOptions[] = {
-    {"-outdir", 1},  {"-j", 1},     {"-suffix", 1},    {"-report", 1},
-    {"-q", 0},       {"-quiet", 0}, {"-overwrite", 0}, {"-max_tasks_per_worker", 1},
+    {"-outdir", 1},
+    {"-j", 1},
+    {"-suffix", 1},
+    {"-report", 1},
+    {"-q", 0},
+    {"-quiet", 0},
+    {"-overwrite", 0},
+    {"-max_tasks_per_worker", 1},
     {"-timeout", 1},
+    {"-retries", 1},
+    {"-retry_failed", 1},
+    {"-worker_mem_limit", 1},
+    {"-max_worker_rss", 1},
 };
 
 static const BWBatchOption *FindBatchOption(const char *pszArg)
@@ -94,6 +107,19 @@ static int ParsePositiveInt(const char *pszOption, const char *pszValue, int *pn
     return TRUE;
 }
 
+/* Sizes as GDAL_CACHEMAX takes them: "512" (MB), "2GB", "10%" of RAM. */
+static int ParseSize(const char *pszOption, const char *pszValue, GIntBig *pnOut)
+{
+    *pnOut = BWParseCacheMax(pszValue, CPLGetUsablePhysicalRAM());
+    if (*pnOut < 0)
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg,
+                 "%s expects a size such as 512 (MB), 2GB or 10%%, got '%s'", pszOption, pszValue);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static int ApplyBatchOption(GDALBatchWarpOptions *psOptions, const char *pszName,
                             const char *pszValue)
 {
@@ -135,6 +161,17 @@ static int ApplyBatchOption(GDALBatchWarpOptions *psOptions, const char *pszName
         psOptions->bOverwrite = TRUE;
     else if (EQUAL(pszName, "-max_tasks_per_worker"))
         return ParsePositiveInt(pszName, pszValue, &psOptions->nMaxTasksPerWorker);
+    else if (EQUAL(pszName, "-retries"))
+        return ParsePositiveInt(pszName, pszValue, &psOptions->nRetries);
+    else if (EQUAL(pszName, "-retry_failed"))
+    {
+        CPLFree(psOptions->pszRetryFailed);
+        psOptions->pszRetryFailed = CPLStrdup(pszValue);
+    }
+    else if (EQUAL(pszName, "-worker_mem_limit"))
+        return ParseSize(pszName, pszValue, &psOptions->nWorkerMemLimit);
+    else if (EQUAL(pszName, "-max_worker_rss"))
+        return ParseSize(pszName, pszValue, &psOptions->nMaxWorkerRSS);
     else if (EQUAL(pszName, "-timeout"))
     {
         char *pszEnd = NULL;
@@ -260,7 +297,25 @@ static int ValidateOptions(GDALBatchWarpOptions *psOptions)
         CPLError(CE_Failure, CPLE_IllegalArg, "No output directory given: use -outdir DIR.");
         return FALSE;
     }
-    if (CSLCount(psOptions->papszSources) == 0)
+    if (psOptions->pszRetryFailed != NULL)
+    {
+        if (psOptions->papszSources != NULL)
+        {
+            CPLError(CE_Failure, CPLE_IllegalArg,
+                     "-retry_failed takes its sources from the report: give no source.");
+            return FALSE;
+        }
+        char *pszError = NULL;
+        if (!BWReportReadFailedSources(psOptions->pszRetryFailed, &psOptions->papszSources,
+                                       &pszError))
+        {
+            CPLError(CE_Failure, CPLE_AppDefined, "%s", pszError);
+            CPLFree(pszError);
+            return FALSE;
+        }
+        psOptions->bNothingToRetry = psOptions->papszSources == NULL;
+    }
+    else if (CSLCount(psOptions->papszSources) == 0)
     {
         CPLError(CE_Failure, CPLE_IllegalArg, "No source raster given.");
         return FALSE;
@@ -303,6 +358,7 @@ void GDALBatchWarpOptionsFree(GDALBatchWarpOptions *psOptions)
     CPLFree(psOptions->pszOutDir);
     CPLFree(psOptions->pszSuffix);
     CPLFree(psOptions->pszReport);
+    CPLFree(psOptions->pszRetryFailed);
     CPLFree(psOptions->pszOutputFormat);
     CPLFree(psOptions->pszOutputExtension);
     CPLFree(psOptions);

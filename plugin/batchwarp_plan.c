@@ -1,6 +1,9 @@
 #include "batchwarp_plan.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,11 +130,27 @@ char *BWOutputPathFor(const char *pszSource, const char *pszOutDir, const char *
     return pszOut;
 }
 
+/* This machine's name, reduced to characters that cannot be confused with
+ * the separators of a temporary name. */
+static void HostTag(char *pszOut, size_t nSize)
+{
+    if (gethostname(pszOut, nSize) != 0)
+        snprintf(pszOut, nSize, "localhost");
+    pszOut[nSize - 1] = '\0';
+    for (char *p = pszOut; *p; ++p)
+    {
+        if (*p == '.' || *p == '-' || *p == '/')
+            *p = '_';
+    }
+}
+
 char *BWTempPathFor(const char *pszOutput, const char *pszExtension)
 {
+    char szHost[256];
+    HostTag(szHost, sizeof(szHost));
     char *pszDir = CPLStrdup(CPLGetPath(pszOutput));
-    char *pszName = CPLStrdup(
-        CPLSPrintf(".%s" BW_TEMP_MARKER "%ld", CPLGetBasename(pszOutput), (long)getpid()));
+    char *pszName = CPLStrdup(CPLSPrintf(".%s" BW_TEMP_MARKER "%s-%ld", CPLGetBasename(pszOutput),
+                                         szHost, (long)getpid()));
     char *pszTemp =
         CPLStrdup(CPLFormFilename(pszDir, pszName, pszExtension[0] ? pszExtension : NULL));
     CPLFree(pszName);
@@ -142,6 +161,44 @@ char *BWTempPathFor(const char *pszOutput, const char *pszExtension)
 int BWIsTempName(const char *pszName)
 {
     return pszName[0] == '.' && strstr(pszName, BW_TEMP_MARKER) != NULL;
+}
+
+/* Whether a temporary file was left by a run that is gone: one of this
+ * machine whose process no longer exists. Files of other machines (a shared
+ * file system) are left to the runs there. */
+static int IsStaleTemp(const char *pszName)
+{
+    const char *pszTag = strstr(pszName, BW_TEMP_MARKER) + strlen(BW_TEMP_MARKER);
+    const char *pszDash = strchr(pszTag, '-');
+    if (pszDash == NULL)
+        return FALSE;
+    char szHost[256];
+    HostTag(szHost, sizeof(szHost));
+    if ((size_t)(pszDash - pszTag) != strlen(szHost) ||
+        strncmp(pszTag, szHost, (size_t)(pszDash - pszTag)) != 0)
+        return FALSE;
+    char *pszEnd = NULL;
+    const long nPid = strtol(pszDash + 1, &pszEnd, 10);
+    if (pszEnd == pszDash + 1 || nPid <= 0)
+        return FALSE;
+    return nPid != (long)getpid() && kill((pid_t)nPid, 0) != 0 && errno == ESRCH;
+}
+
+int BWRemoveStaleTemps(const char *pszDir)
+{
+    char **papszEntries = VSIReadDir(pszDir);
+    int nRemoved = 0;
+    for (char **papszIter = papszEntries; papszIter && *papszIter; ++papszIter)
+    {
+        if (BWIsTempName(*papszIter) && IsStaleTemp(*papszIter) &&
+            VSIUnlink(CPLFormFilename(pszDir, *papszIter, NULL)) == 0)
+            ++nRemoved;
+    }
+    CSLDestroy(papszEntries);
+    if (nRemoved > 0)
+        CPLDebug("BATCHWARP", "removed %d temporary files of an earlier run from %s", nRemoved,
+                 pszDir);
+    return nRemoved;
 }
 
 typedef struct

@@ -44,4 +44,8 @@ char *BWTempPathFor(const char *pszOutput, const char *pszExtension);
 /* Whether a directory entry name is one of our temporary files. */
 int BWIsTempName(const char *pszName);
 
+/* Removes the temporary files (and their sidecars) that runs killed on this
+ * machine left in a directory; returns how many. */
+int BWRemoveStaleTemps(const char *pszDir);
+
 #endif

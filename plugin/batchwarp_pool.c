@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -186,6 +187,24 @@ static void HandleLostWorker(BWWorkerSlot *psSlot, BWPoolTaskDoneFn pfnDone, voi
     CPLFree(pszStatus);
 }
 
+/*
+ * Whether a worker must be replaced after this result: after its task quota
+ * (bounds what a leaking driver can accumulate), when its memory grew past
+ * the limit, or after a failed task, so that a retry never runs in a process
+ * a failure may have left in a bad state.
+ */
+static int MustRecycle(const BWPoolOptions *psOptions, const BWWorkerSlot *psSlot,
+                       const BWMessage *psResult)
+{
+    if (psOptions->nMaxTasksPerWorker > 0 && psSlot->nTasksDone >= psOptions->nMaxTasksPerWorker)
+        return TRUE;
+    const char *pszRSS = BWMessageGet(psResult, "RSS_KB");
+    if (psOptions->nMaxResidentKB > 0 && pszRSS != NULL && atol(pszRSS) > psOptions->nMaxResidentKB)
+        return TRUE;
+    const char *pszOk = BWMessageGet(psResult, "OK");
+    return pszOk == NULL || strcmp(pszOk, "1") != 0;
+}
+
 /* Reads what the worker sent; returns FALSE when the worker is lost. */
 static int ServiceWorker(const BWPoolOptions *psOptions, BWWorkerSlot *psSlot,
                          BWPoolTaskDoneFn pfnDone, void *pUser)
@@ -220,12 +239,11 @@ static int ServiceWorker(const BWPoolOptions *psOptions, BWWorkerSlot *psSlot,
             return FALSE;
         }
         psSlot->nTasksDone++;
+        const int bRecycle = MustRecycle(psOptions, psSlot, &sMsg);
         FinishTask(psSlot, pfnDone, pUser, &sMsg, NULL, FALSE);
         BWMessageClear(&sMsg);
-        if (psOptions->nMaxTasksPerWorker > 0 &&
-            psSlot->nTasksDone >= psOptions->nMaxTasksPerWorker)
+        if (bRecycle)
         {
-            /* Recycling bounds what a leaking driver can accumulate. */
             BWMessageWrite(psSlot->fd, BW_MSG_QUIT, NULL, &pszError);
             CPLFree(pszError);
             RetireWorker(psSlot, FALSE);
@@ -282,7 +300,7 @@ static int Dispatch(const BWPoolOptions *psOptions, BWWorkerSlot *pasSlots, int 
 static int PollTimeoutMs(const BWPoolOptions *psOptions, const BWWorkerSlot *pasSlots, int nSlots)
 {
     /* Wake up regularly so that a stop request is seen promptly. */
-    double dfWait = psOptions->pbStopRequested ? 0.2 : -1;
+    double dfWait = psOptions->pbStopRequested || psOptions->pfnTick ? 0.2 : -1;
     if (psOptions->dfTaskTimeout > 0)
     {
         const double dfNow = Now();
@@ -367,6 +385,8 @@ int BWPoolRun(const BWPoolOptions *psOptions, BWPoolNextTaskFn pfnNext, BWPoolTa
                 ServiceWorker(psOptions, &pasSlots[panPollSlot[k]], pfnDone, pUser);
         }
         EnforceTimeouts(psOptions, pasSlots, nSlots, pfnDone, pUser);
+        if (psOptions->pfnTick != NULL)
+            psOptions->pfnTick(psOptions->pTickData);
     }
 
     for (int i = 0; i < nSlots; ++i)

@@ -26,6 +26,13 @@ typedef struct
      * handed out, running workers are killed and their tasks reported as
      * interrupted. May be NULL. */
     volatile sig_atomic_t *pbStopRequested;
+    /* Replace a worker whose resident memory passed this many kB after a
+     * task (from the RSS_KB field of its RESULT); 0 = never. */
+    long nMaxResidentKB;
+    /* Called at least every 200 ms while tasks run, e.g. to let a progress
+     * callback cancel the batch by setting *pbStopRequested. May be NULL. */
+    void (*pfnTick)(void *pTickData);
+    void *pTickData;
 } BWPoolOptions;
 
 typedef struct

@@ -3,10 +3,13 @@
  * TASK message. Each task opens, warps, closes every dataset and renames the
  * finished output into place before it reports success.
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include <gdal.h>
 #include <gdal_utils.h>
 
+#include "batchwarp_fault_hooks.h"
 #include "batchwarp_output.h"
 #include "batchwarp_protocol.h"
 #include "gdal_batchwarp.h"
@@ -64,6 +68,34 @@ static double Now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* A cap on the worker's address space (as ulimit -v): an allocation past it
+ * fails, and GDAL reports the task as out of memory instead of the machine's
+ * OOM killer choosing a victim. */
+static void LimitAddressSpace(GIntBig nBytes)
+{
+    if (nBytes <= 0)
+        return;
+    struct rlimit sLimit;
+    sLimit.rlim_cur = (rlim_t)nBytes;
+    sLimit.rlim_max = (rlim_t)nBytes;
+    if (setrlimit(RLIMIT_AS, &sLimit) != 0)
+        CPLError(CE_Warning, CPLE_AppDefined, "cannot limit worker memory: %s", strerror(errno));
+}
+
+/* Resident set size in kB, for the supervisor's recycling decision. */
+static long ResidentKB(void)
+{
+    FILE *fp = fopen("/proc/self/statm", "r");
+    long nSize = 0;
+    long nResident = 0;
+    if (fp == NULL)
+        return 0;
+    if (fscanf(fp, "%ld %ld", &nSize, &nResident) != 2)
+        nResident = 0;
+    fclose(fp);
+    return nResident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
 {
     char **papszWarpArgs = NULL;
@@ -83,6 +115,8 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
         else if (STARTS_WITH(pszField, "OPEN_OPTION="))
             psWorker->papszOpenOptions =
                 CSLAddString(psWorker->papszOpenOptions, pszField + strlen("OPEN_OPTION="));
+        else if (STARTS_WITH(pszField, "MEMORY_LIMIT="))
+            LimitAddressSpace(CPLAtoGIntBig(pszField + strlen("MEMORY_LIMIT=")));
         else if (STARTS_WITH(pszField, "INPUT_DRIVER="))
             psWorker->papszInputDrivers =
                 CSLAddString(psWorker->papszInputDrivers, pszField + strlen("INPUT_DRIVER="));
@@ -100,8 +134,9 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
 }
 
 static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOutput,
-                   const char *pszTemp)
+                   const char *pszTemp, int nAttempt)
 {
+    BWInjectFault(pszSource, nAttempt);
     if (psWorker->pszInitError != NULL)
     {
         CPLError(CE_Failure, CPLE_AppDefined, "%s", psWorker->pszInitError);
@@ -143,6 +178,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     const char *pszSource = BWMessageGet(psTask, "SRC");
     const char *pszOutput = BWMessageGet(psTask, "DST");
     const char *pszTemp = BWMessageGet(psTask, "TMP");
+    const char *pszAttempt = BWMessageGet(psTask, "ATTEMPT");
 
     ClearLog(&psWorker->sLog);
     CPLErrorReset();
@@ -151,12 +187,13 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     if (pszId == NULL || pszSource == NULL || pszOutput == NULL || pszTemp == NULL)
         CPLError(CE_Failure, CPLE_AppDefined, "malformed task message");
     else
-        bOk = RunTask(psWorker, pszSource, pszOutput, pszTemp);
+        bOk = RunTask(psWorker, pszSource, pszOutput, pszTemp, pszAttempt ? atoi(pszAttempt) : 1);
 
     char **papszReply = NULL;
     papszReply = CSLAddNameValue(papszReply, "ID", pszId ? pszId : "");
     papszReply = CSLAddNameValue(papszReply, "OK", bOk ? "1" : "0");
     papszReply = CSLAddNameValue(papszReply, "SECONDS", CPLSPrintf("%.6f", Now() - dfStart));
+    papszReply = CSLAddNameValue(papszReply, "RSS_KB", CPLSPrintf("%ld", ResidentKB()));
     for (char **papszIter = psWorker->sLog.papszErrors; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "ERROR", *papszIter);
     for (char **papszIter = psWorker->sLog.papszWarnings; papszIter && *papszIter; ++papszIter)
@@ -172,6 +209,9 @@ int GDALBatchWarpWorkerMain(int fd)
     /* The supervisor decides how an interrupted batch ends; a terminal's
      * Ctrl-C reaches the whole process group, so workers leave it alone. */
     signal(SIGINT, SIG_IGN);
+    /* Past a file-size limit, a write must fail with EFBIG (and GDAL report
+     * it) rather than kill the worker. */
+    signal(SIGXFSZ, SIG_IGN);
     /* Never outlive the supervisor, even in the middle of a long warp. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1)

@@ -86,6 +86,10 @@ char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, int nWorkers)
      * dominant cost for small files; sidecars are still found by stat(). */
     papszFields = AddDefaultConfig(papszFields, "GDAL_DISABLE_READDIR_ON_OPEN", "YES");
 
+    if (psOptions->nWorkerMemLimit > 0)
+        papszFields = CSLAddString(
+            papszFields, CPLSPrintf("MEMORY_LIMIT=" CPL_FRMT_GIB, psOptions->nWorkerMemLimit));
+
     /* Everything set with --config or CPLSetConfigOption in this process.
      * Later fields override earlier ones in the worker. */
     char **papszGlobal = CPLGetConfigOptions();

@@ -1,0 +1,19 @@
+/*
+ * Test-only fault injection in workers, compiled in only with the CMake
+ * option BATCHWARP_FAULT_HOOKS, and active only when the environment
+ * variable GDAL_BATCHWARP_TEST_FAULTS is set, e.g.
+ *   GDAL_BATCHWARP_TEST_FAULTS="segv:t007.tif,hang:t013.tif,exit:t021.tif,segv_once:t030.tif"
+ * Each entry is ACTION:BASENAME; the action runs when a task's source has
+ * that base name. Actions: segv and abort raise the signal, hang sleeps
+ * forever, exit ends the worker with status 3 without replying; a "_once"
+ * suffix acts on the first attempt only, so a retry succeeds.
+ */
+#ifndef BATCHWARP_FAULT_HOOKS_H_INCLUDED
+#define BATCHWARP_FAULT_HOOKS_H_INCLUDED
+
+/* Whether this build carries the hooks. */
+int BWFaultHooksCompiled(void);
+
+void BWInjectFault(const char *pszSource, int nAttempt);
+
+#endif
