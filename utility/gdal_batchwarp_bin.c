@@ -1,5 +1,7 @@
 /* gdal_batchwarp: the command line over GDALBatchWarp(). */
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <cpl_conv.h>
@@ -9,6 +11,37 @@
 
 #include "batchwarp_progress.h"
 #include "gdal_batchwarp.h"
+
+/* The signal that asked the batch to stop, or 0. */
+static volatile sig_atomic_t nStopSignal = 0;
+
+static void OnStopSignal(int nSignal)
+{
+    /* A second Ctrl-C means now: the workers die with this process
+     * (PR_SET_PDEATHSIG) and the next run removes their temporary files. */
+    if (nStopSignal != 0 && nSignal == SIGINT)
+        _exit(128 + SIGINT);
+    nStopSignal = nSignal;
+}
+
+static void InstallStopHandlers(void)
+{
+    struct sigaction sAction;
+    memset(&sAction, 0, sizeof(sAction));
+    sAction.sa_handler = OnStopSignal;
+    sigemptyset(&sAction.sa_mask);
+    sigaction(SIGINT, &sAction, NULL);
+    sigaction(SIGTERM, &sAction, NULL);
+}
+
+/* The library stops handing out work when progress returns FALSE, GDAL's
+ * way to cancel; the bar itself is drawn unless -q. */
+static int CPL_STDCALL Progress(double dfComplete, const char *pszMessage, void *pData)
+{
+    if (pData != NULL)
+        BWStderrProgress(dfComplete, pszMessage, NULL);
+    return nStopSignal == 0;
+}
 
 static void PrintFailure(const GDALBatchWarpResult *psResult, void *pUserData)
 {
@@ -58,13 +91,16 @@ int main(int argc, char **argv)
         GDALDestroyDriverManager();
         return GDAL_BATCHWARP_USAGE_ERROR;
     }
-    if (!GDALBatchWarpOptionsIsQuiet(psOptions))
-        GDALBatchWarpOptionsSetProgress(psOptions, BWStderrProgress, NULL);
+    static int bDraw = TRUE;
+    GDALBatchWarpOptionsSetProgress(psOptions, Progress,
+                                    GDALBatchWarpOptionsIsQuiet(psOptions) ? NULL : &bDraw);
     GDALBatchWarpOptionsSetResultCallback(psOptions, PrintFailure, NULL);
 
+    InstallStopHandlers();
     const GDALBatchWarpStatus eStatus = GDALBatchWarp(psOptions);
 
     GDALBatchWarpOptionsFree(psOptions);
     GDALDestroyDriverManager();
-    return (int)eStatus;
+    /* As a shell reports a command ended by a signal. */
+    return nStopSignal != 0 ? 128 + nStopSignal : (int)eStatus;
 }
