@@ -99,6 +99,8 @@ void BWFrameDecoderFree(BWFrameDecoder *psDecoder)
 
 void BWFrameDecoderFeed(BWFrameDecoder *psDecoder, const void *pData, size_t nLen)
 {
+    if (nLen == 0)
+        return;
     if (psDecoder->nLen + nLen > psDecoder->nCap)
     {
         size_t nCap = psDecoder->nCap ? psDecoder->nCap : 4096;
