@@ -3,15 +3,20 @@
 #include <signal.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_hash_set.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 
+#include "batchwarp_budget.h"
+#include "batchwarp_fault_hooks.h"
+#include "batchwarp_merge.h"
 #include "batchwarp_options.h"
 #include "batchwarp_output.h"
 #include "batchwarp_plan.h"
@@ -38,6 +43,10 @@ typedef struct
     int *panRetry; /* plan indices waiting for another attempt (a stack) */
     int nRetry;
     int *panAttempts; /* per plan item */
+    int *panThreads;  /* per plan item: threads of its running attempt */
+    const BWBudget *psBudget;
+    int nRunning;
+    int nThreadsBusy; /* sum of panThreads over running tasks */
     int nDone;
     int nFailed;
     int nInterrupted;
@@ -48,7 +57,9 @@ typedef struct
 
 const char *GDALBatchWarpGetVersion(void)
 {
-    return BATCHWARP_VERSION;
+    /* A test build says so, so that nobody ships it by mistake and the
+     * autotests can tell whether the fault hooks are there. */
+    return BWFaultHooksCompiled() ? BATCHWARP_VERSION "+fault-hooks" : BATCHWARP_VERSION;
 }
 
 /* The worker executable: $GDAL_BATCHWARP_WORKER, else next to this library. */
@@ -91,6 +102,13 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
         psBatch->nFailed++;
     if (psBatch->psReport != NULL && psBatch->pszReportError == NULL)
         BWReportWrite(psBatch->psReport, psResult, &psBatch->pszReportError);
+    /* Complete outputs only (kept ones are complete too), flushed at once,
+     * so that the next program in a pipeline can start on them. */
+    if (psOptions->bPrintOutputs && psResult->bOk)
+    {
+        printf("%s\n", psResult->pszOutput);
+        fflush(stdout);
+    }
     if (psOptions->pfnResult != NULL)
         psOptions->pfnResult(psResult, psOptions->pResultData);
     ReportProgress(psBatch);
@@ -99,13 +117,24 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
 static int NextTask(void *pUser, void **ppCookie, char ***ppapszFields)
 {
     BWBatch *psBatch = pUser;
+    const int nPending = psBatch->nRetry + psBatch->nOrder - psBatch->nNext;
+    if (nPending == 0)
+        return FALSE;
+    int nThreads = 1;
+    if (psBatch->psBudget->bTailThreads)
+    {
+        nThreads =
+            BWThreadsForNextTask(psBatch->psBudget->nThreadBudget, psBatch->nThreadsBusy,
+                                 psBatch->psBudget->nWorkers - psBatch->nRunning, nPending - 1);
+        /* Tail tasks hold the free cores: wait for one to finish. */
+        if (nThreads == 0)
+            return FALSE;
+    }
     int iItem;
     if (psBatch->nRetry > 0)
         iItem = psBatch->panRetry[--psBatch->nRetry];
-    else if (psBatch->nNext < psBatch->nOrder)
-        iItem = psBatch->panOrder[psBatch->nNext++];
     else
-        return FALSE;
+        iItem = psBatch->panOrder[psBatch->nNext++];
     const BWPlanItem *psItem = &psBatch->psPlan->pasItems[iItem];
     psBatch->panAttempts[iItem]++;
     char **papszFields = NULL;
@@ -113,8 +142,15 @@ static int NextTask(void *pUser, void **ppCookie, char ***ppapszFields)
     papszFields = CSLAddNameValue(papszFields, "SRC", psItem->pszSource);
     papszFields = CSLAddNameValue(papszFields, "DST", psItem->pszOutput);
     papszFields = CSLAddNameValue(papszFields, "TMP", psItem->pszTemp);
+    if (psItem->pszStaged != NULL)
+        papszFields = CSLAddNameValue(papszFields, "STAGE", psItem->pszStaged);
     papszFields =
         CSLAddNameValue(papszFields, "ATTEMPT", CPLSPrintf("%d", psBatch->panAttempts[iItem]));
+    if (nThreads > 1)
+        papszFields = CSLAddNameValue(papszFields, "THREADS", CPLSPrintf("%d", nThreads));
+    psBatch->panThreads[iItem] = nThreads;
+    psBatch->nThreadsBusy += nThreads;
+    psBatch->nRunning++;
     *ppapszFields = papszFields;
     *ppCookie = (void *)(intptr_t)iItem;
     return TRUE;
@@ -142,6 +178,8 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
     BWBatch *psBatch = pUser;
     const int iItem = (int)(intptr_t)pCookie;
     const BWPlanItem *psItem = &psBatch->psPlan->pasItems[iItem];
+    psBatch->nRunning--;
+    psBatch->nThreadsBusy -= psBatch->panThreads[iItem];
 
     GDALBatchWarpResult sResult;
     memset(&sResult, 0, sizeof(sResult));
@@ -149,6 +187,8 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
     sResult.pszOutput = psItem->pszOutput;
     sResult.nWorkerPid = psOutcome->nWorkerPid;
     sResult.nAttempts = psBatch->panAttempts[iItem];
+    sResult.nThreads = psBatch->panThreads[iItem];
+    sResult.pszShard = psBatch->psOptions->pszShard;
     sResult.dfSeconds = psOutcome->dfSeconds;
     char *pszError = NULL;
     if (psOutcome->psReply != NULL)
@@ -170,6 +210,8 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         /* The worker died or was killed mid-task: its temporary file is
          * ours to remove. */
         BWDiscardTemp(psItem->pszTemp);
+        if (psItem->pszStaged != NULL)
+            BWDiscardTemp(psItem->pszStaged);
         pszError = CPLStrdup(psOutcome->pszFailure ? psOutcome->pszFailure : "worker lost");
     }
     if (psOutcome->bInterrupted)
@@ -203,6 +245,22 @@ static int CompareBySizeDesc(const void *a, const void *b, void *pPlan)
     return ia - ib;
 }
 
+/* VSIMkdirRecursive() of GDAL 3.6 fails on relative paths: give it an
+ * absolute one. */
+static int MakeDirectories(const char *pszDir)
+{
+    if (STARTS_WITH(pszDir, "/vsi") || !CPLIsFilenameRelative(pszDir))
+        return VSIMkdirRecursive(pszDir, 0755) == 0;
+    char *pszCwd = CPLGetCurrentDir();
+    if (pszCwd == NULL)
+        return FALSE;
+    char *pszAbsolute = CPLStrdup(CPLFormFilename(pszCwd, pszDir, NULL));
+    const int bOk = VSIMkdirRecursive(pszAbsolute, 0755) == 0;
+    CPLFree(pszAbsolute);
+    CPLFree(pszCwd);
+    return bOk;
+}
+
 static int PrepareOutDir(const char *pszOutDir, char **ppszError)
 {
     VSIStatBufL sStat;
@@ -215,8 +273,7 @@ static int PrepareOutDir(const char *pszOutDir, char **ppszError)
             return FALSE;
         }
     }
-    /* VSIMkdirRecursive() of GDAL 3.6 fails on a bare relative name. */
-    else if (VSIMkdir(pszOutDir, 0755) != 0 && VSIMkdirRecursive(pszOutDir, 0755) != 0)
+    else if (VSIMkdir(pszOutDir, 0755) != 0 && !MakeDirectories(pszOutDir))
     {
         *ppszError = CPLStrdup(
             CPLSPrintf("Cannot create output directory '%s': %s", pszOutDir, VSIStrerror(errno)));
@@ -231,13 +288,78 @@ static int PrepareOutDir(const char *pszOutDir, char **ppszError)
     return TRUE;
 }
 
+/* Calls pfnEach once for each directory that receives outputs (and the
+ * staging directory, if remote outputs use it). */
+static int ForEachOutputDir(const BWPlan *psPlan, int (*pfnEach)(const char *, char **),
+                            char **ppszError)
+{
+    CPLHashSet *psDone = CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree);
+    int bOk = TRUE;
+    for (int i = 0; i < psPlan->nItems && bOk; ++i)
+    {
+        const BWPlanItem *psItem = &psPlan->pasItems[i];
+        for (int k = 0; k < 2 && bOk; ++k)
+        {
+            const char *pszDir = k == 0              ? CPLGetPath(psItem->pszOutput)
+                                 : psItem->pszStaged ? BWStagingDir()
+                                                     : NULL;
+            if (pszDir == NULL || CPLHashSetLookup(psDone, pszDir) != NULL)
+                continue;
+            char *pszDirCopy = CPLStrdup(pszDir);
+            CPLHashSetInsert(psDone, pszDirCopy);
+            bOk = pfnEach(pszDirCopy, ppszError);
+        }
+    }
+    CPLHashSetDestroy(psDone);
+    return bOk;
+}
+
+/* Output directories below -outdir ({relpath} in the output template) are
+ * made before any work; in each, the temporary directories of killed runs
+ * go, and this run's is made. */
+static int PrepareOneDir(const char *pszDir, char **ppszError)
+{
+    VSIStatBufL sStat;
+    if (VSIStatL(pszDir, &sStat) != 0 && !MakeDirectories(pszDir))
+    {
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Cannot create output directory '%s': %s", pszDir, VSIStrerror(errno)));
+        return FALSE;
+    }
+    BWRemoveStaleTemps(pszDir);
+    if (!BWMakeTempDir(pszDir))
+    {
+        *ppszError = CPLStrdup(CPLSPrintf("Cannot create a temporary directory in '%s': %s", pszDir,
+                                          VSIStrerror(errno)));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static int CleanOneDir(const char *pszDir, char **ppszError)
+{
+    (void)ppszError;
+    BWRemoveTempDir(pszDir);
+    return TRUE;
+}
+
+/* -dry_run: what would be done, one "source -> output" line each. */
+static void PrintPlan(const BWPlan *psPlan)
+{
+    for (int i = 0; i < psPlan->nItems; ++i)
+        printf("%s -> %s%s\n", psPlan->pasItems[i].pszSource, psPlan->pasItems[i].pszOutput,
+               psPlan->pasItems[i].bSkip ? " (exists: kept)" : "");
+    fflush(stdout);
+}
+
 static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan,
-                                   char **ppszError)
+                                   const BWBudget *psBudget, char **ppszError)
 {
     BWBatch sBatch;
     memset(&sBatch, 0, sizeof(sBatch));
     sBatch.psOptions = psOptions;
     sBatch.psPlan = psPlan;
+    sBatch.psBudget = psBudget;
     if (psOptions->pszReport != NULL)
     {
         sBatch.psReport = BWReportOpen(psOptions->pszReport, ppszError);
@@ -251,6 +373,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     sBatch.panOrder = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
     sBatch.panRetry = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
     sBatch.panAttempts = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
+    sBatch.panThreads = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
     for (int i = 0; i < psPlan->nItems; ++i)
     {
         const BWPlanItem *psItem = &psPlan->pasItems[i];
@@ -265,6 +388,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         sResult.pszOutput = psItem->pszOutput;
         sResult.bOk = TRUE;
         sResult.bSkipped = TRUE;
+        sResult.pszShard = psOptions->pszShard;
         Emit(&sBatch, &sResult);
     }
     /* Largest first, so that a big file never starts last while the other
@@ -274,10 +398,9 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     int bPoolOk = TRUE;
     if (sBatch.nOrder > 0)
     {
-        const int nWorkers =
-            psOptions->nWorkers < sBatch.nOrder ? psOptions->nWorkers : sBatch.nOrder;
+        const int nWorkers = psBudget->nWorkers;
         char *pszWorker = FindWorker();
-        char **papszInit = BWBuildInitFields(psOptions, nWorkers);
+        char **papszInit = BWBuildInitFields(psOptions, psBudget);
         BWPoolOptions sPool;
         memset(&sPool, 0, sizeof(sPool));
         sPool.pszWorkerPath = pszWorker;
@@ -296,6 +419,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     CPLFree(sBatch.panOrder);
     CPLFree(sBatch.panRetry);
     CPLFree(sBatch.panAttempts);
+    CPLFree(sBatch.panThreads);
 
     char *pszCloseError = NULL;
     BWReportClose(sBatch.psReport, &pszCloseError);
@@ -325,18 +449,34 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
     char *pszError = NULL;
     BWPlan sPlan;
     memset(&sPlan, 0, sizeof(sPlan));
+    BWBudget sBudget;
+    memset(&sBudget, 0, sizeof(sBudget));
     GDALBatchWarpStatus eStatus = GDAL_BATCHWARP_OK;
-    if (psOptions->bNothingToRetry)
+    if (psOptions->bMergeReports)
+        eStatus = BWMergeReports(psOptions, &pszError);
+    else if (psOptions->bNothingToRetry)
         CPLDebug("BATCHWARP", "%s lists no failed source: nothing to do",
                  psOptions->pszRetryFailed);
-    else if (!BWPlanBuild(psOptions, &sPlan, &pszError))
+    else if (!BWPlanBuild(psOptions, &sPlan, &pszError) ||
+             !BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan), &sBudget, &pszError))
         eStatus = GDAL_BATCHWARP_USAGE_ERROR;
+    else if (psOptions->bDryRun)
+        PrintPlan(&sPlan);
     else if (!PrepareOutDir(psOptions->pszOutDir, &pszError))
         eStatus = GDAL_BATCHWARP_FAILED;
     else
     {
-        BWRemoveStaleTemps(psOptions->pszOutDir);
-        eStatus = RunPlan(psOptions, &sPlan, &pszError);
+        if (sBudget.nWorkers < psOptions->nWorkers && sBudget.nWorkers < BWPlanCountToDo(&sPlan))
+            CPLError(
+                CE_Warning, CPLE_AppDefined,
+                "Running %d workers instead of %d: that is what the memory budget of " CPL_FRMT_GIB
+                " MB holds (see -memory_budget).",
+                sBudget.nWorkers, psOptions->nWorkers, sBudget.nTotalBytes / (1024 * 1024));
+        if (!ForEachOutputDir(&sPlan, PrepareOneDir, &pszError))
+            eStatus = GDAL_BATCHWARP_FAILED;
+        else
+            eStatus = RunPlan(psOptions, &sPlan, &sBudget, &pszError);
+        ForEachOutputDir(&sPlan, CleanOneDir, NULL);
     }
     BWPlanFree(&sPlan);
     if (pszError != NULL)

@@ -11,6 +11,9 @@
 #include <gdal_utils.h>
 
 #include "batchwarp_report_reader.h"
+#include "batchwarp_naming.h"
+#include "batchwarp_shard.h"
+#include "batchwarp_sources.h"
 #include "batchwarp_worker_config.h"
 
 #define BW_DEFAULT_MAX_TASKS_PER_WORKER 500
@@ -38,8 +41,19 @@ static const BWBatchOption asBatchOptions[] = {
     {"-timeout", 1},
     {"-retries", 1},
     {"-retry_failed", 1},
+    {"-retry-failed", 1},
     {"-worker_mem_limit", 1},
     {"-max_worker_rss", 1},
+    {"-memory_budget", 1},
+    {"-shard", 1},
+    {"-shard_count", 1},
+    {"-merge_reports", 0},
+    {"-recursive", 0},
+    {"-output_template", 1},
+    {"-input_file_list", 1},
+    {"-null", 0},
+    {"-dry_run", 0},
+    {"-print_outputs", 0},
 };
 
 static const BWBatchOption *FindBatchOption(const char *pszArg)
@@ -163,15 +177,56 @@ static int ApplyBatchOption(GDALBatchWarpOptions *psOptions, const char *pszName
         return ParsePositiveInt(pszName, pszValue, &psOptions->nMaxTasksPerWorker);
     else if (EQUAL(pszName, "-retries"))
         return ParsePositiveInt(pszName, pszValue, &psOptions->nRetries);
-    else if (EQUAL(pszName, "-retry_failed"))
+    else if (EQUAL(pszName, "-retry_failed") || EQUAL(pszName, "-retry-failed"))
     {
         CPLFree(psOptions->pszRetryFailed);
+        CPLFree(psOptions->pszShard);
+        CPLFree(psOptions->pszOutputTemplate);
+        CSLDestroy(psOptions->papszSourceLists);
         psOptions->pszRetryFailed = CPLStrdup(pszValue);
     }
     else if (EQUAL(pszName, "-worker_mem_limit"))
         return ParseSize(pszName, pszValue, &psOptions->nWorkerMemLimit);
     else if (EQUAL(pszName, "-max_worker_rss"))
         return ParseSize(pszName, pszValue, &psOptions->nMaxWorkerRSS);
+    else if (EQUAL(pszName, "-memory_budget"))
+        return ParseSize(pszName, pszValue, &psOptions->nMemoryBudget);
+    else if (EQUAL(pszName, "-shard"))
+    {
+        if (!BWShardParse(pszValue, &psOptions->nShardIndex, &psOptions->nShardCount))
+        {
+            CPLError(CE_Failure, CPLE_IllegalArg,
+                     "-shard expects I/N with 0 <= I < N (e.g. 0/4), got '%s'", pszValue);
+            return FALSE;
+        }
+    }
+    else if (EQUAL(pszName, "-shard_count"))
+    {
+        if (!ParsePositiveInt(pszName, pszValue, &psOptions->nShardCount) ||
+            psOptions->nShardCount < 1)
+        {
+            CPLError(CE_Failure, CPLE_IllegalArg, "-shard_count must be at least 1");
+            return FALSE;
+        }
+        psOptions->bShardCountOnly = TRUE;
+    }
+    else if (EQUAL(pszName, "-merge_reports"))
+        psOptions->bMergeReports = TRUE;
+    else if (EQUAL(pszName, "-recursive"))
+        psOptions->bRecursive = TRUE;
+    else if (EQUAL(pszName, "-output_template"))
+    {
+        CPLFree(psOptions->pszOutputTemplate);
+        psOptions->pszOutputTemplate = CPLStrdup(pszValue);
+    }
+    else if (EQUAL(pszName, "-input_file_list"))
+        psOptions->papszSourceLists = CSLAddString(psOptions->papszSourceLists, pszValue);
+    else if (EQUAL(pszName, "-null"))
+        psOptions->bNulSeparated = TRUE;
+    else if (EQUAL(pszName, "-dry_run"))
+        psOptions->bDryRun = TRUE;
+    else if (EQUAL(pszName, "-print_outputs"))
+        psOptions->bPrintOutputs = TRUE;
     else if (EQUAL(pszName, "-timeout"))
     {
         char *pszEnd = NULL;
@@ -183,6 +238,15 @@ static int ApplyBatchOption(GDALBatchWarpOptions *psOptions, const char *pszName
         }
     }
     return TRUE;
+}
+
+/* gdalwarp's -wm: megabytes below 10000, bytes above, or a share of RAM. */
+static GIntBig WarpMemoryBytes(const char *pszValue)
+{
+    const double dfValue = CPLAtof(pszValue);
+    if (strchr(pszValue, '%') != NULL)
+        return (GIntBig)(dfValue / 100.0 * (double)CPLGetUsablePhysicalRAM());
+    return dfValue < 10000 ? (GIntBig)(dfValue * 1024 * 1024) : (GIntBig)dfValue;
 }
 
 /* Picks out what gdalwarp's library leaves to its binary, and what decides
@@ -201,6 +265,8 @@ static void NoteWarpOption(GDALBatchWarpOptions *psOptions, char **papszArgv, in
         psOptions->papszInputDrivers = CSLAddString(psOptions->papszInputDrivers, papszArgv[1]);
     else if (EQUAL(pszName, "-multi"))
         psOptions->bUserSetWarpThreads = TRUE;
+    else if (EQUAL(pszName, "-wm") && nValues == 1)
+        psOptions->nUserWarpMemory = WarpMemoryBytes(papszArgv[1]);
     else if (EQUAL(pszName, "-wo") && nValues == 1 && STARTS_WITH_CI(papszArgv[1], "NUM_THREADS="))
         psOptions->bUserSetWarpThreads = TRUE;
 }
@@ -223,8 +289,14 @@ static int ResolveOutputDriver(GDALBatchWarpOptions *psOptions)
                  psOptions->pszOutputFormat);
         return FALSE;
     }
+    /* COG declares no GDAL_DMD_EXTENSION, only GDAL_DMD_EXTENSIONS ("tif tiff"):
+     * the first of those is the one to use. */
     const char *pszExt = GDALGetMetadataItem(hDriver, GDAL_DMD_EXTENSION, NULL);
+    char **papszExts = CSLTokenizeString(GDALGetMetadataItem(hDriver, GDAL_DMD_EXTENSIONS, NULL));
+    if ((pszExt == NULL || pszExt[0] == '\0') && papszExts != NULL)
+        pszExt = papszExts[0];
     psOptions->pszOutputExtension = CPLStrdup(pszExt ? pszExt : "");
+    CSLDestroy(papszExts);
     return TRUE;
 }
 
@@ -290,13 +362,90 @@ static int ParseArgv(GDALBatchWarpOptions *psOptions, char **papszArgv)
     return TRUE;
 }
 
+/* -shard, else the scheduler's environment; -shard_count alone only sizes
+ * an index that comes from the environment. */
+static int ResolveShard(GDALBatchWarpOptions *psOptions)
+{
+    if (psOptions->nShardCount > 0 && !psOptions->bShardCountOnly)
+    {
+        psOptions->pszShard =
+            CPLStrdup(CPLSPrintf("%d/%d", psOptions->nShardIndex, psOptions->nShardCount));
+        return TRUE;
+    }
+    char *pszError = NULL;
+    const int nFound = BWShardFromEnvironment(psOptions->nShardCount, &psOptions->nShardIndex,
+                                              &psOptions->nShardCount, &pszError);
+    if (nFound < 0)
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg, "%s", pszError);
+        CPLFree(pszError);
+        return FALSE;
+    }
+    if (nFound == 0)
+    {
+        if (psOptions->bShardCountOnly)
+        {
+            CPLError(
+                CE_Failure, CPLE_IllegalArg,
+                "-shard_count needs a shard index from the environment "
+                "(JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX); use -shard I/N otherwise.");
+            return FALSE;
+        }
+        psOptions->nShardCount = 0;
+        return TRUE;
+    }
+    psOptions->pszShard =
+        CPLStrdup(CPLSPrintf("%d/%d", psOptions->nShardIndex, psOptions->nShardCount));
+    return TRUE;
+}
+
+/* -input_file_list entries join the sources given as arguments, in order. */
+static int ReadSourceLists(GDALBatchWarpOptions *psOptions)
+{
+    for (CSLConstList papszIter = psOptions->papszSourceLists; papszIter && *papszIter; ++papszIter)
+    {
+        char *pszError = NULL;
+        if (!BWReadSourceList(*papszIter, psOptions->bNulSeparated, &psOptions->papszSources,
+                              &pszError))
+        {
+            CPLError(CE_Failure, CPLE_AppDefined, "%s", pszError);
+            CPLFree(pszError);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static int ValidateMergeOptions(const GDALBatchWarpOptions *psOptions)
+{
+    if (CSLCount(psOptions->papszSources) == 0)
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg, "-merge_reports needs the reports to merge.");
+        return FALSE;
+    }
+    if (psOptions->pszRetryFailed != NULL || psOptions->pszOutDir != NULL)
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg,
+                 "-merge_reports only merges reports: give the reports and -report, no -outdir "
+                 "or -retry_failed.");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static int ValidateOptions(GDALBatchWarpOptions *psOptions)
 {
+    if (psOptions->bMergeReports)
+        return ValidateMergeOptions(psOptions);
+    if (!ResolveShard(psOptions))
+        return FALSE;
     if (psOptions->pszOutDir == NULL || psOptions->pszOutDir[0] == '\0')
     {
         CPLError(CE_Failure, CPLE_IllegalArg, "No output directory given: use -outdir DIR.");
         return FALSE;
     }
+    if (!ReadSourceLists(psOptions))
+        return FALSE;
     if (psOptions->pszRetryFailed != NULL)
     {
         if (psOptions->papszSources != NULL)
@@ -319,6 +468,28 @@ static int ValidateOptions(GDALBatchWarpOptions *psOptions)
     {
         CPLError(CE_Failure, CPLE_IllegalArg, "No source raster given.");
         return FALSE;
+    }
+    if (psOptions->bPrintOutputs && psOptions->pszReport != NULL &&
+        strcmp(psOptions->pszReport, "-") == 0)
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg,
+                 "-print_outputs and -report - would both write to stdout: send the report to "
+                 "a file.");
+        return FALSE;
+    }
+    if (psOptions->pszOutputTemplate != NULL)
+    {
+        /* Check the template once, on a made-up source, before any work. */
+        char *pszError = NULL;
+        char *pszName = BWExpandOutputTemplate(psOptions->pszOutputTemplate, "dir/source.tif",
+                                               "sub", "", "tif", &pszError);
+        if (pszName == NULL)
+        {
+            CPLError(CE_Failure, CPLE_IllegalArg, "%s", pszError);
+            CPLFree(pszError);
+            return FALSE;
+        }
+        CPLFree(pszName);
     }
     /* gdalwarp's own checks, with GDAL's own messages. */
     GDALWarpAppOptions *psWarp = GDALWarpAppOptionsNew(psOptions->papszWarpArgs, NULL);
@@ -359,6 +530,9 @@ void GDALBatchWarpOptionsFree(GDALBatchWarpOptions *psOptions)
     CPLFree(psOptions->pszSuffix);
     CPLFree(psOptions->pszReport);
     CPLFree(psOptions->pszRetryFailed);
+    CPLFree(psOptions->pszShard);
+    CPLFree(psOptions->pszOutputTemplate);
+    CSLDestroy(psOptions->papszSourceLists);
     CPLFree(psOptions->pszOutputFormat);
     CPLFree(psOptions->pszOutputExtension);
     CPLFree(psOptions);

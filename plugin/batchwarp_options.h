@@ -22,12 +22,25 @@ struct GDALBatchWarpOptions
     int nRetries;            /* extra attempts for a failed source */
     GIntBig nWorkerMemLimit; /* bytes of address space per worker; 0 = none */
     GIntBig nMaxWorkerRSS;   /* recycle a worker past this resident size; 0 = never */
+    GIntBig nMemoryBudget;   /* -memory_budget: bytes for the whole process tree; 0 = default */
+    GIntBig nUserWarpMemory; /* bytes of the user's -wm; 0 = not given */
     int nMaxTasksPerWorker;
     double dfTaskTimeout;
     int bQuiet;
     int bOverwrite;
     int bNothingToRetry;     /* -retry_failed found no failure: nothing to do */
     int bUserSetWarpThreads; /* -wo NUM_THREADS=... or -multi given */
+    int nShardIndex;         /* this run's shard, when nShardCount > 0 */
+    int nShardCount;         /* 0: the whole batch */
+    int bShardCountOnly;     /* -shard_count given, the index comes from the environment */
+    char *pszShard;          /* "I/N", or NULL */
+    int bMergeReports;       /* the sources are shard reports to merge */
+    int bRecursive;          /* list directory sources' whole trees */
+    char *pszOutputTemplate; /* -output_template, or NULL for the default */
+    char **papszSourceLists; /* -input_file_list values, read once parsing is done */
+    int bNulSeparated;       /* -null: those lists are NUL-separated */
+    int bDryRun;             /* print the plan, do nothing */
+    int bPrintOutputs;       /* print each complete output's path on stdout */
     GDALProgressFunc pfnProgress;
     void *pProgressData;
     GDALBatchWarpResultFunc pfnResult;

@@ -1,10 +1,14 @@
 #include "batchwarp_output.h"
 
+#include <string.h>
+
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
+
+#include "batchwarp_temp.h"
 
 void BWDiscardTemp(const char *pszTemp)
 {
@@ -37,4 +41,113 @@ int BWPublishOutput(const char *pszTemp, const char *pszOutput)
         CPLErrorReset();
     }
     return GDALRenameDataset(NULL, pszOutput, pszTemp) == CE_None;
+}
+
+int BWOutputNeedsStaging(const char *pszOutput)
+{
+    if (CPLTestBool(CPLGetConfigOption("BATCHWARP_STAGE_OUTPUTS", "NO")))
+        return TRUE;
+    return STARTS_WITH(pszOutput, "/vsi") && !STARTS_WITH(pszOutput, "/vsimem/");
+}
+
+const char *BWStagingDir(void)
+{
+    const char *pszDir = CPLGetConfigOption("CPL_TMPDIR", NULL);
+    if (pszDir == NULL)
+        pszDir = CPLGetConfigOption("TMPDIR", "/tmp");
+    return pszDir;
+}
+
+char *BWStagingPathFor(int nIndex, const char *pszOutput)
+{
+    char *pszTempDir = BWTempDirName();
+    char *pszDir = CPLStrdup(CPLFormFilename(BWStagingDir(), pszTempDir, NULL));
+    char *pszPath = CPLStrdup(
+        CPLFormFilename(pszDir, CPLSPrintf("%d_%s", nIndex, CPLGetFilename(pszOutput)), NULL));
+    CPLFree(pszDir);
+    CPLFree(pszTempDir);
+    return pszPath;
+}
+
+static int CopyFile(const char *pszFrom, const char *pszTo)
+{
+    VSILFILE *fpIn = VSIFOpenL(pszFrom, "rb");
+    if (fpIn == NULL)
+    {
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot read staged file '%s'", pszFrom);
+        return FALSE;
+    }
+    VSILFILE *fpOut = VSIFOpenL(pszTo, "wb");
+    if (fpOut == NULL)
+    {
+        VSIFCloseL(fpIn);
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot create '%s'", pszTo);
+        return FALSE;
+    }
+    const size_t nBufferSize = 1024 * 1024;
+    GByte *pabyBuffer = CPLMalloc(nBufferSize);
+    int bOk = TRUE;
+    size_t nRead;
+    while (bOk && (nRead = VSIFReadL(pabyBuffer, 1, nBufferSize, fpIn)) > 0)
+        bOk = VSIFWriteL(pabyBuffer, 1, nRead, fpOut) == nRead;
+    CPLFree(pabyBuffer);
+    VSIFCloseL(fpIn);
+    /* Remote writers upload at close: its failure is the copy's failure. */
+    if (VSIFCloseL(fpOut) != 0)
+        bOk = FALSE;
+    if (!bOk)
+    {
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot write '%s'", pszTo);
+        VSIUnlink(pszTo);
+    }
+    return bOk;
+}
+
+/* pszName without ".pszExt" at its end (CPLFree it). Unlike CPLGetBasename,
+ * a name without that extension is kept whole: ".x.batchwarp-tmp-h-1" is a
+ * stem, not ".x" with an extension. */
+static char *StemBefore(const char *pszName, const char *pszExt)
+{
+    char *pszStem = CPLStrdup(pszName);
+    const size_t nName = strlen(pszName);
+    const size_t nExt = strlen(pszExt);
+    if (nExt > 0 && nName > nExt + 1 && pszName[nName - nExt - 1] == '.' &&
+        EQUAL(pszName + nName - nExt, pszExt))
+        pszStem[nName - nExt - 1] = '\0';
+    return pszStem;
+}
+
+int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput)
+{
+    /* The dataset's own list names its sidecars, whatever the driver's
+     * naming (.aux.xml, .msk, .ovr, .hdr). */
+    GDALDatasetH hDS = GDALOpenEx(pszStaged, GDAL_OF_RASTER, NULL, NULL, NULL);
+    char **papszFiles = hDS ? GDALGetFileList(hDS) : CSLAddString(NULL, pszStaged);
+    if (hDS != NULL)
+        GDALClose(hDS);
+    /* Both names end in the output's extension, if it has one; what
+     * follows the stem (".tif.aux.xml", ".hdr") names each sidecar. */
+    char *pszStem = StemBefore(CPLGetFilename(pszStaged), CPLGetExtension(pszOutput));
+    char *pszOutDir = CPLStrdup(CPLGetPath(pszOutput));
+    char *pszOutStem = StemBefore(CPLGetFilename(pszOutput), CPLGetExtension(pszOutput));
+    int bOk = TRUE;
+    /* The main file last, so that a reader never finds it without its
+     * sidecars. */
+    for (int i = CSLCount(papszFiles) - 1; bOk && i >= 0; --i)
+    {
+        const char *pszName = CPLGetFilename(papszFiles[i]);
+        if (strncmp(pszName, pszStem, strlen(pszStem)) != 0)
+            continue;
+        char *pszTarget = CPLStrdup(CPLFormFilename(
+            pszOutDir, CPLSPrintf("%s%s", pszOutStem, pszName + strlen(pszStem)), NULL));
+        bOk = CopyFile(papszFiles[i], pszTarget);
+        CPLFree(pszTarget);
+    }
+    if (bOk)
+        BWDiscardTemp(pszStaged);
+    CSLDestroy(papszFiles);
+    CPLFree(pszStem);
+    CPLFree(pszOutDir);
+    CPLFree(pszOutStem);
+    return bOk;
 }

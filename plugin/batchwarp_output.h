@@ -1,6 +1,6 @@
-/* Atomic outputs: a worker writes under a hidden temporary name in the
- * destination directory, closes it, then renames it into place, so a final
- * name only ever holds a complete dataset. */
+/* Atomic outputs: a worker writes under a temporary name in the destination
+ * directory (batchwarp_temp.h), closes it, then renames it into place, so a
+ * final name only ever holds a complete dataset. */
 #ifndef BATCHWARP_OUTPUT_H_INCLUDED
 #define BATCHWARP_OUTPUT_H_INCLUDED
 
@@ -11,5 +11,22 @@ void BWDiscardTemp(const char *pszTemp);
  * rename, so that sidecars (.aux.xml, .ovr, .msk) follow. An existing
  * dataset at the final name is deleted first. Errors go to CPLError. */
 int BWPublishOutput(const char *pszTemp, const char *pszOutput);
+
+/* Outputs under /vsi (object stores, archives; not /vsimem/) cannot be
+ * written in place by most drivers, nor renamed atomically: they are written
+ * to a local staging directory (CPL_TMPDIR, else TMPDIR, else /tmp), then
+ * copied. BATCHWARP_STAGE_OUTPUTS=YES forces this for local outputs too. */
+int BWOutputNeedsStaging(const char *pszOutput);
+/* Where plan item nIndex stages its output (CPLFree it): in this run's
+ * temporary directory (batchwarp_temp.h) of the staging directory, under a
+ * name made unique by the index, since outputs of different directories
+ * may share a name. */
+char *BWStagingPathFor(int nIndex, const char *pszOutput);
+const char *BWStagingDir(void);
+
+/* Copies a closed staged dataset and its sidecars to the final name, then
+ * deletes it. Each file is written whole (an object store publishes it at
+ * close). Errors go to CPLError. */
+int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput);
 
 #endif

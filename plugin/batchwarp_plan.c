@@ -13,192 +13,19 @@
 #include <cpl_vsi.h>
 #include <gdal.h>
 
-#define BW_TEMP_MARKER ".batchwarp-tmp-"
-
-/* Files that travel with a raster and are never rasters to warp themselves. */
-static const char *const apszSidecarSuffixes[] = {".aux.xml", ".ovr", ".msk", ".tfw", ".tifw",
-                                                  ".wld",     ".prj", ".aux", ".rrd", NULL};
-/* Extensions some raster drivers claim but that are mostly not rasters. */
-static const char *const apszAmbiguousExtensions[] = {"txt", "csv", "xml", "json", "dat", NULL};
-
-static int HasSuffixCI(const char *pszName, const char *pszSuffix)
-{
-    const size_t nName = strlen(pszName);
-    const size_t nSuffix = strlen(pszSuffix);
-    return nName >= nSuffix && EQUAL(pszName + nName - nSuffix, pszSuffix);
-}
-
-/* Extensions of all raster drivers, lower case, space-separated per driver. */
-static char **RasterExtensions(void)
-{
-    char **papszExt = NULL;
-    for (int i = 0; i < GDALGetDriverCount(); ++i)
-    {
-        GDALDriverH hDriver = GDALGetDriver(i);
-        if (GDALGetMetadataItem(hDriver, GDAL_DCAP_RASTER, NULL) == NULL)
-            continue;
-        const char *pszList = GDALGetMetadataItem(hDriver, GDAL_DMD_EXTENSIONS, NULL);
-        char **papszDriverExt = CSLTokenizeString(pszList ? pszList : "");
-        for (char **papszIter = papszDriverExt; papszIter && *papszIter; ++papszIter)
-        {
-            if (CSLFindString((CSLConstList)apszAmbiguousExtensions, *papszIter) < 0 &&
-                CSLFindString(papszExt, *papszIter) < 0)
-                papszExt = CSLAddString(papszExt, *papszIter);
-        }
-        CSLDestroy(papszDriverExt);
-    }
-    return papszExt;
-}
-
-/*
- * Whether a directory entry is a raster to warp. An entry with a raster
- * extension is taken even when GDAL cannot open it, so that a damaged file is
- * reported as failed rather than silently left out; other entries are taken
- * when a GDAL driver recognises them.
- */
-static int IsRasterEntry(const char *pszDir, const char *pszName, CSLConstList papszExt)
-{
-    if (pszName[0] == '.')
-        return FALSE;
-    for (int i = 0; apszSidecarSuffixes[i] != NULL; ++i)
-    {
-        if (HasSuffixCI(pszName, apszSidecarSuffixes[i]))
-            return FALSE;
-    }
-    const char *pszExt = CPLGetExtension(pszName);
-    if (pszExt[0] != '\0' && CSLFindString(papszExt, pszExt) >= 0)
-        return TRUE;
-    const char *pszPath = CPLFormFilename(pszDir, pszName, NULL);
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    GDALDriverH hDriver = GDALIdentifyDriverEx(pszPath, GDAL_OF_RASTER, NULL, NULL);
-    CPLPopErrorHandler();
-    return hDriver != NULL;
-}
-
-static int CompareStrings(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static char **AppendDirectory(char **papszOut, const char *pszDir, CSLConstList papszExt)
-{
-    char **papszEntries = VSIReadDir(pszDir);
-    const int nEntries = CSLCount(papszEntries);
-    if (nEntries > 0)
-        qsort(papszEntries, (size_t)nEntries, sizeof(char *), CompareStrings);
-    for (int i = 0; i < nEntries; ++i)
-    {
-        if (IsRasterEntry(pszDir, papszEntries[i], papszExt))
-            papszOut = CSLAddString(papszOut, CPLFormFilename(pszDir, papszEntries[i], NULL));
-    }
-    CSLDestroy(papszEntries);
-    return papszOut;
-}
-
-char **BWExpandSources(CSLConstList papszSources)
-{
-    char **papszOut = NULL;
-    char **papszExt = NULL;
-    for (CSLConstList papszIter = papszSources; papszIter && *papszIter; ++papszIter)
-    {
-        VSIStatBufL sStat;
-        if (VSIStatL(*papszIter, &sStat) == 0 && VSI_ISDIR(sStat.st_mode) &&
-            !IsRasterEntry(CPLGetPath(*papszIter), CPLGetFilename(*papszIter), NULL))
-        {
-            if (papszExt == NULL)
-                papszExt = RasterExtensions();
-            papszOut = AppendDirectory(papszOut, *papszIter, papszExt);
-        }
-        else
-        {
-            /* A file, or a missing path: the latter fails in its own task
-             * so that the rest of the batch still runs. */
-            papszOut = CSLAddString(papszOut, *papszIter);
-        }
-    }
-    CSLDestroy(papszExt);
-    return papszOut;
-}
+#include "batchwarp_naming.h"
+#include "batchwarp_output.h"
+#include "batchwarp_shard.h"
+#include "batchwarp_sources.h"
 
 char *BWOutputPathFor(const char *pszSource, const char *pszOutDir, const char *pszSuffix,
                       const char *pszExtension)
 {
-    char *pszName = CPLStrdup(CPLSPrintf("%s%s", CPLGetBasename(pszSource), pszSuffix));
-    char *pszOut =
-        CPLStrdup(CPLFormFilename(pszOutDir, pszName, pszExtension[0] ? pszExtension : NULL));
+    char *pszName = BWExpandOutputTemplate(BW_DEFAULT_OUTPUT_TEMPLATE, pszSource, "", pszSuffix,
+                                           pszExtension, NULL);
+    char *pszOut = CPLStrdup(CPLFormFilename(pszOutDir, pszName, NULL));
     CPLFree(pszName);
     return pszOut;
-}
-
-/* This machine's name, reduced to characters that cannot be confused with
- * the separators of a temporary name. */
-static void HostTag(char *pszOut, size_t nSize)
-{
-    if (gethostname(pszOut, nSize) != 0)
-        snprintf(pszOut, nSize, "localhost");
-    pszOut[nSize - 1] = '\0';
-    for (char *p = pszOut; *p; ++p)
-    {
-        if (*p == '.' || *p == '-' || *p == '/')
-            *p = '_';
-    }
-}
-
-char *BWTempPathFor(const char *pszOutput, const char *pszExtension)
-{
-    char szHost[256];
-    HostTag(szHost, sizeof(szHost));
-    char *pszDir = CPLStrdup(CPLGetPath(pszOutput));
-    char *pszName = CPLStrdup(CPLSPrintf(".%s" BW_TEMP_MARKER "%s-%ld", CPLGetBasename(pszOutput),
-                                         szHost, (long)getpid()));
-    char *pszTemp =
-        CPLStrdup(CPLFormFilename(pszDir, pszName, pszExtension[0] ? pszExtension : NULL));
-    CPLFree(pszName);
-    CPLFree(pszDir);
-    return pszTemp;
-}
-
-int BWIsTempName(const char *pszName)
-{
-    return pszName[0] == '.' && strstr(pszName, BW_TEMP_MARKER) != NULL;
-}
-
-/* Whether a temporary file was left by a run that is gone: one of this
- * machine whose process no longer exists. Files of other machines (a shared
- * file system) are left to the runs there. */
-static int IsStaleTemp(const char *pszName)
-{
-    const char *pszTag = strstr(pszName, BW_TEMP_MARKER) + strlen(BW_TEMP_MARKER);
-    const char *pszDash = strchr(pszTag, '-');
-    if (pszDash == NULL)
-        return FALSE;
-    char szHost[256];
-    HostTag(szHost, sizeof(szHost));
-    if ((size_t)(pszDash - pszTag) != strlen(szHost) ||
-        strncmp(pszTag, szHost, (size_t)(pszDash - pszTag)) != 0)
-        return FALSE;
-    char *pszEnd = NULL;
-    const long nPid = strtol(pszDash + 1, &pszEnd, 10);
-    if (pszEnd == pszDash + 1 || nPid <= 0)
-        return FALSE;
-    return nPid != (long)getpid() && kill((pid_t)nPid, 0) != 0 && errno == ESRCH;
-}
-
-int BWRemoveStaleTemps(const char *pszDir)
-{
-    char **papszEntries = VSIReadDir(pszDir);
-    int nRemoved = 0;
-    for (char **papszIter = papszEntries; papszIter && *papszIter; ++papszIter)
-    {
-        if (BWIsTempName(*papszIter) && IsStaleTemp(*papszIter) &&
-            VSIUnlink(CPLFormFilename(pszDir, *papszIter, NULL)) == 0)
-            ++nRemoved;
-    }
-    CSLDestroy(papszEntries);
-    if (nRemoved > 0)
-        CPLDebug("BATCHWARP", "removed %d temporary files of an earlier run from %s", nRemoved,
-                 pszDir);
-    return nRemoved;
 }
 
 typedef struct
@@ -215,24 +42,6 @@ static int CompareKeyIndex(const void *a, const void *b)
     return n != 0 ? n : psA->nIndex - psB->nIndex;
 }
 
-/* Canonical form of a local path whose last component may not exist yet. */
-static char *CanonicalPath(const char *pszPath)
-{
-    if (STARTS_WITH(pszPath, "/vsi"))
-        return CPLStrdup(pszPath);
-    char szResolved[PATH_MAX];
-    if (realpath(pszPath, szResolved) != NULL)
-        return CPLStrdup(szResolved);
-    char *pszDir = CPLStrdup(CPLGetPath(pszPath));
-    char *pszOut = NULL;
-    if (realpath(pszDir[0] ? pszDir : ".", szResolved) != NULL)
-        pszOut = CPLStrdup(CPLFormFilename(szResolved, CPLGetFilename(pszPath), NULL));
-    else
-        pszOut = CPLStrdup(pszPath);
-    CPLFree(pszDir);
-    return pszOut;
-}
-
 static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
 {
     BWKeyIndex *pasKeys = CPLCalloc((size_t)psPlan->nItems + 1, sizeof(BWKeyIndex));
@@ -240,10 +49,10 @@ static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
     int bOk = TRUE;
     for (int i = 0; i < psPlan->nItems && bOk; ++i)
     {
-        papszCanonOut[i] = CanonicalPath(psPlan->pasItems[i].pszOutput);
+        papszCanonOut[i] = BWCanonicalPath(psPlan->pasItems[i].pszOutput);
         pasKeys[i].pszKey = papszCanonOut[i];
         pasKeys[i].nIndex = i;
-        char *pszCanonSrc = CanonicalPath(psPlan->pasItems[i].pszSource);
+        char *pszCanonSrc = BWCanonicalPath(psPlan->pasItems[i].pszSource);
         if (strcmp(pszCanonSrc, papszCanonOut[i]) == 0)
         {
             *ppszError = CPLStrdup(CPLSPrintf(
@@ -278,32 +87,94 @@ static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
     return bOk;
 }
 
+/* An output directory that is also a directory source would feed this run's
+ * outputs to the next run as sources (a_3857.tif -> a_3857_3857.tif), so it
+ * is refused even when a -suffix keeps the names apart. */
+static int CheckOutDirIsNotSource(const GDALBatchWarpOptions *psOptions, char **ppszError)
+{
+    char *pszCanonOut = BWCanonicalPath(psOptions->pszOutDir);
+    int bOk = TRUE;
+    for (CSLConstList papszIter = psOptions->papszSources; bOk && papszIter && *papszIter;
+         ++papszIter)
+    {
+        VSIStatBufL sStat;
+        if (VSIStatL(*papszIter, &sStat) != 0 || !VSI_ISDIR(sStat.st_mode))
+            continue;
+        char *pszCanonSrc = BWCanonicalPath(*papszIter);
+        if (strcmp(pszCanonSrc, pszCanonOut) == 0)
+        {
+            *ppszError = CPLStrdup(CPLSPrintf(
+                "Output directory '%s' is the source directory '%s': its outputs would be "
+                "taken as sources by the next run. Choose another -outdir.",
+                psOptions->pszOutDir, *papszIter));
+            bOk = FALSE;
+        }
+        CPLFree(pszCanonSrc);
+    }
+    CPLFree(pszCanonOut);
+    return bOk;
+}
+
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
     memset(psPlan, 0, sizeof(*psPlan));
-    char **papszSources = BWExpandSources(psOptions->papszSources);
-    psPlan->nItems = CSLCount(papszSources);
-    if (psPlan->nItems == 0)
+    if (!CheckOutDirIsNotSource(psOptions, ppszError))
+        return FALSE;
+    BWSourceList sSources;
+    BWCollectSources(psOptions->papszSources, psOptions->bRecursive, psOptions->pszOutDir,
+                     &sSources);
+    if (sSources.nSources == 0)
     {
         *ppszError = CPLStrdup("No raster found in the given sources.");
-        CSLDestroy(papszSources);
+        BWSourceListClear(&sSources);
         return FALSE;
     }
-    psPlan->pasItems = CPLCalloc((size_t)psPlan->nItems, sizeof(BWPlanItem));
-    for (int i = 0; i < psPlan->nItems; ++i)
+    psPlan->pasItems = CPLCalloc((size_t)sSources.nSources, sizeof(BWPlanItem));
+    int bOk = TRUE;
+    for (int i = 0; i < sSources.nSources && bOk; ++i)
     {
-        BWPlanItem *psItem = &psPlan->pasItems[i];
-        psItem->pszSource = CPLStrdup(papszSources[i]);
-        psItem->pszOutput = BWOutputPathFor(psItem->pszSource, psOptions->pszOutDir,
-                                            psOptions->pszSuffix, psOptions->pszOutputExtension);
+        const BWSource *psSource = &sSources.pasSources[i];
+        BWPlanItem *psItem = &psPlan->pasItems[psPlan->nItems];
+        char *pszName =
+            BWExpandOutputTemplate(psOptions->pszOutputTemplate ? psOptions->pszOutputTemplate
+                                                                : BW_DEFAULT_OUTPUT_TEMPLATE,
+                                   psSource->pszPath, psSource->pszRelDir, psOptions->pszSuffix,
+                                   psOptions->pszOutputExtension, ppszError);
+        if (pszName == NULL)
+        {
+            bOk = FALSE;
+            break;
+        }
+        psPlan->nItems++;
+        psItem->pszSource = CPLStrdup(psSource->pszPath);
+        psItem->pszOutput = CPLStrdup(CPLFormFilename(psOptions->pszOutDir, pszName, NULL));
+        CPLFree(pszName);
         psItem->pszTemp = BWTempPathFor(psItem->pszOutput, psOptions->pszOutputExtension);
+        if (BWOutputNeedsStaging(psItem->pszOutput))
+            psItem->pszStaged = BWStagingPathFor(i, psItem->pszOutput);
         VSIStatBufL sStat;
-        if (VSIStatL(psItem->pszSource, &sStat) == 0)
-            psItem->nSize = (GIntBig)sStat.st_size;
+        psItem->nSize = psSource->nSize;
+        if (psItem->nSize < 0)
+            psItem->nSize = VSIStatL(psItem->pszSource, &sStat) == 0 ? (GIntBig)sStat.st_size : 0;
         psItem->bSkip = !psOptions->bOverwrite && VSIStatL(psItem->pszOutput, &sStat) == 0;
     }
-    CSLDestroy(papszSources);
-    return CheckCollisions(psPlan, ppszError);
+    BWSourceListClear(&sSources);
+    if (!bOk)
+        return FALSE;
+    /* Every shard checks the whole batch, so that all refuse the same plan. */
+    if (!CheckCollisions(psPlan, ppszError))
+        return FALSE;
+    if (psOptions->nShardCount > 0)
+        BWShardFilter(psPlan, psOptions->nShardIndex, psOptions->nShardCount);
+    return TRUE;
+}
+
+int BWPlanCountToDo(const BWPlan *psPlan)
+{
+    int nCount = 0;
+    for (int i = 0; i < psPlan->nItems; ++i)
+        nCount += !psPlan->pasItems[i].bSkip;
+    return nCount;
 }
 
 void BWPlanFree(BWPlan *psPlan)
@@ -313,6 +184,7 @@ void BWPlanFree(BWPlan *psPlan)
         CPLFree(psPlan->pasItems[i].pszSource);
         CPLFree(psPlan->pasItems[i].pszOutput);
         CPLFree(psPlan->pasItems[i].pszTemp);
+        CPLFree(psPlan->pasItems[i].pszStaged);
     }
     CPLFree(psPlan->pasItems);
     memset(psPlan, 0, sizeof(*psPlan));

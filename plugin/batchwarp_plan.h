@@ -10,12 +10,15 @@
 #include <cpl_port.h>
 
 #include "batchwarp_options.h"
+#include "batchwarp_sources.h"
+#include "batchwarp_temp.h"
 
 typedef struct
 {
     char *pszSource; /* as given, or directory + entry name */
     char *pszOutput; /* final output path */
     char *pszTemp;   /* where the worker writes before the rename */
+    char *pszStaged; /* local file written first for a remote output, or NULL */
     GIntBig nSize;   /* source size in bytes (0 if unknown): a cost estimate */
     int bSkip;       /* output already exists and -overwrite was not given */
 } BWPlanItem;
@@ -26,26 +29,15 @@ typedef struct
     int nItems;
 } BWPlan;
 
-/* Expands the SRC arguments: files as given, directories as their sorted
- * raster entries. Returns a CSL (CSLDestroy it). */
-char **BWExpandSources(CSLConstList papszSources);
-
 /* Builds the plan, or returns FALSE with *ppszError (a usage error). */
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError);
 void BWPlanFree(BWPlan *psPlan);
 
-/* Output path for one source (CPLFree it). */
+/* Items that will be warped (not skipped). */
+int BWPlanCountToDo(const BWPlan *psPlan);
+
+/* Output path for one source with the default name template (CPLFree it). */
 char *BWOutputPathFor(const char *pszSource, const char *pszOutDir, const char *pszSuffix,
                       const char *pszExtension);
-
-/* Hidden temporary path next to an output, unique to this process. */
-char *BWTempPathFor(const char *pszOutput, const char *pszExtension);
-
-/* Whether a directory entry name is one of our temporary files. */
-int BWIsTempName(const char *pszName);
-
-/* Removes the temporary files (and their sidecars) that runs killed on this
- * machine left in a directory; returns how many. */
-int BWRemoveStaleTemps(const char *pszDir);
 
 #endif

@@ -47,6 +47,9 @@ char *BWResultToJson(const GDALBatchWarpResult *psResult)
     json_object_object_add(poObj, "worker_pid",
                            psResult->nWorkerPid ? json_object_new_int(psResult->nWorkerPid) : NULL);
     json_object_object_add(poObj, "attempts", json_object_new_int(psResult->nAttempts));
+    json_object_object_add(poObj, "threads", json_object_new_int(psResult->nThreads));
+    json_object_object_add(poObj, "shard",
+                           psResult->pszShard ? json_object_new_string(psResult->pszShard) : NULL);
     char *pszJson = CPLStrdup(json_object_to_json_string_ext(
         poObj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(poObj);

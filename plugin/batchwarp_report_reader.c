@@ -15,6 +15,7 @@ void BWReportEntryClear(BWReportEntry *psEntry)
     CPLFree(psEntry->pszSource);
     CPLFree(psEntry->pszOutput);
     CPLFree(psEntry->pszError);
+    CPLFree(psEntry->pszShard);
     memset(psEntry, 0, sizeof(*psEntry));
 }
 
@@ -56,6 +57,7 @@ int BWReportParseLine(const char *pszLine, size_t nLen, BWReportEntry *psEntry, 
         psEntry->bOk = json_object_get_boolean(poOkValue);
         psEntry->pszOutput = OptionalString(poObj, "output");
         psEntry->pszError = OptionalString(poObj, "error");
+        psEntry->pszShard = OptionalString(poObj, "shard");
         json_object *poSkipped = NULL;
         psEntry->bSkipped = json_object_object_get_ex(poObj, "skipped", &poSkipped) &&
                             json_object_get_boolean(poSkipped);
@@ -65,45 +67,79 @@ int BWReportParseLine(const char *pszLine, size_t nLen, BWReportEntry *psEntry, 
     return bOk;
 }
 
+/* Index of a source's record in a BWReportSet, for the hash set. */
 typedef struct
 {
-    char *pszSource;
-    int bFailed;
-    int nOrder;
-} BWSourceState;
+    const char *pszSource; /* owned by the record */
+    int iRecord;
+} BWSourceIndex;
 
-static unsigned long HashState(const void *p)
+static unsigned long HashIndex(const void *p)
 {
-    return CPLHashSetHashStr(((const BWSourceState *)p)->pszSource);
+    return CPLHashSetHashStr(((const BWSourceIndex *)p)->pszSource);
 }
 
-static int EqualState(const void *a, const void *b)
+static int EqualIndex(const void *a, const void *b)
 {
-    return strcmp(((const BWSourceState *)a)->pszSource, ((const BWSourceState *)b)->pszSource) ==
+    return strcmp(((const BWSourceIndex *)a)->pszSource, ((const BWSourceIndex *)b)->pszSource) ==
            0;
 }
 
-static void FreeState(void *p)
+void BWReportSetInit(BWReportSet *psSet)
 {
-    CPLFree(((BWSourceState *)p)->pszSource);
-    CPLFree(p);
+    memset(psSet, 0, sizeof(*psSet));
+    psSet->hIndex = CPLHashSetNew(HashIndex, EqualIndex, CPLFree);
 }
 
-typedef struct
+void BWReportSetClear(BWReportSet *psSet)
 {
-    BWSourceState **papsStates;
-} BWStateArray;
-
-static int CollectState(void *pElt, void *pUser)
-{
-    BWSourceState *psState = pElt;
-    ((BWStateArray *)pUser)->papsStates[psState->nOrder] = psState;
-    return TRUE;
+    for (int i = 0; i < psSet->nRecords; ++i)
+    {
+        BWReportEntryClear(&psSet->pasRecords[i].sEntry);
+        CPLFree(psSet->pasRecords[i].pszLine);
+    }
+    CPLFree(psSet->pasRecords);
+    if (psSet->hIndex != NULL)
+        CPLHashSetDestroy(psSet->hIndex);
+    memset(psSet, 0, sizeof(*psSet));
 }
 
-int BWReportReadFailedSources(const char *pszPath, char ***ppapszSources, char **ppszError)
+static void Remember(BWReportSet *psSet, BWReportEntry *psEntry, const char *pszLine)
 {
-    *ppapszSources = NULL;
+    BWSourceIndex sKey = {psEntry->pszSource, 0};
+    BWSourceIndex *psIndex = CPLHashSetLookup(psSet->hIndex, &sKey);
+    BWReportRecord *psRecord;
+    const int bNew = psIndex == NULL;
+    if (!bNew)
+    {
+        psRecord = &psSet->pasRecords[psIndex->iRecord];
+        BWReportEntryClear(&psRecord->sEntry);
+        CPLFree(psRecord->pszLine);
+    }
+    else
+    {
+        if (psSet->nRecords == psSet->nCapacity)
+        {
+            psSet->nCapacity = psSet->nCapacity ? 2 * psSet->nCapacity : 64;
+            psSet->pasRecords =
+                CPLRealloc(psSet->pasRecords, sizeof(BWReportRecord) * (size_t)psSet->nCapacity);
+        }
+        psIndex = CPLMalloc(sizeof(BWSourceIndex));
+        psIndex->iRecord = psSet->nRecords++;
+        psRecord = &psSet->pasRecords[psIndex->iRecord];
+    }
+    /* The record takes the entry's strings; the index points into them (the
+     * same text as before on a replacement, so its hash does not change). */
+    psRecord->sEntry = *psEntry;
+    memset(psEntry, 0, sizeof(*psEntry));
+    psRecord->pszLine = CPLStrdup(pszLine);
+    psIndex->pszSource = psRecord->sEntry.pszSource;
+    if (bNew)
+        CPLHashSetInsert(psSet->hIndex, psIndex);
+}
+
+int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
+{
     VSILFILE *fp = VSIFOpenL(pszPath, "rb");
     if (fp == NULL)
     {
@@ -111,8 +147,6 @@ int BWReportReadFailedSources(const char *pszPath, char ***ppapszSources, char *
             CPLStrdup(CPLSPrintf("Cannot open report '%s': %s", pszPath, VSIStrerror(errno)));
         return FALSE;
     }
-    /* The latest line of a source wins: a rerun may append to a report. */
-    CPLHashSet *psStates = CPLHashSetNew(HashState, EqualState, FreeState);
     int nLine = 0;
     int bOk = TRUE;
     const char *pszLine;
@@ -130,31 +164,23 @@ int BWReportReadFailedSources(const char *pszPath, char ***ppapszSources, char *
             bOk = FALSE;
             break;
         }
-        BWSourceState sKey = {sEntry.pszSource, 0, 0};
-        BWSourceState *psState = CPLHashSetLookup(psStates, &sKey);
-        if (psState == NULL)
-        {
-            psState = CPLCalloc(1, sizeof(BWSourceState));
-            psState->pszSource = CPLStrdup(sEntry.pszSource);
-            psState->nOrder = CPLHashSetSize(psStates);
-            CPLHashSetInsert(psStates, psState);
-        }
-        psState->bFailed = !sEntry.bOk;
-        BWReportEntryClear(&sEntry);
+        Remember(psSet, &sEntry, pszLine);
     }
     VSIFCloseL(fp);
-    if (bOk)
+    return bOk;
+}
+
+int BWReportReadFailedSources(const char *pszPath, char ***ppapszSources, char **ppszError)
+{
+    *ppapszSources = NULL;
+    BWReportSet sSet;
+    BWReportSetInit(&sSet);
+    const int bOk = BWReportSetRead(&sSet, pszPath, ppszError);
+    for (int i = 0; bOk && i < sSet.nRecords; ++i)
     {
-        BWStateArray sArray;
-        sArray.papsStates = CPLCalloc((size_t)CPLHashSetSize(psStates) + 1, sizeof(void *));
-        CPLHashSetForeach(psStates, CollectState, &sArray);
-        for (int i = 0; i < CPLHashSetSize(psStates); ++i)
-        {
-            if (sArray.papsStates[i]->bFailed)
-                *ppapszSources = CSLAddString(*ppapszSources, sArray.papsStates[i]->pszSource);
-        }
-        CPLFree(sArray.papsStates);
+        if (!sSet.pasRecords[i].sEntry.bOk)
+            *ppapszSources = CSLAddString(*ppapszSources, sSet.pasRecords[i].sEntry.pszSource);
     }
-    CPLHashSetDestroy(psStates);
+    BWReportSetClear(&sSet);
     return bOk;
 }

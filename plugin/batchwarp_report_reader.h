@@ -12,12 +12,36 @@ typedef struct
     int bOk;
     int bSkipped;
     char *pszError;
+    char *pszShard; /* "I/N" of the shard that wrote it, or NULL */
 } BWReportEntry;
 
 void BWReportEntryClear(BWReportEntry *psEntry);
 
 /* Parses one report line. Returns FALSE with *ppszError on malformed input. */
 int BWReportParseLine(const char *pszLine, size_t nLen, BWReportEntry *psEntry, char **ppszError);
+
+/* The latest record of each source over one or more reports (a rerun or a
+ * retry appends to a report; shards each write their own), in the order
+ * sources were first seen. */
+typedef struct
+{
+    BWReportEntry sEntry;
+    char *pszLine; /* the JSON line as read */
+} BWReportRecord;
+
+typedef struct
+{
+    BWReportRecord *pasRecords;
+    int nRecords;
+    int nCapacity;
+    struct _CPLHashSet *hIndex; /* source -> record */
+} BWReportSet;
+
+void BWReportSetInit(BWReportSet *psSet);
+void BWReportSetClear(BWReportSet *psSet);
+/* Adds a report's lines; a later line of a source replaces its record.
+ * Returns FALSE with *ppszError naming the file and line on a bad report. */
+int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError);
 
 /* Sources whose last line in the report says ok=false, in report order.
  * Returns FALSE with *ppszError naming the file and line on a bad report. */

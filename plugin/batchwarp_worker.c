@@ -55,6 +55,9 @@ static void ClearLog(BWErrorLog *psLog)
 typedef struct
 {
     GDALWarpAppOptions *psWarpOptions;
+    GDALWarpAppOptions *psWarpOptionsMulti; /* the same plus -multi, made on first need */
+    char **papszWarpArgs;
+    char *pszInitNumThreads; /* GDAL_NUM_THREADS as INIT set it, restored after a tail task */
     char **papszOpenOptions;
     char **papszInputDrivers;
     char *pszInitError; /* why INIT failed: every task then fails with it */
@@ -129,12 +132,36 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
         psWorker->pszInitError =
             CPLStrdup(psWorker->sLog.papszErrors ? psWorker->sLog.papszErrors[0]
                                                  : "invalid gdalwarp options");
-    CSLDestroy(papszWarpArgs);
+    psWorker->papszWarpArgs = papszWarpArgs;
+    psWorker->pszInitNumThreads = CPLStrdup(CPLGetConfigOption("GDAL_NUM_THREADS", "1"));
     ClearLog(&psWorker->sLog);
 }
 
+/* A tail task gets the cores of idle workers: the warper's threads, -multi's
+ * overlap of reading and warping, and the GTiff compressor's threads, as
+ * `gdalwarp -multi -wo NUM_THREADS=n -co NUM_THREADS=n` would. The warper and
+ * the compressor both read GDAL_NUM_THREADS when not told otherwise. */
+static const GDALWarpAppOptions *WarpOptionsFor(BWWorker *psWorker, int nThreads)
+{
+    if (nThreads <= 1)
+    {
+        CPLSetConfigOption("GDAL_NUM_THREADS", psWorker->pszInitNumThreads);
+        return psWorker->psWarpOptions;
+    }
+    if (psWorker->psWarpOptionsMulti == NULL)
+    {
+        char **papszArgs = CSLAddString(CSLDuplicate(psWorker->papszWarpArgs), "-multi");
+        psWorker->psWarpOptionsMulti = GDALWarpAppOptionsNew(papszArgs, NULL);
+        CSLDestroy(papszArgs);
+        if (psWorker->psWarpOptionsMulti == NULL)
+            return psWorker->psWarpOptions;
+    }
+    CPLSetConfigOption("GDAL_NUM_THREADS", CPLSPrintf("%d", nThreads));
+    return psWorker->psWarpOptionsMulti;
+}
+
 static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOutput,
-                   const char *pszTemp, int nAttempt)
+                   const char *pszTemp, const char *pszStaged, int nAttempt, int nThreads)
 {
     BWInjectFault(pszSource, nAttempt);
     if (psWorker->pszInitError != NULL)
@@ -142,34 +169,39 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOut
         CPLError(CE_Failure, CPLE_AppDefined, "%s", psWorker->pszInitError);
         return FALSE;
     }
+    /* Remote outputs are written locally first (see BWOutputNeedsStaging). */
+    const int bStage = pszStaged != NULL;
+    char *pszWriteTo = CPLStrdup(bStage ? pszStaged : pszTemp);
     /* A retried task may find the leftovers of an attempt that crashed. */
-    BWDiscardTemp(pszTemp);
+    BWDiscardTemp(pszWriteTo);
     GDALDatasetH hSrc = GDALOpenEx(pszSource, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
                                    (const char *const *)psWorker->papszInputDrivers,
                                    (const char *const *)psWorker->papszOpenOptions, NULL);
     if (hSrc == NULL)
+    {
+        CPLFree(pszWriteTo);
         return FALSE;
+    }
 
     int bUsageError = FALSE;
-    GDALDatasetH hOut = GDALWarp(pszTemp, NULL, 1, &hSrc, psWorker->psWarpOptions, &bUsageError);
-    /* Close both before judging: errors raised while flushing count too. */
+    GDALDatasetH hOut =
+        GDALWarp(pszWriteTo, NULL, 1, &hSrc, WarpOptionsFor(psWorker, nThreads), &bUsageError);
+    /* Close both before judging: errors raised while flushing count too,
+     * and the compressor's threads are still at work until then. */
     if (hOut != NULL)
         GDALClose(hOut);
     GDALClose(hSrc);
-    const int bOk = hOut != NULL && psWorker->sLog.papszErrors == NULL;
+    WarpOptionsFor(psWorker, 1);
+    int bOk = hOut != NULL && psWorker->sLog.papszErrors == NULL;
+    if (!bOk && psWorker->sLog.papszErrors == NULL)
+        CPLError(CE_Failure, CPLE_AppDefined, "gdalwarp failed without an error message");
+    if (bOk)
+        bOk = bStage ? BWPublishStagedOutput(pszWriteTo, pszOutput)
+                     : BWPublishOutput(pszWriteTo, pszOutput);
     if (!bOk)
-    {
-        if (psWorker->sLog.papszErrors == NULL)
-            CPLError(CE_Failure, CPLE_AppDefined, "gdalwarp failed without an error message");
-        BWDiscardTemp(pszTemp);
-        return FALSE;
-    }
-    if (!BWPublishOutput(pszTemp, pszOutput))
-    {
-        BWDiscardTemp(pszTemp);
-        return FALSE;
-    }
-    return TRUE;
+        BWDiscardTemp(pszWriteTo);
+    CPLFree(pszWriteTo);
+    return bOk;
 }
 
 static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char **ppszError)
@@ -179,6 +211,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     const char *pszOutput = BWMessageGet(psTask, "DST");
     const char *pszTemp = BWMessageGet(psTask, "TMP");
     const char *pszAttempt = BWMessageGet(psTask, "ATTEMPT");
+    const char *pszThreads = BWMessageGet(psTask, "THREADS");
+    const char *pszStaged = BWMessageGet(psTask, "STAGE");
 
     ClearLog(&psWorker->sLog);
     CPLErrorReset();
@@ -187,7 +221,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     if (pszId == NULL || pszSource == NULL || pszOutput == NULL || pszTemp == NULL)
         CPLError(CE_Failure, CPLE_AppDefined, "malformed task message");
     else
-        bOk = RunTask(psWorker, pszSource, pszOutput, pszTemp, pszAttempt ? atoi(pszAttempt) : 1);
+        bOk = RunTask(psWorker, pszSource, pszOutput, pszTemp, pszStaged,
+                      pszAttempt ? atoi(pszAttempt) : 1, pszThreads ? atoi(pszThreads) : 1);
 
     char **papszReply = NULL;
     papszReply = CSLAddNameValue(papszReply, "ID", pszId ? pszId : "");
@@ -268,6 +303,10 @@ int GDALBatchWarpWorkerMain(int fd)
     BWFrameDecoderFree(psDecoder);
     if (sWorker.psWarpOptions)
         GDALWarpAppOptionsFree(sWorker.psWarpOptions);
+    if (sWorker.psWarpOptionsMulti)
+        GDALWarpAppOptionsFree(sWorker.psWarpOptionsMulti);
+    CSLDestroy(sWorker.papszWarpArgs);
+    CPLFree(sWorker.pszInitNumThreads);
     CSLDestroy(sWorker.papszOpenOptions);
     CSLDestroy(sWorker.papszInputDrivers);
     CPLFree(sWorker.pszInitError);

@@ -6,8 +6,6 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
-#define BW_MIN_CACHE_BYTES (4 * 1024 * 1024)
-
 GIntBig BWParseCacheMax(const char *pszValue, GIntBig nPhysicalRAM)
 {
     char *pszEnd = NULL;
@@ -69,16 +67,16 @@ static char **AddUserConfig(char **papszFields, CSLConstList papszConfig)
     return papszFields;
 }
 
-char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, int nWorkers)
+char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *psBudget)
 {
     char **papszFields = NULL;
 
-    GIntBig nShare = BWTotalCacheBudget() / (nWorkers > 0 ? nWorkers : 1);
-    if (nShare < BW_MIN_CACHE_BYTES)
-        nShare = BW_MIN_CACHE_BYTES;
     /* In bytes, as GDAL reads values of 100000 and more. */
-    papszFields = AddConfig(papszFields, "GDAL_CACHEMAX", CPLSPrintf(CPL_FRMT_GIB, nShare));
-    /* One thread per worker: N workers already use N cores. */
+    papszFields = AddConfig(papszFields, "GDAL_CACHEMAX",
+                            CPLSPrintf(CPL_FRMT_GIB, psBudget->nCachePerWorker));
+    /* One thread per worker: N workers already use N cores. The warper and
+     * the GTiff compressor both read it when not told otherwise, and a tail
+     * task raises it (THREADS in its TASK message). */
     papszFields = AddDefaultConfig(papszFields, "GDAL_NUM_THREADS", "1");
     /* A per-worker VSI cache would be duplicated N times. */
     papszFields = AddDefaultConfig(papszFields, "VSI_CACHE", "FALSE");
@@ -101,10 +99,12 @@ char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, int nWorkers)
 
     for (CSLConstList papszIter = psOptions->papszWarpArgs; papszIter && *papszIter; ++papszIter)
         papszFields = CSLAddString(papszFields, CPLSPrintf("WARP_ARG=%s", *papszIter));
-    if (!psOptions->bUserSetWarpThreads)
+    if (psBudget->nWarpMemoryPerWorker > 0)
     {
-        papszFields = CSLAddString(papszFields, "WARP_ARG=-wo");
-        papszFields = CSLAddString(papszFields, "WARP_ARG=NUM_THREADS=1");
+        /* Bytes, as gdalwarp reads values of 10000 and more. */
+        papszFields = CSLAddString(papszFields, "WARP_ARG=-wm");
+        papszFields = CSLAddString(
+            papszFields, CPLSPrintf("WARP_ARG=" CPL_FRMT_GIB, psBudget->nWarpMemoryPerWorker));
     }
     for (CSLConstList papszIter = psOptions->papszOpenOptions; papszIter && *papszIter; ++papszIter)
         papszFields = CSLAddString(papszFields, CPLSPrintf("OPEN_OPTION=%s", *papszIter));

@@ -8,6 +8,7 @@
 
 #include <cpl_port.h>
 
+#include "batchwarp_budget.h"
 #include "batchwarp_options.h"
 
 /* Bytes of block cache for the whole batch: GDAL_CACHEMAX if the user set it
@@ -18,6 +19,6 @@ GIntBig BWTotalCacheBudget(void);
 GIntBig BWParseCacheMax(const char *pszValue, GIntBig nPhysicalRAM);
 
 /* Fields of the INIT message (CSLDestroy them). */
-char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, int nWorkers);
+char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *psBudget);
 
 #endif

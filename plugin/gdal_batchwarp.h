@@ -43,6 +43,8 @@ extern "C"
         double dfSeconds;      /**< wall time of the last attempt */
         int nWorkerPid;        /**< worker process that ran the last attempt, or 0 */
         int nAttempts;         /**< number of attempts made */
+        int nThreads;          /**< threads the last attempt ran with (tail tasks get more) */
+        const char *pszShard;  /**< "I/N" when the batch is one shard of a larger one, else NULL */
     } GDALBatchWarpResult;
 
     typedef void (*GDALBatchWarpResultFunc)(const GDALBatchWarpResult *psResult, void *pUserData);

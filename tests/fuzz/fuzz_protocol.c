@@ -34,8 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *pabyData, size_t nSize)
                 unsigned char *pabyOut = NULL;
                 size_t nOut = 0;
                 char *pszEncodeError = NULL;
-                if (BWMessageEncode(sMsg.eType, sMsg.papszFields, &pabyOut, &nOut,
-                                    &pszEncodeError))
+                if (BWMessageEncode(sMsg.eType, sMsg.papszFields, &pabyOut, &nOut, &pszEncodeError))
                     CPLFree(pabyOut);
                 CPLFree(pszEncodeError);
                 BWMessageClear(&sMsg);

@@ -1,0 +1,282 @@
+"""Every way of naming sources (directories, trees, patterns, lists, stdin,
+/vsizip/, /vsicurl/), output name templates, -dry_run, -print_outputs in a
+pipeline, and GDAL's general options; outputs identical to gdalwarp."""
+import os
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+from osgeo import gdal
+
+from conftest import all_files, assert_same_raster, make_raster, make_small_rasters, norm, read_report
+from http_test_server import FileServer
+
+WARP = ["-t_srs", "EPSG:3857", "-r", "bilinear"]
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """in/{t0000,t0001}.tif, in/a/{t0002,t0003}.tif, in/a/b/t0004.tif, plus
+    things that are not sources: a hidden directory, a sidecar, a text file."""
+    root = tmp_path / "in"
+    make_small_rasters(root, 2, prefix="t")
+    make_small_rasters(root / "a", 2, prefix="u")
+    make_small_rasters(root / "a" / "b", 1, prefix="v")
+    make_small_rasters(root / ".hidden", 1, prefix="h")
+    (root / "notes.txt").write_text("not a raster\n")
+    shutil.copy(root / "t0000.tif", root / "t0000.tif.aux.xml")
+    return root
+
+
+def check_outputs(pairs, run_gdalwarp, tmp_path, options=WARP):
+    """pairs: (source as gdalwarp can read it, output): each output is
+    identical to gdalwarp's."""
+    ref_dir = tmp_path / "ref"
+    ref_dir.mkdir(exist_ok=True)
+    for i, (source, output) in enumerate(pairs):
+        ref = ref_dir / f"{i}_{os.path.basename(output)}"
+        run_gdalwarp(options, source, ref)
+        assert_same_raster(output, ref)
+
+
+def test_directory_source(tmp_path, tree, run_batchwarp, run_gdalwarp):
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", tree, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == ["t0000.tif", "t0001.tif"]
+    check_outputs([(tree / n, out / n) for n in all_files(out)], run_gdalwarp, tmp_path)
+
+
+def test_recursive_mirrors_the_tree(tmp_path, tree, run_batchwarp, run_gdalwarp):
+    out = tree / "warped"  # inside the tree: never listed as a source
+    report = tmp_path / "r.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-recursive", "-report", report, tree, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    expected = ["a/b/v0000.tif", "a/u0000.tif", "a/u0001.tif", "t0000.tif", "t0001.tif"]
+    found = sorted(os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs)
+    assert found == expected
+    check_outputs([(tree / rel, out / rel) for rel in expected], run_gdalwarp, tmp_path)
+
+    res = run_batchwarp([*WARP, "-q", "-recursive", "-report", report, tree, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    records = read_report(report)
+    assert len(records) == len(expected) and all(r["skipped"] for r in records)
+
+
+def test_quoted_pattern(tmp_path, run_batchwarp):
+    src = tmp_path / "in"
+    make_small_rasters(src, 12)
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", str(src / "t000[2-4].tif"), str(src / "t001*.tif"), "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == ["t0002.tif", "t0003.tif", "t0004.tif", "t0010.tif", "t0011.tif"]
+
+
+def test_pattern_that_matches_nothing_fails_as_a_missing_file(tmp_path, run_batchwarp):
+    good = make_raster(tmp_path / "good.tif", xsize=8, ysize=8)
+    report = tmp_path / "r.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-report", report, good, str(tmp_path / "none*.tif"),
+                         "-outdir", tmp_path / "out"])
+    assert res.returncode == 1
+    failed = [r for r in read_report(report) if not r["ok"]]
+    assert [os.path.basename(r["source"]) for r in failed] == ["none*.tif"]
+    assert "No such file or directory" in failed[0]["error"]
+
+
+def test_input_file_list(tmp_path, run_batchwarp, run_gdalwarp):
+    sources = make_small_rasters(tmp_path / "in", 4)
+    listing = tmp_path / "list.txt"
+    # Blank lines are skipped; CR LF endings are understood.
+    listing.write_bytes(("\r\n".join([sources[2], "", sources[0]]) + "\r\n").encode())
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", "-input_file_list", listing, sources[3], "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == ["t0000.tif", "t0002.tif", "t0003.tif"]
+    check_outputs([(s, out / os.path.basename(s)) for s in (sources[0], sources[2])], run_gdalwarp, tmp_path)
+
+
+def test_input_file_list_from_stdin(tmp_path, run_batchwarp):
+    sources = make_small_rasters(tmp_path / "in", 3)
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", "-input_file_list", "-", "-outdir", out],
+                        input="\n".join(sources[:2]) + "\n", stdin=None)
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == ["t0000.tif", "t0001.tif"]
+
+
+def test_nul_separated_list_with_a_newline_in_a_name(tmp_path, run_batchwarp, run_gdalwarp):
+    odd = make_raster(tmp_path / "line\nbreak.tif", xsize=16, ysize=16)
+    plain = make_raster(tmp_path / "plain.tif", xsize=16, ysize=16, seed=3)
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", "-null", "-input_file_list", "-", "-outdir", out],
+                        input=f"{odd}\0{plain}\0", stdin=None)
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == ["line\nbreak.tif", "plain.tif"]
+    check_outputs([(odd, out / "line\nbreak.tif")], run_gdalwarp, tmp_path)
+
+
+def test_unreadable_list_is_a_usage_error(tmp_path, run_batchwarp):
+    res = run_batchwarp([*WARP, "-input_file_list", tmp_path / "missing.txt", "-outdir", tmp_path / "out"])
+    assert res.returncode == 2
+    assert f"Cannot open source list '{tmp_path / 'missing.txt'}'" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_vsizip_archive(tmp_path, tree, run_batchwarp, run_gdalwarp):
+    archive = tmp_path / "tiles.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for rel in ["t0000.tif", "a/u0000.tif", "a/b/v0000.tif"]:
+            z.write(tree / rel, rel)
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", "-recursive", f"/vsizip/{archive}", "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    for rel in ["t0000.tif", "a/u0000.tif", "a/b/v0000.tif"]:
+        check_outputs([(f"/vsizip/{archive}/{rel}", out / rel)], run_gdalwarp, tmp_path)
+
+
+@pytest.fixture
+def served_tiles(tmp_path):
+    root = tmp_path / "served"
+    sources = make_small_rasters(root, 3)
+    server = FileServer(root)
+    try:
+        yield server.url, sources
+    finally:
+        server.stop()
+
+
+def test_vsicurl_directory_and_files(tmp_path, served_tiles, run_batchwarp, run_gdalwarp):
+    url, sources = served_tiles
+    out = tmp_path / "out"
+    report = tmp_path / "r.jsonl"
+    env = {**os.environ, "GDAL_HTTP_TIMEOUT": "20", "CPL_VSIL_CURL_CHUNK_SIZE": "16384"}
+    res = run_batchwarp([*WARP, "-q", "-report", report, f"/vsicurl/{url}/", "-outdir", out], env=env)
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == ["t0000.tif", "t0001.tif", "t0002.tif"]
+    assert all(r["source"].startswith(f"/vsicurl/{url}/") for r in read_report(report))
+    check_outputs([(s, out / os.path.basename(s)) for s in sources], run_gdalwarp, tmp_path)
+
+    out2 = tmp_path / "out2"
+    res = run_batchwarp([*WARP, "-q", f"/vsicurl/{url}/t0001.tif", f"/vsicurl/{url}/t000[02].tif",
+                         "-outdir", out2], env=env)
+    assert res.returncode == 0, res.stderr
+    assert all_files(out2) == ["t0000.tif", "t0001.tif", "t0002.tif"]
+
+
+def test_output_template(tmp_path, tree, run_batchwarp):
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", "-recursive", "-of", "COG", "-suffix", "_m",
+                         "-output_template", "{parent}/{stem}{suffix}.{ext}", tree, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    found = sorted(os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs)
+    assert found == ["a/u0000_m.tif", "a/u0001_m.tif", "b/v0000_m.tif", "in/t0000_m.tif", "in/t0001_m.tif"]
+    for rel in found:
+        assert gdal.Open(str(out / rel)).GetDriver().ShortName == "GTiff"
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{stem}.{format}", "unknown placeholder '{format}'"),
+    ("../{stem}.{ext}", "must be a relative path inside -outdir"),
+    ("/abs/{stem}.tif", "must be a relative path inside -outdir"),
+    ("{stem.tif", "unclosed '{'"),
+])
+def test_bad_output_template_is_a_usage_error(tmp_path, tree, run_batchwarp, template, message):
+    res = run_batchwarp([*WARP, "-output_template", template, tree, "-outdir", tmp_path / "out"])
+    assert res.returncode == 2
+    assert message in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_template_collision_is_refused(tmp_path, tree, run_batchwarp):
+    res = run_batchwarp([*WARP, "-recursive", "-output_template", "same.{ext}", tree, "-outdir", tmp_path / "out"])
+    assert res.returncode == 2
+    assert "would both be written to" in res.stderr
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, tree, run_batchwarp):
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-recursive", "-dry_run", tree, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines == [f"{tree}/{rel} -> {out}/{rel}" for rel in
+                     ["a/b/v0000.tif", "a/u0000.tif", "a/u0001.tif", "t0000.tif", "t0001.tif"]]
+    assert not out.exists()
+
+
+def _gdalbuildvrt_reads_lists_from(list_path, tmp_path, raster):
+    """Whether this GDAL's gdalbuildvrt can read -input_file_list from a pipe
+    at list_path while the lines still trickle in, tried with a producer of
+    our own that is not gdal_batchwarp."""
+    vrt = tmp_path / "probe.vrt"
+    producer = subprocess.Popen(
+        ["sh", "-c", 'echo "$1"; sleep 0.3; echo "$1"', "sh", str(raster)], stdout=subprocess.PIPE)
+    res = subprocess.run(["gdalbuildvrt", "-q", "-input_file_list", list_path, str(vrt)],
+                         stdin=producer.stdout, capture_output=True, text=True)
+    producer.stdout.close()
+    producer.wait()
+    return res.returncode == 0 and vrt.exists()
+
+
+@pytest.mark.parametrize("list_path", ["/dev/stdin", "/vsistdin/"])
+def test_print_outputs_feeds_gdalbuildvrt(tmp_path, batchwarp_bin, list_path):
+    sources = make_small_rasters(tmp_path / "in", 6)
+    if not _gdalbuildvrt_reads_lists_from(list_path, tmp_path, sources[0]):
+        pytest.xfail(f"this GDAL's gdalbuildvrt cannot read -input_file_list {list_path} from a pipe "
+                     "(GDAL 3.6 seeks back in it); use /vsistdin/")
+    out = tmp_path / "out"
+    mosaic = tmp_path / "mosaic.vrt"
+    producer = subprocess.Popen([batchwarp_bin, *WARP, "-q", "-print_outputs", str(tmp_path / "in"),
+                                 "-outdir", str(out)], stdout=subprocess.PIPE)
+    consumer = subprocess.run(["gdalbuildvrt", "-q", "-input_file_list", list_path, str(mosaic)],
+                              stdin=producer.stdout, capture_output=True, text=True)
+    producer.stdout.close()
+    assert producer.wait(timeout=120) == 0
+    assert consumer.returncode == 0, consumer.stderr
+    ds = gdal.Open(str(mosaic))
+    assert ds is not None and ds.RasterCount == 1
+    listed = sorted(norm(f) for f in ds.GetFileList() if f.endswith(".tif"))
+    assert listed == sorted(norm(out / os.path.basename(s)) for s in sources)
+    assert ds.GetRasterBand(1).Checksum() >= 0
+
+
+def test_print_outputs_lists_complete_outputs_only(tmp_path, run_batchwarp):
+    sources = make_small_rasters(tmp_path / "in", 3)
+    (tmp_path / "in" / "bad.tif").write_text("not a raster")
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", "-print_outputs", tmp_path / "in", "-outdir", out])
+    assert res.returncode == 1
+    assert sorted(res.stdout.splitlines()) == sorted(str(out / os.path.basename(s)) for s in sources)
+
+
+def test_print_outputs_and_report_to_stdout_conflict(tmp_path, run_batchwarp):
+    res = run_batchwarp([*WARP, "-print_outputs", "-report", "-", tmp_path, "-outdir", tmp_path / "o"])
+    assert res.returncode == 2
+    assert "-print_outputs and -report - would both write to stdout" in res.stderr
+
+
+def test_optfile(tmp_path, run_batchwarp):
+    sources = make_small_rasters(tmp_path / "in", 2)
+    optfile = tmp_path / "opts.txt"
+    optfile.write_text(f'-t_srs EPSG:3857\n-q\n-suffix "_opt"\n{sources[0]}\n')
+    res = run_batchwarp(["--optfile", optfile, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert all_files(tmp_path / "out") == ["t0000_opt.tif"]
+
+
+def test_config_and_debug_reach_the_workers(tmp_path, run_batchwarp):
+    sources = make_small_rasters(tmp_path / "in", 1)
+    res = run_batchwarp([*WARP, "-q", "--debug", "on", "--config", "GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR",
+                         sources[0], "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    # GDAL's own debug output, from a worker process.
+    assert "[worker " in res.stderr and "GDALOpen(" in res.stderr
+
+
+def test_help_and_version(run_batchwarp):
+    res = run_batchwarp(["--help"])
+    assert res.returncode == 0
+    assert "Usage: gdal_batchwarp" in res.stdout and "-input_file_list" in res.stdout
+    res = run_batchwarp(["--version"])
+    assert res.returncode == 0
+    assert res.stdout.startswith("gdal_batchwarp ") and gdal.VersionInfo("RELEASE_NAME") in res.stdout

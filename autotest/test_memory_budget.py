@@ -1,0 +1,82 @@
+"""-memory_budget bounds the resident memory of the whole process tree
+(supervisor and workers), and the default budget is what keeps -j from
+taking the machine down."""
+import os
+
+import numpy as np
+import pytest
+from osgeo import gdal, osr
+
+from conftest import assert_same_raster, expected_output, read_report
+from process_tree import run_sampling_peak_rss
+
+MB = 1024 * 1024
+WARP = ["-t_srs", "EPSG:3857", "-co", "COMPRESS=DEFLATE", "-co", "TILED=YES"]
+
+
+def _large_compressible_raster(path, size, lon):
+    """A size x size Float32 raster, small on disk (a repeated row, DEFLATE)
+    but size*size*4 bytes once warped: the output's dirty blocks are what
+    fills a worker's block cache."""
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), size, size, 1, gdal.GDT_Float32,
+                                              ["TILED=YES", "COMPRESS=DEFLATE"])
+    ds.SetGeoTransform([lon, 0.0003, 0, 49, 0, -0.0003])
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    ds.SetSpatialRef(srs)
+    band = ds.GetRasterBand(1)
+    rows = (np.arange(size) % 251).astype(np.float32)[None, :].repeat(500, axis=0)
+    for y in range(0, size, 500):
+        band.WriteArray(rows[: min(500, size - y)], 0, y)
+    ds = None
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def large_sources(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("large")
+    return [_large_compressible_raster(directory / f"scene{i}.tif", 6000, 2.0 + i) for i in range(2)]
+
+
+def test_peak_memory_of_the_process_tree_stays_within_the_budget(tmp_path, batchwarp_bin, large_sources,
+                                                                 run_gdalwarp):
+    budget_mb = 256
+    argv = [batchwarp_bin, *WARP, "-q", "-j", "2", "-memory_budget", f"{budget_mb}MB",
+            *large_sources, "-outdir", tmp_path / "out"]
+
+    (rc, _, stderr), peak = run_sampling_peak_rss(argv)
+
+    assert rc == 0, stderr
+    assert peak <= budget_mb * MB, f"peak RSS of the process tree {peak / MB:.0f} MB > budget {budget_mb} MB"
+    # The budget changes memory use only, never pixels.
+    ref = tmp_path / "ref.tif"
+    run_gdalwarp(WARP, large_sources[0], ref)
+    assert_same_raster(expected_output(tmp_path / "out", large_sources[0]), ref)
+
+
+def test_without_the_budget_the_same_batch_uses_more(tmp_path, batchwarp_bin, large_sources):
+    """The premise of the test above: these sources do need more than the
+    budget when the caches are GDAL's defaults, so the budget is what held
+    the peak down."""
+    argv = [batchwarp_bin, *WARP, "-q", "-j", "2", *large_sources, "-outdir", tmp_path / "out"]
+    (rc, _, stderr), peak = run_sampling_peak_rss(argv, env={**os.environ, "GDAL_CACHEMAX": "1024"})
+    assert rc == 0, stderr
+    assert peak > 256 * MB, f"peak {peak / MB:.0f} MB: the sources are too small to test the budget"
+
+
+def test_budget_too_small_for_one_worker_is_a_usage_error(tmp_path, run_batchwarp, large_sources):
+    res = run_batchwarp([*WARP, "-q", "-memory_budget", "100MB", large_sources[0], "-outdir", tmp_path / "out"])
+    assert res.returncode == 2
+    assert "-memory_budget of 100 MB is too small" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_budget_lowers_the_number_of_workers(tmp_path, run_batchwarp, small_rasters):
+    sources = small_rasters(tmp_path / "in", 8)
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-j", "4", "-memory_budget", "300MB", "-report", report,
+                         *sources, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert "Running 2 workers instead of 4" in res.stderr
+    pids = {r["worker_pid"] for r in read_report(report)}
+    assert 1 <= len(pids) <= 2, pids

@@ -1,0 +1,199 @@
+"""Output problems: a full disk, a file-size limit, an output directory that
+cannot be written or is the source directory. Each gives a clear error, and
+nothing that was already finished is lost or half-written."""
+import os
+import resource
+import shutil
+import stat
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import all_files, assert_same_raster, expected_output, hidden_files, make_small_rasters, norm, read_report, records_by_source
+
+WARP = ["-t_srs", "EPSG:3857", "-r", "bilinear"]
+
+
+def _tiles(directory, count=6, size=192):
+    # Float32 192x192 tiles give outputs of about 140 kB each.
+    return make_small_rasters(directory, count, size=size)
+
+
+def _assert_no_temp_files(directory):
+    assert [n for n in hidden_files(directory) if "batchwarp-tmp" in n] == [], all_files(directory)
+
+
+###############################################################################
+# Full disk
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 400 kB tmpfs, room for about two outputs; skipped where this
+    process may not mount one (not root, or no mount namespace rights)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    mnt = tmp_path / "small_disk"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stdout.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_full_disk_fails_clearly_and_keeps_finished_outputs(tmp_path, small_tmpfs, run_batchwarp, run_gdalwarp):
+    sources = _tiles(tmp_path / "in")
+    outdir = small_tmpfs / "out"
+    report = tmp_path / "report.jsonl"
+
+    res = run_batchwarp([*WARP, "-q", "-j", "2", "-report", report, *sources, "-outdir", outdir])
+
+    assert res.returncode == 1, res.stderr
+    records = records_by_source(read_report(report))
+    assert set(records) == {norm(s) for s in sources}
+    ok = [r for r in records.values() if r["ok"]]
+    failed = [r for r in records.values() if not r["ok"]]
+    assert ok and failed, f"the disk should hold some outputs but not all: {records}"
+    for rec in failed:
+        assert "No space left on device" in rec["error"], rec
+        assert not os.path.exists(rec["output"]), rec
+        assert os.path.basename(rec["source"]) in res.stderr
+    # What finished is whole, and nothing else is there.
+    assert sorted(os.path.basename(r["output"]) for r in ok) == all_files(outdir)
+    ref_dir = tmp_path / "ref"
+    ref_dir.mkdir()
+    for rec in ok:
+        ref = ref_dir / os.path.basename(rec["output"])
+        run_gdalwarp(WARP, rec["source"], ref)
+        assert_same_raster(rec["output"], ref)
+
+
+def test_file_size_limit_fails_clearly_and_keeps_earlier_outputs(tmp_path, run_batchwarp):
+    sources = _tiles(tmp_path / "in")
+    outdir = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", *sources, "-outdir", outdir])
+    assert res.returncode == 0, res.stderr
+    before = {n: (outdir / n).read_bytes() for n in all_files(outdir)}
+    assert len(before) == len(sources)
+
+    # Redo everything with outputs capped at 50 kB: every task fails, and the
+    # complete outputs of the first run must survive untouched.
+    def cap_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-overwrite", "-report", report, *sources, "-outdir", outdir],
+                        preexec_fn=cap_file_size)
+
+    assert res.returncode == 1, res.stderr
+    records = read_report(report)
+    assert len(records) == len(sources)
+    for rec in records:
+        assert not rec["ok"], rec
+        assert "File too large" in rec["error"], rec
+    assert {n: (outdir / n).read_bytes() for n in all_files(outdir)} == before
+    _assert_no_temp_files(outdir)
+
+
+###############################################################################
+# Output directory problems
+
+
+def test_output_directory_is_a_file(tmp_path, run_batchwarp):
+    sources = _tiles(tmp_path / "in", count=2, size=16)
+    outdir = tmp_path / "out.tif"
+    outdir.write_bytes(b"precious")
+
+    res = run_batchwarp([*WARP, "-q", *sources, "-outdir", outdir])
+
+    assert res.returncode == 1
+    assert f"Output directory '{outdir}' exists and is not a directory" in res.stderr
+    assert outdir.read_bytes() == b"precious"
+
+
+def _world_readable_tmpdir():
+    # pytest's tmp_path lives under a 0700 directory that another user
+    # cannot enter.
+    path = tempfile.mkdtemp(prefix="batchwarp_unwritable_")
+    os.chmod(path, 0o755)
+    return path
+
+
+def _as_nobody(argv):
+    """argv run as user nobody when this process is root (root may write
+    anywhere), else as is."""
+    if os.geteuid() != 0:
+        return argv
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot drop privileges")
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+
+
+def test_unwritable_output_directory(batchwarp_bin):
+    base = _world_readable_tmpdir()
+    try:
+        sources = _tiles(os.path.join(base, "in"), count=2, size=16)
+        for s in sources:
+            os.chmod(s, 0o644)
+        os.chmod(os.path.join(base, "in"), 0o755)
+        outdir = os.path.join(base, "out")
+        os.mkdir(outdir)
+        os.chmod(outdir, 0o555)
+        argv = _as_nobody([batchwarp_bin, "--version"])
+        probe = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if probe.returncode != 0:
+            pytest.skip(f"the program cannot run as an unprivileged user here: {probe.stdout.strip()}")
+
+        res = subprocess.run(_as_nobody([batchwarp_bin, *WARP, "-q", *sources, "-outdir", outdir]),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+
+        assert res.returncode == 1, res.stderr
+        assert f"Output directory '{outdir}' is not writable: Permission denied" in res.stderr
+        assert os.listdir(outdir) == []
+    finally:
+        for root, dirs, _ in os.walk(base):
+            for d in dirs:
+                os.chmod(os.path.join(root, d), stat.S_IRWXU)
+        shutil.rmtree(base)
+
+
+def test_output_directory_that_is_the_source_directory_is_refused(tmp_path, run_batchwarp):
+    src = tmp_path / "tiles"
+    _tiles(src, count=3, size=16)
+    before = all_files(src)
+
+    # Even with a suffix that keeps names apart, a rerun would warp the
+    # outputs themselves.
+    res = run_batchwarp([*WARP, "-q", "-suffix", "_3857", src, "-outdir", src])
+
+    assert res.returncode == 2
+    assert f"Output directory '{src}' is the source directory '{src}'" in res.stderr
+    assert all_files(src) == before
+
+
+def test_output_directory_inside_the_source_directory(tmp_path, run_batchwarp, run_gdalwarp):
+    src = tmp_path / "tiles"
+    sources = _tiles(src, count=3, size=16)
+    outdir = src / "warped"
+    report = tmp_path / "report.jsonl"
+
+    res = run_batchwarp([*WARP, "-q", "-report", report, src, "-outdir", outdir])
+    assert res.returncode == 0, res.stderr
+    assert all_files(outdir) == sorted(os.path.basename(s) for s in sources)
+
+    # The rerun sees the same sources, not the outputs, and redoes nothing.
+    res = run_batchwarp([*WARP, "-q", "-report", report, src, "-outdir", outdir])
+    assert res.returncode == 0, res.stderr
+    records = read_report(report)
+    assert sorted(norm(r["source"]) for r in records) == sorted(norm(s) for s in sources)
+    assert all(r["skipped"] for r in records), records
+    assert all_files(outdir) == sorted(os.path.basename(s) for s in sources)
+    for s in sources:
+        ref = tmp_path / os.path.basename(s)
+        run_gdalwarp(WARP, s, ref)
+        assert_same_raster(expected_output(outdir, s), ref)

@@ -1,0 +1,92 @@
+#include "batchwarp_budget.h"
+
+#include <string.h>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_multiproc.h>
+#include <cpl_string.h>
+
+#include "batchwarp_worker_config.h"
+
+GIntBig BWDefaultMemoryBudget(void)
+{
+    return CPLGetUsablePhysicalRAM() / 4;
+}
+
+static GIntBig Clamp(GIntBig nValue, GIntBig nMin, GIntBig nMax)
+{
+    return nValue < nMin ? nMin : nValue > nMax ? nMax : nValue;
+}
+
+static int Min(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget *psBudget,
+                    char **ppszError)
+{
+    memset(psBudget, 0, sizeof(*psBudget));
+    const GIntBig nTotal =
+        psOptions->nMemoryBudget > 0 ? psOptions->nMemoryBudget : BWDefaultMemoryBudget();
+    psBudget->nTotalBytes = nTotal;
+
+    const GIntBig nUserWarpMemory = psOptions->nUserWarpMemory;
+    const GIntBig nMinPerWorker =
+        BW_PROCESS_BASELINE_BYTES + BW_MIN_CACHE_BYTES +
+        (nUserWarpMemory > 0 ? nUserWarpMemory : BW_MIN_WARP_MEMORY_BYTES);
+    const GIntBig nForWorkers = nTotal - BW_PROCESS_BASELINE_BYTES;
+    const GIntBig nFit = nForWorkers > 0 ? nForWorkers / nMinPerWorker : 0;
+    if (nFit < 1)
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "-memory_budget of " CPL_FRMT_GIB " MB is too small: the supervisor and one worker "
+            "need at least " CPL_FRMT_GIB " MB.",
+            nTotal / (1024 * 1024), (BW_PROCESS_BASELINE_BYTES + nMinPerWorker) / (1024 * 1024)));
+        return FALSE;
+    }
+    int nWorkers = Min(psOptions->nWorkers, nTasks > 0 ? nTasks : 1);
+    if (nFit < nWorkers)
+        nWorkers = (int)nFit;
+    psBudget->nWorkers = nWorkers;
+
+    /* -j is the number of cores the batch may use; idle workers' cores go to
+     * the tasks still running only up to that (or the machine's count). */
+    psBudget->nThreadBudget = Min(psOptions->nWorkers, CPLGetNumCPUs());
+    if (psBudget->nThreadBudget < nWorkers)
+        psBudget->nThreadBudget = nWorkers;
+    psBudget->bTailThreads =
+        !psOptions->bUserSetWarpThreads && CPLGetConfigOption("GDAL_NUM_THREADS", NULL) == NULL;
+
+    const GIntBig nShare = nForWorkers / nWorkers - BW_PROCESS_BASELINE_BYTES;
+    if (nUserWarpMemory > 0)
+        psBudget->nWarpMemoryPerWorker = 0;
+    else
+        psBudget->nWarpMemoryPerWorker =
+            Clamp(nShare / 2, BW_MIN_WARP_MEMORY_BYTES, BW_MAX_WARP_MEMORY_BYTES);
+    const GIntBig nWarpMemory =
+        nUserWarpMemory > 0 ? nUserWarpMemory : psBudget->nWarpMemoryPerWorker;
+
+    /* A GDAL_CACHEMAX of the user's is the cache of the whole batch, as the
+     * README documents; otherwise the cache takes what the warp leaves. */
+    if (CPLGetConfigOption("GDAL_CACHEMAX", NULL) != NULL)
+        psBudget->nCachePerWorker = BWTotalCacheBudget() / nWorkers;
+    else
+        psBudget->nCachePerWorker = nShare - nWarpMemory;
+    if (psBudget->nCachePerWorker < BW_MIN_CACHE_BYTES / 4)
+        psBudget->nCachePerWorker = BW_MIN_CACHE_BYTES / 4;
+    return TRUE;
+}
+
+int BWThreadsForNextTask(int nThreadBudget, int nThreadsBusy, int nIdleWorkers, int nPendingAfter)
+{
+    const int nFree = nThreadBudget - nThreadsBusy;
+    if (nFree < 1)
+        return 0;
+    const int nStartingNow = Min(nIdleWorkers, 1 + nPendingAfter);
+    if (nStartingNow < 1)
+        return 1;
+    const int nThreads = nFree / nStartingNow;
+    return nThreads > 1 ? nThreads : 1;
+}

@@ -1,0 +1,52 @@
+/*
+ * How a batch shares the machine: how many workers, how many threads a task
+ * may use, and how one memory budget is split between the supervisor and the
+ * workers' block caches and warp buffers.
+ *
+ * Memory is accounted as resident size (RSS) per process, so that the sum
+ * over the process tree stays within the budget: every process first costs a
+ * fixed baseline (GDAL, PROJ and their libraries once loaded), and what is
+ * left of a worker's share goes to GDAL_CACHEMAX and to gdalwarp's -wm.
+ */
+#ifndef BATCHWARP_BUDGET_H_INCLUDED
+#define BATCHWARP_BUDGET_H_INCLUDED
+
+#include <cpl_port.h>
+
+#include "batchwarp_options.h"
+
+/* Resident size of a process with GDAL loaded and a warp under way, beyond
+ * its cache and warp buffers (measured: ~47 MB supervisor, ~53 MB worker). */
+#define BW_PROCESS_BASELINE_BYTES ((GIntBig)64 * 1024 * 1024)
+#define BW_MIN_CACHE_BYTES ((GIntBig)16 * 1024 * 1024)
+#define BW_MIN_WARP_MEMORY_BYTES ((GIntBig)16 * 1024 * 1024)
+/* gdalwarp's own default -wm: more buys nothing for speed, and a smaller
+ * chunk keeps -multi's reading and warping overlapped. */
+#define BW_MAX_WARP_MEMORY_BYTES ((GIntBig)64 * 1024 * 1024)
+
+typedef struct
+{
+    GIntBig nTotalBytes;          /* the budget: -memory_budget, or the default */
+    int nWorkers;                 /* processes to start: -j, lowered to fit memory and tasks */
+    int nThreadBudget;            /* threads all running tasks may use together */
+    int bTailThreads;             /* give idle cores to the last tasks (no user thread setting) */
+    GIntBig nCachePerWorker;      /* GDAL_CACHEMAX of each worker, bytes */
+    GIntBig nWarpMemoryPerWorker; /* -wm of each worker, bytes; 0 = the user's -wm */
+} BWBudget;
+
+/* The default budget: a quarter of the usable RAM, so that no -j can make a
+ * batch take the machine down. */
+GIntBig BWDefaultMemoryBudget(void);
+
+/* Splits the budget for a batch of nTasks tasks. Returns FALSE with
+ * *ppszError (a usage error) when not even one worker fits. */
+int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget *psBudget,
+                    char **ppszError);
+
+/* Threads for the task about to be dispatched: 1 while there is a task for
+ * every idle worker; when fewer remain (the tail), the free share of the
+ * thread budget split between the tasks starting now. Returns 0 when no
+ * thread is free (a retry while tail tasks hold them): wait. */
+int BWThreadsForNextTask(int nThreadBudget, int nThreadsBusy, int nIdleWorkers, int nPendingAfter);
+
+#endif

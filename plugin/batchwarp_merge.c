@@ -1,0 +1,65 @@
+#include "batchwarp_merge.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+
+#include "batchwarp_report_reader.h"
+
+static int WriteMerged(const BWReportSet *psSet, const char *pszPath, char **ppszError)
+{
+    FILE *fp = strcmp(pszPath, "-") == 0 ? stdout : fopen(pszPath, "w");
+    if (fp == NULL)
+    {
+        *ppszError =
+            CPLStrdup(CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(errno)));
+        return FALSE;
+    }
+    int bOk = TRUE;
+    for (int i = 0; i < psSet->nRecords && bOk; ++i)
+        bOk = fprintf(fp, "%s\n", psSet->pasRecords[i].pszLine) >= 0;
+    bOk = fflush(fp) == 0 && bOk;
+    if (fp != stdout && fclose(fp) != 0)
+        bOk = FALSE;
+    if (!bOk)
+        *ppszError =
+            CPLStrdup(CPLSPrintf("Cannot write report file '%s': %s", pszPath, strerror(errno)));
+    return bOk;
+}
+
+GDALBatchWarpStatus BWMergeReports(const GDALBatchWarpOptions *psOptions, char **ppszError)
+{
+    BWReportSet sSet;
+    BWReportSetInit(&sSet);
+    int bOk = TRUE;
+    for (CSLConstList papszIter = psOptions->papszSources; bOk && papszIter && *papszIter;
+         ++papszIter)
+        bOk = BWReportSetRead(&sSet, *papszIter, ppszError);
+    if (bOk)
+        bOk = WriteMerged(&sSet, psOptions->pszReport ? psOptions->pszReport : "-", ppszError);
+
+    int nFailed = 0;
+    for (int i = 0; bOk && i < sSet.nRecords; ++i)
+    {
+        const BWReportEntry *psEntry = &sSet.pasRecords[i].sEntry;
+        nFailed += !psEntry->bOk;
+        if (psOptions->pfnResult == NULL)
+            continue;
+        GDALBatchWarpResult sResult;
+        memset(&sResult, 0, sizeof(sResult));
+        sResult.pszSource = psEntry->pszSource;
+        sResult.pszOutput = psEntry->pszOutput ? psEntry->pszOutput : "";
+        sResult.bOk = psEntry->bOk;
+        sResult.bSkipped = psEntry->bSkipped;
+        sResult.pszError = psEntry->pszError;
+        sResult.pszShard = psEntry->pszShard;
+        psOptions->pfnResult(&sResult, psOptions->pResultData);
+    }
+    BWReportSetClear(&sSet);
+    if (!bOk)
+        return GDAL_BATCHWARP_FAILED;
+    return nFailed == 0 ? GDAL_BATCHWARP_OK : GDAL_BATCHWARP_FAILED;
+}

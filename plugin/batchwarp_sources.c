@@ -1,0 +1,387 @@
+#include "batchwarp_sources.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <gdal.h>
+
+/* Files that travel with a raster and are never rasters to warp themselves. */
+static const char *const apszSidecarSuffixes[] = {".aux.xml", ".ovr", ".msk", ".tfw", ".tifw",
+                                                  ".wld",     ".prj", ".aux", ".rrd", NULL};
+/* Extensions some raster drivers claim but that are mostly not rasters. */
+static const char *const apszAmbiguousExtensions[] = {"txt", "csv", "xml", "json", "dat", NULL};
+
+static int HasSuffixCI(const char *pszName, const char *pszSuffix)
+{
+    const size_t nName = strlen(pszName);
+    const size_t nSuffix = strlen(pszSuffix);
+    return nName >= nSuffix && EQUAL(pszName + nName - nSuffix, pszSuffix);
+}
+
+/* Extensions of all raster drivers, lower case. */
+static char **RasterExtensions(void)
+{
+    char **papszExt = NULL;
+    for (int i = 0; i < GDALGetDriverCount(); ++i)
+    {
+        GDALDriverH hDriver = GDALGetDriver(i);
+        if (GDALGetMetadataItem(hDriver, GDAL_DCAP_RASTER, NULL) == NULL)
+            continue;
+        const char *pszList = GDALGetMetadataItem(hDriver, GDAL_DMD_EXTENSIONS, NULL);
+        char **papszDriverExt = CSLTokenizeString(pszList ? pszList : "");
+        for (char **papszIter = papszDriverExt; papszIter && *papszIter; ++papszIter)
+        {
+            if (CSLFindString((CSLConstList)apszAmbiguousExtensions, *papszIter) < 0 &&
+                CSLFindString(papszExt, *papszIter) < 0)
+                papszExt = CSLAddString(papszExt, *papszIter);
+        }
+        CSLDestroy(papszDriverExt);
+    }
+    return papszExt;
+}
+
+/*
+ * Whether a file found in a directory is a raster to warp. One with a raster
+ * extension is taken even when GDAL cannot open it, so that a damaged file is
+ * reported as failed rather than silently left out; others are taken when a
+ * GDAL driver recognises them.
+ */
+static int IsRasterFile(const char *pszPath, CSLConstList papszExt)
+{
+    const char *pszName = CPLGetFilename(pszPath);
+    if (pszName[0] == '.')
+        return FALSE;
+    for (int i = 0; apszSidecarSuffixes[i] != NULL; ++i)
+    {
+        if (HasSuffixCI(pszName, apszSidecarSuffixes[i]))
+            return FALSE;
+    }
+    const char *pszExt = CPLGetExtension(pszName);
+    if (pszExt[0] != '\0' && CSLFindString(papszExt, pszExt) >= 0)
+        return TRUE;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDriverH hDriver = GDALIdentifyDriverEx(pszPath, GDAL_OF_RASTER, NULL, NULL);
+    CPLPopErrorHandler();
+    return hDriver != NULL;
+}
+
+/* A directory that is itself a dataset (a .SAFE, a .zarr) is one source,
+ * and so is one named like a raster file (x.tif/), which then fails in its
+ * own task with a clear reason rather than being listed or left out. */
+static int IsDirectoryLikeRaster(const char *pszPath, CSLConstList papszExt)
+{
+    const char *pszExt = CPLGetExtension(pszPath);
+    if (pszExt[0] != '\0' && CSLFindString(papszExt, pszExt) >= 0 && !STARTS_WITH(pszPath, "/vsi"))
+        return TRUE;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDriverH hDriver = GDALIdentifyDriverEx(pszPath, GDAL_OF_RASTER, NULL, NULL);
+    CPLPopErrorHandler();
+    return hDriver != NULL;
+}
+
+static int HasHiddenComponent(const char *pszRelPath)
+{
+    if (pszRelPath[0] == '.')
+        return TRUE;
+    return strstr(pszRelPath, "/.") != NULL;
+}
+
+static void AddSource(BWSourceList *psList, const char *pszPath, const char *pszRelDir,
+                      GIntBig nSize)
+{
+    if (psList->nSources == psList->nCapacity)
+    {
+        psList->nCapacity = psList->nCapacity ? 2 * psList->nCapacity : 64;
+        psList->pasSources =
+            CPLRealloc(psList->pasSources, sizeof(BWSource) * (size_t)psList->nCapacity);
+    }
+    BWSource *psSource = &psList->pasSources[psList->nSources++];
+    psSource->pszPath = CPLStrdup(pszPath);
+    psSource->pszRelDir = CPLStrdup(pszRelDir);
+    psSource->nSize = nSize;
+}
+
+typedef struct
+{
+    char *pszRelPath;
+    GIntBig nSize;
+} BWDirEntry;
+
+static int CompareDirEntries(const void *a, const void *b)
+{
+    return strcmp(((const BWDirEntry *)a)->pszRelPath, ((const BWDirEntry *)b)->pszRelPath);
+}
+
+/* The output directory's path relative to a listed directory, when it lies
+ * inside it (CPLFree it), else NULL: its tree is left out of the listing,
+ * or a rerun would take the outputs as sources. */
+static char *ExcludedRelativePath(const char *pszDir, const char *pszExcludeDir)
+{
+    if (pszExcludeDir == NULL)
+        return NULL;
+    char *pszCanonDir = BWCanonicalPath(pszDir);
+    char *pszCanonExclude = BWCanonicalPath(pszExcludeDir);
+    size_t nDir = strlen(pszCanonDir);
+    while (nDir > 1 && pszCanonDir[nDir - 1] == '/')
+        --nDir;
+    char *pszRel = NULL;
+    if (strncmp(pszCanonExclude, pszCanonDir, nDir) == 0 && pszCanonExclude[nDir] == '/')
+    {
+        const char *pszTail = pszCanonExclude + nDir;
+        while (*pszTail == '/')
+            ++pszTail;
+        if (*pszTail != '\0')
+            pszRel = CPLStrdup(pszTail);
+    }
+    CPLFree(pszCanonDir);
+    CPLFree(pszCanonExclude);
+    return pszRel;
+}
+
+static int IsSameOrBelow(const char *pszRelPath, const char *pszRelDir)
+{
+    const size_t nDir = strlen(pszRelDir);
+    return strncmp(pszRelPath, pszRelDir, nDir) == 0 &&
+           (pszRelPath[nDir] == '\0' || pszRelPath[nDir] == '/');
+}
+
+/* A directory's files (its whole tree with bRecursive), in strcmp order of
+ * their relative paths, through VSIOpenDir so that remote listings also give
+ * sizes without one request per file. */
+static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
+                            const char *pszExcludeDir, CSLConstList papszExt)
+{
+    VSIDIR *psDir = VSIOpenDir(pszDir, bRecursive ? -1 : 0, NULL);
+    if (psDir == NULL)
+        return;
+    char *pszExcludeRel = ExcludedRelativePath(pszDir, pszExcludeDir);
+    BWDirEntry *pasEntries = NULL;
+    int nEntries = 0;
+    int nCapacity = 0;
+    const VSIDIREntry *psEntry;
+    while ((psEntry = VSIGetNextDirEntry(psDir)) != NULL)
+    {
+        if (psEntry->bModeKnown && VSI_ISDIR(psEntry->nMode) &&
+            (bRecursive ||
+             !IsDirectoryLikeRaster(CPLFormFilename(pszDir, psEntry->pszName, NULL), papszExt)))
+            continue;
+        if (HasHiddenComponent(psEntry->pszName) ||
+            (pszExcludeRel != NULL && IsSameOrBelow(psEntry->pszName, pszExcludeRel)))
+            continue;
+        if (nEntries == nCapacity)
+        {
+            nCapacity = nCapacity ? 2 * nCapacity : 64;
+            pasEntries = CPLRealloc(pasEntries, sizeof(BWDirEntry) * (size_t)nCapacity);
+        }
+        pasEntries[nEntries].pszRelPath = CPLStrdup(psEntry->pszName);
+        pasEntries[nEntries].nSize = psEntry->bSizeKnown ? (GIntBig)psEntry->nSize : -1;
+        ++nEntries;
+    }
+    VSICloseDir(psDir);
+    if (nEntries > 0)
+        qsort(pasEntries, (size_t)nEntries, sizeof(BWDirEntry), CompareDirEntries);
+    for (int i = 0; i < nEntries; ++i)
+    {
+        char *pszPath = CPLStrdup(CPLFormFilename(pszDir, pasEntries[i].pszRelPath, NULL));
+        /* A directory without a known mode (some remote listings) is not a
+         * raster file either. */
+        VSIStatBufL sStat;
+        const int bIsDir = pasEntries[i].nSize < 0 && VSIStatL(pszPath, &sStat) == 0 &&
+                           VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(pszPath, papszExt);
+        if (!bIsDir && IsRasterFile(pszPath, papszExt))
+            AddSource(psList, pszPath, CPLGetPath(pasEntries[i].pszRelPath), pasEntries[i].nSize);
+        CPLFree(pszPath);
+        CPLFree(pasEntries[i].pszRelPath);
+    }
+    CPLFree(pasEntries);
+    CPLFree(pszExcludeRel);
+}
+
+static int CompareStrings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Canonical form of a local path whose last component may not exist yet. */
+char *BWCanonicalPath(const char *pszPath)
+{
+    if (STARTS_WITH(pszPath, "/vsi"))
+        return CPLStrdup(pszPath);
+    char szResolved[PATH_MAX];
+    if (realpath(pszPath, szResolved) != NULL)
+        return CPLStrdup(szResolved);
+    char *pszDir = CPLStrdup(CPLGetPath(pszPath));
+    char *pszOut = NULL;
+    if (realpath(pszDir[0] ? pszDir : ".", szResolved) != NULL)
+        pszOut = CPLStrdup(CPLFormFilename(szResolved, CPLGetFilename(pszPath), NULL));
+    else
+        pszOut = CPLStrdup(pszPath);
+    CPLFree(pszDir);
+    return pszOut;
+}
+
+static int HasWildcard(const char *pszPath)
+{
+    return strpbrk(pszPath, "*?[") != NULL;
+}
+
+/* A pattern the shell did not expand (quoted, or too many files for the
+ * command line), in sorted order. Local patterns go to glob(3); /vsi ones
+ * match the file name part against a listing of its directory. Returns
+ * FALSE when nothing matches. */
+static int AppendPattern(BWSourceList *psList, const char *pszPattern)
+{
+    int nBefore = psList->nSources;
+    if (!STARTS_WITH(pszPattern, "/vsi"))
+    {
+        glob_t sGlob;
+        if (glob(pszPattern, 0, NULL, &sGlob) == 0)
+        {
+            for (size_t i = 0; i < sGlob.gl_pathc; ++i)
+                AddSource(psList, sGlob.gl_pathv[i], "", -1);
+        }
+        globfree(&sGlob);
+        return psList->nSources > nBefore;
+    }
+    char *pszDir = CPLStrdup(CPLGetPath(pszPattern));
+    const char *pszNamePattern = CPLGetFilename(pszPattern);
+    char **papszEntries = VSIReadDir(pszDir);
+    const int nEntries = CSLCount(papszEntries);
+    if (nEntries > 0)
+        qsort(papszEntries, (size_t)nEntries, sizeof(char *), CompareStrings);
+    for (int i = 0; i < nEntries; ++i)
+    {
+        if (fnmatch(pszNamePattern, papszEntries[i], FNM_PERIOD) == 0)
+            AddSource(psList, CPLFormFilename(pszDir, papszEntries[i], NULL), "", -1);
+    }
+    CSLDestroy(papszEntries);
+    CPLFree(pszDir);
+    return psList->nSources > nBefore;
+}
+
+void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
+                      BWSourceList *psList)
+{
+    memset(psList, 0, sizeof(*psList));
+    char **papszExt = NULL;
+    for (CSLConstList papszIter = papszSources; papszIter && *papszIter; ++papszIter)
+    {
+        VSIStatBufL sStat;
+        const int bExists = VSIStatL(*papszIter, &sStat) == 0;
+        if (papszExt == NULL)
+            papszExt = RasterExtensions();
+        if (bExists && VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(*papszIter, papszExt))
+        {
+            AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt);
+        }
+        else if (bExists || !HasWildcard(*papszIter) || !AppendPattern(psList, *papszIter))
+        {
+            /* A file, or a missing path: the latter fails in its own task,
+             * with GDAL's message, so that the rest of the batch still runs. */
+            AddSource(psList, *papszIter, "", bExists ? (GIntBig)sStat.st_size : -1);
+        }
+    }
+    CSLDestroy(papszExt);
+}
+
+void BWSourceListClear(BWSourceList *psList)
+{
+    for (int i = 0; i < psList->nSources; ++i)
+    {
+        CPLFree(psList->pasSources[i].pszPath);
+        CPLFree(psList->pasSources[i].pszRelDir);
+    }
+    CPLFree(psList->pasSources);
+    memset(psList, 0, sizeof(*psList));
+}
+
+char **BWExpandSources(CSLConstList papszSources)
+{
+    BWSourceList sList;
+    BWCollectSources(papszSources, FALSE, NULL, &sList);
+    char **papszOut = NULL;
+    for (int i = 0; i < sList.nSources; ++i)
+        papszOut = CSLAddString(papszOut, sList.pasSources[i].pszPath);
+    BWSourceListClear(&sList);
+    return papszOut;
+}
+
+char **BWSplitSourceList(const char *pachData, size_t nLen, int bNul)
+{
+    const char chSeparator = bNul ? '\0' : '\n';
+    char **papszOut = NULL;
+    size_t nStart = 0;
+    while (nStart < nLen)
+    {
+        const char *pachEnd = memchr(pachData + nStart, chSeparator, nLen - nStart);
+        size_t nEntry = pachEnd ? (size_t)(pachEnd - (pachData + nStart)) : nLen - nStart;
+        const size_t nNext = nStart + nEntry + 1;
+        /* Lists written on Windows end their lines with CR LF. */
+        if (!bNul && nEntry > 0 && pachData[nStart + nEntry - 1] == '\r')
+            --nEntry;
+        /* A name cannot hold a NUL: in a line-separated list, one ends it. */
+        const size_t nName = bNul ? nEntry : strnlen(pachData + nStart, nEntry);
+        if (nName > 0)
+        {
+            char *pszName = CPLMalloc(nName + 1);
+            memcpy(pszName, pachData + nStart, nName);
+            pszName[nName] = '\0';
+            papszOut = CSLAddString(papszOut, pszName);
+            CPLFree(pszName);
+        }
+        nStart = nNext;
+    }
+    return papszOut;
+}
+
+int BWReadSourceList(const char *pszPath, int bNul, char ***ppapszSources, char **ppszError)
+{
+    const int bStdin = strcmp(pszPath, "-") == 0;
+    FILE *fp = bStdin ? stdin : fopen(pszPath, "rb");
+    if (fp == NULL)
+    {
+        *ppszError =
+            CPLStrdup(CPLSPrintf("Cannot open source list '%s': %s", pszPath, strerror(errno)));
+        return FALSE;
+    }
+    /* Read whole: stdin cannot be read twice, and a list of a million names
+     * is still only tens of megabytes. */
+    size_t nLen = 0;
+    size_t nAlloc = 65536;
+    char *pachData = CPLMalloc(nAlloc);
+    size_t nRead;
+    while ((nRead = fread(pachData + nLen, 1, nAlloc - nLen, fp)) > 0)
+    {
+        nLen += nRead;
+        if (nLen == nAlloc)
+        {
+            nAlloc *= 2;
+            pachData = CPLRealloc(pachData, nAlloc);
+        }
+    }
+    const int bError = ferror(fp);
+    if (!bStdin)
+        fclose(fp);
+    if (bError)
+    {
+        CPLFree(pachData);
+        *ppszError =
+            CPLStrdup(CPLSPrintf("Cannot read source list '%s': %s", pszPath, strerror(errno)));
+        return FALSE;
+    }
+    char **papszNew = BWSplitSourceList(pachData, nLen, bNul);
+    CPLFree(pachData);
+    for (char **papszIter = papszNew; papszIter && *papszIter; ++papszIter)
+        *ppapszSources = CSLAddString(*ppapszSources, *papszIter);
+    CSLDestroy(papszNew);
+    return TRUE;
+}

@@ -1,0 +1,50 @@
+/*
+ * What the SRC arguments stand for: files as given, directories as their
+ * sorted raster entries (with -recursive, their whole tree), and shell-style
+ * patterns. Listing goes through VSI, so /vsizip/, /vsis3/ and /vsicurl/
+ * directories work like local ones.
+ */
+#ifndef BATCHWARP_SOURCES_H_INCLUDED
+#define BATCHWARP_SOURCES_H_INCLUDED
+
+#include <stddef.h>
+
+#include <cpl_port.h>
+
+typedef struct
+{
+    char *pszPath;   /* as given, or directory + relative name */
+    char *pszRelDir; /* directory below the listed directory ("" if none): {relpath} */
+    GIntBig nSize;   /* bytes, -1 when unknown (not yet stat'ed) */
+} BWSource;
+
+typedef struct
+{
+    BWSource *pasSources;
+    int nSources;
+    int nCapacity;
+} BWSourceList;
+
+/* pszExcludeDir (may be NULL): a directory whose tree is never listed (the
+ * output directory, when it lies inside a source tree). */
+void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
+                      BWSourceList *psList);
+void BWSourceListClear(BWSourceList *psList);
+
+/* Canonical form of a local path whose last component may not exist yet
+ * (CPLFree it); /vsi paths as given. */
+char *BWCanonicalPath(const char *pszPath);
+
+/* The same, as plain paths (CSLDestroy it), without recursion. */
+char **BWExpandSources(CSLConstList papszSources);
+
+/* Splits list text into names (CSLDestroy it): lines, or NUL-separated
+ * with bNul; a trailing CR is dropped from lines, empty entries skipped. */
+char **BWSplitSourceList(const char *pachData, size_t nLen, int bNul);
+
+/* Reads a list of sources, one per line (or NUL-separated with bNul), from a
+ * file or "-" for stdin. Empty entries are skipped. Returns FALSE with
+ * *ppszError naming the file when it cannot be read. */
+int BWReadSourceList(const char *pszPath, int bNul, char ***ppapszSources, char **ppszError);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * A stand-in worker for the pool tests. It speaks the framed protocol of
+ * batchwarp_protocol.h and does no GDAL work. Started as
+ *     fake_worker --worker-fd 3
+ * it reads INIT, then answers each TASK with
+ *     RESULT  ID=<task ID>  OK=1  ECHO=<task PAYLOAD>  PID=<its pid>  INIT_TAG=<INIT's TAG>
+ * unless the task's ACTION field asks it to misbehave:
+ *     ok       reply normally (also the default)
+ *     exit     exit(3) without replying
+ *     segv     die of SIGSEGV without replying
+ *     hang     never reply
+ *     garbage  write bytes that are not a frame, then keep reading
+ * QUIT or the end of the channel ends it with status 0.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+
+#include "batchwarp_protocol.h"
+
+typedef struct
+{
+    BWFrameDecoder *psDecoder;
+    BWMessage sMsg;
+    char *pszInitTag;
+} FakeWorker;
+
+/* Frees everything before exit(), so that LeakSanitizer (in a sanitizer
+ * build) has nothing to say and the exit status stays the one we chose. */
+static void Cleanup(FakeWorker *psWorker)
+{
+    BWMessageClear(&psWorker->sMsg);
+    BWFrameDecoderFree(psWorker->psDecoder);
+    psWorker->psDecoder = NULL;
+    CPLFree(psWorker->pszInitTag);
+    psWorker->pszInitTag = NULL;
+}
+
+static int Reply(FakeWorker *psWorker, int fd)
+{
+    const char *pszId = BWMessageGet(&psWorker->sMsg, "ID");
+    const char *pszPayload = BWMessageGet(&psWorker->sMsg, "PAYLOAD");
+    char szPid[32];
+    snprintf(szPid, sizeof(szPid), "%ld", (long)getpid());
+
+    char **papszReply = NULL;
+    papszReply = CSLAddNameValue(papszReply, "ID", pszId ? pszId : "");
+    papszReply = CSLAddNameValue(papszReply, "OK", "1");
+    papszReply = CSLAddNameValue(papszReply, "ECHO", pszPayload ? pszPayload : "");
+    papszReply = CSLAddNameValue(papszReply, "PID", szPid);
+    papszReply =
+        CSLAddNameValue(papszReply, "INIT_TAG", psWorker->pszInitTag ? psWorker->pszInitTag : "");
+    char *pszError = NULL;
+    const int bOk = BWMessageWrite(fd, BW_MSG_RESULT, papszReply, &pszError);
+    if (!bOk)
+        fprintf(stderr, "fake_worker: %s\n", pszError);
+    CPLFree(pszError);
+    CSLDestroy(papszReply);
+    return bOk;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--worker-fd") != 0)
+    {
+        fprintf(stderr, "usage: fake_worker --worker-fd FD\n");
+        return 2;
+    }
+    const int fd = atoi(argv[2]);
+    /* Never outlive the test process, even if it crashes mid-test. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        return 1;
+
+    FakeWorker sWorker;
+    memset(&sWorker, 0, sizeof(sWorker));
+    sWorker.psDecoder = BWFrameDecoderNew();
+    int bInitDone = FALSE;
+    int nExit = 0;
+    for (;;)
+    {
+        BWMessageClear(&sWorker.sMsg);
+        char *pszError = NULL;
+        const int nRet = BWMessageRead(fd, sWorker.psDecoder, &sWorker.sMsg, &pszError);
+        if (nRet <= 0)
+        {
+            if (nRet < 0)
+            {
+                fprintf(stderr, "fake_worker: %s\n", pszError);
+                nExit = 1;
+            }
+            CPLFree(pszError);
+            break;
+        }
+        if (sWorker.sMsg.eType == BW_MSG_INIT && !bInitDone)
+        {
+            const char *pszTag = BWMessageGet(&sWorker.sMsg, "TAG");
+            sWorker.pszInitTag = CPLStrdup(pszTag ? pszTag : "");
+            bInitDone = TRUE;
+            continue;
+        }
+        if (sWorker.sMsg.eType == BW_MSG_QUIT)
+            break;
+        if (sWorker.sMsg.eType != BW_MSG_TASK || !bInitDone)
+        {
+            fprintf(stderr, "fake_worker: unexpected message type %d\n", (int)sWorker.sMsg.eType);
+            nExit = 1;
+            break;
+        }
+
+        const char *pszAction = BWMessageGet(&sWorker.sMsg, "ACTION");
+        if (pszAction == NULL || strcmp(pszAction, "ok") == 0)
+        {
+            if (!Reply(&sWorker, fd))
+            {
+                nExit = 1;
+                break;
+            }
+        }
+        else if (strcmp(pszAction, "exit") == 0)
+        {
+            Cleanup(&sWorker);
+            exit(3);
+        }
+        else if (strcmp(pszAction, "segv") == 0)
+        {
+            /* A sanitizer runtime catches SIGSEGV and exits instead; the
+             * default action is what a crashing driver gives. */
+            signal(SIGSEGV, SIG_DFL);
+            raise(SIGSEGV);
+            abort(); /* not reached */
+        }
+        else if (strcmp(pszAction, "hang") == 0)
+        {
+            for (;;)
+                pause();
+        }
+        else if (strcmp(pszAction, "garbage") == 0)
+        {
+            /* Longer than a frame header, and without the "BW" magic. */
+            static const char szGarbage[] = "this is certainly not a frame\n";
+            if (write(fd, szGarbage, sizeof(szGarbage) - 1) < 0)
+                perror("fake_worker: write");
+        }
+        else
+        {
+            fprintf(stderr, "fake_worker: unknown ACTION '%s'\n", pszAction);
+            nExit = 1;
+            break;
+        }
+    }
+    Cleanup(&sWorker);
+    return nExit;
+}

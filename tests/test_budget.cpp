@@ -1,0 +1,167 @@
+// The split of one memory budget and of the cores between workers and tasks.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include <cpl_conv.h>
+
+extern "C"
+{
+#include "batchwarp_budget.h"
+}
+
+namespace
+{
+
+constexpr GIntBig MB = 1024 * 1024;
+
+struct OptionsFixture : public ::testing::Test
+{
+    GDALBatchWarpOptions sOptions;
+    void SetUp() override
+    {
+        memset(&sOptions, 0, sizeof(sOptions));
+        sOptions.nWorkers = 2;
+        CPLSetConfigOption("GDAL_CACHEMAX", nullptr);
+        CPLSetConfigOption("GDAL_NUM_THREADS", nullptr);
+    }
+};
+
+// Resident memory the budget allows the process tree, as the README states it.
+GIntBig TreeBytes(const BWBudget &sBudget)
+{
+    const GIntBig nWarp = sBudget.nWarpMemoryPerWorker;
+    return BW_PROCESS_BASELINE_BYTES +
+           sBudget.nWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker + nWarp);
+}
+
+TEST_F(OptionsFixture, SplitStaysWithinTheBudget)
+{
+    for (GIntBig nBudget : {256 * MB, 1024 * MB, 6000 * MB})
+    {
+        for (int nWorkers : {1, 2, 8, 64})
+        {
+            sOptions.nWorkers = nWorkers;
+            sOptions.nMemoryBudget = nBudget;
+            BWBudget sBudget;
+            char *pszError = nullptr;
+            ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError)) << pszError;
+            EXPECT_GE(sBudget.nWorkers, 1);
+            EXPECT_LE(sBudget.nWorkers, nWorkers);
+            EXPECT_LE(TreeBytes(sBudget), nBudget) << nBudget / MB << " MB, -j " << nWorkers;
+            EXPECT_GE(sBudget.nCachePerWorker, BW_MIN_CACHE_BYTES);
+            EXPECT_GE(sBudget.nWarpMemoryPerWorker, BW_MIN_WARP_MEMORY_BYTES);
+            EXPECT_LE(sBudget.nWarpMemoryPerWorker, BW_MAX_WARP_MEMORY_BYTES);
+        }
+    }
+}
+
+TEST_F(OptionsFixture, LowersWorkersToWhatFits)
+{
+    sOptions.nWorkers = 8;
+    sOptions.nMemoryBudget = 300 * MB;
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
+    // (300 - 64) / (64 + 16 + 16) = 2 workers.
+    EXPECT_EQ(sBudget.nWorkers, 2);
+}
+
+TEST_F(OptionsFixture, NoMoreWorkersThanTasks)
+{
+    sOptions.nWorkers = 8;
+    sOptions.nMemoryBudget = 4096 * MB;
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 3, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nWorkers, 3);
+}
+
+TEST_F(OptionsFixture, TooSmallIsAnError)
+{
+    sOptions.nMemoryBudget = 100 * MB;
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    EXPECT_FALSE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    ASSERT_NE(pszError, nullptr);
+    EXPECT_NE(strstr(pszError, "too small"), nullptr) << pszError;
+    CPLFree(pszError);
+}
+
+TEST_F(OptionsFixture, UserWarpMemoryIsKeptAndCounted)
+{
+    sOptions.nMemoryBudget = 1024 * MB;
+    sOptions.nUserWarpMemory = 200 * MB;
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nWarpMemoryPerWorker, 0); // the user's -wm stays in the arguments
+    EXPECT_LE(BW_PROCESS_BASELINE_BYTES +
+                  sBudget.nWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker +
+                                      sOptions.nUserWarpMemory),
+              sOptions.nMemoryBudget);
+}
+
+TEST_F(OptionsFixture, UserCacheMaxIsTheTotalCache)
+{
+    CPLSetConfigOption("GDAL_CACHEMAX", "400");
+    sOptions.nMemoryBudget = 4096 * MB;
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nCachePerWorker, 200 * MB);
+    CPLSetConfigOption("GDAL_CACHEMAX", nullptr);
+}
+
+TEST_F(OptionsFixture, TailThreadsOnlyWithoutUserThreads)
+{
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    EXPECT_TRUE(sBudget.bTailThreads);
+    sOptions.bUserSetWarpThreads = TRUE;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    EXPECT_FALSE(sBudget.bTailThreads);
+    sOptions.bUserSetWarpThreads = FALSE;
+    CPLSetConfigOption("GDAL_NUM_THREADS", "4");
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    EXPECT_FALSE(sBudget.bTailThreads);
+    CPLSetConfigOption("GDAL_NUM_THREADS", nullptr);
+}
+
+TEST(ThreadsForNextTask, OneThreadWhileEveryIdleWorkerHasATask)
+{
+    // 4 cores, 4 idle workers, plenty of tasks.
+    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 100), 1);
+    // 3 busy with one thread each, 1 idle, more to come.
+    EXPECT_EQ(BWThreadsForNextTask(4, 3, 1, 5), 1);
+}
+
+TEST(ThreadsForNextTask, TheTailGetsTheIdleCores)
+{
+    // A batch of one file on 4 cores.
+    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 0), 4);
+    // Two tasks left, 4 idle cores: two each.
+    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 1), 2);
+    // One worker still busy: the last task takes the other three cores.
+    EXPECT_EQ(BWThreadsForNextTask(4, 1, 3, 0), 3);
+}
+
+TEST(ThreadsForNextTask, NeverMoreThanTheBudget)
+{
+    // Simulate any dispatch sequence: busy + new never exceeds the budget.
+    for (int nBudget = 1; nBudget <= 8; ++nBudget)
+        for (int nBusy = 0; nBusy <= nBudget; ++nBusy)
+            for (int nIdle = 1; nIdle <= 8; ++nIdle)
+                for (int nPending = 0; nPending <= 10; ++nPending)
+                {
+                    const int n = BWThreadsForNextTask(nBudget, nBusy, nIdle, nPending);
+                    if (nBusy >= nBudget)
+                        EXPECT_EQ(n, 0);
+                    else
+                        EXPECT_LE(nBusy + n, nBudget);
+                    EXPECT_GE(n, 0);
+                }
+}
+
+} // namespace

@@ -1,0 +1,128 @@
+// Parsing the command line: gdalwarp's options checked by GDAL, batch
+// options, sources.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include <cpl_conv.h>
+#include <gdal_utils.h>
+
+#include "test_util.h"
+
+extern "C"
+{
+#include "batchwarp_options.h"
+}
+
+namespace
+{
+
+struct Parsed
+{
+    GDALBatchWarpOptions *ps = nullptr;
+    int bUsageError = FALSE;
+    std::string osErrors;
+    explicit Parsed(const std::vector<std::string> &aosArgs)
+    {
+        char **papsz = bwtest::ToCSL(aosArgs);
+        bwtest::ErrorCollector oErrors;
+        ps = GDALBatchWarpOptionsNew(papsz, &bUsageError);
+        osErrors = oErrors.all();
+        CSLDestroy(papsz);
+    }
+    ~Parsed()
+    {
+        GDALBatchWarpOptionsFree(ps);
+    }
+};
+
+TEST(Options, SplitsWarpOptionsBatchOptionsAndSources)
+{
+    Parsed o({"-t_srs",  "EPSG:3857", "-te", "-10",          "-5",    "10",
+              "5",       "-j",        "3",   "-r",           "cubic", "a.tif",
+              "-suffix", "_x",        "-co", "COMPRESS=LZW", "dir/",  "-outdir",
+              "out",     "-retries",  "2",   "-timeout",     "1.5",   "-q"});
+    ASSERT_NE(o.ps, nullptr) << o.osErrors;
+    EXPECT_EQ(bwtest::ToVector(o.ps->papszWarpArgs),
+              (std::vector<std::string>{"-t_srs", "EPSG:3857", "-te", "-10", "-5", "10", "5", "-r",
+                                        "cubic", "-co", "COMPRESS=LZW"}));
+    EXPECT_EQ(bwtest::ToVector(o.ps->papszSources), (std::vector<std::string>{"a.tif", "dir/"}));
+    EXPECT_STREQ(o.ps->pszOutDir, "out");
+    EXPECT_STREQ(o.ps->pszSuffix, "_x");
+    EXPECT_EQ(o.ps->nWorkers, 3);
+    EXPECT_EQ(o.ps->nRetries, 2);
+    EXPECT_DOUBLE_EQ(o.ps->dfTaskTimeout, 1.5);
+    EXPECT_TRUE(o.ps->bQuiet);
+    EXPECT_STREQ(o.ps->pszOutputExtension, "tif");
+}
+
+TEST(Options, OutputExtensionFollowsTheDriver)
+{
+    Parsed oCog({"-of", "COG", "a.tif", "-outdir", "o"});
+    ASSERT_NE(oCog.ps, nullptr) << oCog.osErrors;
+    EXPECT_STREQ(oCog.ps->pszOutputExtension, "tif");
+    Parsed oVrt({"-of", "VRT", "a.tif", "-outdir", "o"});
+    ASSERT_NE(oVrt.ps, nullptr);
+    EXPECT_STREQ(oVrt.ps->pszOutputExtension, "vrt");
+}
+
+TEST(Options, DoubleDashMakesTheRestSources)
+{
+    Parsed o({"-outdir", "o", "--", "-odd.tif", "-j"});
+    ASSERT_NE(o.ps, nullptr) << o.osErrors;
+    EXPECT_EQ(bwtest::ToVector(o.ps->papszSources), (std::vector<std::string>{"-odd.tif", "-j"}));
+}
+
+TEST(Options, NotesThreadsAndMemoryTheUserChose)
+{
+    Parsed o({"-multi", "-wm", "500", "a.tif", "-outdir", "o"});
+    ASSERT_NE(o.ps, nullptr) << o.osErrors;
+    EXPECT_TRUE(o.ps->bUserSetWarpThreads);
+    EXPECT_EQ(o.ps->nUserWarpMemory, static_cast<GIntBig>(500) * 1024 * 1024);
+}
+
+TEST(Options, UsageErrorsNameTheProblem)
+{
+    struct Case
+    {
+        std::vector<std::string> aosArgs;
+        const char *pszExpected;
+    };
+    const std::vector<Case> aoCases{
+        {{"a.tif"}, "No output directory given"},
+        {{"-outdir", "o"}, "No source raster given"},
+        {{"-j", "0", "a.tif", "-outdir", "o"}, "-j must be at least 1"},
+        {{"-j", "many", "a.tif", "-outdir", "o"}, "-j expects a non-negative integer"},
+        {{"-timeout", "soon", "a.tif", "-outdir", "o"}, "-timeout expects seconds"},
+        {{"-of", "NoSuchDriver", "a.tif", "-outdir", "o"}, "Output driver 'NoSuchDriver'"},
+        {{"-suffix", "a/b", "a.tif", "-outdir", "o"}, "-suffix must not contain '/'"},
+        {{"-shard", "4/4", "a.tif", "-outdir", "o"}, "-shard expects I/N"},
+        {{"-outdir"}, "-outdir option requires 1 argument"},
+    };
+    for (const Case &c : aoCases)
+    {
+        Parsed o(c.aosArgs);
+        EXPECT_EQ(o.ps, nullptr) << c.pszExpected;
+        EXPECT_TRUE(o.bUsageError) << c.pszExpected;
+        EXPECT_NE(o.osErrors.find(c.pszExpected), std::string::npos)
+            << "expected '" << c.pszExpected << "' in: " << o.osErrors;
+    }
+}
+
+TEST(Options, BadWarpOptionGetsGdalsOwnMessage)
+{
+    Parsed o({"-r", "nonsense", "a.tif", "-outdir", "o"});
+    EXPECT_EQ(o.ps, nullptr);
+    EXPECT_TRUE(o.bUsageError);
+    // The message comes from GDALWarpAppOptionsNew itself.
+    char **papsz = bwtest::ToCSL({"-r", "nonsense"});
+    bwtest::ErrorCollector oGdal;
+    GDALWarpAppOptions *psWarp = GDALWarpAppOptionsNew(papsz, nullptr);
+    CSLDestroy(papsz);
+    EXPECT_EQ(psWarp, nullptr);
+    ASSERT_FALSE(oGdal.failures.empty());
+    EXPECT_NE(o.osErrors.find(oGdal.failures[0]), std::string::npos) << o.osErrors;
+}
+
+} // namespace

@@ -1,0 +1,176 @@
+// The plan: output and temporary names, collisions refused before any work,
+// existing outputs kept, temporary directories of dead runs removed.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <cpl_conv.h>
+#include <cpl_vsi.h>
+#include <gdal.h>
+
+#include "test_util.h"
+
+extern "C"
+{
+#include "batchwarp_options.h"
+#include "batchwarp_plan.h"
+}
+
+namespace
+{
+
+void MakeRaster(const std::string &osPath)
+{
+    GDALDatasetH hDS =
+        GDALCreate(GDALGetDriverByName("GTiff"), osPath.c_str(), 4, 4, 1, GDT_Byte, nullptr);
+    ASSERT_NE(hDS, nullptr);
+    GDALClose(hDS);
+}
+
+// Options parsed as on the command line; nullptr and *posError on failure.
+GDALBatchWarpOptions *Options(const std::vector<std::string> &aosArgs,
+                              std::string *posError = nullptr)
+{
+    char **papsz = bwtest::ToCSL(aosArgs);
+    bwtest::ErrorCollector oErrors;
+    GDALBatchWarpOptions *ps = GDALBatchWarpOptionsNew(papsz, nullptr);
+    CSLDestroy(papsz);
+    if (posError)
+        *posError = oErrors.all();
+    return ps;
+}
+
+struct Plan
+{
+    BWPlan sPlan;
+    bool bOk = false;
+    std::string osError;
+    explicit Plan(const GDALBatchWarpOptions *psOptions)
+    {
+        char *pszError = nullptr;
+        bOk = BWPlanBuild(psOptions, &sPlan, &pszError) != 0;
+        osError = bwtest::TakeString(pszError);
+    }
+    ~Plan()
+    {
+        BWPlanFree(&sPlan);
+    }
+};
+
+TEST(Names, TemporaryPathIsInAHiddenDirectoryOfThisRun)
+{
+    char *pszTemp = BWTempPathFor("/out/sub/x.tif", "tif");
+    char *pszDir = BWTempDirName();
+    EXPECT_EQ(std::string(pszTemp), std::string("/out/sub/") + pszDir + "/x.tif");
+    EXPECT_TRUE(BWIsTempName(pszDir));
+    EXPECT_NE(std::string(pszDir).find(std::to_string(getpid())), std::string::npos);
+    EXPECT_FALSE(BWIsTempName("x.tif"));
+    EXPECT_FALSE(BWIsTempName(".hidden.tif"));
+    CPLFree(pszDir);
+    CPLFree(pszTemp);
+}
+
+TEST(StaleTemps, RemovesOnlyThoseOfDeadRunsOfThisMachine)
+{
+    bwtest::TempDir oDir;
+    ASSERT_TRUE(oDir.ok());
+    // A process that has exited: its pid is free (barring reuse in the meantime).
+    const pid_t nDead = fork();
+    if (nDead == 0)
+        _exit(0);
+    waitpid(nDead, nullptr, 0);
+    char *pszMine = BWTempDirName();
+    std::string osMine(pszMine);
+    CPLFree(pszMine);
+    const std::string osPrefix = osMine.substr(0, osMine.rfind('-') + 1);
+    const std::string osDead = osPrefix + std::to_string(nDead);
+    const std::string osOtherHost = ".batchwarp-tmp-otherhost-" + std::to_string(nDead);
+    for (const std::string &os : {osMine, osDead, osOtherHost})
+    {
+        ASSERT_EQ(VSIMkdir((oDir / os).c_str(), 0755), 0);
+        std::ofstream(oDir / (os + "/x.tif")) << "partial";
+    }
+    EXPECT_EQ(BWRemoveStaleTemps(oDir.path().c_str()), 1);
+    VSIStatBufL sStat;
+    EXPECT_NE(VSIStatL((oDir / osDead).c_str(), &sStat), 0) << "dead run's directory stays";
+    EXPECT_EQ(VSIStatL((oDir / osMine).c_str(), &sStat), 0) << "a live run's directory went";
+    EXPECT_EQ(VSIStatL((oDir / osOtherHost).c_str(), &sStat), 0) << "another host's went";
+}
+
+class PlanTest : public ::testing::Test
+{
+  protected:
+    bwtest::TempDir oDir;
+    void SetUp() override
+    {
+        ASSERT_TRUE(oDir.ok());
+        for (const char *psz : {"a", "b", "out"})
+            ASSERT_EQ(VSIMkdir((oDir / psz).c_str(), 0755), 0);
+        for (const char *psz : {"a/x.tif", "a/y.tif", "b/x.tif", "b/z.tif"})
+            MakeRaster(oDir / psz);
+    }
+};
+
+TEST_F(PlanTest, NamesOutputsAndKeepsExistingOnes)
+{
+    std::ofstream(oDir / "out/y_s.tif") << "already done";
+    GDALBatchWarpOptions *ps =
+        Options({"-t_srs", "EPSG:3857", "-suffix", "_s", oDir / "a", "-outdir", oDir / "out"});
+    ASSERT_NE(ps, nullptr);
+    {
+        Plan oPlan(ps);
+        ASSERT_TRUE(oPlan.bOk) << oPlan.osError;
+        ASSERT_EQ(oPlan.sPlan.nItems, 2);
+        EXPECT_EQ(std::string(oPlan.sPlan.pasItems[0].pszOutput), oDir / "out/x_s.tif");
+        EXPECT_FALSE(oPlan.sPlan.pasItems[0].bSkip);
+        EXPECT_TRUE(oPlan.sPlan.pasItems[1].bSkip);
+        EXPECT_GT(oPlan.sPlan.pasItems[0].nSize, 0);
+    }
+    GDALBatchWarpOptionsFree(ps);
+}
+
+TEST_F(PlanTest, RefusesTwoSourcesForOneOutput)
+{
+    GDALBatchWarpOptions *ps = Options({oDir / "a", oDir / "b", "-outdir", oDir / "out"});
+    ASSERT_NE(ps, nullptr);
+    {
+        Plan oPlan(ps);
+        EXPECT_FALSE(oPlan.bOk);
+        EXPECT_NE(oPlan.osError.find(oDir / "a/x.tif"), std::string::npos) << oPlan.osError;
+        EXPECT_NE(oPlan.osError.find(oDir / "b/x.tif"), std::string::npos) << oPlan.osError;
+    }
+    GDALBatchWarpOptionsFree(ps);
+}
+
+TEST_F(PlanTest, RefusesAnOutputOverItsOwnSource)
+{
+    GDALBatchWarpOptions *ps = Options({oDir / "a/x.tif", "-outdir", oDir / "a"});
+    ASSERT_NE(ps, nullptr);
+    {
+        Plan oPlan(ps);
+        EXPECT_FALSE(oPlan.bOk);
+        EXPECT_NE(oPlan.osError.find("would overwrite its own source"), std::string::npos)
+            << oPlan.osError;
+    }
+    GDALBatchWarpOptionsFree(ps);
+}
+
+TEST_F(PlanTest, RefusesTheSourceDirectoryAsOutputDirectory)
+{
+    GDALBatchWarpOptions *ps = Options({"-suffix", "_w", oDir / "a", "-outdir", oDir / "a/"});
+    ASSERT_NE(ps, nullptr);
+    {
+        Plan oPlan(ps);
+        EXPECT_FALSE(oPlan.bOk);
+        EXPECT_NE(oPlan.osError.find("is the source directory"), std::string::npos)
+            << oPlan.osError;
+    }
+    GDALBatchWarpOptionsFree(ps);
+}
+
+} // namespace

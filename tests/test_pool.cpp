@@ -1,0 +1,259 @@
+// The process pool, driven with tests/fake_worker.c: it runs every task once,
+// reports workers that exit, crash, hang or break the protocol as failures of
+// their task only, recycles workers, stops on request, and leaves no child
+// behind. Run under ASan/LSan too, where every allocation must be freed.
+#include <gtest/gtest.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+
+extern "C"
+{
+#include "batchwarp_pool.h"
+}
+
+namespace
+{
+
+struct Task
+{
+    std::string osAction = "ok";
+    std::string osPayload;
+};
+
+struct Outcome
+{
+    bool bReplied = false;
+    bool bOk = false;
+    bool bInterrupted = false;
+    std::string osEcho;
+    std::string osInitTag;
+    std::string osFailure;
+    int nPid = 0;
+    int nCount = 0;
+};
+
+// The caller's side of the pool: a queue of tasks and what came back.
+struct Batch
+{
+    std::vector<Task> aoTasks;
+    size_t nNext = 0;
+    std::map<size_t, Outcome> oOutcomes;
+    volatile sig_atomic_t bStop = 0;
+    size_t nStopAfter = 0; // request a stop after this many outcomes (0: never)
+
+    static int Next(void *pUser, void **ppCookie, char ***ppapszFields)
+    {
+        auto *poBatch = static_cast<Batch *>(pUser);
+        if (poBatch->nNext >= poBatch->aoTasks.size())
+            return FALSE;
+        const size_t i = poBatch->nNext++;
+        char **papsz = nullptr;
+        papsz = CSLAddNameValue(papsz, "ID", CPLSPrintf("%d", static_cast<int>(i)));
+        papsz = CSLAddNameValue(papsz, "ACTION", poBatch->aoTasks[i].osAction.c_str());
+        papsz = CSLAddNameValue(papsz, "PAYLOAD", poBatch->aoTasks[i].osPayload.c_str());
+        *ppapszFields = papsz;
+        *ppCookie = reinterpret_cast<void *>(i);
+        return TRUE;
+    }
+
+    static void Done(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
+    {
+        auto *poBatch = static_cast<Batch *>(pUser);
+        Outcome &o = poBatch->oOutcomes[reinterpret_cast<size_t>(pCookie)];
+        o.nCount++;
+        o.nPid = psOutcome->nWorkerPid;
+        o.bInterrupted = psOutcome->bInterrupted != 0;
+        if (psOutcome->psReply != nullptr)
+        {
+            o.bReplied = true;
+            const char *pszOk = BWMessageGet(psOutcome->psReply, "OK");
+            o.bOk = pszOk && strcmp(pszOk, "1") == 0;
+            const char *pszEcho = BWMessageGet(psOutcome->psReply, "ECHO");
+            o.osEcho = pszEcho ? pszEcho : "";
+            const char *pszTag = BWMessageGet(psOutcome->psReply, "INIT_TAG");
+            o.osInitTag = pszTag ? pszTag : "";
+        }
+        else
+            o.osFailure = psOutcome->pszFailure ? psOutcome->pszFailure : "";
+        if (poBatch->nStopAfter > 0 && poBatch->oOutcomes.size() >= poBatch->nStopAfter)
+            poBatch->bStop = 1;
+    }
+};
+
+class PoolTest : public ::testing::Test
+{
+  protected:
+    BWPoolOptions sOptions;
+    char **papszInit = nullptr;
+
+    void SetUp() override
+    {
+        memset(&sOptions, 0, sizeof(sOptions));
+        sOptions.pszWorkerPath = BW_FAKE_WORKER_PATH;
+        sOptions.nWorkers = 3;
+        papszInit = CSLAddNameValue(nullptr, "TAG", "init-42");
+        sOptions.papszInitFields = papszInit;
+    }
+    void TearDown() override
+    {
+        CSLDestroy(papszInit);
+        // No child may outlive the pool: not a zombie, not a running worker.
+        EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);
+        EXPECT_EQ(errno, ECHILD);
+    }
+
+    bool Run(Batch &oBatch, std::string *posError = nullptr)
+    {
+        char *pszError = nullptr;
+        const int bOk = BWPoolRun(&sOptions, Batch::Next, Batch::Done, &oBatch, &pszError);
+        if (posError)
+            *posError = pszError ? pszError : "";
+        CPLFree(pszError);
+        return bOk != 0;
+    }
+
+    static Batch Plain(size_t nTasks)
+    {
+        Batch oBatch;
+        for (size_t i = 0; i < nTasks; ++i)
+            oBatch.aoTasks.push_back({"ok", "payload-" + std::to_string(i)});
+        return oBatch;
+    }
+};
+
+TEST_F(PoolTest, RunsEveryTaskExactlyOnce)
+{
+    Batch oBatch = Plain(50);
+    ASSERT_TRUE(Run(oBatch));
+    ASSERT_EQ(oBatch.oOutcomes.size(), 50u);
+    std::set<int> aoPids;
+    for (size_t i = 0; i < 50; ++i)
+    {
+        const Outcome &o = oBatch.oOutcomes[i];
+        EXPECT_EQ(o.nCount, 1) << i;
+        EXPECT_TRUE(o.bReplied && o.bOk) << i << ": " << o.osFailure;
+        EXPECT_EQ(o.osEcho, "payload-" + std::to_string(i));
+        EXPECT_EQ(o.osInitTag, "init-42") << "INIT must reach every worker";
+        aoPids.insert(o.nPid);
+    }
+    EXPECT_LE(aoPids.size(), 3u);
+    EXPECT_GE(aoPids.size(), 1u);
+}
+
+TEST_F(PoolTest, RecyclesWorkersAfterTheirQuota)
+{
+    sOptions.nWorkers = 1;
+    sOptions.nMaxTasksPerWorker = 4;
+    Batch oBatch = Plain(12);
+    ASSERT_TRUE(Run(oBatch));
+    std::map<int, int> oTasksPerPid;
+    for (auto &kv : oBatch.oOutcomes)
+    {
+        EXPECT_TRUE(kv.second.bOk);
+        oTasksPerPid[kv.second.nPid]++;
+    }
+    EXPECT_EQ(oTasksPerPid.size(), 3u);
+    for (auto &kv : oTasksPerPid)
+        EXPECT_EQ(kv.second, 4);
+}
+
+TEST_F(PoolTest, SurvivesAWorkerThatExitsEarly)
+{
+    Batch oBatch = Plain(20);
+    oBatch.aoTasks[3].osAction = "exit";
+    oBatch.aoTasks[11].osAction = "exit";
+    ASSERT_TRUE(Run(oBatch));
+    ASSERT_EQ(oBatch.oOutcomes.size(), 20u);
+    for (size_t i = 0; i < 20; ++i)
+    {
+        const Outcome &o = oBatch.oOutcomes[i];
+        EXPECT_EQ(o.nCount, 1);
+        if (i == 3 || i == 11)
+        {
+            EXPECT_FALSE(o.bReplied);
+            EXPECT_NE(o.osFailure.find("exited with status 3"), std::string::npos) << o.osFailure;
+            EXPECT_NE(o.osFailure.find(std::to_string(o.nPid)), std::string::npos);
+        }
+        else
+            EXPECT_TRUE(o.bOk) << i << ": " << o.osFailure;
+    }
+}
+
+TEST_F(PoolTest, NamesTheSignalOfACrashedWorker)
+{
+    Batch oBatch = Plain(6);
+    oBatch.aoTasks[2].osAction = "segv";
+    ASSERT_TRUE(Run(oBatch));
+    EXPECT_NE(oBatch.oOutcomes[2].osFailure.find("killed by signal SIGSEGV"), std::string::npos)
+        << oBatch.oOutcomes[2].osFailure;
+    for (size_t i : {0, 1, 3, 4, 5})
+        EXPECT_TRUE(oBatch.oOutcomes[i].bOk);
+}
+
+TEST_F(PoolTest, KillsAHungWorkerAtTheTimeout)
+{
+    sOptions.dfTaskTimeout = 0.5;
+    Batch oBatch = Plain(5);
+    oBatch.aoTasks[1].osAction = "hang";
+    ASSERT_TRUE(Run(oBatch));
+    EXPECT_EQ(oBatch.oOutcomes[1].osFailure, "timed out after 0.5 s");
+    for (size_t i : {0, 2, 3, 4})
+        EXPECT_TRUE(oBatch.oOutcomes[i].bOk);
+}
+
+TEST_F(PoolTest, ABrokenProtocolFailsOnlyThatTask)
+{
+    Batch oBatch = Plain(5);
+    oBatch.aoTasks[0].osAction = "garbage";
+    ASSERT_TRUE(Run(oBatch));
+    EXPECT_NE(oBatch.oOutcomes[0].osFailure.find("broke the protocol"), std::string::npos)
+        << oBatch.oOutcomes[0].osFailure;
+    for (size_t i = 1; i < 5; ++i)
+        EXPECT_TRUE(oBatch.oOutcomes[i].bOk);
+}
+
+TEST_F(PoolTest, AMissingWorkerExecutableIsAnErrorNotAHang)
+{
+    sOptions.pszWorkerPath = "/nonexistent/fake_worker";
+    Batch oBatch = Plain(4);
+    std::string osError;
+    EXPECT_FALSE(Run(oBatch, &osError));
+    EXPECT_NE(osError.find("cannot start worker /nonexistent/fake_worker"), std::string::npos)
+        << osError;
+    // The task handed out is accounted for, the others never started.
+    ASSERT_EQ(oBatch.oOutcomes.size(), 1u);
+    EXPECT_FALSE(oBatch.oOutcomes[0].bReplied);
+}
+
+TEST_F(PoolTest, StopRequestEndsTheBatchAndKillsRunningWorkers)
+{
+    sOptions.pbStopRequested = nullptr;
+    Batch oBatch = Plain(30);
+    // Tasks 3.. hang, so something is running when the stop comes.
+    for (size_t i = 3; i < 30; ++i)
+        oBatch.aoTasks[i].osAction = "hang";
+    oBatch.nStopAfter = 3;
+    sOptions.pbStopRequested = &oBatch.bStop;
+    ASSERT_TRUE(Run(oBatch));
+    size_t nInterrupted = 0;
+    for (auto &kv : oBatch.oOutcomes)
+    {
+        EXPECT_EQ(kv.second.nCount, 1);
+        if (kv.second.bInterrupted)
+            ++nInterrupted;
+    }
+    EXPECT_GE(nInterrupted, 1u);
+    EXPECT_LE(oBatch.nNext, 6u) << "no new task may be handed out after the stop";
+}
+
+} // namespace

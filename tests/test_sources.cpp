@@ -1,0 +1,118 @@
+// Source lists and the expansion of directories, trees and patterns.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <cpl_conv.h>
+#include <gdal.h>
+
+#include "test_util.h"
+
+extern "C"
+{
+#include "batchwarp_sources.h"
+}
+
+namespace
+{
+
+std::vector<std::string> Split(const std::string &osText, bool bNul)
+{
+    char **papsz = BWSplitSourceList(osText.data(), osText.size(), bNul ? TRUE : FALSE);
+    auto aos = bwtest::ToVector(papsz);
+    CSLDestroy(papsz);
+    return aos;
+}
+
+TEST(SourceList, Lines)
+{
+    EXPECT_EQ(Split("a.tif\nb c.tif\r\n\n\nd.tif", false),
+              (std::vector<std::string>{"a.tif", "b c.tif", "d.tif"}));
+    EXPECT_TRUE(Split("", false).empty());
+    EXPECT_TRUE(Split("\n\r\n", false).empty());
+}
+
+TEST(SourceList, NulSeparatedKeepsNewlines)
+{
+    const std::string os("a\nb.tif\0c.tif\0\0", 15);
+    EXPECT_EQ(Split(os, true), (std::vector<std::string>{"a\nb.tif", "c.tif"}));
+}
+
+void MakeRaster(const std::string &osPath)
+{
+    GDALDriverH hDriver = GDALGetDriverByName("GTiff");
+    GDALDatasetH hDS = GDALCreate(hDriver, osPath.c_str(), 4, 4, 1, GDT_Byte, nullptr);
+    ASSERT_NE(hDS, nullptr) << osPath;
+    GDALClose(hDS);
+}
+
+std::vector<std::string> Collect(const std::vector<std::string> &aosSources, bool bRecursive,
+                                 const char *pszExclude, std::vector<std::string> *paosRel)
+{
+    char **papszSources = bwtest::ToCSL(aosSources);
+    BWSourceList sList;
+    BWCollectSources(papszSources, bRecursive ? TRUE : FALSE, pszExclude, &sList);
+    std::vector<std::string> aos;
+    for (int i = 0; i < sList.nSources; ++i)
+    {
+        aos.emplace_back(sList.pasSources[i].pszPath);
+        if (paosRel)
+            paosRel->emplace_back(sList.pasSources[i].pszRelDir);
+    }
+    BWSourceListClear(&sList);
+    CSLDestroy(papszSources);
+    return aos;
+}
+
+class Tree : public ::testing::Test
+{
+  protected:
+    bwtest::TempDir oDir;
+    void SetUp() override
+    {
+        ASSERT_TRUE(oDir.ok());
+        for (const char *pszSub : {"a", "a/b", ".hidden", "out"})
+            ASSERT_EQ(VSIMkdir((oDir / pszSub).c_str(), 0755), 0);
+        for (const char *pszName :
+             {"z.tif", "m.tif", "a/k.tif", "a/b/c.tif", ".hidden/h.tif", ".dot.tif", "out/o.tif"})
+            MakeRaster(oDir / pszName);
+        std::ofstream(oDir / "notes.txt") << "text";
+        std::ofstream(oDir / "m.tif.aux.xml") << "<PAMDataset/>";
+    }
+};
+
+TEST_F(Tree, FlatListingIsSortedAndSkipsNonSources)
+{
+    const auto aos = Collect({oDir.path()}, false, nullptr, nullptr);
+    EXPECT_EQ(aos, (std::vector<std::string>{oDir / "m.tif", oDir / "z.tif"}));
+}
+
+TEST_F(Tree, RecursiveListingGivesRelativeDirsAndExcludesOutdir)
+{
+    std::vector<std::string> aosRel;
+    const std::string osOut = oDir / "out";
+    const auto aos = Collect({oDir.path()}, true, osOut.c_str(), &aosRel);
+    EXPECT_EQ(aos, (std::vector<std::string>{oDir / "a/b/c.tif", oDir / "a/k.tif", oDir / "m.tif",
+                                             oDir / "z.tif"}));
+    EXPECT_EQ(aosRel, (std::vector<std::string>{"a/b", "a", "", ""}));
+}
+
+TEST_F(Tree, PatternsAndMissingFiles)
+{
+    const auto aos = Collect({oDir / "*.tif", oDir / "missing.tif", oDir / "none*.tif"}, false,
+                             nullptr, nullptr);
+    // glob(3) skips dot-files; a pattern without a match stays, to fail as a missing file.
+    EXPECT_EQ(aos, (std::vector<std::string>{oDir / "m.tif", oDir / "z.tif", oDir / "missing.tif",
+                                             oDir / "none*.tif"}));
+}
+
+TEST_F(Tree, DirectoryNamedLikeARasterIsOneSource)
+{
+    ASSERT_EQ(VSIMkdir((oDir / "dir.tif").c_str(), 0755), 0);
+    EXPECT_EQ(Collect({oDir / "dir.tif"}, false, nullptr, nullptr),
+              (std::vector<std::string>{oDir / "dir.tif"}));
+}
+
+} // namespace

@@ -1,0 +1,125 @@
+// What each worker is told at start: cache share, threads, VSI settings,
+// the user's configuration options and gdalwarp's arguments.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <cpl_conv.h>
+
+#include "test_util.h"
+
+extern "C"
+{
+#include "batchwarp_worker_config.h"
+}
+
+namespace
+{
+
+constexpr GIntBig MB = 1024 * 1024;
+
+TEST(CacheMax, ParsesGdalsSyntax)
+{
+    const GIntBig nRAM = 8192 * MB;
+    EXPECT_EQ(BWParseCacheMax("512", nRAM), 512 * MB);
+    EXPECT_EQ(BWParseCacheMax("200000", nRAM), 200000); // GDAL: large numbers are bytes
+    EXPECT_EQ(BWParseCacheMax("10%", nRAM), nRAM / 10);
+    EXPECT_EQ(BWParseCacheMax("2GB", nRAM), 2048 * MB);
+    EXPECT_EQ(BWParseCacheMax("64MB", nRAM), 64 * MB);
+    EXPECT_EQ(BWParseCacheMax("100KB", nRAM), 100 * 1024);
+    for (const char *pszBad : {"", "abc", "-5", "10%%", "5 TB", "12x"})
+        EXPECT_EQ(BWParseCacheMax(pszBad, nRAM), -1) << pszBad;
+}
+
+class InitFields : public ::testing::Test
+{
+  protected:
+    GDALBatchWarpOptions sOptions;
+    BWBudget sBudget;
+    void SetUp() override
+    {
+        memset(&sOptions, 0, sizeof(sOptions));
+        memset(&sBudget, 0, sizeof(sBudget));
+        sBudget.nWorkers = 2;
+        sBudget.nCachePerWorker = 300 * MB;
+        sBudget.nWarpMemoryPerWorker = 64 * MB;
+    }
+    void TearDown() override
+    {
+        for (const char *pszKey : {"GDAL_NUM_THREADS", "VSI_CACHE", "GDAL_DISABLE_READDIR_ON_OPEN",
+                                   "GDAL_CACHEMAX", "MY_OPTION"})
+            CPLSetConfigOption(pszKey, nullptr);
+    }
+    std::vector<std::string> Fields()
+    {
+        char **papsz = BWBuildInitFields(&sOptions, &sBudget);
+        auto aos = bwtest::ToVector(papsz);
+        CSLDestroy(papsz);
+        return aos;
+    }
+    // The value a worker ends with for a config key (later fields win).
+    static std::string LastConfig(const std::vector<std::string> &aos, const std::string &osKey)
+    {
+        std::string osValue = "<unset>";
+        const std::string osPrefix = "CONFIG=" + osKey + "=";
+        for (const auto &os : aos)
+            if (os.rfind(osPrefix, 0) == 0)
+                osValue = os.substr(osPrefix.size());
+        return osValue;
+    }
+};
+
+TEST_F(InitFields, Defaults)
+{
+    const auto aos = Fields();
+    EXPECT_EQ(LastConfig(aos, "GDAL_CACHEMAX"), std::to_string(300 * MB));
+    EXPECT_EQ(LastConfig(aos, "GDAL_NUM_THREADS"), "1");
+    EXPECT_EQ(LastConfig(aos, "VSI_CACHE"), "FALSE");
+    EXPECT_EQ(LastConfig(aos, "GDAL_DISABLE_READDIR_ON_OPEN"), "YES");
+    // -wm from the budget, in bytes.
+    auto it = std::find(aos.begin(), aos.end(), "WARP_ARG=-wm");
+    ASSERT_NE(it, aos.end());
+    EXPECT_EQ(*(it + 1), "WARP_ARG=" + std::to_string(64 * MB));
+}
+
+TEST_F(InitFields, UserConfigWins)
+{
+    CPLSetConfigOption("GDAL_NUM_THREADS", "4");
+    CPLSetConfigOption("VSI_CACHE", "TRUE");
+    CPLSetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+    CPLSetConfigOption("MY_OPTION", "a=b");
+    const auto aos = Fields();
+    EXPECT_EQ(LastConfig(aos, "GDAL_NUM_THREADS"), "4");
+    EXPECT_EQ(LastConfig(aos, "VSI_CACHE"), "TRUE");
+    EXPECT_EQ(LastConfig(aos, "GDAL_DISABLE_READDIR_ON_OPEN"), "EMPTY_DIR");
+    EXPECT_EQ(LastConfig(aos, "MY_OPTION"), "a=b");
+}
+
+TEST_F(InitFields, UserCacheMaxIsNotPassedAsIs)
+{
+    // The user's GDAL_CACHEMAX is the whole batch's: each worker gets its share.
+    CPLSetConfigOption("GDAL_CACHEMAX", "4000");
+    EXPECT_EQ(LastConfig(Fields(), "GDAL_CACHEMAX"), std::to_string(300 * MB));
+}
+
+TEST_F(InitFields, WarpArgumentsOpenOptionsAndMemoryLimit)
+{
+    char *apszArgs[] = {const_cast<char *>("-r"), const_cast<char *>("cubic"), nullptr};
+    sOptions.papszWarpArgs = apszArgs;
+    char *apszOO[] = {const_cast<char *>("NUM_THREADS=1"), nullptr};
+    sOptions.papszOpenOptions = apszOO;
+    sOptions.nWorkerMemLimit = 512 * MB;
+    sBudget.nWarpMemoryPerWorker = 0; // the user gave -wm
+    const auto aos = Fields();
+    auto it = std::find(aos.begin(), aos.end(), "WARP_ARG=-r");
+    ASSERT_NE(it, aos.end());
+    EXPECT_EQ(*(it + 1), "WARP_ARG=cubic");
+    EXPECT_EQ(std::count(aos.begin(), aos.end(), "WARP_ARG=-wm"), 0);
+    EXPECT_EQ(std::count(aos.begin(), aos.end(), "OPEN_OPTION=NUM_THREADS=1"), 1);
+    EXPECT_EQ(std::count(aos.begin(), aos.end(), "MEMORY_LIMIT=" + std::to_string(512 * MB)), 1);
+}
+
+} // namespace
