@@ -173,6 +173,38 @@ static char *JoinFields(const BWMessage *psReply, const char *pszKey)
     return pszOut;
 }
 
+static void CPL_STDCALL CollectFailure(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
+{
+    (void)nNum;
+    char **ppszError = CPLGetErrorHandlerUserData();
+    if (eClass != CE_Failure && eClass != CE_Fatal)
+        return;
+    char *pszJoined = CPLStrdup(*ppszError ? CPLSPrintf("%s\n%s", *ppszError, pszMsg) : pszMsg);
+    CPLFree(*ppszError);
+    *ppszError = pszJoined;
+}
+
+/*
+ * The worker leaves a finished output closed under its temporary name; the
+ * supervisor renames it into place and only then reports it. So a stop or a
+ * kill can never leave a final name that the report does not list (outputs
+ * staged for a remote directory are the exception: the worker copies them).
+ */
+static int PublishInSupervisor(const BWPlanItem *psItem, char **ppszError)
+{
+    CPLPushErrorHandlerEx(CollectFailure, ppszError);
+    const int bOk = BWPublishOutput(psItem->pszTemp, psItem->pszOutput);
+    CPLPopErrorHandler();
+    if (!bOk)
+    {
+        if (*ppszError == NULL)
+            *ppszError =
+                CPLStrdup(CPLSPrintf("Cannot rename %s to %s", psItem->pszTemp, psItem->pszOutput));
+        BWDiscardTemp(psItem->pszTemp);
+    }
+    return bOk;
+}
+
 static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
 {
     BWBatch *psBatch = pUser;
@@ -204,6 +236,8 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         const char *pszSeconds = BWMessageGet(psOutcome->psReply, "SECONDS");
         if (pszSeconds != NULL)
             sResult.dfSeconds = CPLAtof(pszSeconds);
+        if (sResult.bOk && psItem->pszStaged == NULL)
+            sResult.bOk = PublishInSupervisor(psItem, &pszError);
     }
     else
     {

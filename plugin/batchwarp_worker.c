@@ -1,7 +1,7 @@
 /*
  * A worker process: configured once from the INIT message, then one task per
- * TASK message. Each task opens, warps, closes every dataset and renames the
- * finished output into place before it reports success.
+ * TASK message. Each task opens, warps and closes every dataset before it
+ * reports success; the supervisor then renames the output into place.
  */
 #include <errno.h>
 #include <signal.h>
@@ -195,9 +195,10 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOut
     int bOk = hOut != NULL && psWorker->sLog.papszErrors == NULL;
     if (!bOk && psWorker->sLog.papszErrors == NULL)
         CPLError(CE_Failure, CPLE_AppDefined, "gdalwarp failed without an error message");
-    if (bOk)
-        bOk = bStage ? BWPublishStagedOutput(pszWriteTo, pszOutput)
-                     : BWPublishOutput(pszWriteTo, pszOutput);
+    /* A local output stays under its temporary name: the supervisor renames
+     * it once it has this result (see PublishInSupervisor). */
+    if (bOk && bStage)
+        bOk = BWPublishStagedOutput(pszWriteTo, pszOutput);
     if (!bOk)
         BWDiscardTemp(pszWriteTo);
     CPLFree(pszWriteTo);

@@ -1,0 +1,99 @@
+"""Usage errors: refused before any work (exit 2), with a clear message, and
+nothing written."""
+import os
+import shutil
+
+import pytest
+
+from conftest import make_raster, make_small_rasters
+
+WARP = ["-t_srs", "EPSG:3857"]
+
+
+def assert_nothing_written(out):
+    assert not os.path.exists(out) or os.listdir(out) == []
+
+
+def test_two_sources_one_output(tmp_path, run_batchwarp):
+    os.makedirs(tmp_path / "one")
+    os.makedirs(tmp_path / "two")
+    a = make_raster(tmp_path / "one" / "x.tif", xsize=8, ysize=8)
+    b = make_raster(tmp_path / "two" / "x.tif", xsize=8, ysize=8)
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, a, b, "-outdir", out])
+    assert res.returncode == 2
+    assert f"Sources '{a}' and '{b}' would both be written to '{out}/x.tif'" in res.stderr
+    assert_nothing_written(out)
+
+
+def test_two_sources_one_output_by_stem(tmp_path, run_batchwarp):
+    a = make_raster(tmp_path / "x.tif", xsize=8, ysize=8)
+    b = tmp_path / "x.gtiff"
+    shutil.copy(a, b)
+    res = run_batchwarp([*WARP, a, b, "-outdir", tmp_path / "out"])
+    assert res.returncode == 2
+    assert "would both be written to" in res.stderr and "x.gtiff" in res.stderr
+    assert_nothing_written(tmp_path / "out")
+
+
+def test_output_over_its_own_source(tmp_path, run_batchwarp):
+    src = make_raster(tmp_path / "x.tif", xsize=8, ysize=8)
+    before = open(src, "rb").read()
+    res = run_batchwarp([*WARP, src, "-outdir", tmp_path])
+    assert res.returncode == 2
+    assert f"Output '{tmp_path}/x.tif' would overwrite its own source" in res.stderr
+    assert open(src, "rb").read() == before
+
+
+@pytest.mark.parametrize("bad", [
+    ["-r", "nonsense"],
+    ["-ot", "NotAType"],
+    ["-tr", "0", "0"],
+    ["-te", "1", "2", "3", "4", "-te_srs", "NOT_A_CRS"],
+])
+def test_bad_gdalwarp_option_gives_gdals_message(tmp_path, run_batchwarp, gdalwarp_error_messages, bad):
+    src = make_raster(tmp_path / "x.tif", xsize=8, ysize=8)
+    out = tmp_path / "out"
+    res = run_batchwarp([*bad, src, "-outdir", out])
+    assert res.returncode == 2, res.stderr
+    for message in gdalwarp_error_messages(bad):
+        assert message.splitlines()[0] in res.stderr, f"GDAL says {message!r}; we said {res.stderr!r}"
+    assert_nothing_written(out)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-no_such_option"], "no_such_option"),
+    (["-j", "0"], "-j must be at least 1"),
+    (["-of", "NoSuchDriver"], "Output driver 'NoSuchDriver' not recognised"),
+    (["-timeout", "x"], "-timeout expects seconds"),
+])
+def test_bad_batch_options(tmp_path, run_batchwarp, args, message):
+    src = make_raster(tmp_path / "x.tif", xsize=8, ysize=8)
+    res = run_batchwarp([*args, *WARP, src, "-outdir", tmp_path / "out"])
+    assert res.returncode == 2
+    assert message in res.stderr
+    assert_nothing_written(tmp_path / "out")
+
+
+def test_missing_outdir_and_missing_sources(tmp_path, run_batchwarp):
+    src = make_raster(tmp_path / "x.tif", xsize=8, ysize=8)
+    res = run_batchwarp([*WARP, src])
+    assert res.returncode == 2 and "No output directory given" in res.stderr
+    res = run_batchwarp([*WARP, "-outdir", tmp_path / "out"])
+    assert res.returncode == 2 and "No source raster given" in res.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = run_batchwarp([*WARP, empty, "-outdir", tmp_path / "out"])
+    assert res.returncode == 2 and "No raster found in the given sources" in res.stderr
+    assert_nothing_written(tmp_path / "out")
+
+
+def test_missing_source_file_fails_in_its_task(tmp_path, run_batchwarp):
+    """A missing file among existing ones is a per-file failure, not a usage
+    error: the rest of the batch runs (as with a file deleted mid-batch)."""
+    good = make_small_rasters(tmp_path / "in", 1)[0]
+    missing = tmp_path / "in" / "gone.tif"
+    res = run_batchwarp([*WARP, "-q", good, missing, "-outdir", tmp_path / "out"])
+    assert res.returncode == 1
+    assert f"FAILED {missing}" in res.stderr and "No such file or directory" in res.stderr
+    assert os.listdir(tmp_path / "out") == ["t0000.tif"]
