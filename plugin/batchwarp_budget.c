@@ -79,12 +79,19 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
     return TRUE;
 }
 
-int BWThreadsForNextTask(int nThreadBudget, int nThreadsBusy, int nIdleWorkers, int nPendingAfter)
+GIntBig BWTaskCost(GIntBig nSize)
+{
+    return (nSize > 0 ? nSize : 0) + (GIntBig)256 * 1024;
+}
+
+int BWThreadsForNextTask(int nThreadBudget, int nThreadsBusy, int nIdleWorkers, int nPendingAfter,
+                         GIntBig nTaskCost, GIntBig nOtherPendingCost)
 {
     const int nFree = nThreadBudget - nThreadsBusy;
     if (nFree < 1)
         return 0;
-    const int nStartingNow = Min(nIdleWorkers, 1 + nPendingAfter);
+    const int bDominant = nPendingAfter > 0 && nTaskCost > nOtherPendingCost;
+    const int nStartingNow = bDominant ? 1 : Min(nIdleWorkers, 1 + nPendingAfter);
     if (nStartingNow < 1)
         return 1;
     const int nThreads = nFree / nStartingNow;

@@ -45,8 +45,16 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
 
 /* Threads for the task about to be dispatched: 1 while there is a task for
  * every idle worker; when fewer remain (the tail), the free share of the
- * thread budget split between the tasks starting now. Returns 0 when no
- * thread is free (a retry while tail tasks hold them): wait. */
-int BWThreadsForNextTask(int nThreadBudget, int nThreadsBusy, int nIdleWorkers, int nPendingAfter);
+ * thread budget split between the tasks starting now. A task whose cost
+ * (bytes plus a per-file cost) exceeds that of all other pending tasks
+ * together starts alone with every free thread: the rest waits, since
+ * running it single-threaded beside them would leave it last and alone.
+ * Returns 0 when no thread is free (tail tasks hold them): wait. */
+int BWThreadsForNextTask(int nThreadBudget, int nThreadsBusy, int nIdleWorkers, int nPendingAfter,
+                         GIntBig nTaskCost, GIntBig nOtherPendingCost);
+
+/* The cost estimate of a task for scheduling: its size plus what opening,
+ * setting up and closing any file costs, as a number of bytes. */
+GIntBig BWTaskCost(GIntBig nSize);
 
 #endif

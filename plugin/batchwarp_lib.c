@@ -46,7 +46,8 @@ typedef struct
     int *panThreads;  /* per plan item: threads of its running attempt */
     const BWBudget *psBudget;
     int nRunning;
-    int nThreadsBusy; /* sum of panThreads over running tasks */
+    int nThreadsBusy;     /* sum of panThreads over running tasks */
+    GIntBig nPendingCost; /* BWTaskCost() of the tasks not yet handed out */
     int nDone;
     int nFailed;
     int nInterrupted;
@@ -120,12 +121,15 @@ static int NextTask(void *pUser, void **ppCookie, char ***ppapszFields)
     const int nPending = psBatch->nRetry + psBatch->nOrder - psBatch->nNext;
     if (nPending == 0)
         return FALSE;
+    const int iNext = psBatch->nRetry > 0 ? psBatch->panRetry[psBatch->nRetry - 1]
+                                          : psBatch->panOrder[psBatch->nNext];
+    const GIntBig nCost = BWTaskCost(psBatch->psPlan->pasItems[iNext].nSize);
     int nThreads = 1;
     if (psBatch->psBudget->bTailThreads)
     {
-        nThreads =
-            BWThreadsForNextTask(psBatch->psBudget->nThreadBudget, psBatch->nThreadsBusy,
-                                 psBatch->psBudget->nWorkers - psBatch->nRunning, nPending - 1);
+        nThreads = BWThreadsForNextTask(psBatch->psBudget->nThreadBudget, psBatch->nThreadsBusy,
+                                        psBatch->psBudget->nWorkers - psBatch->nRunning,
+                                        nPending - 1, nCost, psBatch->nPendingCost - nCost);
         /* Tail tasks hold the free cores: wait for one to finish. */
         if (nThreads == 0)
             return FALSE;
@@ -150,6 +154,7 @@ static int NextTask(void *pUser, void **ppCookie, char ***ppapszFields)
         papszFields = CSLAddNameValue(papszFields, "THREADS", CPLSPrintf("%d", nThreads));
     psBatch->panThreads[iItem] = nThreads;
     psBatch->nThreadsBusy += nThreads;
+    psBatch->nPendingCost -= nCost;
     psBatch->nRunning++;
     *ppapszFields = papszFields;
     *ppCookie = (void *)(intptr_t)iItem;
@@ -190,10 +195,18 @@ static void CPL_STDCALL CollectFailure(CPLErr eClass, CPLErrorNum nNum, const ch
  * kill can never leave a final name that the report does not list (outputs
  * staged for a remote directory are the exception: the worker copies them).
  */
-static int PublishInSupervisor(const BWPlanItem *psItem, char **ppszError)
+static int PublishInSupervisor(const BWPlanItem *psItem, const BWMessage *psReply, char **ppszError)
 {
+    char **papszFiles = NULL;
+    const size_t nKey = strlen("FILE=");
+    for (char **papszIter = psReply->papszFields; papszIter && *papszIter; ++papszIter)
+    {
+        if (strncmp(*papszIter, "FILE=", nKey) == 0)
+            papszFiles = CSLAddString(papszFiles, *papszIter + nKey);
+    }
     CPLPushErrorHandlerEx(CollectFailure, ppszError);
-    const int bOk = BWPublishOutput(psItem->pszTemp, psItem->pszOutput);
+    const int bOk = BWPublishOutputFiles(psItem->pszTemp, psItem->pszOutput, papszFiles);
+    CSLDestroy(papszFiles);
     CPLPopErrorHandler();
     if (!bOk)
     {
@@ -237,7 +250,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         if (pszSeconds != NULL)
             sResult.dfSeconds = CPLAtof(pszSeconds);
         if (sResult.bOk && psItem->pszStaged == NULL)
-            sResult.bOk = PublishInSupervisor(psItem, &pszError);
+            sResult.bOk = PublishInSupervisor(psItem, psOutcome->psReply, &pszError);
     }
     else
     {
@@ -259,6 +272,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         !psBatch->bStop)
     {
         psBatch->panRetry[psBatch->nRetry++] = iItem;
+        psBatch->nPendingCost += BWTaskCost(psItem->nSize);
         CPLFree(pszError);
         return;
     }
@@ -414,6 +428,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         if (!psItem->bSkip)
         {
             sBatch.panOrder[sBatch.nOrder++] = i;
+            sBatch.nPendingCost += BWTaskCost(psItem->nSize);
             continue;
         }
         GDALBatchWarpResult sResult;
@@ -434,6 +449,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     {
         const int nWorkers = psBudget->nWorkers;
         char *pszWorker = FindWorker();
+        CPLDebug("BATCHWARP", "worker executable: %s", pszWorker);
         char **papszInit = BWBuildInitFields(psOptions, psBudget);
         BWPoolOptions sPool;
         memset(&sPool, 0, sizeof(sPool));

@@ -1,5 +1,6 @@
 #include "batchwarp_output.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include <cpl_conv.h>
@@ -27,20 +28,60 @@ void BWDiscardTemp(const char *pszTemp)
     CPLErrorReset();
 }
 
+static void DeleteExisting(const char *pszOutput);
+
 int BWPublishOutput(const char *pszTemp, const char *pszOutput)
 {
-    VSIStatBufL sStat;
-    if (VSIStatL(pszOutput, &sStat) == 0)
-    {
-        /* Stale sidecars of the old dataset must not attach to the new one. */
-        CPLPushErrorHandler(CPLQuietErrorHandler);
-        GDALDriverH hOld = GDALIdentifyDriver(pszOutput, NULL);
-        if (hOld == NULL || GDALDeleteDataset(hOld, pszOutput) != CE_None)
-            VSIUnlink(pszOutput);
-        CPLPopErrorHandler();
-        CPLErrorReset();
-    }
+    DeleteExisting(pszOutput);
     return GDALRenameDataset(NULL, pszOutput, pszTemp) == CE_None;
+}
+
+static void DeleteExisting(const char *pszOutput)
+{
+    VSIStatBufL sStat;
+    if (VSIStatL(pszOutput, &sStat) != 0)
+        return;
+    /* Stale sidecars of the old dataset must not attach to the new one. */
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDriverH hOld = GDALIdentifyDriver(pszOutput, NULL);
+    if (hOld == NULL || GDALDeleteDataset(hOld, pszOutput) != CE_None)
+        VSIUnlink(pszOutput);
+    CPLPopErrorHandler();
+    CPLErrorReset();
+}
+
+int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles)
+{
+    if (papszFiles == NULL || papszFiles[0] == NULL)
+        return BWPublishOutput(pszTemp, pszOutput);
+    DeleteExisting(pszOutput);
+    char *pszTempDir = CPLStrdup(CPLGetPath(pszTemp));
+    char *pszOutDir = CPLStrdup(CPLGetPath(pszOutput));
+    const char *pszMain = CPLGetFilename(pszTemp);
+    int bOk = TRUE;
+    /* Two passes: sidecars, then the main file, so that a reader never
+     * finds the dataset without them. */
+    for (int nPass = 0; nPass < 2 && bOk; ++nPass)
+    {
+        for (CSLConstList papszIter = papszFiles; *papszIter && bOk; ++papszIter)
+        {
+            const int bIsMain = strcmp(*papszIter, pszMain) == 0;
+            if (bIsMain != (nPass == 1) || strchr(*papszIter, '/') != NULL)
+                continue;
+            char *pszFrom = CPLStrdup(CPLFormFilename(pszTempDir, *papszIter, NULL));
+            const char *pszTo = CPLFormFilename(pszOutDir, *papszIter, NULL);
+            if (VSIRename(pszFrom, pszTo) != 0)
+            {
+                CPLError(CE_Failure, CPLE_FileIO, "Cannot rename %s to %s: %s", pszFrom, pszTo,
+                         VSIStrerror(errno));
+                bOk = FALSE;
+            }
+            CPLFree(pszFrom);
+        }
+    }
+    CPLFree(pszTempDir);
+    CPLFree(pszOutDir);
+    return bOk;
 }
 
 int BWOutputNeedsStaging(const char *pszOutput)

@@ -4,6 +4,8 @@
 #ifndef BATCHWARP_OUTPUT_H_INCLUDED
 #define BATCHWARP_OUTPUT_H_INCLUDED
 
+#include <cpl_port.h>
+
 /* Deletes a temporary output and its sidecars, if present. Quiet. */
 void BWDiscardTemp(const char *pszTemp);
 
@@ -11,6 +13,14 @@ void BWDiscardTemp(const char *pszTemp);
  * rename, so that sidecars (.aux.xml, .ovr, .msk) follow. An existing
  * dataset at the final name is deleted first. Errors go to CPLError. */
 int BWPublishOutput(const char *pszTemp, const char *pszOutput);
+
+/* Moves a closed output from its temporary name to its final one, file by
+ * file: papszFiles are the names (in the temporary directory) of the
+ * dataset's files, as the worker listed them; sidecars move first, the main
+ * file (pszTemp's name) last. A dataset already at the final name is deleted
+ * first. Cheaper than GDALRenameDataset(), which must identify the driver;
+ * falls back to it when papszFiles is empty. Errors go to CPLError. */
+int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles);
 
 /* Outputs under /vsi (object stores, archives; not /vsimem/) cannot be
  * written in place by most drivers, nor renamed atomically: they are written

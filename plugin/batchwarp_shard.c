@@ -6,9 +6,7 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
-/* What a file costs beyond its bytes (open, set up, close, rename), as a
- * number of bytes, so that many tiny files still spread over the shards. */
-#define BW_SHARD_PER_FILE_COST ((GIntBig)256 * 1024)
+#include "batchwarp_budget.h"
 
 static int ParseIndex(const char *pszValue, long nMax, int *pnOut)
 {
@@ -138,7 +136,7 @@ int *BWShardAssign(const BWPlan *psPlan, int nCount)
                 iBest = s;
         const int iItem = panOrder[k];
         panShard[iItem] = iBest;
-        panLoad[iBest] += psPlan->pasItems[iItem].nSize + BW_SHARD_PER_FILE_COST;
+        panLoad[iBest] += BWTaskCost(psPlan->pasItems[iItem].nSize);
     }
     CPLFree(panLoad);
     CPLFree(panOrder);

@@ -161,7 +161,8 @@ static const GDALWarpAppOptions *WarpOptionsFor(BWWorker *psWorker, int nThreads
 }
 
 static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOutput,
-                   const char *pszTemp, const char *pszStaged, int nAttempt, int nThreads)
+                   const char *pszTemp, const char *pszStaged, int nAttempt, int nThreads,
+                   char ***ppapszFiles)
 {
     BWInjectFault(pszSource, nAttempt);
     if (psWorker->pszInitError != NULL)
@@ -188,9 +189,17 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOut
         GDALWarp(pszWriteTo, NULL, 1, &hSrc, WarpOptionsFor(psWorker, nThreads), &bUsageError);
     /* Close both before judging: errors raised while flushing count too,
      * and the compressor's threads are still at work until then. */
+    /* The files of the output, for the supervisor's rename: asked of the
+     * dataset itself, so that every driver's sidecars (.msk, .ovr, .hdr)
+     * are named; a PAM .aux.xml may only appear at close. */
+    char **papszFiles = hOut != NULL ? GDALGetFileList(hOut) : NULL;
     if (hOut != NULL)
         GDALClose(hOut);
     GDALClose(hSrc);
+    VSIStatBufL sStat;
+    const char *pszPam = CPLSPrintf("%s.aux.xml", pszWriteTo);
+    if (hOut != NULL && CSLFindString(papszFiles, pszPam) < 0 && VSIStatL(pszPam, &sStat) == 0)
+        papszFiles = CSLAddString(papszFiles, pszPam);
     WarpOptionsFor(psWorker, 1);
     int bOk = hOut != NULL && psWorker->sLog.papszErrors == NULL;
     if (!bOk && psWorker->sLog.papszErrors == NULL)
@@ -201,6 +210,12 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOut
         bOk = BWPublishStagedOutput(pszWriteTo, pszOutput);
     if (!bOk)
         BWDiscardTemp(pszWriteTo);
+    else if (!bStage)
+    {
+        for (char **papszIter = papszFiles; papszIter && *papszIter; ++papszIter)
+            *ppapszFiles = CSLAddString(*ppapszFiles, CPLGetFilename(*papszIter));
+    }
+    CSLDestroy(papszFiles);
     CPLFree(pszWriteTo);
     return bOk;
 }
@@ -219,17 +234,22 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     CPLErrorReset();
     const double dfStart = Now();
     int bOk = FALSE;
+    char **papszFiles = NULL;
     if (pszId == NULL || pszSource == NULL || pszOutput == NULL || pszTemp == NULL)
         CPLError(CE_Failure, CPLE_AppDefined, "malformed task message");
     else
         bOk = RunTask(psWorker, pszSource, pszOutput, pszTemp, pszStaged,
-                      pszAttempt ? atoi(pszAttempt) : 1, pszThreads ? atoi(pszThreads) : 1);
+                      pszAttempt ? atoi(pszAttempt) : 1, pszThreads ? atoi(pszThreads) : 1,
+                      &papszFiles);
 
     char **papszReply = NULL;
     papszReply = CSLAddNameValue(papszReply, "ID", pszId ? pszId : "");
     papszReply = CSLAddNameValue(papszReply, "OK", bOk ? "1" : "0");
     papszReply = CSLAddNameValue(papszReply, "SECONDS", CPLSPrintf("%.6f", Now() - dfStart));
     papszReply = CSLAddNameValue(papszReply, "RSS_KB", CPLSPrintf("%ld", ResidentKB()));
+    for (char **papszIter = papszFiles; papszIter && *papszIter; ++papszIter)
+        papszReply = CSLAddNameValue(papszReply, "FILE", *papszIter);
+    CSLDestroy(papszFiles);
     for (char **papszIter = psWorker->sLog.papszErrors; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "ERROR", *papszIter);
     for (char **papszIter = psWorker->sLog.papszWarnings; papszIter && *papszIter; ++papszIter)

@@ -132,19 +132,19 @@ TEST_F(OptionsFixture, TailThreadsOnlyWithoutUserThreads)
 TEST(ThreadsForNextTask, OneThreadWhileEveryIdleWorkerHasATask)
 {
     // 4 cores, 4 idle workers, plenty of tasks.
-    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 100), 1);
+    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 100, 1, 100), 1);
     // 3 busy with one thread each, 1 idle, more to come.
-    EXPECT_EQ(BWThreadsForNextTask(4, 3, 1, 5), 1);
+    EXPECT_EQ(BWThreadsForNextTask(4, 3, 1, 5, 1, 5), 1);
 }
 
 TEST(ThreadsForNextTask, TheTailGetsTheIdleCores)
 {
     // A batch of one file on 4 cores.
-    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 0), 4);
+    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 0, 1, 0), 4);
     // Two tasks left, 4 idle cores: two each.
-    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 1), 2);
+    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 1, 1, 1), 2);
     // One worker still busy: the last task takes the other three cores.
-    EXPECT_EQ(BWThreadsForNextTask(4, 1, 3, 0), 3);
+    EXPECT_EQ(BWThreadsForNextTask(4, 1, 3, 0, 1, 0), 3);
 }
 
 TEST(ThreadsForNextTask, NeverMoreThanTheBudget)
@@ -155,13 +155,27 @@ TEST(ThreadsForNextTask, NeverMoreThanTheBudget)
             for (int nIdle = 1; nIdle <= 8; ++nIdle)
                 for (int nPending = 0; nPending <= 10; ++nPending)
                 {
-                    const int n = BWThreadsForNextTask(nBudget, nBusy, nIdle, nPending);
-                    if (nBusy >= nBudget)
-                        EXPECT_EQ(n, 0);
-                    else
-                        EXPECT_LE(nBusy + n, nBudget);
-                    EXPECT_GE(n, 0);
+                    for (GIntBig nCost : {1, 1000})
+                    {
+                        const int n =
+                            BWThreadsForNextTask(nBudget, nBusy, nIdle, nPending, nCost, 500);
+                        if (nBusy >= nBudget)
+                            EXPECT_EQ(n, 0);
+                        else
+                            EXPECT_LE(nBusy + n, nBudget);
+                        EXPECT_GE(n, 0);
+                    }
                 }
+}
+
+TEST(ThreadsForNextTask, ATaskLargerThanAllTheRestStartsWithEveryFreeCore)
+{
+    // 4 idle cores, 50 small tasks behind a task larger than all of them.
+    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 50, 1000, 999), 4);
+    // Not larger than the rest: one thread, the others take the rest.
+    EXPECT_EQ(BWThreadsForNextTask(4, 0, 4, 50, 1000, 1001), 1);
+    // Only the free cores.
+    EXPECT_EQ(BWThreadsForNextTask(4, 1, 3, 50, 1000, 10), 3);
 }
 
 } // namespace

@@ -1,0 +1,424 @@
+"""gdal_batchwarp against the usual ways of batching gdalwarp, side by side.
+
+Each repetition runs every tool on every workload, in an order that rotates
+between repetitions, each into a fresh output directory; the table reports
+medians. Run through bench/run, which builds the program and installs the
+peers (GNU parallel, matplotlib).
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+from osgeo import gdal, osr
+
+gdal.UseExceptions()
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WARP = ["-t_srs", "EPSG:3857", "-r", "bilinear", "-co", "COMPRESS=LZW", "-co", "TILED=YES"]
+NCPU = os.cpu_count() or 1
+TOOLS = ["gdal_batchwarp", "parallel", "xargs", "python_spawn_pool", "sequential_multi"]
+
+
+###############################################################################
+# Data
+
+
+def write_raster(path, size, lon, lat, seed, pixel=None):
+    """A Float32 EPSG:4326 raster with a smooth, varied pattern."""
+    pixel = pixel or 0.1 / 256
+    ds = gdal.GetDriverByName("GTiff").Create(path, size, size, 1, gdal.GDT_Float32, ["TILED=YES"])
+    ds.SetGeoTransform([lon, pixel, 0, lat, 0, -pixel])
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    ds.SetSpatialRef(srs)
+    band = ds.GetRasterBand(1)
+    step = 1024
+    for y0 in range(0, size, step):
+        rows = min(step, size - y0)
+        y, x = np.mgrid[y0 : y0 + rows, 0:size].astype(np.float32)
+        band.WriteArray((np.sin(x * 0.013 + seed) * np.cos(y * 0.017 - seed) * 1000 + x * 0.01).astype(np.float32),
+                        0, y0)
+    ds = None
+
+
+def tiles(directory, count, size, prefix="tile"):
+    os.makedirs(directory, exist_ok=True)
+    per_row = int(math.ceil(math.sqrt(count)))
+    deg = 0.1 * size / 256
+    paths = []
+    for i in range(count):
+        path = os.path.join(directory, f"{prefix}_{i:05d}.tif")
+        if not os.path.exists(path):
+            write_raster(path, size, 2.0 + (i % per_row) * deg, 49.0 - (i // per_row) * deg, i,
+                         pixel=deg / size)
+        paths.append(path)
+    return paths
+
+
+def make_workloads(data, quick, only):
+    """name -> (description, directory, sources)."""
+    spec = {
+        "a": ("400 tiles 256x256", 400 if not quick else 60),
+        "b": ("200 tiles, then 3 scenes (2048², 2048², 6500²) sorted last", 200 if not quick else 30),
+        "c": ("one large scene 10980x10980 (a Sentinel-2 tile)", 1),
+        "d": ("5000 tiny tiles 8x8", 5000 if not quick else 500),
+    }
+    out = {}
+    for name, (what, count) in spec.items():
+        if name not in only:
+            continue
+        directory = os.path.join(data, f"{name}{'_quick' if quick else ''}")
+        stamp = os.path.join(directory, ".complete")
+        if name == "a":
+            sources = tiles(directory, count, 256)
+        elif name == "b":
+            sources = tiles(directory, count, 256)
+            # Scenes of different sizes, as in a real archive; the largest
+            # sorts last, where a name-ordered pool starts it last and alone.
+            sizes = [2048, 2048, 6500] if not quick else [512, 512, 1600]
+            for k, big in enumerate(sizes):
+                path = os.path.join(directory, f"zz_scene_{k}.tif")
+                if not os.path.exists(path):
+                    write_raster(path, big, 5.0 + k, 47.0, 100 + k, pixel=0.5 / 2048)
+                sources.append(path)
+        elif name == "c":
+            os.makedirs(directory, exist_ok=True)
+            path = os.path.join(directory, "scene.tif")
+            size = 10980 if not quick else 2048
+            if not os.path.exists(path):
+                write_raster(path, size, 2.0, 49.0, 7, pixel=1.0 / size)
+            sources = [path]
+        else:
+            sources = tiles(directory, count, 8, prefix="tiny")
+        open(stamp, "w").close()
+        out[name] = (f"({name}) {what}" if not quick else f"({name}) {what}, quick: {len(sources)} files",
+                     directory, sorted(sources))
+    return out
+
+
+###############################################################################
+# Measuring
+
+
+def _children(pid):
+    """Children of pid, from /proc/PID/task/*/children (cheap: no scan of all
+    of /proc, so the sampling does not steal the tools' CPU)."""
+    kids = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as f:
+                kids.extend(int(k) for k in f.read().split())
+    except OSError:
+        pass
+    return kids
+
+
+def tree_rss(pid):
+    total, todo = 0, [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while todo:
+        p = todo.pop()
+        todo.extend(_children(p))
+        try:
+            with open(f"/proc/{p}/statm", encoding="ascii") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def measure(argv, stdin_data=None, env=None):
+    """Runs argv; returns (wall s, CPU s of the whole tree, peak tree RSS bytes)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin_data else subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate(stdin_data.encode() if stdin_data else None)
+    wall = time.monotonic() - start
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, peak[0]
+
+
+def command(tool, batchwarp, sources, outdir, listfile, jobs=NCPU, report=None):
+    """argv and stdin of one tool warping `sources` into `outdir`."""
+    os.makedirs(outdir, exist_ok=True)
+    gdalwarp = ["gdalwarp", "-q", "-overwrite", *WARP]
+    if tool == "gdal_batchwarp":
+        argv = [batchwarp, *WARP, "-q", "-j", str(jobs), "-input_file_list", listfile, "-outdir", outdir]
+        if report:
+            argv += ["-report", report]
+        return argv, None
+    if tool == "parallel":
+        return ["parallel", "--will-cite", "-j", str(jobs), *gdalwarp, "{}", f"{outdir}/{{/}}",
+                "::::", listfile], None
+    if tool == "xargs":
+        script = f'exec gdalwarp -q -overwrite {" ".join(WARP)} "$1" "{outdir}/$(basename "$1")"'
+        return ["xargs", "-P", str(jobs), "-n", "1", "-a", listfile, "sh", "-c", script, "sh"], None
+    if tool == "python_spawn_pool":
+        return [sys.executable, os.path.join(HERE, "py_spawn_pool.py"), str(jobs), outdir, listfile, "--",
+                *WARP], None
+    if tool == "sequential_multi":
+        script = (f'while IFS= read -r f; do gdalwarp -q -overwrite {" ".join(WARP)} -multi '
+                  f'-wo NUM_THREADS=ALL_CPUS -co NUM_THREADS=ALL_CPUS "$f" "{outdir}/$(basename "$f")" || exit 1; '
+                  f"done < {listfile}")
+        return ["sh", "-c", script], None
+    raise ValueError(tool)
+
+
+###############################################################################
+# Identity
+
+
+def same_raster(a, b):
+    da, db = gdal.Open(a), gdal.Open(b)
+    if (da.RasterXSize, da.RasterYSize, da.RasterCount) != (db.RasterXSize, db.RasterYSize, db.RasterCount):
+        return "size"
+    if any(abs(x - y) > 1e-9 for x, y in zip(da.GetGeoTransform(), db.GetGeoTransform())):
+        return "geotransform"
+    if not da.GetSpatialRef().IsSame(db.GetSpatialRef()):
+        return "CRS"
+    for i in range(1, da.RasterCount + 1):
+        ba, bb = da.GetRasterBand(i), db.GetRasterBand(i)
+        if ba.GetNoDataValue() != bb.GetNoDataValue():
+            return "nodata"
+        if ba.ReadRaster() != bb.ReadRaster():
+            return f"band {i} pixels"
+    return None
+
+
+def check_identical(reference_dir, other_dir, sources):
+    for s in sources:
+        name = os.path.basename(s)
+        a, b = os.path.join(reference_dir, name), os.path.join(other_dir, name)
+        if not os.path.exists(b):
+            return f"{b} missing"
+        why = same_raster(a, b)
+        if why:
+            return f"{name}: {why} differ"
+    return None
+
+
+###############################################################################
+# Reporting
+
+
+def fmt_ratio(x):
+    return f"{x:.2f}x" if x is not None else "-"
+
+
+def write_results(results, checks, outdir, meta):
+    os.makedirs(outdir, exist_ok=True)
+    lines = [f"Machine: {meta['cpus']} CPUs, GDAL {meta['gdal']}; {meta['reps']} repetitions, medians. "
+             f"Ratio = peer wall time / gdal_batchwarp wall time (above 1: gdal_batchwarp is faster).", ""]
+    lines.append("| workload | tool | wall (s) | CPU (s) | peak RSS (MB) | ratio |")
+    lines.append("| --- | --- | ---: | ---: | ---: | ---: |")
+    for wl, tools in results.items():
+        base = tools.get("gdal_batchwarp", {}).get("wall")
+        for tool, r in tools.items():
+            ratio = r["wall"] / base if base and tool != "gdal_batchwarp" else None
+            lines.append(f"| {wl} | {tool} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss'] / 2**20:.0f} | "
+                         f"{fmt_ratio(ratio) if ratio else '1.00x (ref)'} |")
+    lines.append("")
+    lines.append("| check | value | target | result |")
+    lines.append("| --- | --- | --- | --- |")
+    for c in checks:
+        lines.append(f"| {c['what']} | {c['value']} | {c['target']} | {'PASS' if c['ok'] else 'FAIL'} |")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(outdir, "results.md"), "w", encoding="utf-8") as f:
+        f.write(text)
+    with open(os.path.join(outdir, "results.json"), "w", encoding="utf-8") as f:
+        json.dump({"meta": meta, "results": results, "checks": checks}, f, indent=1)
+    return text
+
+
+def draw_chart(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    workloads = list(results)
+    tools = [t for t in TOOLS if any(t in results[w] for w in workloads)]
+    fig, ax = plt.subplots(figsize=(10, 5))
+    width = 0.8 / len(tools)
+    for k, tool in enumerate(tools):
+        xs = [i + k * width for i, w in enumerate(workloads) if tool in results[w]]
+        ys = [results[w][tool]["wall"] for w in workloads if tool in results[w]]
+        ax.bar(xs, ys, width, label=tool)
+    ax.set_xticks([i + width * (len(tools) - 1) / 2 for i in range(len(workloads))])
+    ax.set_xticklabels([w.split(")")[0] + ")" for w in workloads])
+    ax.set_yscale("log")
+    ax.set_ylabel("wall time (s, log scale), lower is better")
+    ax.set_title(f"gdal_batchwarp vs the usual ways, {NCPU} cores, GDAL {gdal.__version__}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+###############################################################################
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--batchwarp", required=True)
+    ap.add_argument("--quick", action="store_true", help="small workloads, 1 repetition (a smoke test)")
+    ap.add_argument("--reps", type=int, default=None)
+    ap.add_argument("--workloads", default="a,b,c,d")
+    ap.add_argument("--data", default=os.environ.get("BENCH_DATA", os.path.join(HERE, "data")))
+    ap.add_argument("--results", default=os.path.join(HERE, "results"))
+    ap.add_argument("--work", default=os.environ.get("BENCH_WORK", os.path.join(HERE, "work")))
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = ap.parse_args()
+    reps = args.reps or (1 if args.quick else 3)
+    results_dir = args.results if not args.quick else os.path.join(args.work, "quick-results")
+
+    print(f"generating data in {args.data} ...", flush=True)
+    workloads = make_workloads(args.data, args.quick, args.workloads.split(","))
+    tools_for = {name: list(TOOLS) for name in workloads}
+    # 5000 files at ~40 ms of start-up each: one process per file takes
+    # minutes per repetition; overhead is measured on gdal_batchwarp and
+    # the Python pool.
+    if "d" in tools_for:
+        tools_for["d"] = ["gdal_batchwarp", "python_spawn_pool"]
+
+    samples = {name: {t: [] for t in tools_for[name]} for name in workloads}
+    identity_failures = []
+    for rep in range(reps):
+        for name, (what, directory, sources) in workloads.items():
+            listfile = os.path.join(args.work, f"{name}.list")
+            os.makedirs(args.work, exist_ok=True)
+            with open(listfile, "w", encoding="utf-8") as f:
+                f.write("\n".join(sources) + "\n")
+            order = tools_for[name][rep % len(tools_for[name]):] + tools_for[name][: rep % len(tools_for[name])]
+            outdirs = {}
+            for tool in order:
+                outdir = os.path.join(args.work, "out", name, tool)
+                shutil.rmtree(outdir, ignore_errors=True)
+                argv, stdin_data = command(tool, args.batchwarp, sources, outdir, listfile)
+                # The previous run's outputs must not be written back to
+                # disk during this one.
+                os.sync()
+                wall, cpu, rss = measure(argv, stdin_data)
+                samples[name][tool].append((wall, cpu, rss))
+                outdirs[tool] = outdir
+                print(f"rep {rep + 1}/{reps} {what:<45} {tool:<18} wall {wall:7.2f} s  CPU {cpu:7.2f} s  "
+                      f"peak {rss / 2**20:6.0f} MB", flush=True)
+            if rep == 0:
+                for tool, outdir in outdirs.items():
+                    if tool != "gdal_batchwarp":
+                        why = check_identical(outdirs["gdal_batchwarp"], outdir, sources)
+                        if why:
+                            identity_failures.append(f"{what}: {tool}: {why}")
+                print(f"   outputs of {', '.join(t for t in outdirs if t != 'gdal_batchwarp')} "
+                      f"{'identical to' if not identity_failures else 'CHECKED against'} gdal_batchwarp's",
+                      flush=True)
+
+    results = {}
+    for name, per_tool in samples.items():
+        what = workloads[name][0]
+        results[what] = {t: {"wall": statistics.median(s[0] for s in v), "cpu": statistics.median(s[1] for s in v),
+                             "rss": max(s[2] for s in v)} for t, v in per_tool.items()}
+
+    checks = targets(args, workloads, results)
+    meta = {"cpus": NCPU, "gdal": gdal.__version__, "reps": reps, "quick": args.quick,
+            "warp_options": WARP}
+    table = write_results(results, checks, results_dir, meta)
+    try:
+        draw_chart(results, os.path.join(results_dir, "chart.png"))
+    except ImportError as e:
+        print(f"no chart: {e}", file=sys.stderr)
+    print()
+    print(table)
+    print(f"written to {results_dir}/results.md, results.json, chart.png")
+    if identity_failures:
+        print("OUTPUTS DIFFER:\n  " + "\n  ".join(identity_failures), file=sys.stderr)
+        return 1
+    if args.strict and not all(c["ok"] for c in checks):
+        return 1
+    return 0
+
+
+def targets(args, workloads, results):
+    """The issue's targets, each with its measured value."""
+    checks = []
+
+    def ratio(wl, peer):
+        r = results.get(wl, {})
+        if "gdal_batchwarp" in r and peer in r:
+            return r[peer]["wall"] / r["gdal_batchwarp"]["wall"]
+        return None
+
+    def add(what, value, target, ok):
+        checks.append({"what": what, "value": value, "target": target, "ok": bool(ok)})
+
+    names = {k: v[0] for k, v in workloads.items()}
+    if "a" in names:
+        wl = names["a"]
+        add("(a) vs GNU parallel", fmt_ratio(ratio(wl, "parallel")), ">= 5x", (ratio(wl, "parallel") or 0) >= 5)
+        add("(a) vs Python spawn pool", fmt_ratio(ratio(wl, "python_spawn_pool")), ">= 1.1x",
+            (ratio(wl, "python_spawn_pool") or 0) >= 1.1)
+        # The in-process limit: the tasks' own time in one worker, over the cores.
+        report = os.path.join(args.work, "a_j1.jsonl")
+        listfile = os.path.join(args.work, "a.list")
+        outdir = os.path.join(args.work, "out", "a", "j1")
+        shutil.rmtree(outdir, ignore_errors=True)
+        argv, _ = command("gdal_batchwarp", args.batchwarp, workloads["a"][2], outdir, listfile, jobs=1,
+                          report=report)
+        measure(argv)
+        with open(report, encoding="utf-8") as f:
+            task_seconds = sum(json.loads(line)["seconds"] for line in f)
+        limit = task_seconds / NCPU
+        wall = results[wl]["gdal_batchwarp"]["wall"]
+        add("(a) wall / in-process limit (sum of one worker's task times / cores)",
+            f"{wall:.2f} s / {limit:.2f} s = {wall / limit:.2f}", "<= 1.15", wall / limit <= 1.15)
+    if "b" in names:
+        wl = names["b"]
+        for peer in ("parallel", "python_spawn_pool"):
+            add(f"(b) vs {peer}", fmt_ratio(ratio(wl, peer)), ">= 1.3x", (ratio(wl, peer) or 0) >= 1.3)
+    if "c" in names:
+        wl = names["c"]
+        add("(c) vs sequential gdalwarp -multi ALL_CPUS", fmt_ratio(ratio(wl, "sequential_multi")), ">= 0.95x",
+            (ratio(wl, "sequential_multi") or 0) >= 0.95)
+    if "d" in names:
+        report = os.path.join(args.work, "d_j1.jsonl")
+        listfile = os.path.join(args.work, "d.list")
+        outdir = os.path.join(args.work, "out", "d", "j1")
+        shutil.rmtree(outdir, ignore_errors=True)
+        argv, _ = command("gdal_batchwarp", args.batchwarp, workloads["d"][2], outdir, listfile, jobs=1,
+                          report=report)
+        wall, _, _ = measure(argv)
+        with open(report, encoding="utf-8") as f:
+            task_seconds = sum(json.loads(line)["seconds"] for line in f)
+        n = len(workloads["d"][2])
+        per_task_ms = (wall - task_seconds) / n * 1000
+        add("(d) pool overhead per task, -j 1: (wall - sum of task times) / tasks",
+            f"{per_task_ms:.3f} ms", "< 1 ms", per_task_ms < 1)
+    return checks
+
+
+if __name__ == "__main__":
+    sys.exit(main())
