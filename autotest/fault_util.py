@@ -1,30 +1,91 @@
-"""Helpers for the fault tests: the test-only fault hooks of the worker, and
-the processes a run leaves behind."""
+"""Helpers for the fault, bad-input and signal tests: the test-only fault
+hooks of the worker, the processes a run leaves behind, the temporary files
+it leaves behind, and running the program in the background."""
 import os
+import shutil
+import socket
 import subprocess
+import time
+import uuid
 
 import pytest
 
 from process_tree import descendants
 
+TEMP_PREFIX = ".batchwarp-tmp-"
+
+
+###############################################################################
+# Fault hooks
+
+
+def has_fault_hooks(batchwarp_bin):
+    version = subprocess.run([str(batchwarp_bin), "--version"], capture_output=True, text=True,
+                             timeout=60).stdout
+    return "+fault-hooks" in version, version.strip()
+
 
 def require_fault_hooks(batchwarp_bin):
     """Skips (or fails, when BATCHWARP_REQUIRE_FAULT_HOOKS=1, as in CI) unless
     the program is a test build with the worker fault hooks."""
-    version = subprocess.run([batchwarp_bin, "--version"], capture_output=True, text=True).stdout
-    if "+fault-hooks" in version:
+    present, version = has_fault_hooks(batchwarp_bin)
+    if present:
         return
-    message = (f"{batchwarp_bin} is not a test build with fault hooks ({version.strip()}): "
-               "configure with -DBATCHWARP_FAULT_HOOKS=ON")
+    message = (f"{batchwarp_bin} is not a test build with fault hooks (--version: {version!r}, "
+               "no '+fault-hooks'): configure with -DBATCHWARP_FAULT_HOOKS=ON")
     if os.environ.get("BATCHWARP_REQUIRE_FAULT_HOOKS") == "1":
-        pytest.fail(message)
+        pytest.fail(message + " (BATCHWARP_REQUIRE_FAULT_HOOKS=1 makes this a failure)")
     pytest.skip(message)
 
 
-def faults_env(**faults):
-    """Environment with GDAL_BATCHWARP_TEST_FAULTS set from action=[names]."""
-    entries = [f"{action}:{name}" for action, names in faults.items() for name in names]
-    return {**os.environ, "GDAL_BATCHWARP_TEST_FAULTS": ",".join(entries)}
+def faults_spec(**faults):
+    """GDAL_BATCHWARP_TEST_FAULTS value from action=[base names]."""
+    return ",".join(f"{action}:{name}" for action, names in faults.items() for name in names)
+
+
+def faults_env(env=None, **faults):
+    """Environment (os.environ, or `env`) with GDAL_BATCHWARP_TEST_FAULTS set
+    from action=[base names], e.g. faults_env(segv=["t0007.tif"])."""
+    return {**(os.environ if env is None else env), "GDAL_BATCHWARP_TEST_FAULTS": faults_spec(**faults)}
+
+
+def no_faults_env(env=None):
+    env = dict(os.environ if env is None else env)
+    env.pop("GDAL_BATCHWARP_TEST_FAULTS", None)
+    return env
+
+
+###############################################################################
+# Processes
+
+
+def _state(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def alive(pids):
+    """Those of `pids` that are alive now (zombies excluded)."""
+    return [pid for pid in pids if _state(pid) not in (None, "Z")]
+
+
+def children_of(pid):
+    """Pids of the live children of pid (a supervisor's workers)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            kids.append(int(entry))
+    return kids
 
 
 def worker_processes():
@@ -45,16 +106,174 @@ def worker_processes():
     return pids
 
 
-def alive(pids):
+class ProcessTag:
+    """A unique marker put in a run's environment: the supervisor and every
+    worker it ever spawned inherit it, so any process still carrying it after
+    the run is a leftover, whatever its parent has become."""
+
+    VAR = "BATCHWARP_AUTOTEST_RUN"
+
+    def __init__(self):
+        self.value = uuid.uuid4().hex
+
+    def env(self, env=None):
+        return {**(os.environ if env is None else env), self.VAR: self.value}
+
+    def processes(self):
+        """Live (non-zombie) processes carrying the marker."""
+        needle = f"{self.VAR}={self.value}".encode()
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    environ = f.read()
+            except OSError:
+                continue
+            if needle in environ.split(b"\0") and _state(int(entry)) not in (None, "Z"):
+                found.append(int(entry))
+        return found
+
+    def wait_gone(self, timeout=10.0):
+        """The processes still carrying the marker after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        left = self.processes()
+        while left and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = self.processes()
+        return left
+
+    def describe(self, pids):
+        out = []
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+                out.append(f"{pid}: {cmdline}")
+            except OSError:
+                out.append(f"{pid}: ?")
+        return "\n".join(out)
+
+
+def start_batchwarp(batchwarp_bin, args, **kw):
+    """The program started in the background (stdout discarded, stderr kept)."""
+    kw.setdefault("stdout", subprocess.DEVNULL)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    kw.setdefault("text", True)
+    return subprocess.Popen([str(batchwarp_bin), *map(str, args)], **kw)
+
+
+def report_lines(report):
+    try:
+        with open(report, encoding="utf-8") as f:
+            return sum(1 for line in f if line.endswith("\n"))
+    except FileNotFoundError:
+        return 0
+
+
+def wait_for_report_lines(report, n, proc, timeout=60.0):
+    """Waits until `report` holds at least n complete lines while proc runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if report_lines(report) >= n:
+            return
+        assert proc.poll() is None, (
+            f"the batch ended (status {proc.returncode}) before its report had {n} lines")
+        time.sleep(0.005)
+    raise AssertionError(f"fewer than {n} report lines after {timeout} s")
+
+
+def kill_and_reap(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate(timeout=30)
+
+
+###############################################################################
+# Temporary files
+
+
+def host_tag():
+    """The host part of the program's temporary names: gethostname() with
+    '.', '-' and '/' replaced by '_'."""
+    name = socket.gethostname()
+    for c in ".-/":
+        name = name.replace(c, "_")
+    return name
+
+
+def temp_dir_name(pid):
+    """Name of the temporary directory of the run with supervisor pid `pid`."""
+    return f"{TEMP_PREFIX}{host_tag()}-{pid}"
+
+
+def temp_entries(directory):
+    """Every path below `directory` (its whole tree) whose name marks it as a
+    temporary file or directory of the program."""
+    found = []
+    if not os.path.isdir(directory):
+        return found
+    for root, dirs, files in os.walk(directory):
+        for name in dirs + files:
+            if TEMP_PREFIX in name or "batchwarp-tmp" in name:
+                found.append(os.path.relpath(os.path.join(root, name), directory))
+    return sorted(found)
+
+
+def tree_files(directory):
+    """Relative paths of every file below `directory` (hidden ones too)."""
     out = []
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
-                    out.append(pid)
-        except OSError:
-            pass
-    return out
+    if not os.path.isdir(directory):
+        return out
+    for root, _, files in os.walk(directory):
+        out.extend(os.path.relpath(os.path.join(root, n), directory) for n in files)
+    return sorted(out)
 
 
-__all__ = ["require_fault_hooks", "faults_env", "worker_processes", "alive", "descendants"]
+def dir_usage_bytes(directory):
+    """Bytes actually allocated on disk below `directory`."""
+    total = 0
+    for root, _, files in os.walk(directory):
+        for n in files:
+            try:
+                total += os.lstat(os.path.join(root, n)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+###############################################################################
+# Running as an unprivileged user
+
+
+def unprivileged_prefix(batchwarp_bin):
+    """[] when not root; as root, a command prefix that runs a program as
+    'nobody' (root ignores file permissions), or pytest.skip with the reason
+    when that is not possible here."""
+    if os.geteuid() != 0:
+        return []
+    prefix = None
+    if shutil.which("setpriv"):
+        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        if subprocess.run(["getent", "group", "nogroup"], capture_output=True).returncode != 0:
+            prefix = ["setpriv", "--reuid=nobody", "--regid=nobody", "--clear-groups"]
+    elif shutil.which("runuser"):
+        prefix = ["runuser", "-u", "nobody", "--"]
+    if prefix is None:
+        pytest.skip("running as root without setpriv or runuser: permissions cannot be tested "
+                    "(root reads any file)")
+    res = subprocess.run([*prefix, str(batchwarp_bin), "--version"], capture_output=True, text=True,
+                         timeout=60)
+    if res.returncode != 0:
+        pytest.skip(f"{batchwarp_bin} cannot run as user nobody here: {res.stderr.strip()}")
+    return prefix
+
+
+__all__ = [
+    "TEMP_PREFIX", "ProcessTag", "alive", "children_of", "descendants", "dir_usage_bytes", "faults_env",
+    "faults_spec", "has_fault_hooks", "host_tag", "kill_and_reap", "no_faults_env", "report_lines",
+    "require_fault_hooks", "start_batchwarp", "temp_dir_name", "temp_entries", "tree_files",
+    "unprivileged_prefix", "wait_for_report_lines", "worker_processes",
+]
