@@ -1,6 +1,9 @@
-"""Interrupted runs: SIGINT and SIGTERM stop the batch cleanly; SIGKILL of
-the whole process group leaves only complete outputs; a rerun completes the
-rest and cleans up."""
+"""Interrupted runs. SIGINT and SIGTERM (to the program, or to its whole
+process group as a terminal's Ctrl-C or a job scheduler sends them) stop the
+batch cleanly: exit 130 / 143, complete outputs only, no temporary file, no
+worker left, a report of exactly what finished, and a rerun that completes
+the rest. SIGKILL of the whole process group leaves only complete outputs
+under final names, and the rerun removes the killed run's temporary files."""
 import os
 import signal
 import subprocess
@@ -8,142 +11,211 @@ import time
 
 import pytest
 
-from conftest import (all_files, assert_same_raster, expected_output, hidden_files, make_small_rasters, norm,
-                      read_report)
-from fault_util import alive
+from conftest import all_files, assert_same_raster, expected_output, hidden_files, make_small_rasters, read_report
+from fault_util import (ProcessTag, children_of, faults_env, kill_and_reap, no_faults_env, require_fault_hooks,
+                        start_batchwarp, temp_dir_name, temp_entries, wait_for_report_lines)
 
 WARP = ["-t_srs", "EPSG:3857", "-r", "cubic", "-co", "COMPRESS=DEFLATE"]
+COUNT = 150
 
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):
-    return make_small_rasters(tmp_path_factory.mktemp("sig"), 150, size=256)
+    # 256 x 256 tiles with cubic resampling and compression: a few tens of
+    # milliseconds each, so that a signal lands in the middle of the batch.
+    return make_small_rasters(tmp_path_factory.mktemp("sig"), COUNT, size=256)
 
 
-def start(batchwarp_bin, sources, out, report, **kw):
-    argv = [batchwarp_bin, *WARP, "-q", "-j", "2", "-report", str(report), os.path.dirname(sources[0]),
-            "-outdir", str(out)]
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kw)
+def batch_args(sources, out, report, *extra):
+    return [*WARP, "-q", "-j", "2", *extra, "-report", report, os.path.dirname(sources[0]), "-outdir", out]
 
 
-def wait_for_lines(report, n, proc, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if os.path.exists(report):
-            with open(report, encoding="utf-8") as f:
-                if sum(1 for _ in f) >= n:
-                    return
-        assert proc.poll() is None, "the batch ended before it could be interrupted"
-        time.sleep(0.01)
-    raise AssertionError(f"fewer than {n} report lines after {timeout} s")
+def by_name(sources):
+    return {os.path.basename(s): s for s in sources}
 
 
-def worker_pids_of(pid):
-    """Pids of the children of pid (its workers)."""
-    kids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        kids.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return kids
-
-
-def assert_complete_outputs(tmp_path, run_gdalwarp, out, sample=None):
-    """Every file under a final name opens and is gdalwarp's output."""
-    names = [n for n in all_files(out) if not n.startswith(".")]
-    for n in names if sample is None else names[:: max(1, len(names) // sample)]:
-        src = next(s for s in SOURCES if os.path.basename(s) == n)
+def assert_outputs_are_gdalwarps(tmp_path, run_gdalwarp, out, sources, names):
+    """Each of `names` in out opens and is gdalwarp's output of its source."""
+    src = by_name(sources)
+    for n in names:
         ref = tmp_path / "ref.tif"
-        run_gdalwarp(WARP, src, ref)
+        run_gdalwarp(WARP, src[n], ref)
         assert_same_raster(out / n, ref)
         os.unlink(ref)
-    return names
 
 
-SOURCES = []
+def final_names(out):
+    return [n for n in all_files(out) if not n.startswith(".")]
 
 
-@pytest.fixture(autouse=True)
-def _sources_global(sources):
-    SOURCES[:] = sources
+def send(proc, signum, target):
+    if target == "group":
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
 
 
-@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_stop_signal_keeps_complete_outputs_and_rerun_finishes(tmp_path, batchwarp_bin, run_batchwarp,
-                                                               run_gdalwarp, sources, signum, status):
-    out = tmp_path / "out"
-    report = tmp_path / "report.jsonl"
-    proc = start(batchwarp_bin, sources, out, report)
-    wait_for_lines(report, 5, proc)
-    workers = worker_pids_of(proc.pid)
-    proc.send_signal(signum)
-    _, stderr = proc.communicate(timeout=60)
-
-    assert proc.returncode == status, stderr
-    assert "Interrupted" in stderr
-    records = read_report(report)
-    done = {os.path.basename(r["source"]) for r in records}
-    assert 5 <= len(done) < len(sources), "the batch must have been cut short"
-    assert all(r["ok"] for r in records)
-    # Exactly the reported outputs exist, complete; no temporary file.
-    assert set(all_files(out)) == done
-    assert hidden_files(out) == []
-    assert_complete_outputs(tmp_path, run_gdalwarp, out, sample=8)
-    assert alive(workers) == []
-
-    res = run_batchwarp([*WARP, "-q", "-j", "2", "-report", report, os.path.dirname(sources[0]),
-                         "-outdir", out])
+def assert_rerun_completes(run_batchwarp, run_gdalwarp, tmp_path, sources, out, report, done):
+    """The same command again: exit 0, the outputs already there kept
+    (reported as skipped), the others made; no temporary file left."""
+    res = run_batchwarp(batch_args(sources, out, report), env=no_faults_env())
     assert res.returncode == 0, res.stderr
     records = read_report(report)
     assert len(records) == len(sources)
-    assert {os.path.basename(r["source"]) for r in records if r["skipped"]} == done
-    assert len(all_files(out)) == len(sources) and hidden_files(out) == []
+    assert all(r["ok"] for r in records)
+    assert {os.path.basename(r["source"]) for r in records if r["skipped"]} == set(done)
+    assert final_names(out) == sorted(by_name(sources))
+    assert hidden_files(out) == [] and temp_entries(out) == []
+    made = sorted(os.path.basename(r["source"]) for r in records if not r["skipped"])
+    assert_outputs_are_gdalwarps(tmp_path, run_gdalwarp, out, sources, made[:: max(1, len(made) // 4)])
+
+
+@pytest.mark.parametrize("signum, target, status", [
+    (signal.SIGINT, "process", 130),
+    (signal.SIGINT, "group", 130),
+    (signal.SIGTERM, "process", 143),
+    (signal.SIGTERM, "group", 143),
+], ids=["SIGINT", "SIGINT-group", "SIGTERM", "SIGTERM-group"])
+def test_stop_signal_keeps_complete_outputs_and_rerun_finishes(tmp_path, batchwarp_bin, run_batchwarp,
+                                                               run_gdalwarp, sources, signum, target, status):
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    tag = ProcessTag()
+    proc = start_batchwarp(batchwarp_bin, batch_args(sources, out, report), start_new_session=True,
+                           env=tag.env(no_faults_env()))
+    try:
+        wait_for_report_lines(report, 5, proc)
+        workers = children_of(proc.pid)
+        assert workers, "the batch runs workers"
+        send(proc, signum, target)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        kill_and_reap(proc)
+
+    assert proc.returncode == status, stderr
+    # No worker outlives the stop: the supervisor has reaped them all.
+    left = tag.wait_gone(timeout=0.5)
+    assert left == [], tag.describe(left)
+    records = read_report(report)
+    done = sorted(os.path.basename(r["source"]) for r in records)
+    assert 5 <= len(done) < len(sources), "the batch must have been cut short"
+    assert f"Interrupted: {len(done)} of {len(sources)} sources done" in stderr
+    for r in records:
+        assert r["ok"] and not r["skipped"] and r["error"] is None, r
+        assert r["worker_pid"] is not None
+    # Exactly the reported outputs exist, complete; no temporary file.
+    assert final_names(out) == done
+    assert all(os.path.isfile(r["output"]) for r in records)
+    assert hidden_files(out) == [] and temp_entries(out) == []
+    assert_outputs_are_gdalwarps(tmp_path, run_gdalwarp, out, sources, done)
+
+    assert_rerun_completes(run_batchwarp, run_gdalwarp, tmp_path, sources, out, report, done)
 
 
 def test_sigkill_of_the_process_group(tmp_path, batchwarp_bin, run_batchwarp, run_gdalwarp, sources):
-    out = tmp_path / "out"
-    report = tmp_path / "report.jsonl"
-    proc = start(batchwarp_bin, sources, out, report, start_new_session=True)
-    wait_for_lines(report, 10, proc)
-    workers = worker_pids_of(proc.pid)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    tag = ProcessTag()
+    proc = start_batchwarp(batchwarp_bin, batch_args(sources, out, report), start_new_session=True,
+                           env=tag.env(no_faults_env()))
+    try:
+        wait_for_report_lines(report, 10, proc)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        kill_and_reap(proc)
     assert proc.returncode == -signal.SIGKILL
-    deadline = time.monotonic() + 10
-    while alive(workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert alive(workers) == []
+    left = tag.wait_gone(timeout=10)
+    assert left == [], tag.describe(left)
 
-    # Final names hold only complete outputs; the run's temporary directory
-    # (and what was in it) may remain.
-    finished = assert_complete_outputs(tmp_path, run_gdalwarp, out)
-    assert len(finished) >= 10
-    stale = hidden_files(out)
-    assert all(n.startswith(".batchwarp-tmp-") for n in stale), stale
+    # Final names hold only complete outputs: all that were reported, and at
+    # most one per worker more (renamed just before the kill).
+    finished = final_names(out)
+    reported = {os.path.basename(r["source"]) for r in read_report(report)}
+    assert reported <= set(finished)
+    assert len(finished) - len(reported) <= 2
+    assert len(finished) < len(sources)
+    assert_outputs_are_gdalwarps(tmp_path, run_gdalwarp, out, sources, finished)
+    # The killed run's temporary directory is still there: nobody removed it.
+    assert hidden_files(out) == [temp_dir_name(proc.pid)]
 
-    res = run_batchwarp([*WARP, "-q", "-j", "2", "-report", report, os.path.dirname(sources[0]),
-                         "-outdir", out])
-    assert res.returncode == 0, res.stderr
-    assert hidden_files(out) == [], "the rerun removes the temporary files of the killed run"
-    assert len(all_files(out)) == len(sources)
-    assert sum(r["skipped"] for r in read_report(report)) == len(finished)
-    assert_complete_outputs(tmp_path, run_gdalwarp, out, sample=8)
+    assert_rerun_completes(run_batchwarp, run_gdalwarp, tmp_path, sources, out, report, finished)
 
 
-def test_second_sigint_exits_at_once(tmp_path, batchwarp_bin, run_batchwarp, sources):
+def test_rerun_removes_only_temporary_directories_of_dead_runs_of_this_host(tmp_path, run_batchwarp, sources):
     out = tmp_path / "out"
-    report = tmp_path / "report.jsonl"
-    proc = start(batchwarp_bin, sources, out, report)
-    wait_for_lines(report, 3, proc)
-    proc.send_signal(signal.SIGINT)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=30)
-    assert proc.returncode == 130
-    # Whatever is under a final name is complete, and the next run finishes.
-    res = run_batchwarp([*WARP, "-q", "-j", "2", os.path.dirname(sources[0]), "-outdir", out])
+    out.mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    gone, live = temp_dir_name(dead.pid), temp_dir_name(os.getpid())
+    other_host = f".batchwarp-tmp-some_other_host-{dead.pid}"
+    for d in (gone, live, other_host):
+        (out / d).mkdir()
+        (out / d / "t0000.tif").write_bytes(b"partial")
+    res = run_batchwarp([*WARP, "-q", *sources[:3], "-outdir", out], env=no_faults_env())
     assert res.returncode == 0, res.stderr
+    assert hidden_files(out) == sorted([live, other_host]), (
+        "a dead run's directory is removed; a live run's, or another host's, is left alone")
+    assert final_names(out) == sorted(os.path.basename(s) for s in sources[:3])
+
+
+@pytest.mark.parametrize("signum, target, status", [
+    (signal.SIGTERM, "process", 143),
+    (signal.SIGINT, "group", 130),
+], ids=["SIGTERM", "SIGINT-group"])
+def test_stop_while_a_worker_hangs(tmp_path, batchwarp_bin, run_batchwarp, run_gdalwarp, sources, signum,
+                                   target, status):
+    """A stop does not wait for a hung task (no -timeout here): its worker is
+    killed, its file is not reported, and the rerun does it."""
+    require_fault_hooks(batchwarp_bin)
+    few = sources[:3]
+    hung = os.path.basename(few[1])
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    tag = ProcessTag()
+    proc = start_batchwarp(batchwarp_bin, [*WARP, "-q", "-j", "2", "-report", report, *few, "-outdir", out],
+                           start_new_session=True, env=tag.env(faults_env(hang=[hung])))
+    try:
+        wait_for_report_lines(report, 2, proc)
+        time.sleep(0.2)
+        assert proc.poll() is None, "the hung task holds the batch"
+        t0 = time.monotonic()
+        send(proc, signum, target)
+        _, stderr = proc.communicate(timeout=30)
+        stop_time = time.monotonic() - t0
+    finally:
+        kill_and_reap(proc)
+    assert proc.returncode == status, stderr
+    assert stop_time < 5
+    left = tag.wait_gone(timeout=0.5)
+    assert left == [], tag.describe(left)
+    records = read_report(report)
+    assert sorted(os.path.basename(r["source"]) for r in records) == sorted(
+        os.path.basename(s) for s in few if os.path.basename(s) != hung)
+    assert all(r["ok"] for r in records)
+    assert final_names(out) == sorted(os.path.basename(r["source"]) for r in records)
     assert hidden_files(out) == []
+    assert "Interrupted: 2 of 3 sources done, 1 stopped." in stderr
+
+    res = run_batchwarp([*WARP, "-q", "-report", report, *few, "-outdir", out], env=no_faults_env())
+    assert res.returncode == 0, res.stderr
+    assert [os.path.basename(r["source"]) for r in read_report(report) if not r["skipped"]] == [hung]
+    assert_outputs_are_gdalwarps(tmp_path, run_gdalwarp, out, few, [hung])
+
+
+def test_second_sigint_exits_at_once(tmp_path, batchwarp_bin, run_batchwarp, run_gdalwarp, sources):
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    tag = ProcessTag()
+    proc = start_batchwarp(batchwarp_bin, batch_args(sources, out, report), env=tag.env(no_faults_env()))
+    try:
+        wait_for_report_lines(report, 3, proc)
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        kill_and_reap(proc)
+    assert proc.returncode == 130
+    # The workers die with the supervisor; whatever is under a final name is
+    # complete, and the next run finishes and cleans up.
+    left = tag.wait_gone(timeout=10)
+    assert left == [], tag.describe(left)
+    finished = final_names(out)
+    assert_outputs_are_gdalwarps(tmp_path, run_gdalwarp, out, sources, finished[:: max(1, len(finished) // 5)])
+    assert_rerun_completes(run_batchwarp, run_gdalwarp, tmp_path, sources, out, report, finished)
