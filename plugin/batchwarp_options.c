@@ -107,6 +107,56 @@ static int WarpOptionArity(char **papszArgv, int nAvailable)
     return -1;
 }
 
+static void CPL_STDCALL CollectMessages(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
+{
+    (void)nNum;
+    if (eClass == CE_Failure || eClass == CE_Fatal)
+    {
+        char ***ppapszMessages = CPLGetErrorHandlerUserData();
+        *ppapszMessages = CSLAddString(*ppapszMessages, pszMsg);
+    }
+}
+
+/*
+ * Lets GDAL say what is wrong with an option's values, with GDAL's own
+ * message. Which values belong to the option is unknown (none is accepted),
+ * so the parse is tried with each count, most first; parsers of GDAL 3.9 and
+ * later then object to extra words as positional arguments, which says
+ * nothing about the option: the first message that is not about them wins.
+ */
+static void ReportBadWarpOption(char **papszArgv, int nAvailable)
+{
+    const int nMax =
+        nAvailable < BW_MAX_WARP_OPTION_VALUES ? nAvailable : BW_MAX_WARP_OPTION_VALUES;
+    char **papszChosen = NULL;
+    for (int k = nMax; k >= 0 && papszChosen == NULL; --k)
+    {
+        char **papszTry = NULL;
+        for (int i = 0; i <= k; ++i)
+            papszTry = CSLAddString(papszTry, papszArgv[i]);
+        char **papszMessages = NULL;
+        CPLPushErrorHandlerEx(CollectMessages, &papszMessages);
+        GDALWarpAppOptions *psTry = GDALWarpAppOptionsNew(papszTry, NULL);
+        CPLPopErrorHandler();
+        CPLErrorReset();
+        CSLDestroy(papszTry);
+        if (psTry != NULL)
+            GDALWarpAppOptionsFree(psTry);
+        int bAboutPositional = papszMessages == NULL;
+        for (char **papszIter = papszMessages; papszIter && *papszIter; ++papszIter)
+            bAboutPositional |= strstr(*papszIter, "positional") != NULL;
+        if (!bAboutPositional || k == 0)
+            papszChosen = papszMessages;
+        else
+            CSLDestroy(papszMessages);
+    }
+    for (char **papszIter = papszChosen; papszIter && *papszIter; ++papszIter)
+        CPLError(CE_Failure, CPLE_IllegalArg, "%s", *papszIter);
+    if (papszChosen == NULL)
+        CPLError(CE_Failure, CPLE_IllegalArg, "Invalid use of option %s", papszArgv[0]);
+    CSLDestroy(papszChosen);
+}
+
 static int ParsePositiveInt(const char *pszOption, const char *pszValue, int *pnOut)
 {
     char *pszEnd = NULL;
@@ -341,17 +391,7 @@ static int ParseArgv(GDALBatchWarpOptions *psOptions, char **papszArgv)
         const int nValues = WarpOptionArity(papszArgv + i, nAvailable);
         if (nValues < 0)
         {
-            /* Let GDAL say what is wrong with this option's values. */
-            char **papszBad = NULL;
-            for (int k = 0; k <= nAvailable && k <= BW_MAX_WARP_OPTION_VALUES; ++k)
-                papszBad = CSLAddString(papszBad, papszArgv[i + k]);
-            GDALWarpAppOptions *psBad = GDALWarpAppOptionsNew(papszBad, NULL);
-            CSLDestroy(papszBad);
-            if (psBad != NULL)
-            {
-                GDALWarpAppOptionsFree(psBad);
-                CPLError(CE_Failure, CPLE_IllegalArg, "Invalid use of option %s", pszArg);
-            }
+            ReportBadWarpOption(papszArgv + i, nAvailable);
             return FALSE;
         }
         for (int k = 0; k <= nValues; ++k)
