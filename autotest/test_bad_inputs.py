@@ -20,6 +20,13 @@ BACKSTOP = "60"  # -timeout: no bad input may hang a batch
 NOT_RECOGNIZED = "' not recognized as a supported file format."
 
 
+def same_across_gdal_versions(message):
+    """GDAL's wording changed over versions (3.6 on the host, 3.10 and 3.13
+    in the test matrix): one spelling for the comparisons."""
+    return message.replace("not recognized as being in a supported file format",
+                           "not recognized as a supported file format")
+
+
 def listing(directory, ignore=()):
     return sorted(n for n in os.listdir(directory) if n not in ignore)
 
@@ -63,8 +70,9 @@ def assert_failed_alone(r, *texts):
     rec = r.records[norm(r.bad)]
     assert rec["source"] == r.bad, "the report names the source as given"
     assert rec["ok"] is False and rec["skipped"] is False and rec["attempts"] == 1, rec
+    error = same_across_gdal_versions(rec["error"])
     for text in texts:
-        assert text in rec["error"], f"{text!r} not in error {rec['error']!r}"
+        assert text in error, f"{text!r} not in error {rec['error']!r}"
     assert f"FAILED {r.bad}: {rec['error']}" in r.res.stderr
     good = r.records[norm(r.good)]
     assert good["ok"] is True, good
@@ -92,7 +100,8 @@ def test_truncated_geotiff(tmp_path, batch):
     bad = tmp_path / "truncated.tif"
     bad.write_bytes(data[: len(data) // 2])
     # GDAL opens it (the header is whole) and fails reading the missing strips.
-    rec = assert_failed_alone(batch(bad), f"{bad}, band 1: IReadBlock failed")
+    # GDAL names the file in full (3.6) or by its name (3.10 and later).
+    rec = assert_failed_alone(batch(bad), f"{bad.name}, band 1: IReadBlock failed")
     assert "TIFFReadEncodedStrip" in rec["error"]
 
 
@@ -125,7 +134,7 @@ def test_directory_named_tif_inside_a_source_directory(tmp_path, run_batchwarp, 
     assert set(records) == {norm(src / "a.tif"), norm(src / "sub.tif")}, "the directory's content is not taken"
     rec = records[norm(src / "sub.tif")]
     assert rec["ok"] is False
-    assert rec["error"] == f"`{rec['source']}{NOT_RECOGNIZED}"
+    assert same_across_gdal_versions(rec["error"]) == f"`{rec['source']}{NOT_RECOGNIZED}"
     assert f"FAILED {rec['source']}: " in res.stderr
     assert records[norm(src / "a.tif")]["ok"] is True
     assert all_files(tmp_path / "out") == ["a.tif"]
@@ -161,7 +170,8 @@ def test_crs_without_transformation_to_target(tmp_path, batch):
     mars.SetFromUserInput("+proj=longlat +a=3396190 +b=3376200 +no_defs")
     ds.SetSpatialRef(mars)
     ds = None
-    rec = assert_failed_alone(batch(bad), "Cannot find coordinate operations from `GEOGCRS[", "to `EPSG:3857'")
+    # The source CRS is shown as WKT (GDAL 3.6) or PROJJSON (later).
+    rec = assert_failed_alone(batch(bad), "Cannot find coordinate operations from `", "to `EPSG:3857'")
     assert "do not belong to the same celestial body" in rec["error"]
     assert "3396190" in rec["error"], "the message shows the source CRS"
 
@@ -199,7 +209,9 @@ def test_absurd_declared_size_geotiff_at_full_resolution(tmp_path, batch):
     _require_less_free_space_than(tmp_path, 10**12)
     used = dir_usage_bytes(tmp_path)
     r = batch(bad, warp=FULL_RES, good_kw=FULL_RES_GOOD)
-    rec = assert_failed_alone(r, "Free disk space available is", "whereas 1000000000000 are at least necessary")
+    # In bytes (GDAL 3.6) or in GB (later): "whereas 1000000000000" or "whereas 1000.00 GB".
+    rec = assert_failed_alone(r, "Free disk space available is", "are at least necessary")
+    assert "whereas 1000000000000 " in rec["error"] or "whereas 1000.00 GB" in rec["error"], rec["error"]
     assert "huge.tif" in rec["error"], "the message names the output it refused to create"
     assert rec["seconds"] < 10, rec
     assert dir_usage_bytes(tmp_path) < used + 10 * 1024 * 1024
@@ -271,10 +283,10 @@ def test_unreadable_file(world_dir, batchwarp_bin, run_gdalwarp):
     assert_same_raster(os.path.join(out, "good.tif"), ref)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a directory source that cannot be listed (permission denied) is silently skipped: the batch "
-    "exits 0 with no error or warning, as if the directory were empty"))
 def test_unreadable_directory_source(world_dir, batchwarp_bin):
+    """A source directory that cannot be listed is an error naming it, never
+    taken as empty in silence. (Up to 0706eb7 it was silently skipped: exit
+    0, no error, no warning, with -recursive too.)"""
     prefix = unprivileged_prefix(batchwarp_bin)
     good = make_raster(os.path.join(world_dir, "good.tif"), xsize=8, ysize=8)
     os.chmod(good, 0o644)

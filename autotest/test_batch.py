@@ -57,7 +57,8 @@ def test_one_unreadable_file_fails_alone(tmp_path, run_batchwarp, run_gdalwarp):
     failed = [r for r in records.values() if not r["ok"]]
     assert [norm(r["source"]) for r in failed] == [norm(bad)]
     # GDAL's own message, naming the file.
-    assert "not recognized as a supported file format" in failed[0]["error"]
+    # "... as a supported ..." (GDAL 3.6) or "... as being in a supported ..." (later).
+    assert "not recognized as" in failed[0]["error"] and "supported file format" in failed[0]["error"]
     assert str(bad) in failed[0]["error"]
     assert f"FAILED {bad}" in res.stderr
     assert all_files(out) == sorted(os.path.basename(s) for s in sources)

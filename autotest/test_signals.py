@@ -7,12 +7,13 @@ under final names, and the rerun removes the killed run's temporary files."""
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
 
-from conftest import all_files, assert_same_raster, expected_output, hidden_files, make_small_rasters, read_report
-from fault_util import (ProcessTag, children_of, faults_env, kill_and_reap, no_faults_env, require_fault_hooks,
+from conftest import all_files, assert_same_raster, hidden_files, make_small_rasters, read_report
+from fault_util import (ProcessTag, alive, children_of, faults_env, kill_and_reap, no_faults_env, require_fault_hooks,
                         start_batchwarp, temp_dir_name, temp_entries, wait_for_report_lines)
 
 WARP = ["-t_srs", "EPSG:3857", "-r", "cubic", "-co", "COMPRESS=DEFLATE"]
@@ -74,8 +75,7 @@ def assert_rerun_completes(run_batchwarp, run_gdalwarp, tmp_path, sources, out, 
     (signal.SIGINT, "process", 130),
     (signal.SIGINT, "group", 130),
     (signal.SIGTERM, "process", 143),
-    (signal.SIGTERM, "group", 143),
-], ids=["SIGINT", "SIGINT-group", "SIGTERM", "SIGTERM-group"])
+], ids=["SIGINT", "SIGINT-group", "SIGTERM"])
 def test_stop_signal_keeps_complete_outputs_and_rerun_finishes(tmp_path, batchwarp_bin, run_batchwarp,
                                                                run_gdalwarp, sources, signum, target, status):
     out, report = tmp_path / "out", tmp_path / "report.jsonl"
@@ -102,6 +102,7 @@ def test_stop_signal_keeps_complete_outputs_and_rerun_finishes(tmp_path, batchwa
     for r in records:
         assert r["ok"] and not r["skipped"] and r["error"] is None, r
         assert r["worker_pid"] is not None
+    assert alive({r["worker_pid"] for r in records} | set(workers)) == []
     # Exactly the reported outputs exist, complete; no temporary file.
     assert final_names(out) == done
     assert all(os.path.isfile(r["output"]) for r in records)
@@ -198,6 +199,81 @@ def test_stop_while_a_worker_hangs(tmp_path, batchwarp_bin, run_batchwarp, run_g
     assert res.returncode == 0, res.stderr
     assert [os.path.basename(r["source"]) for r in read_report(report) if not r["skipped"]] == [hung]
     assert_outputs_are_gdalwarps(tmp_path, run_gdalwarp, out, few, [hung])
+
+
+def _context_switches(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        return sum(int(line.split()[1]) for line in f if "ctxt_switches" in line)
+
+
+@pytest.fixture
+def busy_cpus():
+    """A busy loop on every CPU while the test runs, so that a process put
+    under SCHED_IDLE waits for the CPU once it is woken."""
+    code = "import os, sys\nos.sched_setaffinity(0, {int(sys.argv[1])})\nwhile True: pass"
+    hogs = [subprocess.Popen([sys.executable, "-c", code, str(cpu)]) for cpu in sorted(os.sched_getaffinity(0))]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def test_sigterm_to_workers_and_supervisor_together_reports_no_failure(tmp_path, batchwarp_bin, sources,
+                                                                        busy_cpus):
+    """SIGTERM that reaches the workers as well as the supervisor (kill -TERM
+    -PGID, timeout(1), and Slurm, which signals every process of a job step
+    on scancel or at its time limit) is a stop like any other: the task
+    whose worker was busy is stopped (left out of the report), not failed.
+
+    The race this guards against: a worker that dies of the SIGTERM closes
+    its channel, and a supervisor whose poll() returns for that channel
+    together with its own SIGTERM must not report the task as failed
+    ('worker process N killed by signal SIGTERM (Terminated)'); with kill
+    -TERM -PGID that happened in a few percent to a quarter of the runs. The
+    test makes the ordering certain: the supervisor is SCHED_IDLE with every
+    CPU busy, and its context switches show that it did not run between its
+    workers' death and its own signal. Workers that ignore SIGTERM (so that
+    only the supervisor decides) avoid the race altogether; they must then
+    still be gone when the program ends."""
+    require_fault_hooks(batchwarp_bin)
+    few = sources[:3]
+    hung = os.path.basename(few[1])
+    for attempt in range(30):
+        out, report = tmp_path / f"out{attempt}", tmp_path / f"report{attempt}.jsonl"
+        tag = ProcessTag()
+        proc = start_batchwarp(batchwarp_bin, [*WARP, "-q", "-j", "2", "-report", report, *few, "-outdir", out],
+                               start_new_session=True, env=tag.env(faults_env(hang=[hung])))
+        try:
+            wait_for_report_lines(report, 2, proc)
+            time.sleep(0.05)
+            workers = children_of(proc.pid)
+            assert workers
+            os.sched_setscheduler(proc.pid, os.SCHED_IDLE, os.sched_param(0))
+            before = _context_switches(proc.pid)
+            for pid in workers:
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 1
+            while alive(workers) and time.monotonic() < deadline:
+                pass
+            survivors = alive(workers)
+            proc.send_signal(signal.SIGTERM)
+            together = survivors == workers or (not survivors and _context_switches(proc.pid) == before)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            kill_and_reap(proc)
+        if not together:
+            continue  # the supervisor saw its workers die before its own SIGTERM: try again
+        assert proc.returncode == 143, stderr
+        failed = [r for r in read_report(report) if not r["ok"]]
+        assert failed == [], f"the stopped task was reported as failed: {failed}"
+        assert "Interrupted: 2 of 3 sources done, 1 stopped." in stderr
+        assert hidden_files(out) == []
+        left = tag.wait_gone(timeout=2)
+        assert left == [], tag.describe(left)
+        return
+    pytest.skip("could not deliver SIGTERM to the workers and the supervisor at the same time here")
 
 
 def test_second_sigint_exits_at_once(tmp_path, batchwarp_bin, run_batchwarp, run_gdalwarp, sources):

@@ -261,7 +261,9 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
             BWDiscardTemp(psItem->pszStaged);
         pszError = CPLStrdup(psOutcome->pszFailure ? psOutcome->pszFailure : "worker lost");
     }
-    if (psOutcome->bInterrupted)
+    /* A worker lost while the batch is being stopped was part of the stop
+     * (a signal to the whole process group reaches it first). */
+    if (psOutcome->bInterrupted || (psBatch->bStop && psOutcome->psReply == NULL))
     {
         /* Not finished, so not reported: a rerun will do it. */
         psBatch->nInterrupted++;

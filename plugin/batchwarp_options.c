@@ -230,6 +230,7 @@ static int ApplyBatchOption(GDALBatchWarpOptions *psOptions, const char *pszName
     else if (EQUAL(pszName, "-retry_failed") || EQUAL(pszName, "-retry-failed"))
     {
         CPLFree(psOptions->pszRetryFailed);
+        CSLDestroy(psOptions->papszRetryOutputs);
         CPLFree(psOptions->pszShard);
         CPLFree(psOptions->pszOutputTemplate);
         CSLDestroy(psOptions->papszSourceLists);
@@ -495,8 +496,8 @@ static int ValidateOptions(GDALBatchWarpOptions *psOptions)
             return FALSE;
         }
         char *pszError = NULL;
-        if (!BWReportReadFailedSources(psOptions->pszRetryFailed, &psOptions->papszSources,
-                                       &pszError))
+        if (!BWReportReadFailed(psOptions->pszRetryFailed, &psOptions->papszSources,
+                                &psOptions->papszRetryOutputs, &pszError))
         {
             CPLError(CE_Failure, CPLE_AppDefined, "%s", pszError);
             CPLFree(pszError);
@@ -570,6 +571,7 @@ void GDALBatchWarpOptionsFree(GDALBatchWarpOptions *psOptions)
     CPLFree(psOptions->pszSuffix);
     CPLFree(psOptions->pszReport);
     CPLFree(psOptions->pszRetryFailed);
+    CSLDestroy(psOptions->papszRetryOutputs);
     CPLFree(psOptions->pszShard);
     CPLFree(psOptions->pszOutputTemplate);
     CSLDestroy(psOptions->papszSourceLists);

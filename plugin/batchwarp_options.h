@@ -18,6 +18,7 @@ struct GDALBatchWarpOptions
     char **papszOpenOptions;  /* -oo values: gdalwarp's library ignores them */
     char **papszInputDrivers; /* -if values: likewise */
     char *pszRetryFailed;     /* report whose failed sources are the sources */
+    char **papszRetryOutputs; /* their outputs as that report names them ("" if none) */
     int nWorkers;
     int nRetries;            /* extra attempts for a failed source */
     GIntBig nWorkerMemLimit; /* bytes of address space per worker; 0 = none */

@@ -115,6 +115,28 @@ static int CheckOutDirIsNotSource(const GDALBatchWarpOptions *psOptions, char **
     return bOk;
 }
 
+/* -retry_failed: the output the report names for a source, when it lies in
+ * this run's -outdir (a -recursive run's subdirectories are kept that way);
+ * NULL otherwise, and the output is named as usual (a retry into another
+ * -outdir). */
+static const char *ReportedOutputFor(const GDALBatchWarpOptions *psOptions, const char *pszSource)
+{
+    if (psOptions->papszRetryOutputs == NULL)
+        return NULL;
+    const int i = CSLFindStringCaseSensitive(psOptions->papszSources, pszSource);
+    if (i < 0 || i >= CSLCount(psOptions->papszRetryOutputs) ||
+        psOptions->papszRetryOutputs[i][0] == '\0')
+        return NULL;
+    char *pszOutDir = BWCanonicalPath(psOptions->pszOutDir);
+    char *pszReported = BWCanonicalPath(CPLGetPath(psOptions->papszRetryOutputs[i]));
+    const size_t nLen = strlen(pszOutDir);
+    const int bInside = strncmp(pszReported, pszOutDir, nLen) == 0 &&
+                        (pszReported[nLen] == '\0' || pszReported[nLen] == '/');
+    CPLFree(pszOutDir);
+    CPLFree(pszReported);
+    return bInside ? psOptions->papszRetryOutputs[i] : NULL;
+}
+
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
     memset(psPlan, 0, sizeof(*psPlan));
@@ -123,6 +145,12 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
     BWSourceList sSources;
     BWCollectSources(psOptions->papszSources, psOptions->bRecursive, psOptions->pszOutDir,
                      &sSources);
+    if (sSources.pszError != NULL)
+    {
+        *ppszError = CPLStrdup(sSources.pszError);
+        BWSourceListClear(&sSources);
+        return FALSE;
+    }
     if (sSources.nSources == 0)
     {
         *ppszError = CPLStrdup("No raster found in the given sources.");
@@ -147,7 +175,11 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
         }
         psPlan->nItems++;
         psItem->pszSource = CPLStrdup(psSource->pszPath);
-        psItem->pszOutput = CPLStrdup(CPLFormFilename(psOptions->pszOutDir, pszName, NULL));
+        /* -retry_failed: where the report says, so that a -recursive run's
+         * outputs keep their subdirectories. */
+        const char *pszReported = ReportedOutputFor(psOptions, psSource->pszPath);
+        psItem->pszOutput = CPLStrdup(
+            pszReported ? pszReported : CPLFormFilename(psOptions->pszOutDir, pszName, NULL));
         CPLFree(pszName);
         psItem->pszTemp = BWTempPathFor(psItem->pszOutput, psOptions->pszOutputExtension);
         if (BWOutputNeedsStaging(psItem->pszOutput))

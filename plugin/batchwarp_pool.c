@@ -272,6 +272,14 @@ static int Dispatch(const BWPoolOptions *psOptions, BWWorkerSlot *pasSlots, int 
         char **papszFields = NULL;
         if (!pfnNext(pUser, &pCookie, &papszFields))
             return TRUE;
+        /* A worker that died while idle gets no task: it is replaced. */
+        if (psSlot->nPid != 0 && waitpid(psSlot->nPid, NULL, WNOHANG) != 0)
+        {
+            close(psSlot->fd);
+            BWFrameDecoderFree(psSlot->psDecoder);
+            memset(psSlot, 0, sizeof(*psSlot));
+            psSlot->fd = -1;
+        }
         if (psSlot->nPid == 0 && !SpawnWorker(psOptions, psSlot, ppszError))
         {
             CSLDestroy(papszFields);
@@ -352,16 +360,20 @@ int BWPoolRun(const BWPoolOptions *psOptions, BWPoolNextTaskFn pfnNext, BWPoolTa
             break;
         }
         int nPoll = 0;
+        int nBusy = 0;
         for (int i = 0; i < nSlots; ++i)
         {
-            if (!pasSlots[i].bBusy)
+            /* Idle workers are watched too: one that dies between tasks (the
+             * OOM killer) is replaced then, not found dead by its next task. */
+            if (pasSlots[i].nPid == 0)
                 continue;
+            nBusy += pasSlots[i].bBusy != 0;
             pasPoll[nPoll].fd = pasSlots[i].fd;
             pasPoll[nPoll].events = POLLIN;
             pasPoll[nPoll].revents = 0;
             panPollSlot[nPoll++] = i;
         }
-        if (nPoll == 0)
+        if (nBusy == 0)
             break;
         if (StopRequested(psOptions))
         {

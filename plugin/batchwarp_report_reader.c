@@ -170,17 +170,30 @@ int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
     return bOk;
 }
 
-int BWReportReadFailedSources(const char *pszPath, char ***ppapszSources, char **ppszError)
+int BWReportReadFailed(const char *pszPath, char ***ppapszSources, char ***ppapszOutputs,
+                       char **ppszError)
 {
     *ppapszSources = NULL;
+    *ppapszOutputs = NULL;
     BWReportSet sSet;
     BWReportSetInit(&sSet);
     const int bOk = BWReportSetRead(&sSet, pszPath, ppszError);
     for (int i = 0; bOk && i < sSet.nRecords; ++i)
     {
-        if (!sSet.pasRecords[i].sEntry.bOk)
-            *ppapszSources = CSLAddString(*ppapszSources, sSet.pasRecords[i].sEntry.pszSource);
+        const BWReportEntry *psEntry = &sSet.pasRecords[i].sEntry;
+        if (psEntry->bOk)
+            continue;
+        *ppapszSources = CSLAddString(*ppapszSources, psEntry->pszSource);
+        *ppapszOutputs = CSLAddString(*ppapszOutputs, psEntry->pszOutput ? psEntry->pszOutput : "");
     }
     BWReportSetClear(&sSet);
+    return bOk;
+}
+
+int BWReportReadFailedSources(const char *pszPath, char ***ppapszSources, char **ppszError)
+{
+    char **papszOutputs = NULL;
+    const int bOk = BWReportReadFailed(pszPath, ppapszSources, &papszOutputs, ppszError);
+    CSLDestroy(papszOutputs);
     return bOk;
 }

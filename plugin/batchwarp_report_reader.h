@@ -47,4 +47,9 @@ int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError);
  * Returns FALSE with *ppszError naming the file and line on a bad report. */
 int BWReportReadFailedSources(const char *pszPath, char ***ppapszSources, char **ppszError);
 
+/* The same, with each one's output as the report names it ("" when it names
+ * none), in a list parallel to the sources. */
+int BWReportReadFailed(const char *pszPath, char ***ppapszSources, char ***ppapszOutputs,
+                       char **ppszError);
+
 #endif

@@ -162,7 +162,13 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
 {
     VSIDIR *psDir = VSIOpenDir(pszDir, bRecursive ? -1 : 0, NULL);
     if (psDir == NULL)
+    {
+        /* Never an empty directory in silence: the user named it. */
+        if (psList->pszError == NULL)
+            psList->pszError = CPLStrdup(
+                CPLSPrintf("Cannot list source directory '%s': %s", pszDir, VSIStrerror(errno)));
         return;
+    }
     char *pszExcludeRel = ExcludedRelativePath(pszDir, pszExcludeDir);
     BWDirEntry *pasEntries = NULL;
     int nEntries = 0;
@@ -301,6 +307,7 @@ void BWSourceListClear(BWSourceList *psList)
         CPLFree(psList->pasSources[i].pszRelDir);
     }
     CPLFree(psList->pasSources);
+    CPLFree(psList->pszError);
     memset(psList, 0, sizeof(*psList));
 }
 

@@ -23,6 +23,7 @@ typedef struct
     BWSource *pasSources;
     int nSources;
     int nCapacity;
+    char *pszError; /* why a directory source could not be listed, or NULL */
 } BWSourceList;
 
 /* pszExcludeDir (may be NULL): a directory whose tree is never listed (the

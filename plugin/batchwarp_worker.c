@@ -265,6 +265,10 @@ int GDALBatchWarpWorkerMain(int fd)
     /* The supervisor decides how an interrupted batch ends; a terminal's
      * Ctrl-C reaches the whole process group, so workers leave it alone. */
     signal(SIGINT, SIG_IGN);
+    /* Likewise SIGTERM sent to the whole process group (kill -TERM -PGID,
+     * a service manager stopping the run): the supervisor stops the workers
+     * itself, and they die with it. */
+    signal(SIGTERM, SIG_IGN);
     /* Past a file-size limit, a write must fail with EFBIG (and GDAL report
      * it) rather than kill the worker. */
     signal(SIGXFSZ, SIG_IGN);

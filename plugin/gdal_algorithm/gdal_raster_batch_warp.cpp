@@ -135,6 +135,16 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
         return aosArgs;
     }
 
+    // Which file failed and why, as the gdal_batchwarp program says it.
+    static void ReportFailure(const GDALBatchWarpResult *psResult, void *pUserData)
+    {
+        if (psResult->bOk)
+            return;
+        static_cast<RasterBatchWarpAlgorithm *>(pUserData)->ReportError(
+            CE_Warning, CPLE_AppDefined, "FAILED %s: %s", psResult->pszSource,
+            psResult->pszError ? psResult->pszError : "unknown error");
+    }
+
     bool RunImpl(GDALProgressFunc pfnProgress, void *pProgressData) override
     {
         CPLStringList aosArgs = BatchWarpArgs();
@@ -142,6 +152,7 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
         if (psOptions == nullptr)
             return false;
         GDALBatchWarpOptionsSetProgress(psOptions, pfnProgress, pProgressData);
+        GDALBatchWarpOptionsSetResultCallback(psOptions, ReportFailure, this);
         const GDALBatchWarpStatus eStatus = GDALBatchWarp(psOptions);
         GDALBatchWarpOptionsFree(psOptions);
         if (eStatus == GDAL_BATCHWARP_FAILED)
