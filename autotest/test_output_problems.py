@@ -199,3 +199,32 @@ def test_output_directory_inside_the_source_directory(tmp_path, run_batchwarp, r
         ref = tmp_path / os.path.basename(s)
         run_gdalwarp(WARP, s, ref)
         assert_same_raster(expected_output(outdir, s), ref)
+
+
+def test_errors_name_the_output_not_the_temporary_file(tmp_path, run_batchwarp):
+    """GDAL names the file it writes, which is a temporary one; the report
+    and stderr name the output the user asked for."""
+    huge = tmp_path / "huge.vrt"
+    huge.write_text(
+        '<VRTDataset rasterXSize="1000000" rasterYSize="1000000">'
+        "<SRS>EPSG:4326</SRS><GeoTransform>2, 1e-6, 0, 49, 0, -1e-6</GeoTransform>"
+        '<VRTRasterBand dataType="Float32" band="1"/></VRTDataset>')
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    # A relative -outdir, where GDAL's message carries the whole path.
+    res = run_batchwarp([*WARP, "-q", "-report", report, huge, "-outdir", "out"], cwd=tmp_path)
+    assert res.returncode == 1
+    (rec,) = read_report(report)
+    assert rec["error"].startswith("out/huge.tif: Free disk space available is"), rec["error"]
+    assert "batchwarp-tmp" not in rec["error"] and "batchwarp-tmp" not in res.stderr
+
+
+def test_retry_failed_with_nothing_left_writes_an_empty_report(tmp_path, run_batchwarp):
+    """A chain of retries (-retry_failed prev.jsonl -report next.jsonl) keeps
+    working once everything succeeded."""
+    prev = tmp_path / "prev.jsonl"
+    prev.write_text('{"source": "a.tif", "output": "out/a.tif", "ok": true}\n')
+    nxt = tmp_path / "next.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-retry_failed", prev, "-report", nxt, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert nxt.exists() and nxt.read_text() == ""

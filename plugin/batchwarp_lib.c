@@ -178,6 +178,25 @@ static char *JoinFields(const BWMessage *psReply, const char *pszKey)
     return pszOut;
 }
 
+/* pszText with every occurrence of pszFrom replaced by pszTo (CPLFree it). */
+static char *ReplaceAll(const char *pszText, const char *pszFrom, const char *pszTo)
+{
+    const size_t nFrom = strlen(pszFrom);
+    char *pszOut = CPLStrdup("");
+    const char *p = pszText;
+    const char *pszHit;
+    while (nFrom > 0 && (pszHit = strstr(p, pszFrom)) != NULL)
+    {
+        char *pszJoined = CPLStrdup(CPLSPrintf("%s%.*s%s", pszOut, (int)(pszHit - p), p, pszTo));
+        CPLFree(pszOut);
+        pszOut = pszJoined;
+        p = pszHit + nFrom;
+    }
+    char *pszJoined = CPLStrdup(CPLSPrintf("%s%s", pszOut, p));
+    CPLFree(pszOut);
+    return pszJoined;
+}
+
 static void CPL_STDCALL CollectFailure(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
 {
     (void)nNum;
@@ -277,6 +296,14 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         psBatch->nPendingCost += BWTaskCost(psItem->nSize);
         CPLFree(pszError);
         return;
+    }
+    /* GDAL names the file it wrote, a temporary one gone by now: name the
+     * output the user knows instead. */
+    if (pszError != NULL && strstr(pszError, psItem->pszTemp) != NULL)
+    {
+        char *pszNamed = ReplaceAll(pszError, psItem->pszTemp, psItem->pszOutput);
+        CPLFree(pszError);
+        pszError = pszNamed;
     }
     sResult.pszError = pszError;
     Emit(psBatch, &sResult);
@@ -507,8 +534,18 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
     if (psOptions->bMergeReports)
         eStatus = BWMergeReports(psOptions, &pszError);
     else if (psOptions->bNothingToRetry)
+    {
         CPLDebug("BATCHWARP", "%s lists no failed source: nothing to do",
                  psOptions->pszRetryFailed);
+        /* An empty report all the same, so that a chain of retries
+         * (-retry_failed prev.jsonl -report next.jsonl) finds its input. */
+        if (psOptions->pszReport != NULL)
+        {
+            BWReport *psReport = BWReportOpen(psOptions->pszReport, &pszError);
+            if (psReport == NULL || !BWReportClose(psReport, &pszError))
+                eStatus = GDAL_BATCHWARP_FAILED;
+        }
+    }
     else if (!BWPlanBuild(psOptions, &sPlan, &pszError) ||
              !BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan), &sBudget, &pszError))
         eStatus = GDAL_BATCHWARP_USAGE_ERROR;
