@@ -57,14 +57,16 @@ char *BWDescribeWaitStatus(int nStatus)
 static int ReapWorker(pid_t nPid)
 {
     int nStatus = 0;
-    for (int i = 0; i < 100; ++i)
+    /* 1 ms steps: a worker let go at the end of a batch exits within a few,
+     * and the batch should not wait longer than that. */
+    for (int i = 0; i < 1000; ++i)
     {
         const pid_t r = waitpid(nPid, &nStatus, WNOHANG);
         if (r == nPid)
             return nStatus;
         if (r < 0 && errno != EINTR)
             return 0;
-        const struct timespec ts = {0, 10 * 1000 * 1000};
+        const struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     kill(nPid, SIGKILL);
