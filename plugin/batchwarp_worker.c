@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,6 +138,28 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
     ClearLog(&psWorker->sLog);
 }
 
+/*
+ * Some GDAL and libtiff versions (GDAL 3.13 here) print a failed write on a
+ * full disk to stderr instead of raising an error, and the truncated file
+ * then closes without complaint. A file system left without room after the
+ * output was written cannot be trusted to hold it whole: fail the task.
+ */
+static void CheckRoomLeft(const char *pszWritten)
+{
+    if (STARTS_WITH(pszWritten, "/vsi"))
+        return;
+    struct statvfs sFs;
+    if (statvfs(CPLGetPath(pszWritten), &sFs) != 0)
+        return;
+    const unsigned long long nFree =
+        (unsigned long long)sFs.f_bavail * (unsigned long long)sFs.f_frsize;
+    if (nFree < 64 * 1024)
+        CPLError(CE_Failure, CPLE_FileIO,
+                 "No space left on device: %llu bytes free after writing %s, which may be "
+                 "incomplete",
+                 nFree, pszWritten);
+}
+
 /* A tail task gets the cores of idle workers: the warper's threads, -multi's
  * overlap of reading and warping, and the GTiff compressor's threads, as
  * `gdalwarp -multi -wo NUM_THREADS=n -co NUM_THREADS=n` would. The warper and
@@ -201,6 +224,8 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOut
     if (hOut != NULL && CSLFindString(papszFiles, pszPam) < 0 && VSIStatL(pszPam, &sStat) == 0)
         papszFiles = CSLAddString(papszFiles, pszPam);
     WarpOptionsFor(psWorker, 1);
+    if (hOut != NULL)
+        CheckRoomLeft(pszWriteTo);
     int bOk = hOut != NULL && psWorker->sLog.papszErrors == NULL;
     if (!bOk && psWorker->sLog.papszErrors == NULL)
         CPLError(CE_Failure, CPLE_AppDefined, "gdalwarp failed without an error message");

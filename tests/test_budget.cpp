@@ -63,8 +63,11 @@ TEST_F(OptionsFixture, LowersWorkersToWhatFits)
     BWBudget sBudget;
     char *pszError = nullptr;
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
-    // (300 - 64) / (64 + 16 + 16) = 2 workers.
-    EXPECT_EQ(sBudget.nWorkers, 2);
+    // (300 - 96) / (96 + 16 + 16) = 1 worker.
+    EXPECT_EQ(sBudget.nWorkers, 1);
+    sOptions.nMemoryBudget = 700 * MB; // (700 - 96) / 128 = 4
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nWorkers, 4);
 }
 
 TEST_F(OptionsFixture, NoMoreWorkersThanTasks)
