@@ -146,7 +146,8 @@ static int RetireWorker(BWWorkerSlot *psSlot, int bKill)
 {
     if (bKill)
         kill(psSlot->nPid, SIGKILL);
-    close(psSlot->fd);
+    if (psSlot->fd >= 0)
+        close(psSlot->fd);
     const int nStatus = ReapWorker(psSlot->nPid);
     BWFrameDecoderFree(psSlot->psDecoder);
     memset(psSlot, 0, sizeof(*psSlot));
@@ -403,6 +404,17 @@ int BWPoolRun(const BWPoolOptions *psOptions, BWPoolNextTaskFn pfnNext, BWPoolTa
             psOptions->pfnTick(psOptions->pTickData);
     }
 
+    /* Every idle worker is let go (end of stream) before any is waited for,
+     * so that their exits overlap: one after the other, the end of a batch
+     * on a many-core machine would wait for as many exits in a row. */
+    for (int i = 0; i < nSlots; ++i)
+    {
+        if (pasSlots[i].nPid != 0 && !pasSlots[i].bBusy)
+        {
+            close(pasSlots[i].fd);
+            pasSlots[i].fd = -1;
+        }
+    }
     for (int i = 0; i < nSlots; ++i)
     {
         if (pasSlots[i].nPid == 0)
