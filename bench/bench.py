@@ -1,9 +1,10 @@
 """gdal_batchwarp against the usual ways of batching gdalwarp, side by side.
 
 Each repetition runs every tool on every workload, in an order that rotates
-between repetitions, each into a fresh output directory; the table reports
-medians. Run through bench/run, which builds the program and installs the
-peers (GNU parallel, matplotlib).
+between repetitions, each into a fresh output directory; gdal_batchwarp and
+the peers it is close to run in more repetitions (see CLOSE_PEERS). The table
+reports medians, and ratios taken within a repetition. Run through bench/run,
+which builds the program and installs the peers (GNU parallel, matplotlib).
 """
 import argparse
 import json
@@ -26,6 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WARP = ["-t_srs", "EPSG:3857", "-r", "bilinear", "-co", "COMPRESS=LZW", "-co", "TILED=YES"]
 NCPU = os.cpu_count() or 1
 TOOLS = ["gdal_batchwarp", "parallel", "xargs", "python_spawn_pool", "sequential_multi"]
+# gdal_batchwarp -j 1 with a report: the task times of the in-process limit.
+LIMIT_TOOL = "gdal_batchwarp_j1"
 
 
 ###############################################################################
@@ -232,16 +235,16 @@ def fmt_ratio(x):
 
 def write_results(results, checks, outdir, meta):
     os.makedirs(outdir, exist_ok=True)
-    lines = [f"Machine: {meta['cpus']} CPUs, GDAL {meta['gdal']}; {meta['reps']} repetitions, medians. "
-             f"Ratio = peer wall time / gdal_batchwarp wall time (above 1: gdal_batchwarp is faster).", ""]
-    lines.append("| workload | tool | wall (s) | CPU (s) | peak RSS (MB) | ratio |")
-    lines.append("| --- | --- | ---: | ---: | ---: | ---: |")
+    lines = [f"Machine: {meta['cpus']} CPUs, GDAL {meta['gdal']}. Wall and CPU time: medians over the runs; "
+             f"peak RSS: the largest. Ratio: the median, over the repetitions that ran both, of the peer's wall "
+             f"time / gdal_batchwarp's in the same repetition (above 1: gdal_batchwarp is faster).", ""]
+    lines.append("| workload | tool | runs | wall (s) | CPU (s) | peak RSS (MB) | ratio |")
+    lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for wl, tools in results.items():
-        base = tools.get("gdal_batchwarp", {}).get("wall")
         for tool, r in tools.items():
-            ratio = r["wall"] / base if base and tool != "gdal_batchwarp" else None
-            lines.append(f"| {wl} | {tool} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss'] / 2**20:.0f} | "
-                         f"{fmt_ratio(ratio) if ratio else '1.00x (ref)'} |")
+            ratio = "1.00x (ref)" if tool == "gdal_batchwarp" else fmt_ratio(r["ratio"])
+            lines.append(f"| {wl} | {tool} | {r['runs']} | {r['wall']:.2f} | {r['cpu']:.2f} | "
+                         f"{r['rss'] / 2**20:.0f} | {ratio} |")
     lines.append("")
     lines.append("| check | value | target | result |")
     lines.append("| --- | --- | --- | --- |")
@@ -282,11 +285,36 @@ def draw_chart(results, path):
 ###############################################################################
 
 
+# On a shared virtual machine the speed of one and the same run drifts by
+# 20% within a minute, so three runs cannot resolve the 10% a target asks
+# about. Where a peer is that close, it and gdal_batchwarp run more often,
+# and each ratio is taken between runs of the same repetition (run one after
+# the other), then the median of those is reported.
+CLOSE_PEERS = {
+    "a": ["python_spawn_pool", LIMIT_TOOL],
+    "b": ["python_spawn_pool"],
+    "c": ["sequential_multi"],
+    "d": ["python_spawn_pool"],
+}
+
+
+def runs_of(name, tool, reps, close_reps):
+    close = CLOSE_PEERS.get(name, [])
+    return close_reps if close and (tool == "gdal_batchwarp" or tool in close) else reps
+
+
+def task_seconds(report):
+    with open(report, encoding="utf-8") as f:
+        return sum(json.loads(line)["seconds"] for line in f)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--batchwarp", required=True)
     ap.add_argument("--quick", action="store_true", help="small workloads, 1 repetition (a smoke test)")
-    ap.add_argument("--reps", type=int, default=None)
+    ap.add_argument("--reps", type=int, default=None, help="repetitions of every tool (default 3)")
+    ap.add_argument("--close-reps", type=int, default=None,
+                    help="repetitions of gdal_batchwarp and the peers it is close to (default 3 x --reps)")
     ap.add_argument("--workloads", default="a,b,c,d")
     ap.add_argument("--data", default=os.environ.get("BENCH_DATA", os.path.join(HERE, "data")))
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
@@ -294,6 +322,7 @@ def main():
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = ap.parse_args()
     reps = args.reps or (1 if args.quick else 3)
+    close_reps = max(args.close_reps or 3 * reps, reps)
     results_dir = args.results if not args.quick else os.path.join(args.work, "quick-results")
 
     print(f"generating data in {args.data} ...", flush=True)
@@ -304,29 +333,43 @@ def main():
     # the Python pool.
     if "d" in tools_for:
         tools_for["d"] = ["gdal_batchwarp", "python_spawn_pool"]
+    # The in-process limit of (a), measured in every repetition next to the
+    # runs it is compared with.
+    if "a" in tools_for:
+        tools_for["a"].append(LIMIT_TOOL)
 
-    samples = {name: {t: [] for t in tools_for[name]} for name in workloads}
+    # samples[name][tool][rep] = (wall, CPU, peak RSS, task seconds or None)
+    samples = {name: {t: {} for t in tools_for[name]} for name in workloads}
     identity_failures = []
-    for rep in range(reps):
+    for rep in range(close_reps):
         for name, (what, directory, sources) in workloads.items():
             listfile = os.path.join(args.work, f"{name}.list")
             os.makedirs(args.work, exist_ok=True)
             with open(listfile, "w", encoding="utf-8") as f:
                 f.write("\n".join(sources) + "\n")
-            order = tools_for[name][rep % len(tools_for[name]):] + tools_for[name][: rep % len(tools_for[name])]
+            tools = [t for t in tools_for[name] if rep < runs_of(name, t, reps, close_reps)]
+            if not tools:
+                continue
+            order = tools[rep % len(tools):] + tools[: rep % len(tools)]
             outdirs = {}
             for tool in order:
                 outdir = os.path.join(args.work, "out", name, tool)
                 shutil.rmtree(outdir, ignore_errors=True)
-                argv, stdin_data = command(tool, args.batchwarp, sources, outdir, listfile)
+                report = None
+                if tool == LIMIT_TOOL:
+                    report = os.path.join(args.work, f"{name}_j1.jsonl")
+                    argv, stdin_data = command("gdal_batchwarp", args.batchwarp, sources, outdir, listfile,
+                                               jobs=1, report=report)
+                else:
+                    argv, stdin_data = command(tool, args.batchwarp, sources, outdir, listfile)
                 # The previous run's outputs must not be written back to
                 # disk during this one.
                 os.sync()
                 wall, cpu, rss = measure(argv, stdin_data)
-                samples[name][tool].append((wall, cpu, rss))
+                samples[name][tool][rep] = (wall, cpu, rss, task_seconds(report) if report else None)
                 outdirs[tool] = outdir
-                print(f"rep {rep + 1}/{reps} {what:<45} {tool:<18} wall {wall:7.2f} s  CPU {cpu:7.2f} s  "
-                      f"peak {rss / 2**20:6.0f} MB", flush=True)
+                print(f"rep {rep + 1}/{runs_of(name, tool, reps, close_reps)} {what:<45} {tool:<18} "
+                      f"wall {wall:7.2f} s  CPU {cpu:7.2f} s  peak {rss / 2**20:6.0f} MB", flush=True)
             if rep == 0:
                 for tool, outdir in outdirs.items():
                     if tool != "gdal_batchwarp":
@@ -340,12 +383,23 @@ def main():
     results = {}
     for name, per_tool in samples.items():
         what = workloads[name][0]
-        results[what] = {t: {"wall": statistics.median(s[0] for s in v), "cpu": statistics.median(s[1] for s in v),
-                             "rss": max(s[2] for s in v)} for t, v in per_tool.items()}
+        ours = per_tool.get("gdal_batchwarp", {})
+        results[what] = {}
+        for tool, runs in per_tool.items():
+            if tool == LIMIT_TOOL or not runs:
+                continue
+            paired = [runs[r][0] / ours[r][0] for r in runs if r in ours]
+            results[what][tool] = {
+                "wall": statistics.median(v[0] for v in runs.values()),
+                "cpu": statistics.median(v[1] for v in runs.values()),
+                "rss": max(v[2] for v in runs.values()),
+                "runs": len(runs),
+                "ratio": statistics.median(paired) if paired and tool != "gdal_batchwarp" else None,
+            }
 
-    checks = targets(args, workloads, results)
-    meta = {"cpus": NCPU, "gdal": gdal.__version__, "reps": reps, "quick": args.quick,
-            "warp_options": WARP}
+    checks = targets(args, workloads, results, samples)
+    meta = {"cpus": NCPU, "gdal": gdal.__version__, "reps": reps, "close_reps": close_reps,
+            "quick": args.quick, "warp_options": WARP}
     table = write_results(results, checks, results_dir, meta)
     try:
         draw_chart(results, os.path.join(results_dir, "chart.png"))
@@ -362,15 +416,12 @@ def main():
     return 0
 
 
-def targets(args, workloads, results):
+def targets(args, workloads, results, samples):
     """The issue's targets, each with its measured value."""
     checks = []
 
     def ratio(wl, peer):
-        r = results.get(wl, {})
-        if "gdal_batchwarp" in r and peer in r:
-            return r[peer]["wall"] / r["gdal_batchwarp"]["wall"]
-        return None
+        return results.get(wl, {}).get(peer, {}).get("ratio")
 
     def add(what, value, target, ok):
         checks.append({"what": what, "value": value, "target": target, "ok": bool(ok)})
@@ -381,20 +432,14 @@ def targets(args, workloads, results):
         add("(a) vs GNU parallel", fmt_ratio(ratio(wl, "parallel")), ">= 5x", (ratio(wl, "parallel") or 0) >= 5)
         add("(a) vs Python spawn pool", fmt_ratio(ratio(wl, "python_spawn_pool")), ">= 1.1x",
             (ratio(wl, "python_spawn_pool") or 0) >= 1.1)
-        # The in-process limit: the tasks' own time in one worker, over the cores.
-        report = os.path.join(args.work, "a_j1.jsonl")
-        listfile = os.path.join(args.work, "a.list")
-        outdir = os.path.join(args.work, "out", "a", "j1")
-        shutil.rmtree(outdir, ignore_errors=True)
-        argv, _ = command("gdal_batchwarp", args.batchwarp, workloads["a"][2], outdir, listfile, jobs=1,
-                          report=report)
-        measure(argv)
-        with open(report, encoding="utf-8") as f:
-            task_seconds = sum(json.loads(line)["seconds"] for line in f)
-        limit = task_seconds / NCPU
-        wall = results[wl]["gdal_batchwarp"]["wall"]
-        add("(a) wall / in-process limit (sum of one worker's task times / cores)",
-            f"{wall:.2f} s / {limit:.2f} s = {wall / limit:.2f}", "<= 1.15", wall / limit <= 1.15)
+        # The in-process limit: the tasks' own time in one worker (-j 1),
+        # over the cores, taken in the same repetition as the wall time.
+        ours, limit = samples["a"]["gdal_batchwarp"], samples["a"][LIMIT_TOOL]
+        per_rep = sorted((ours[r][0] / (limit[r][3] / NCPU), ours[r][0], limit[r][3] / NCPU)
+                         for r in ours if r in limit)
+        mid = per_rep[len(per_rep) // 2]
+        add(f"(a) wall / in-process limit (one worker's task times / {NCPU} cores, same repetition; median)",
+            f"{mid[1]:.2f} s / {mid[2]:.2f} s = {mid[0]:.2f}", "<= 1.15", mid[0] <= 1.15)
     if "b" in names:
         wl = names["b"]
         for peer in ("parallel", "python_spawn_pool"):
@@ -411,10 +456,8 @@ def targets(args, workloads, results):
         argv, _ = command("gdal_batchwarp", args.batchwarp, workloads["d"][2], outdir, listfile, jobs=1,
                           report=report)
         wall, _, _ = measure(argv)
-        with open(report, encoding="utf-8") as f:
-            task_seconds = sum(json.loads(line)["seconds"] for line in f)
         n = len(workloads["d"][2])
-        per_task_ms = (wall - task_seconds) / n * 1000
+        per_task_ms = (wall - task_seconds(report)) / n * 1000
         add("(d) pool overhead per task, -j 1: (wall - sum of task times) / tasks",
             f"{per_task_ms:.3f} ms", "< 1 ms", per_task_ms < 1)
     return checks
