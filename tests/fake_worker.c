@@ -10,13 +10,18 @@
  *     segv     die of SIGSEGV without replying
  *     hang     never reply
  *     garbage  write bytes that are not a frame, then keep reading
- * QUIT or the end of the channel ends it with status 0.
+ * QUIT or the end of the channel ends it with status 0. If INIT has
+ * EXIT_LOG=<file>, the end of the channel appends the time it was seen (ms,
+ * CLOCK_MONOTONIC) to that file, and EXIT_DELAY_MS=<n> then makes the exit
+ * take that long, as a worker tearing GDAL down does.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -29,6 +34,8 @@ typedef struct
     BWFrameDecoder *psDecoder;
     BWMessage sMsg;
     char *pszInitTag;
+    char *pszExitLog;
+    int nExitDelayMs;
 } FakeWorker;
 
 /* Frees everything before exit(), so that LeakSanitizer (in a sanitizer
@@ -40,6 +47,29 @@ static void Cleanup(FakeWorker *psWorker)
     psWorker->psDecoder = NULL;
     CPLFree(psWorker->pszInitTag);
     psWorker->pszInitTag = NULL;
+    CPLFree(psWorker->pszExitLog);
+    psWorker->pszExitLog = NULL;
+}
+
+static void LogEndOfChannel(const FakeWorker *psWorker)
+{
+    if (psWorker->pszExitLog == NULL)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    char szLine[64];
+    const int nLen = snprintf(szLine, sizeof(szLine), "%.3f\n",
+                              (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6);
+    const int fdLog = open(psWorker->pszExitLog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fdLog >= 0)
+    {
+        if (write(fdLog, szLine, (size_t)nLen) < 0)
+            perror("fake_worker: write");
+        close(fdLog);
+    }
+    const struct timespec sDelay = {psWorker->nExitDelayMs / 1000,
+                                    (long)(psWorker->nExitDelayMs % 1000) * 1000000L};
+    nanosleep(&sDelay, NULL);
 }
 
 static int Reply(FakeWorker *psWorker, int fd)
@@ -95,6 +125,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "fake_worker: %s\n", pszError);
                 nExit = 1;
             }
+            else
+                LogEndOfChannel(&sWorker);
             CPLFree(pszError);
             break;
         }
@@ -102,6 +134,10 @@ int main(int argc, char **argv)
         {
             const char *pszTag = BWMessageGet(&sWorker.sMsg, "TAG");
             sWorker.pszInitTag = CPLStrdup(pszTag ? pszTag : "");
+            const char *pszExitLog = BWMessageGet(&sWorker.sMsg, "EXIT_LOG");
+            sWorker.pszExitLog = pszExitLog ? CPLStrdup(pszExitLog) : NULL;
+            const char *pszDelay = BWMessageGet(&sWorker.sMsg, "EXIT_DELAY_MS");
+            sWorker.nExitDelayMs = pszDelay ? atoi(pszDelay) : 0;
             bInitDone = TRUE;
             continue;
         }

@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -148,6 +151,32 @@ TEST_F(PoolTest, RunsEveryTaskExactlyOnce)
     }
     EXPECT_LE(aoPids.size(), 3u);
     EXPECT_GE(aoPids.size(), 1u);
+}
+
+// At the end of a batch every idle worker is let go before any is waited
+// for, so that their exits (GDAL's teardown) overlap. Each fake worker takes
+// 300 ms to exit once its channel closes: one after the other, the last of
+// four would see its channel close 900 ms after the first.
+TEST_F(PoolTest, LetsEveryIdleWorkerGoBeforeWaitingForAny)
+{
+    const std::string osLog = "/tmp/batchwarp_pool_exit_" + std::to_string(getpid()) + ".log";
+    unlink(osLog.c_str());
+    papszInit = CSLAddNameValue(papszInit, "EXIT_LOG", osLog.c_str());
+    papszInit = CSLAddNameValue(papszInit, "EXIT_DELAY_MS", "300");
+    sOptions.papszInitFields = papszInit;
+    sOptions.nWorkers = 4;
+    Batch oBatch = Plain(8);
+    ASSERT_TRUE(Run(oBatch));
+
+    std::vector<double> adfSeen;
+    std::ifstream oLog(osLog);
+    for (double dfMs; oLog >> dfMs;)
+        adfSeen.push_back(dfMs);
+    unlink(osLog.c_str());
+    ASSERT_EQ(adfSeen.size(), 4u) << "every worker must see its channel end";
+    const auto oMinMax = std::minmax_element(adfSeen.begin(), adfSeen.end());
+    EXPECT_LT(*oMinMax.second - *oMinMax.first, 300.0)
+        << "a worker was let go only after another had exited";
 }
 
 TEST_F(PoolTest, RecyclesWorkersAfterTheirQuota)
