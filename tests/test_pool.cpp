@@ -155,14 +155,14 @@ TEST_F(PoolTest, RunsEveryTaskExactlyOnce)
 
 // At the end of a batch every idle worker is let go before any is waited
 // for, so that their exits (GDAL's teardown) overlap. Each fake worker takes
-// 300 ms to exit once its channel closes: one after the other, the last of
-// four would see its channel close 900 ms after the first.
+// 500 ms to exit once its channel closes: one after the other, the last of
+// four would see its channel close 1.5 s after the first.
 TEST_F(PoolTest, LetsEveryIdleWorkerGoBeforeWaitingForAny)
 {
     const std::string osLog = "/tmp/batchwarp_pool_exit_" + std::to_string(getpid()) + ".log";
     unlink(osLog.c_str());
     papszInit = CSLAddNameValue(papszInit, "EXIT_LOG", osLog.c_str());
-    papszInit = CSLAddNameValue(papszInit, "EXIT_DELAY_MS", "300");
+    papszInit = CSLAddNameValue(papszInit, "EXIT_DELAY_MS", "500");
     sOptions.papszInitFields = papszInit;
     sOptions.nWorkers = 4;
     Batch oBatch = Plain(8);
@@ -175,7 +175,7 @@ TEST_F(PoolTest, LetsEveryIdleWorkerGoBeforeWaitingForAny)
     unlink(osLog.c_str());
     ASSERT_EQ(adfSeen.size(), 4u) << "every worker must see its channel end";
     const auto oMinMax = std::minmax_element(adfSeen.begin(), adfSeen.end());
-    EXPECT_LT(*oMinMax.second - *oMinMax.first, 300.0)
+    EXPECT_LT(*oMinMax.second - *oMinMax.first, 500.0)
         << "a worker was let go only after another had exited";
 }
 
