@@ -15,11 +15,11 @@
  * CLOCK_MONOTONIC) to that file, and EXIT_DELAY_MS=<n> then makes the exit
  * take that long, as a worker tearing GDAL down does.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
