@@ -27,7 +27,7 @@ struct OptionsFixture : public ::testing::Test
     }
 };
 
-// Resident memory the budget allows the process tree, as the README states it.
+// Resident memory the budget allows the process tree, as doc/design.md states it.
 GIntBig TreeBytes(const BWBudget &sBudget)
 {
     const GIntBig nWarp = sBudget.nWarpMemoryPerWorker;
