@@ -115,9 +115,11 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
     ReportProgress(psBatch);
 }
 
-static int NextTask(void *pUser, void **ppCookie, char ***ppapszFields)
+static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFields)
 {
     BWBatch *psBatch = pUser;
+    if (bAhead)
+        return FALSE;
     const int nPending = psBatch->nRetry + psBatch->nOrder - psBatch->nNext;
     if (nPending == 0)
         return FALSE;
@@ -310,6 +312,15 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
     CPLFree(pszError);
 }
 
+/* No worker could be started for the task: it failed. */
+static void StartFailed(void *pUser, void *pCookie, const char *pszError)
+{
+    BWTaskOutcome sOutcome;
+    memset(&sOutcome, 0, sizeof(sOutcome));
+    sOutcome.pszFailure = pszError;
+    TaskDone(pUser, pCookie, &sOutcome);
+}
+
 static int CompareBySizeDesc(const void *a, const void *b, void *pPlan)
 {
     const BWPlan *psPlan = pPlan;
@@ -489,9 +500,12 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         sPool.papszInitFields = papszInit;
         sPool.pbStopRequested = &sBatch.bStop;
         sPool.nMaxResidentKB = (long)(psOptions->nMaxWorkerRSS / 1024);
+        sPool.pfnNext = NextTask;
+        sPool.pfnDone = TaskDone;
+        sPool.pfnStartFailed = StartFailed;
         sPool.pfnTick = Tick;
-        sPool.pTickData = &sBatch;
-        bPoolOk = BWPoolRun(&sPool, NextTask, TaskDone, &sBatch, ppszError);
+        sPool.pUser = &sBatch;
+        bPoolOk = BWPoolRun(&sPool, ppszError);
         CSLDestroy(papszInit);
         CPLFree(pszWorker);
     }

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,17 +19,72 @@ extern char **environ;
 
 /* The descriptor number a worker finds its channel on. */
 #define BW_WORKER_FD 3
+/* Bytes read from a worker's channel at a time. */
+#define BW_READ_CHUNK 65536
+/* How long a task sent to a worker that is not yet READY may wait for it,
+ * beyond the task timeout (the task's clock starts at READY). */
+#define BW_STARTUP_ALLOWANCE_SECONDS 60.0
+/* Without a pidfd (old kernels), how often an exiting worker is looked at. */
+#define BW_REAP_POLL_SECONDS 0.002
+/* A task in a slot: the running one, then at most one queued behind it. */
+#define BW_MAX_SLOT_TASKS 2
+
+typedef enum
+{
+    BW_SLOT_EMPTY,
+    BW_SLOT_STARTING,
+    BW_SLOT_IDLE,
+    BW_SLOT_BUSY,
+    BW_SLOT_EXITING
+} BWSlotState;
+
+/* Why a worker went to the exiting state. */
+typedef enum
+{
+    BW_END_LET_GO,         /* the pool let it go: nothing to report */
+    BW_END_DIED,           /* it died or dropped its channel: its wait status says how */
+    BW_END_BROKE_PROTOCOL, /* killed: it sent what the protocol does not allow */
+    BW_END_TIMED_OUT,      /* killed: its task ran past the timeout */
+    BW_END_INTERRUPTED     /* killed: the batch is being stopped */
+} BWEndReason;
 
 typedef struct
 {
-    pid_t nPid; /* 0 when the slot has no process */
-    int fd;     /* supervisor end of the socketpair */
+    void *pCookie;
+    double dfSent;  /* when it was sent */
+    double dfStart; /* when it started; 0 while queued or the worker is not ready */
+    int bQueued;    /* sent behind another task, which has not finished */
+} BWSlotTask;
+
+typedef struct
+{
+    BWSlotState eState;
+    pid_t nPid;
+    int fd;    /* supervisor end of the socketpair; -1 once the worker closed it */
+    int fdPid; /* pidfd, readable once the process ended; -1 if unavailable */
     BWFrameDecoder *psDecoder;
     int nTasksDone;
-    int bBusy;
-    void *pTaskCookie;
-    double dfStart;
+    int bReady;    /* its READY came */
+    int bLastTask; /* recycle once the tasks it holds are done */
+    BWSlotTask asTasks[BW_MAX_SLOT_TASKS];
+    int nTasks;
+    /* exiting */
+    BWEndReason eEnd;
+    char *pszEndDetail; /* what broke the protocol */
+    double dfDeadline;  /* kill it if it is still there then */
+    int bKilled;
 } BWWorkerSlot;
+
+typedef struct
+{
+    const BWPoolOptions *psOptions;
+    BWWorkerSlot *pasSlots;
+    int nSlots; /* live workers plus those still exiting */
+    struct pollfd *pasPoll;
+    int *panPollSlot;
+    int bStopping;  /* stop request or failure seen: hand out nothing more */
+    char *pszError; /* why the pool itself failed */
+} BWPool;
 
 static double Now(void)
 {
@@ -51,29 +107,25 @@ char *BWDescribeWaitStatus(int nStatus)
     return CPLStrdup("ended for an unknown reason");
 }
 
-/* Waits for a worker whose channel is gone; it is exiting or already dead.
- * A worker that lingers for a second after closing its channel is killed, so
- * a misbehaving child can never hang the supervisor. */
-static int ReapWorker(pid_t nPid)
+/* Frees what the slot holds (its process must be reaped) and empties it. */
+static void ResetSlot(BWWorkerSlot *psSlot)
 {
-    int nStatus = 0;
-    /* 1 ms steps: a worker let go at the end of a batch exits within a few,
-     * and the batch should not wait longer than that. */
-    for (int i = 0; i < 1000; ++i)
-    {
-        const pid_t r = waitpid(nPid, &nStatus, WNOHANG);
-        if (r == nPid)
-            return nStatus;
-        if (r < 0 && errno != EINTR)
-            return 0;
-        const struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    kill(nPid, SIGKILL);
-    while (waitpid(nPid, &nStatus, 0) < 0 && errno == EINTR)
-    {
-    }
-    return nStatus;
+    if (psSlot->fd >= 0)
+        close(psSlot->fd);
+    if (psSlot->fdPid >= 0)
+        close(psSlot->fdPid);
+    BWFrameDecoderFree(psSlot->psDecoder);
+    CPLFree(psSlot->pszEndDetail);
+    memset(psSlot, 0, sizeof(*psSlot));
+    psSlot->eState = BW_SLOT_EMPTY;
+    psSlot->fd = -1;
+    psSlot->fdPid = -1;
+}
+
+static int StopRequested(const BWPool *psPool)
+{
+    const BWPoolOptions *psOptions = psPool->psOptions;
+    return psPool->bStopping || (psOptions->pbStopRequested && *psOptions->pbStopRequested);
 }
 
 static int MoveAbove(int fd, int nMin)
@@ -85,12 +137,15 @@ static int MoveAbove(int fd, int nMin)
     return fdNew;
 }
 
-static int SpawnWorker(const BWPoolOptions *psOptions, BWWorkerSlot *psSlot, char **ppszError)
+/* Spawns a worker into an empty slot, which becomes starting. */
+static int StartWorker(BWPool *psPool, BWWorkerSlot *psSlot)
 {
+    const BWPoolOptions *psOptions = psPool->psOptions;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     {
-        *ppszError = CPLStrdup(CPLSPrintf("cannot create a worker channel: %s", strerror(errno)));
+        psPool->pszError =
+            CPLStrdup(CPLSPrintf("cannot create a worker channel: %s", strerror(errno)));
         return FALSE;
     }
     /* dup2(fd, fd) would keep FD_CLOEXEC set, so the child end must not
@@ -123,39 +178,46 @@ static int SpawnWorker(const BWPoolOptions *psOptions, BWWorkerSlot *psSlot, cha
     if (nErr != 0)
     {
         close(sv[0]);
-        *ppszError = CPLStrdup(
+        psPool->pszError = CPLStrdup(
             CPLSPrintf("cannot start worker %s: %s", psOptions->pszWorkerPath, strerror(nErr)));
         return FALSE;
     }
+    ResetSlot(psSlot);
+    psSlot->eState = BW_SLOT_STARTING;
     psSlot->nPid = nPid;
     psSlot->fd = sv[0];
+    /* Not yet reaped, so the pid is still this child's. */
+    psSlot->fdPid = pidfd_open(nPid, 0);
     psSlot->psDecoder = BWFrameDecoderNew();
-    psSlot->nTasksDone = 0;
-    psSlot->bBusy = FALSE;
-    if (!BWMessageWrite(psSlot->fd, BW_MSG_INIT, psOptions->papszInitFields, ppszError))
-    {
-        /* The worker died at once; its first task will report why. */
-        CPLFree(*ppszError);
-        *ppszError = NULL;
-    }
+    char *pszError = NULL;
+    /* A worker that died at once is found by the loop, which reports it. */
+    BWMessageWrite(psSlot->fd, BW_MSG_INIT, psOptions->papszInitFields, &pszError);
+    CPLFree(pszError);
     return TRUE;
 }
 
-/* Closes the channel and reaps the process; returns its wait status. */
-static int RetireWorker(BWWorkerSlot *psSlot, int bKill)
+/* Moves a worker to the exiting state: its channel is shut for writing (end
+ * of stream, which lets a healthy worker go) and, unless it is merely let go
+ * or died by itself, it is killed. The tasks it holds are reported when it
+ * is reaped. */
+static void EndWorker(BWWorkerSlot *psSlot, BWEndReason eEnd, const char *pszDetail)
 {
-    if (bKill)
+    if (psSlot->eState == BW_SLOT_EXITING || psSlot->eState == BW_SLOT_EMPTY)
+        return;
+    psSlot->eState = BW_SLOT_EXITING;
+    psSlot->eEnd = eEnd;
+    psSlot->pszEndDetail = pszDetail ? CPLStrdup(pszDetail) : NULL;
+    psSlot->dfDeadline = Now() + BW_EXIT_GRACE_SECONDS;
+    if (eEnd == BW_END_BROKE_PROTOCOL || eEnd == BW_END_TIMED_OUT || eEnd == BW_END_INTERRUPTED)
+    {
         kill(psSlot->nPid, SIGKILL);
+        psSlot->bKilled = TRUE;
+    }
     if (psSlot->fd >= 0)
-        close(psSlot->fd);
-    const int nStatus = ReapWorker(psSlot->nPid);
-    BWFrameDecoderFree(psSlot->psDecoder);
-    memset(psSlot, 0, sizeof(*psSlot));
-    psSlot->fd = -1;
-    return nStatus;
+        shutdown(psSlot->fd, SHUT_WR);
 }
 
-static void FinishTask(BWWorkerSlot *psSlot, BWPoolTaskDoneFn pfnDone, void *pUser,
+static void ReportTask(BWPool *psPool, const BWWorkerSlot *psSlot, const BWSlotTask *psTask,
                        const BWMessage *psReply, const char *pszFailure, int bInterrupted)
 {
     BWTaskOutcome sOutcome;
@@ -163,31 +225,78 @@ static void FinishTask(BWWorkerSlot *psSlot, BWPoolTaskDoneFn pfnDone, void *pUs
     sOutcome.psReply = psReply;
     sOutcome.pszFailure = pszFailure;
     sOutcome.bInterrupted = bInterrupted;
+    sOutcome.bNotStarted = psTask->bQueued;
     sOutcome.nWorkerPid = (int)psSlot->nPid;
-    sOutcome.dfSeconds = Now() - psSlot->dfStart;
-    void *pCookie = psSlot->pTaskCookie;
-    psSlot->bBusy = FALSE;
-    psSlot->pTaskCookie = NULL;
-    pfnDone(pUser, pCookie, &sOutcome);
+    if (!psTask->bQueued)
+        sOutcome.dfSeconds = Now() - (psTask->dfStart > 0 ? psTask->dfStart : psTask->dfSent);
+    psPool->psOptions->pfnDone(psPool->psOptions->pUser, psTask->pCookie, &sOutcome);
 }
 
-/* The worker is gone (channel closed, corrupt stream or killed): report its
- * task, if any, with the reason. */
-static void HandleLostWorker(BWWorkerSlot *psSlot, BWPoolTaskDoneFn pfnDone, void *pUser,
-                             const char *pszWhy, int bKill, int bInterrupted)
+/* The worker of an exiting slot is reaped: reports the tasks it held. */
+static void ReportEnd(BWPool *psPool, BWWorkerSlot *psSlot, int nStatus)
 {
-    const int bBusy = psSlot->bBusy;
-    BWWorkerSlot sCopy = *psSlot;
-    const int nStatus = RetireWorker(psSlot, bKill);
-    if (!bBusy)
-        return;
-    char *pszStatus = BWDescribeWaitStatus(nStatus);
-    char *pszFailure =
-        CPLStrdup(pszWhy ? pszWhy : CPLSPrintf("worker process %d %s", (int)sCopy.nPid, pszStatus));
-    sCopy.fd = -1;
-    FinishTask(&sCopy, pfnDone, pUser, NULL, pszFailure, bInterrupted);
+    char *pszFailure = NULL;
+    switch (psSlot->eEnd)
+    {
+    case BW_END_LET_GO:
+    case BW_END_DIED:
+    {
+        char *pszStatus = BWDescribeWaitStatus(nStatus);
+        pszFailure = CPLStrdup(CPLSPrintf("worker process %d %s", (int)psSlot->nPid, pszStatus));
+        CPLFree(pszStatus);
+        break;
+    }
+    case BW_END_BROKE_PROTOCOL:
+        pszFailure = CPLStrdup(CPLSPrintf("worker process %d broke the protocol: %s",
+                                          (int)psSlot->nPid, psSlot->pszEndDetail));
+        break;
+    case BW_END_TIMED_OUT:
+        pszFailure =
+            CPLStrdup(CPLSPrintf("timed out after %g s", psPool->psOptions->dfTaskTimeout));
+        break;
+    case BW_END_INTERRUPTED:
+        pszFailure = CPLStrdup("interrupted");
+        break;
+    }
+    for (int i = 0; i < psSlot->nTasks; ++i)
+    {
+        const BWSlotTask *psTask = &psSlot->asTasks[i];
+        const int bInterrupted = psSlot->eEnd == BW_END_INTERRUPTED;
+        ReportTask(psPool, psSlot, psTask, NULL,
+                   psTask->bQueued ? (bInterrupted ? "interrupted" : "not started") : pszFailure,
+                   bInterrupted);
+    }
+    psSlot->nTasks = 0;
     CPLFree(pszFailure);
-    CPLFree(pszStatus);
+}
+
+/* One look at each exiting worker, without blocking: reaped ones are
+ * reported and their slot emptied; late ones are killed. */
+static void ReapExiting(BWPool *psPool)
+{
+    const double dfNow = Now();
+    for (int i = 0; i < psPool->nSlots; ++i)
+    {
+        BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        if (psSlot->eState != BW_SLOT_EXITING)
+            continue;
+        int nStatus = 0;
+        pid_t r;
+        do
+            r = waitpid(psSlot->nPid, &nStatus, WNOHANG);
+        while (r < 0 && errno == EINTR);
+        if (r == psSlot->nPid || r < 0)
+        {
+            ReportEnd(psPool, psSlot, r < 0 ? 0 : nStatus);
+            ResetSlot(psSlot);
+        }
+        else if (dfNow >= psSlot->dfDeadline)
+        {
+            kill(psSlot->nPid, SIGKILL);
+            psSlot->bKilled = TRUE;
+            psSlot->dfDeadline = dfNow + BW_EXIT_GRACE_SECONDS;
+        }
+    }
 }
 
 /*
@@ -196,9 +305,9 @@ static void HandleLostWorker(BWWorkerSlot *psSlot, BWPoolTaskDoneFn pfnDone, voi
  * the limit, or after a failed task, so that a retry never runs in a process
  * a failure may have left in a bad state.
  */
-static int MustRecycle(const BWPoolOptions *psOptions, const BWWorkerSlot *psSlot,
-                       const BWMessage *psResult)
+static int MustRecycle(const BWPool *psPool, const BWWorkerSlot *psSlot, const BWMessage *psResult)
 {
+    const BWPoolOptions *psOptions = psPool->psOptions;
     if (psOptions->nMaxTasksPerWorker > 0 && psSlot->nTasksDone >= psOptions->nMaxTasksPerWorker)
         return TRUE;
     const char *pszRSS = BWMessageGet(psResult, "RSS_KB");
@@ -208,224 +317,344 @@ static int MustRecycle(const BWPoolOptions *psOptions, const BWWorkerSlot *psSlo
     return pszOk == NULL || strcmp(pszOk, "1") != 0;
 }
 
-/* Reads what the worker sent; returns FALSE when the worker is lost. */
-static int ServiceWorker(const BWPoolOptions *psOptions, BWWorkerSlot *psSlot,
-                         BWPoolTaskDoneFn pfnDone, void *pUser)
+/* The current task of a busy worker has its RESULT. */
+static void CompleteTask(BWPool *psPool, BWWorkerSlot *psSlot, const BWMessage *psResult)
 {
-    unsigned char abyBuf[65536];
+    psSlot->nTasksDone++;
+    if (MustRecycle(psPool, psSlot, psResult))
+        psSlot->bLastTask = TRUE;
+    const BWSlotTask sDone = psSlot->asTasks[0];
+    /* The worker reads its queued task as soon as it has replied. */
+    for (int i = 1; i < psSlot->nTasks; ++i)
+        psSlot->asTasks[i - 1] = psSlot->asTasks[i];
+    psSlot->nTasks--;
+    if (psSlot->nTasks > 0)
+    {
+        psSlot->asTasks[0].bQueued = FALSE;
+        psSlot->asTasks[0].dfStart = Now();
+    }
+    else
+        psSlot->eState = BW_SLOT_IDLE;
+    ReportTask(psPool, psSlot, &sDone, psResult, NULL, FALSE);
+    if (psSlot->bLastTask && psSlot->nTasks == 0)
+        EndWorker(psSlot, BW_END_LET_GO, NULL);
+}
+
+/* Handles one message; returns FALSE when the worker broke the protocol. */
+static int HandleMessage(BWPool *psPool, BWWorkerSlot *psSlot, const BWMessage *psMsg)
+{
+    if (psMsg->eType == BW_MSG_READY && !psSlot->bReady)
+    {
+        psSlot->bReady = TRUE;
+        if (psSlot->eState == BW_SLOT_STARTING)
+            psSlot->eState = BW_SLOT_IDLE;
+        /* A task sent before the worker was ready starts now: its timeout
+         * does not count the worker's start-up. */
+        if (psSlot->nTasks > 0)
+            psSlot->asTasks[0].dfStart = Now();
+        return TRUE;
+    }
+    if (psMsg->eType != BW_MSG_RESULT || psSlot->eState != BW_SLOT_BUSY)
+        return FALSE;
+    CompleteTask(psPool, psSlot, psMsg);
+    return TRUE;
+}
+
+/* Reads what the worker sent. */
+static void ServiceWorker(BWPool *psPool, BWWorkerSlot *psSlot)
+{
+    unsigned char abyBuf[BW_READ_CHUNK];
     ssize_t n;
     do
         n = read(psSlot->fd, abyBuf, sizeof(abyBuf));
     while (n < 0 && errno == EINTR);
     if (n <= 0)
     {
-        HandleLostWorker(psSlot, pfnDone, pUser, NULL, FALSE, FALSE);
-        return FALSE;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        /* Its end of the channel is closed: it exited or is exiting. */
+        close(psSlot->fd);
+        psSlot->fd = -1;
+        EndWorker(psSlot, BW_END_DIED, NULL);
+        return;
     }
+    if (psSlot->eState == BW_SLOT_EXITING)
+        return; /* whatever a dying worker says no longer counts */
     BWFrameDecoderFeed(psSlot->psDecoder, abyBuf, (size_t)n);
-    for (;;)
+    while (psSlot->eState != BW_SLOT_EXITING)
     {
         BWMessage sMsg = {0, NULL};
         char *pszError = NULL;
         const int nRet = BWFrameDecoderNext(psSlot->psDecoder, &sMsg, &pszError);
         if (nRet == 0)
-            return TRUE;
-        if (nRet < 0 || sMsg.eType != BW_MSG_RESULT || !psSlot->bBusy)
-        {
-            char *pszWhy =
-                CPLStrdup(CPLSPrintf("worker process %d broke the protocol: %s", (int)psSlot->nPid,
-                                     pszError ? pszError : "unexpected message"));
-            BWMessageClear(&sMsg);
-            HandleLostWorker(psSlot, pfnDone, pUser, pszWhy, TRUE, FALSE);
-            CPLFree(pszWhy);
-            CPLFree(pszError);
-            return FALSE;
-        }
-        psSlot->nTasksDone++;
-        const int bRecycle = MustRecycle(psOptions, psSlot, &sMsg);
-        FinishTask(psSlot, pfnDone, pUser, &sMsg, NULL, FALSE);
+            return;
+        if (nRet < 0 || !HandleMessage(psPool, psSlot, &sMsg))
+            EndWorker(psSlot, BW_END_BROKE_PROTOCOL, pszError ? pszError : "unexpected message");
         BWMessageClear(&sMsg);
-        if (bRecycle)
-        {
-            BWMessageWrite(psSlot->fd, BW_MSG_QUIT, NULL, &pszError);
-            CPLFree(pszError);
-            RetireWorker(psSlot, FALSE);
-            return FALSE;
-        }
+        CPLFree(pszError);
     }
 }
 
-static int StopRequested(const BWPoolOptions *psOptions)
+/* Sends a task to a live worker, which becomes busy. */
+static void SendTask(BWWorkerSlot *psSlot, void *pCookie, char **papszFields)
 {
-    return psOptions->pbStopRequested && *psOptions->pbStopRequested;
+    BWSlotTask *psTask = &psSlot->asTasks[psSlot->nTasks++];
+    psTask->pCookie = pCookie;
+    psTask->dfSent = Now();
+    psTask->bQueued = psSlot->nTasks > 1;
+    psTask->dfStart = psTask->bQueued || !psSlot->bReady ? 0 : psTask->dfSent;
+    psSlot->eState = BW_SLOT_BUSY;
+    char *pszError = NULL;
+    const int bSent = BWMessageWrite(psSlot->fd, BW_MSG_TASK, papszFields, &pszError);
+    CSLDestroy(papszFields);
+    CPLFree(pszError);
+    if (!bSent)
+        EndWorker(psSlot, BW_END_DIED, NULL);
 }
 
-/* Hands a task to every idle slot. Returns FALSE with *ppszError when a
- * worker cannot be started at all. */
-static int Dispatch(const BWPoolOptions *psOptions, BWWorkerSlot *pasSlots, int nSlots,
-                    BWPoolNextTaskFn pfnNext, BWPoolTaskDoneFn pfnDone, void *pUser,
-                    char **ppszError)
+static int CountLive(const BWPool *psPool)
 {
-    for (int i = 0; i < nSlots && !StopRequested(psOptions); ++i)
+    int nLive = 0;
+    for (int i = 0; i < psPool->nSlots; ++i)
     {
-        BWWorkerSlot *psSlot = &pasSlots[i];
-        if (psSlot->bBusy)
-            continue;
-        void *pCookie = NULL;
-        char **papszFields = NULL;
-        if (!pfnNext(pUser, &pCookie, &papszFields))
-            return TRUE;
-        /* A worker that died while idle gets no task: it is replaced. */
-        if (psSlot->nPid != 0 && waitpid(psSlot->nPid, NULL, WNOHANG) != 0)
-        {
-            close(psSlot->fd);
-            BWFrameDecoderFree(psSlot->psDecoder);
-            memset(psSlot, 0, sizeof(*psSlot));
-            psSlot->fd = -1;
-        }
-        if (psSlot->nPid == 0 && !SpawnWorker(psOptions, psSlot, ppszError))
-        {
-            CSLDestroy(papszFields);
-            /* The task never ran: give it back to the caller as failed so it
-             * is accounted for, then stop the pool. */
-            BWWorkerSlot sNone;
-            memset(&sNone, 0, sizeof(sNone));
-            sNone.pTaskCookie = pCookie;
-            sNone.dfStart = Now();
-            FinishTask(&sNone, pfnDone, pUser, NULL, *ppszError, FALSE);
-            return FALSE;
-        }
-        psSlot->bBusy = TRUE;
-        psSlot->pTaskCookie = pCookie;
-        psSlot->dfStart = Now();
-        char *pszError = NULL;
-        const int bSent = BWMessageWrite(psSlot->fd, BW_MSG_TASK, papszFields, &pszError);
+        const BWSlotState e = psPool->pasSlots[i].eState;
+        nLive += e == BW_SLOT_STARTING || e == BW_SLOT_IDLE || e == BW_SLOT_BUSY;
+    }
+    return nLive;
+}
+
+/* Workers running or holding tasks, exiting ones whose tasks are not yet
+ * reported included: their tasks may come back as retries. */
+static int CountHoldingTasks(const BWPool *psPool)
+{
+    int n = 0;
+    for (int i = 0; i < psPool->nSlots; ++i)
+        n += psPool->pasSlots[i].nTasks > 0;
+    return n;
+}
+
+static int CountInState(const BWPool *psPool, BWSlotState eState)
+{
+    int n = 0;
+    for (int i = 0; i < psPool->nSlots; ++i)
+        n += psPool->pasSlots[i].eState == eState;
+    return n;
+}
+
+/* Asks for a task for the slot (a live worker, or an empty slot for a new
+ * one) and hands it over. Returns 0 when no task is available, 1 when one
+ * was handed over, -1 when no worker could be started for it. */
+static int FeedSlot(BWPool *psPool, BWWorkerSlot *psSlot, int bAhead)
+{
+    const BWPoolOptions *psOptions = psPool->psOptions;
+    void *pCookie = NULL;
+    char **papszFields = NULL;
+    if (!psOptions->pfnNext(psOptions->pUser, bAhead, &pCookie, &papszFields))
+        return 0;
+    /* A worker that died while idle gets no task: it is replaced. */
+    if (psSlot->eState == BW_SLOT_IDLE && waitpid(psSlot->nPid, NULL, WNOHANG) != 0)
+        ResetSlot(psSlot);
+    if (psSlot->eState == BW_SLOT_EMPTY && !StartWorker(psPool, psSlot))
+    {
         CSLDestroy(papszFields);
-        CPLFree(pszError);
-        if (!bSent)
-            HandleLostWorker(psSlot, pfnDone, pUser, NULL, TRUE, FALSE);
+        psOptions->pfnStartFailed(psOptions->pUser, pCookie, psPool->pszError);
+        return -1;
+    }
+    SendTask(psSlot, pCookie, papszFields);
+    return 1;
+}
+
+/* Hands tasks out: first to live workers without one, then to new workers,
+ * then into the queues of busy workers. Returns FALSE when a worker cannot
+ * be started at all. */
+static int Dispatch(BWPool *psPool)
+{
+    const BWPoolOptions *psOptions = psPool->psOptions;
+    for (int i = 0; i < psPool->nSlots && !StopRequested(psPool); ++i)
+    {
+        BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        if (psSlot->eState != BW_SLOT_STARTING && psSlot->eState != BW_SLOT_IDLE)
+            continue;
+        const int nFed = FeedSlot(psPool, psSlot, FALSE);
+        if (nFed <= 0)
+            return nFed == 0;
+    }
+    const int nWorkers = psOptions->nWorkers > 0 ? psOptions->nWorkers : 1;
+    for (int i = 0; i < psPool->nSlots && !StopRequested(psPool); ++i)
+    {
+        BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        if (psSlot->eState != BW_SLOT_EMPTY || CountLive(psPool) >= nWorkers)
+            continue;
+        const int nFed = FeedSlot(psPool, psSlot, FALSE);
+        if (nFed <= 0)
+            return nFed == 0;
+    }
+    const int nMaxTasks = 1 + (psOptions->nQueuedPerWorker > 0 ? 1 : 0);
+    for (int i = 0; i < psPool->nSlots && !StopRequested(psPool); ++i)
+    {
+        BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        if (psSlot->eState != BW_SLOT_BUSY || psSlot->bLastTask || psSlot->nTasks >= nMaxTasks)
+            continue;
+        if (FeedSlot(psPool, psSlot, TRUE) == 0)
+            return TRUE;
     }
     return TRUE;
 }
 
-static int PollTimeoutMs(const BWPoolOptions *psOptions, const BWWorkerSlot *pasSlots, int nSlots)
+static void StopAll(BWPool *psPool)
 {
-    /* Wake up regularly so that a stop request is seen promptly. */
-    double dfWait = psOptions->pbStopRequested || psOptions->pfnTick ? 0.2 : -1;
-    if (psOptions->dfTaskTimeout > 0)
+    for (int i = 0; i < psPool->nSlots; ++i)
     {
-        const double dfNow = Now();
-        for (int i = 0; i < nSlots; ++i)
+        BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        if (psSlot->eState == BW_SLOT_BUSY)
+            EndWorker(psSlot, BW_END_INTERRUPTED, NULL);
+        else
+            EndWorker(psSlot, BW_END_LET_GO, NULL);
+    }
+}
+
+/* Every idle worker is let go (end of stream) before any is waited for, so
+ * that their exits overlap: one after the other, the end of a batch on a
+ * many-core machine would wait for as many exits in a row. */
+static void LetIdleWorkersGo(BWPool *psPool)
+{
+    for (int i = 0; i < psPool->nSlots; ++i)
+    {
+        BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        if (psSlot->eState == BW_SLOT_STARTING || psSlot->eState == BW_SLOT_IDLE)
+            EndWorker(psSlot, BW_END_LET_GO, NULL);
+    }
+}
+
+/* When the running task of a busy worker times out. */
+static double TimeoutAt(const BWPool *psPool, const BWWorkerSlot *psSlot)
+{
+    const BWSlotTask *psTask = &psSlot->asTasks[0];
+    const double dfTimeout = psPool->psOptions->dfTaskTimeout;
+    if (psTask->dfStart > 0)
+        return psTask->dfStart + dfTimeout;
+    return psTask->dfSent + dfTimeout + BW_STARTUP_ALLOWANCE_SECONDS;
+}
+
+static void EnforceTimeouts(BWPool *psPool)
+{
+    const double dfTimeout = psPool->psOptions->dfTaskTimeout;
+    if (dfTimeout <= 0)
+        return;
+    const double dfNow = Now();
+    for (int i = 0; i < psPool->nSlots; ++i)
+    {
+        BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        if (psSlot->eState == BW_SLOT_BUSY && dfNow >= TimeoutAt(psPool, psSlot))
+            EndWorker(psSlot, BW_END_TIMED_OUT, NULL);
+    }
+}
+
+static void WaitAtMost(double *pdfWait, double dfLeft)
+{
+    if (dfLeft < 0)
+        dfLeft = 0;
+    if (*pdfWait < 0 || dfLeft < *pdfWait)
+        *pdfWait = dfLeft;
+}
+
+static void AddPoll(BWPool *psPool, int *pnPoll, int fd, int iSlot)
+{
+    psPool->pasPoll[*pnPoll].fd = fd;
+    psPool->pasPoll[*pnPoll].events = POLLIN;
+    psPool->pasPoll[*pnPoll].revents = 0;
+    psPool->panPollSlot[(*pnPoll)++] = iSlot;
+}
+
+/* Fills the poll set: the channel of every worker (idle ones too: one that
+ * dies between tasks, e.g. to the OOM killer, is replaced then, not found
+ * dead by its next task), and the pidfd of exiting ones. Returns the poll
+ * timeout in ms: the nearest task timeout or exit deadline. */
+static int PreparePoll(BWPool *psPool, int *pnPoll)
+{
+    const BWPoolOptions *psOptions = psPool->psOptions;
+    const double dfNow = Now();
+    /* Wake up regularly so that a stop request is seen promptly. */
+    double dfWait = psOptions->pbStopRequested || psOptions->pfnTick ? BW_TICK_SECONDS : -1;
+    *pnPoll = 0;
+    for (int i = 0; i < psPool->nSlots; ++i)
+    {
+        const BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        if (psSlot->eState == BW_SLOT_EXITING)
         {
-            if (!pasSlots[i].bBusy)
-                continue;
-            double dfLeft = pasSlots[i].dfStart + psOptions->dfTaskTimeout - dfNow;
-            if (dfLeft < 0)
-                dfLeft = 0;
-            if (dfWait < 0 || dfLeft < dfWait)
-                dfWait = dfLeft;
+            WaitAtMost(&dfWait, psSlot->dfDeadline - dfNow);
+            if (psSlot->fdPid >= 0)
+                AddPoll(psPool, pnPoll, psSlot->fdPid, -1);
+            else
+                WaitAtMost(&dfWait, BW_REAP_POLL_SECONDS);
         }
+        else if (psSlot->eState == BW_SLOT_BUSY && psOptions->dfTaskTimeout > 0)
+            WaitAtMost(&dfWait, TimeoutAt(psPool, psSlot) - dfNow);
+        if (psSlot->eState != BW_SLOT_EMPTY && psSlot->fd >= 0)
+            AddPoll(psPool, pnPoll, psSlot->fd, i);
     }
     return dfWait < 0 ? -1 : (int)(dfWait * 1000) + 1;
 }
 
-static void EnforceTimeouts(const BWPoolOptions *psOptions, BWWorkerSlot *pasSlots, int nSlots,
-                            BWPoolTaskDoneFn pfnDone, void *pUser)
+static int RunLoop(BWPool *psPool)
 {
-    if (psOptions->dfTaskTimeout <= 0)
-        return;
-    const double dfNow = Now();
-    for (int i = 0; i < nSlots; ++i)
-    {
-        if (pasSlots[i].bBusy && dfNow - pasSlots[i].dfStart >= psOptions->dfTaskTimeout)
-        {
-            char *pszWhy = CPLStrdup(CPLSPrintf("timed out after %g s", psOptions->dfTaskTimeout));
-            HandleLostWorker(&pasSlots[i], pfnDone, pUser, pszWhy, TRUE, FALSE);
-            CPLFree(pszWhy);
-        }
-    }
-}
-
-int BWPoolRun(const BWPoolOptions *psOptions, BWPoolNextTaskFn pfnNext, BWPoolTaskDoneFn pfnDone,
-              void *pUser, char **ppszError)
-{
-    const int nSlots = psOptions->nWorkers > 0 ? psOptions->nWorkers : 1;
-    BWWorkerSlot *pasSlots = CPLCalloc((size_t)nSlots, sizeof(BWWorkerSlot));
-    struct pollfd *pasPoll = CPLCalloc((size_t)nSlots, sizeof(struct pollfd));
-    int *panPollSlot = CPLCalloc((size_t)nSlots, sizeof(int));
-    int bOk = TRUE;
-
     for (;;)
     {
-        if (!Dispatch(psOptions, pasSlots, nSlots, pfnNext, pfnDone, pUser, ppszError))
-        {
-            bOk = FALSE;
-            break;
-        }
+        ReapExiting(psPool);
+        if (!StopRequested(psPool) && !Dispatch(psPool))
+            psPool->bStopping = TRUE;
+        if (StopRequested(psPool))
+            StopAll(psPool);
+        else if (CountHoldingTasks(psPool) == 0)
+            LetIdleWorkersGo(psPool);
+        if (CountInState(psPool, BW_SLOT_EMPTY) == psPool->nSlots)
+            return psPool->pszError == NULL;
         int nPoll = 0;
-        int nBusy = 0;
-        for (int i = 0; i < nSlots; ++i)
-        {
-            /* Idle workers are watched too: one that dies between tasks (the
-             * OOM killer) is replaced then, not found dead by its next task. */
-            if (pasSlots[i].nPid == 0)
-                continue;
-            nBusy += pasSlots[i].bBusy != 0;
-            pasPoll[nPoll].fd = pasSlots[i].fd;
-            pasPoll[nPoll].events = POLLIN;
-            pasPoll[nPoll].revents = 0;
-            panPollSlot[nPoll++] = i;
-        }
-        if (nBusy == 0)
-            break;
-        if (StopRequested(psOptions))
-        {
-            for (int i = 0; i < nSlots; ++i)
-            {
-                if (pasSlots[i].bBusy)
-                    HandleLostWorker(&pasSlots[i], pfnDone, pUser, "interrupted", TRUE, TRUE);
-            }
-            break;
-        }
-        const int nReady = poll(pasPoll, (nfds_t)nPoll, PollTimeoutMs(psOptions, pasSlots, nSlots));
+        const int nTimeoutMs = PreparePoll(psPool, &nPoll);
+        const int nReady = poll(psPool->pasPoll, (nfds_t)nPoll, nTimeoutMs);
         if (nReady < 0 && errno != EINTR)
         {
-            *ppszError = CPLStrdup(CPLSPrintf("poll() failed: %s", strerror(errno)));
-            bOk = FALSE;
-            break;
+            psPool->pszError = CPLStrdup(CPLSPrintf("poll() failed: %s", strerror(errno)));
+            psPool->bStopping = TRUE;
+            continue;
         }
         for (int k = 0; k < nPoll && nReady > 0; ++k)
         {
-            if (pasPoll[k].revents != 0)
-                ServiceWorker(psOptions, &pasSlots[panPollSlot[k]], pfnDone, pUser);
+            const int iSlot = psPool->panPollSlot[k];
+            if (psPool->pasPoll[k].revents != 0 && iSlot >= 0)
+                ServiceWorker(psPool, &psPool->pasSlots[iSlot]);
         }
-        EnforceTimeouts(psOptions, pasSlots, nSlots, pfnDone, pUser);
-        if (psOptions->pfnTick != NULL)
-            psOptions->pfnTick(psOptions->pTickData);
+        EnforceTimeouts(psPool);
+        if (psPool->psOptions->pfnTick != NULL)
+            psPool->psOptions->pfnTick(psPool->psOptions->pUser);
     }
+}
 
-    /* Every idle worker is let go (end of stream) before any is waited for,
-     * so that their exits overlap: one after the other, the end of a batch
-     * on a many-core machine would wait for as many exits in a row. */
-    for (int i = 0; i < nSlots; ++i)
+int BWPoolRun(const BWPoolOptions *psOptions, char **ppszError)
+{
+    BWPool sPool;
+    memset(&sPool, 0, sizeof(sPool));
+    sPool.psOptions = psOptions;
+    const int nWorkers = psOptions->nWorkers > 0 ? psOptions->nWorkers : 1;
+    /* Room for a full set of live workers beside a full set of exiting
+     * ones, so that a worker's teardown never holds up its replacement. */
+    sPool.nSlots = 2 * nWorkers;
+    sPool.pasSlots = CPLCalloc((size_t)sPool.nSlots, sizeof(BWWorkerSlot));
+    for (int i = 0; i < sPool.nSlots; ++i)
     {
-        if (pasSlots[i].nPid != 0 && !pasSlots[i].bBusy)
-        {
-            close(pasSlots[i].fd);
-            pasSlots[i].fd = -1;
-        }
+        sPool.pasSlots[i].fd = -1;
+        sPool.pasSlots[i].fdPid = -1;
     }
-    for (int i = 0; i < nSlots; ++i)
-    {
-        if (pasSlots[i].nPid == 0)
-            continue;
-        if (pasSlots[i].bBusy)
-            HandleLostWorker(&pasSlots[i], pfnDone, pUser, "interrupted", TRUE, TRUE);
-        else
-            RetireWorker(&pasSlots[i], FALSE);
-    }
-    CPLFree(panPollSlot);
-    CPLFree(pasPoll);
-    CPLFree(pasSlots);
+    /* A channel and a pidfd per slot. */
+    sPool.pasPoll = CPLCalloc((size_t)sPool.nSlots * 2, sizeof(struct pollfd));
+    sPool.panPollSlot = CPLCalloc((size_t)sPool.nSlots * 2, sizeof(int));
+    const int bOk = RunLoop(&sPool);
+    if (!bOk)
+        *ppszError = sPool.pszError;
+    else
+        CPLFree(sPool.pszError);
+    CPLFree(sPool.panPollSlot);
+    CPLFree(sPool.pasPoll);
+    CPLFree(sPool.pasSlots);
     return bOk;
 }

@@ -11,8 +11,12 @@
  * contain NUL, so no escaping is needed.
  *
  * Supervisor to worker: INIT once (config options and gdalwarp arguments),
- * then TASK per source, then QUIT. Worker to supervisor: READY after INIT,
- * RESULT per TASK.
+ * then TASK per source; the end of the stream (or QUIT) lets the worker go.
+ * Worker to supervisor: READY once INIT is applied, then one RESULT per
+ * TASK, in order. A worker reads its next TASK only once it has replied to
+ * the current one, so the supervisor may send a TASK ahead, to wait in the
+ * channel while the current one runs: it starts when the RESULT before it
+ * is sent.
  */
 #ifndef BATCHWARP_PROTOCOL_H_INCLUDED
 #define BATCHWARP_PROTOCOL_H_INCLUDED

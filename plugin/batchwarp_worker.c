@@ -330,6 +330,8 @@ int GDALBatchWarpWorkerMain(int fd)
         {
             ApplyInit(&sWorker, &sMsg);
             bInitDone = TRUE;
+            /* GDAL is set up: the supervisor may count on a quick start. */
+            bContinue = BWMessageWrite(fd, BW_MSG_READY, NULL, &pszError);
         }
         else if (sMsg.eType == BW_MSG_TASK && bInitDone)
             bContinue = ServeTask(&sWorker, fd, &sMsg, &pszError);

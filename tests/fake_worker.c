@@ -2,18 +2,21 @@
  * A stand-in worker for the pool tests. It speaks the framed protocol of
  * batchwarp_protocol.h and does no GDAL work. Started as
  *     fake_worker --worker-fd 3
- * it reads INIT, then answers each TASK with
+ * it reads INIT and answers READY, then answers each TASK with
  *     RESULT  ID=<task ID>  OK=1  ECHO=<task PAYLOAD>  PID=<its pid>  INIT_TAG=<INIT's TAG>
+ *             SENT_MS=<CLOCK_MONOTONIC when sent, ms>
  * unless the task's ACTION field asks it to misbehave:
  *     ok       reply normally (also the default)
+ *     sleep    wait MS milliseconds (a task waiting on I/O), then reply
+ *     spin     use the CPU for MS milliseconds, then reply
  *     exit     exit(3) without replying
  *     segv     die of SIGSEGV without replying
  *     hang     never reply
  *     garbage  write bytes that are not a frame, then keep reading
  * QUIT or the end of the channel ends it with status 0. If INIT has
  * EXIT_LOG=<file>, the end of the channel appends the time it was seen (ms,
- * CLOCK_MONOTONIC) to that file, and EXIT_DELAY_MS=<n> then makes the exit
- * take that long, as a worker tearing GDAL down does.
+ * CLOCK_MONOTONIC) to that file; EXIT_DELAY_MS=<n> makes the exit after the
+ * end of the channel take that long, as a worker tearing GDAL down does.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -51,16 +54,21 @@ static void Cleanup(FakeWorker *psWorker)
     psWorker->pszExitLog = NULL;
 }
 
-static void LogEndOfChannel(const FakeWorker *psWorker)
+static double NowMs(void)
 {
-    if (psWorker->pszExitLog == NULL)
-        return;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void LogEndOfChannel(const FakeWorker *psWorker)
+{
     char szLine[64];
-    const int nLen = snprintf(szLine, sizeof(szLine), "%.3f\n",
-                              (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6);
-    const int fdLog = open(psWorker->pszExitLog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    const int nLen = snprintf(szLine, sizeof(szLine), "%.3f\n", NowMs());
+    const int fdLog =
+        psWorker->pszExitLog == NULL
+            ? -1
+            : open(psWorker->pszExitLog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fdLog >= 0)
     {
         if (write(fdLog, szLine, (size_t)nLen) < 0)
@@ -86,6 +94,7 @@ static int Reply(FakeWorker *psWorker, int fd)
     papszReply = CSLAddNameValue(papszReply, "PID", szPid);
     papszReply =
         CSLAddNameValue(papszReply, "INIT_TAG", psWorker->pszInitTag ? psWorker->pszInitTag : "");
+    papszReply = CSLAddNameValue(papszReply, "SENT_MS", CPLSPrintf("%.3f", NowMs()));
     char *pszError = NULL;
     const int bOk = BWMessageWrite(fd, BW_MSG_RESULT, papszReply, &pszError);
     if (!bOk)
@@ -139,6 +148,13 @@ int main(int argc, char **argv)
             const char *pszDelay = BWMessageGet(&sWorker.sMsg, "EXIT_DELAY_MS");
             sWorker.nExitDelayMs = pszDelay ? atoi(pszDelay) : 0;
             bInitDone = TRUE;
+            if (!BWMessageWrite(fd, BW_MSG_READY, NULL, &pszError))
+            {
+                fprintf(stderr, "fake_worker: %s\n", pszError);
+                CPLFree(pszError);
+                nExit = 1;
+                break;
+            }
             continue;
         }
         if (sWorker.sMsg.eType == BW_MSG_QUIT)
@@ -151,6 +167,24 @@ int main(int argc, char **argv)
         }
 
         const char *pszAction = BWMessageGet(&sWorker.sMsg, "ACTION");
+        const char *pszMs = BWMessageGet(&sWorker.sMsg, "MS");
+        const int nMs = pszMs ? atoi(pszMs) : 0;
+        if (pszAction != NULL && strcmp(pszAction, "sleep") == 0)
+        {
+            const struct timespec sDelay = {nMs / 1000, (long)(nMs % 1000) * 1000000L};
+            nanosleep(&sDelay, NULL);
+            pszAction = "ok";
+        }
+        else if (pszAction != NULL && strcmp(pszAction, "spin") == 0)
+        {
+            struct timespec ts;
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+            const double dfEnd = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + nMs / 1000.0;
+            do
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+            while ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 < dfEnd);
+            pszAction = "ok";
+        }
         if (pszAction == NULL || strcmp(pszAction, "ok") == 0)
         {
             if (!Reply(&sWorker, fd))

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +32,7 @@ struct Task
 {
     std::string osAction = "ok";
     std::string osPayload;
+    int nMs = 0; // for "sleep" and "spin"
 };
 
 struct Outcome
@@ -38,12 +40,22 @@ struct Outcome
     bool bReplied = false;
     bool bOk = false;
     bool bInterrupted = false;
+    bool bNotStarted = false;
     std::string osEcho;
     std::string osInitTag;
     std::string osFailure;
     int nPid = 0;
     int nCount = 0;
+    double dfSentMs = 0; // when the worker sent its reply (CLOCK_MONOTONIC)
+    double dfDoneMs = 0; // when the pool reported it
 };
+
+double NowMs()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
 
 // The caller's side of the pool: a queue of tasks and what came back.
 struct Batch
@@ -53,10 +65,13 @@ struct Batch
     std::map<size_t, Outcome> oOutcomes;
     volatile sig_atomic_t bStop = 0;
     size_t nStopAfter = 0; // request a stop after this many outcomes (0: never)
+    bool bQueueAhead = false;
 
-    static int Next(void *pUser, void **ppCookie, char ***ppapszFields)
+    static int Next(void *pUser, int bAhead, void **ppCookie, char ***ppapszFields)
     {
         auto *poBatch = static_cast<Batch *>(pUser);
+        if (bAhead && !poBatch->bQueueAhead)
+            return FALSE;
         if (poBatch->nNext >= poBatch->aoTasks.size())
             return FALSE;
         const size_t i = poBatch->nNext++;
@@ -64,6 +79,8 @@ struct Batch
         papsz = CSLAddNameValue(papsz, "ID", CPLSPrintf("%d", static_cast<int>(i)));
         papsz = CSLAddNameValue(papsz, "ACTION", poBatch->aoTasks[i].osAction.c_str());
         papsz = CSLAddNameValue(papsz, "PAYLOAD", poBatch->aoTasks[i].osPayload.c_str());
+        if (poBatch->aoTasks[i].nMs > 0)
+            papsz = CSLAddNameValue(papsz, "MS", CPLSPrintf("%d", poBatch->aoTasks[i].nMs));
         *ppapszFields = papsz;
         *ppCookie = reinterpret_cast<void *>(i);
         return TRUE;
@@ -74,8 +91,10 @@ struct Batch
         auto *poBatch = static_cast<Batch *>(pUser);
         Outcome &o = poBatch->oOutcomes[reinterpret_cast<size_t>(pCookie)];
         o.nCount++;
+        o.dfDoneMs = NowMs();
         o.nPid = psOutcome->nWorkerPid;
         o.bInterrupted = psOutcome->bInterrupted != 0;
+        o.bNotStarted = psOutcome->bNotStarted != 0;
         if (psOutcome->psReply != nullptr)
         {
             o.bReplied = true;
@@ -83,6 +102,8 @@ struct Batch
             o.bOk = pszOk && strcmp(pszOk, "1") == 0;
             const char *pszEcho = BWMessageGet(psOutcome->psReply, "ECHO");
             o.osEcho = pszEcho ? pszEcho : "";
+            const char *pszSent = BWMessageGet(psOutcome->psReply, "SENT_MS");
+            o.dfSentMs = pszSent ? CPLAtof(pszSent) : 0;
             const char *pszTag = BWMessageGet(psOutcome->psReply, "INIT_TAG");
             o.osInitTag = pszTag ? pszTag : "";
         }
@@ -90,6 +111,15 @@ struct Batch
             o.osFailure = psOutcome->pszFailure ? psOutcome->pszFailure : "";
         if (poBatch->nStopAfter > 0 && poBatch->oOutcomes.size() >= poBatch->nStopAfter)
             poBatch->bStop = 1;
+    }
+
+    static void StartFailed(void *pUser, void *pCookie, const char *pszError)
+    {
+        auto *poBatch = static_cast<Batch *>(pUser);
+        Outcome &o = poBatch->oOutcomes[reinterpret_cast<size_t>(pCookie)];
+        o.nCount++;
+        o.osFailure = pszError ? pszError : "";
+        o.bNotStarted = true;
     }
 };
 
@@ -118,7 +148,11 @@ class PoolTest : public ::testing::Test
     bool Run(Batch &oBatch, std::string *posError = nullptr)
     {
         char *pszError = nullptr;
-        const int bOk = BWPoolRun(&sOptions, Batch::Next, Batch::Done, &oBatch, &pszError);
+        sOptions.pfnNext = Batch::Next;
+        sOptions.pfnDone = Batch::Done;
+        sOptions.pfnStartFailed = Batch::StartFailed;
+        sOptions.pUser = &oBatch;
+        const int bOk = BWPoolRun(&sOptions, &pszError);
         if (posError)
             *posError = pszError ? pszError : "";
         CPLFree(pszError);
@@ -177,6 +211,41 @@ TEST_F(PoolTest, LetsEveryIdleWorkerGoBeforeWaitingForAny)
     const auto oMinMax = std::minmax_element(adfSeen.begin(), adfSeen.end());
     EXPECT_LT(*oMinMax.second - *oMinMax.first, 500.0)
         << "a worker was let go only after another had exited";
+}
+
+// A retiring worker is reaped without blocking the loop: while one worker
+// takes 2 s to exit (GDAL's teardown), another worker's result is read at
+// once. The old pool waited up to a second for each retiring worker.
+TEST_F(PoolTest, AnExitingWorkerDoesNotDelayAnotherWorkersResult)
+{
+    papszInit = CSLAddNameValue(papszInit, "EXIT_DELAY_MS", "2000");
+    sOptions.papszInitFields = papszInit;
+    sOptions.nWorkers = 2;
+    sOptions.nMaxTasksPerWorker = 1; // each worker retires after its task
+    Batch oBatch = Plain(2);
+    oBatch.aoTasks[1] = {"sleep", "slow", 200};
+    ASSERT_TRUE(Run(oBatch));
+    const Outcome &oFast = oBatch.oOutcomes[0];
+    const Outcome &oSlow = oBatch.oOutcomes[1];
+    ASSERT_TRUE(oFast.bOk && oSlow.bOk) << oFast.osFailure << oSlow.osFailure;
+    ASSERT_NE(oFast.nPid, oSlow.nPid);
+    ASSERT_LT(oFast.dfDoneMs, oSlow.dfSentMs) << "the first worker must be retiring meanwhile";
+    EXPECT_LT(oSlow.dfDoneMs - oSlow.dfSentMs, 500.0)
+        << "the result waited for the other worker's exit";
+}
+
+// A worker that does not exit after its channel ends is killed after the
+// grace period rather than waited for (here it would take 30 s).
+TEST_F(PoolTest, KillsAWorkerThatTakesTooLongToExit)
+{
+    papszInit = CSLAddNameValue(papszInit, "EXIT_DELAY_MS", "30000");
+    sOptions.papszInitFields = papszInit;
+    sOptions.nWorkers = 1;
+    Batch oBatch = Plain(1);
+    const double dfStart = NowMs();
+    ASSERT_TRUE(Run(oBatch));
+    EXPECT_TRUE(oBatch.oOutcomes[0].bOk);
+    EXPECT_LT(NowMs() - dfStart, (BW_EXIT_GRACE_SECONDS + 10) * 1000.0);
 }
 
 TEST_F(PoolTest, RecyclesWorkersAfterTheirQuota)
@@ -238,7 +307,7 @@ TEST_F(PoolTest, KillsAHungWorkerAtTheTimeout)
     ASSERT_TRUE(Run(oBatch));
     EXPECT_EQ(oBatch.oOutcomes[1].osFailure, "timed out after 3 s");
     for (size_t i : {0, 2, 3, 4})
-        EXPECT_TRUE(oBatch.oOutcomes[i].bOk);
+        EXPECT_TRUE(oBatch.oOutcomes[i].bOk) << i << ": " << oBatch.oOutcomes[i].osFailure;
 }
 
 TEST_F(PoolTest, ABrokenProtocolFailsOnlyThatTask)
@@ -263,6 +332,7 @@ TEST_F(PoolTest, AMissingWorkerExecutableIsAnErrorNotAHang)
     // The task handed out is accounted for, the others never started.
     ASSERT_EQ(oBatch.oOutcomes.size(), 1u);
     EXPECT_FALSE(oBatch.oOutcomes[0].bReplied);
+    EXPECT_TRUE(oBatch.oOutcomes[0].bNotStarted);
 }
 
 TEST_F(PoolTest, StopRequestEndsTheBatchAndKillsRunningWorkers)
