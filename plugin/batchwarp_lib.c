@@ -22,6 +22,7 @@
 #include "batchwarp_plan.h"
 #include "batchwarp_pool.h"
 #include "batchwarp_report.h"
+#include "batchwarp_summary.h"
 #include "batchwarp_worker_config.h"
 #include "gdal_batchwarp.h"
 
@@ -54,6 +55,7 @@ typedef struct
     volatile sig_atomic_t bStop; /* the progress callback asked to cancel */
     BWReport *psReport;
     char *pszReportError; /* first failure to write the report */
+    BWSummary *psSummary; /* for the summary on stderr, or NULL */
 } BWBatch;
 
 const char *GDALBatchWarpGetVersion(void)
@@ -101,6 +103,8 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
     psBatch->nDone++;
     if (!psResult->bOk)
         psBatch->nFailed++;
+    if (psBatch->psSummary != NULL)
+        BWSummaryAdd(psBatch->psSummary, psResult);
     if (psBatch->psReport != NULL && psBatch->pszReportError == NULL)
         BWReportWrite(psBatch->psReport, psResult, &psBatch->pszReportError);
     /* Complete outputs only (kept ones are complete too), flushed at once,
@@ -440,12 +444,26 @@ static void PrintPlan(const BWPlan *psPlan)
     fflush(stdout);
 }
 
+/* The summary on stderr, if asked for and not -q (see batchwarp_summary.h). */
+static void PrintSummary(const BWBatch *psBatch, double dfStart)
+{
+    if (psBatch->psSummary == NULL)
+        return;
+    char *pszText = BWSummaryFormat(psBatch->psSummary, BWSummaryClock() - dfStart,
+                                    psBatch->psOptions->pszReport, psBatch->nInterrupted, 5);
+    fputs(pszText, stderr);
+    fflush(stderr);
+    CPLFree(pszText);
+}
+
 static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan,
-                                   const BWBudget *psBudget, char **ppszError)
+                                   const BWBudget *psBudget, double dfStart, char **ppszError)
 {
     BWBatch sBatch;
     memset(&sBatch, 0, sizeof(sBatch));
     sBatch.psOptions = psOptions;
+    if (psOptions->bSummary && !psOptions->bQuiet)
+        sBatch.psSummary = BWSummaryNew();
     sBatch.psPlan = psPlan;
     sBatch.psBudget = psBudget;
     if (psOptions->pszReport != NULL)
@@ -513,6 +531,8 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     CPLFree(sBatch.panRetry);
     CPLFree(sBatch.panAttempts);
     CPLFree(sBatch.panThreads);
+    PrintSummary(&sBatch, dfStart);
+    BWSummaryFree(sBatch.psSummary);
 
     char *pszCloseError = NULL;
     BWReportClose(sBatch.psReport, &pszCloseError);
@@ -539,6 +559,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
 
 GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
 {
+    const double dfStart = BWSummaryClock();
     char *pszError = NULL;
     BWPlan sPlan;
     memset(&sPlan, 0, sizeof(sPlan));
@@ -578,7 +599,7 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
         if (!ForEachOutputDir(&sPlan, PrepareOneDir, &pszError))
             eStatus = GDAL_BATCHWARP_FAILED;
         else
-            eStatus = RunPlan(psOptions, &sPlan, &sBudget, &pszError);
+            eStatus = RunPlan(psOptions, &sPlan, &sBudget, dfStart, &pszError);
         ForEachOutputDir(&sPlan, CleanOneDir, NULL);
     }
     BWPlanFree(&sPlan);

@@ -594,6 +594,11 @@ void GDALBatchWarpOptionsSetResultCallback(GDALBatchWarpOptions *psOptions,
     psOptions->pResultData = pUserData;
 }
 
+void GDALBatchWarpOptionsSetSummary(GDALBatchWarpOptions *psOptions, int bSummary)
+{
+    psOptions->bSummary = bSummary;
+}
+
 int GDALBatchWarpOptionsIsQuiet(const GDALBatchWarpOptions *psOptions)
 {
     return psOptions->bQuiet;

@@ -42,6 +42,7 @@ struct GDALBatchWarpOptions
     int bNulSeparated;       /* -null: those lists are NUL-separated */
     int bDryRun;             /* print the plan, do nothing */
     int bPrintOutputs;       /* print each complete output's path on stdout */
+    int bSummary;            /* print the summary on stderr at the end (unless bQuiet) */
     GDALProgressFunc pfnProgress;
     void *pProgressData;
     GDALBatchWarpResultFunc pfnResult;

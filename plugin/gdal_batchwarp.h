@@ -168,6 +168,18 @@ extern "C"
                                                                   GDALBatchWarpResultFunc pfnResult,
                                                                   void *pUserData);
 
+    /** Asks GDALBatchWarp() to print a summary on stderr when the batch
+     *  ends, unless -q was given: the counts of sources ok, skipped and
+     *  failed, the elapsed time, the report's path, and the most frequent
+     *  failure reasons, each with its count. Off by default; the
+     *  gdal_batchwarp program and `gdal raster batch-warp` turn it on.
+     *
+     * @param psOptions the options.
+     * @param bSummary TRUE to print the summary.
+     */
+    GDAL_BATCHWARP_API void GDALBatchWarpOptionsSetSummary(GDALBatchWarpOptions *psOptions,
+                                                           int bSummary);
+
     /** TRUE when -q was given.
      *
      * The library itself draws no progress bar: this tells a program whether

@@ -95,6 +95,7 @@ int main(int argc, char **argv)
     GDALBatchWarpOptionsSetProgress(psOptions, Progress,
                                     GDALBatchWarpOptionsIsQuiet(psOptions) ? NULL : &bDraw);
     GDALBatchWarpOptionsSetResultCallback(psOptions, PrintFailure, NULL);
+    GDALBatchWarpOptionsSetSummary(psOptions, TRUE);
 
     InstallStopHandlers();
     const GDALBatchWarpStatus eStatus = GDALBatchWarp(psOptions);
