@@ -566,6 +566,8 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
     BWBudget sBudget;
     memset(&sBudget, 0, sizeof(sBudget));
     GDALBatchWarpStatus eStatus = GDAL_BATCHWARP_OK;
+    /* HTTP retries for object stores, here and in the workers. */
+    char **papszNetworkDefaults = BWNetworkDefaultsPush();
     if (psOptions->bMergeReports)
         eStatus = BWMergeReports(psOptions, &pszError);
     else if (psOptions->bNothingToRetry)
@@ -603,6 +605,7 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
         ForEachOutputDir(&sPlan, CleanOneDir, NULL);
     }
     BWPlanFree(&sPlan);
+    BWNetworkDefaultsPop(papszNetworkDefaults);
     if (pszError != NULL)
     {
         CPLError(CE_Failure, CPLE_AppDefined, "%s", pszError);

@@ -17,6 +17,7 @@
 #include "batchwarp_output.h"
 #include "batchwarp_shard.h"
 #include "batchwarp_sources.h"
+#include "batchwarp_worker_config.h"
 
 char *BWOutputPathFor(const char *pszSource, const char *pszOutDir, const char *pszSuffix,
                       const char *pszExtension)
@@ -97,11 +98,11 @@ static int CheckOutDirIsNotSource(const GDALBatchWarpOptions *psOptions, char **
     for (CSLConstList papszIter = psOptions->papszSources; bOk && papszIter && *papszIter;
          ++papszIter)
     {
-        VSIStatBufL sStat;
-        if (VSIStatL(*papszIter, &sStat) != 0 || !VSI_ISDIR(sStat.st_mode))
-            continue;
+        /* The names first: a stat is a round trip on an object store. */
         char *pszCanonSrc = BWCanonicalPath(*papszIter);
-        if (strcmp(pszCanonSrc, pszCanonOut) == 0)
+        VSIStatBufL sStat;
+        if (strcmp(pszCanonSrc, pszCanonOut) == 0 && VSIStatL(*papszIter, &sStat) == 0 &&
+            VSI_ISDIR(sStat.st_mode))
         {
             *ppszError = CPLStrdup(CPLSPrintf(
                 "Output directory '%s' is the source directory '%s': its outputs would be "
@@ -137,6 +138,56 @@ static const char *ReportedOutputFor(const GDALBatchWarpOptions *psOptions, cons
     return bInside ? psOptions->papszRetryOutputs[i] : NULL;
 }
 
+/* Listings of the network directories that receive outputs, each taken
+ * once: whether an output exists is then known without a request each. */
+typedef struct
+{
+    char **papszDirs;     /* directory names */
+    char ***papapszNames; /* each one's sorted entries */
+    int nDirs;
+} BWListings;
+
+static int CompareNames(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int OutputExists(const char *pszOutput, BWListings *psListings)
+{
+    if (!BWIsNetworkPath(pszOutput))
+    {
+        VSIStatBufL sStat;
+        return VSIStatL(pszOutput, &sStat) == 0;
+    }
+    const char *pszDir = CPLGetPath(pszOutput);
+    int iDir = CSLFindStringCaseSensitive(psListings->papszDirs, pszDir);
+    if (iDir < 0)
+    {
+        char **papszNames = VSIReadDir(pszDir);
+        const int nNames = CSLCount(papszNames);
+        if (nNames > 0)
+            qsort(papszNames, (size_t)nNames, sizeof(char *), CompareNames);
+        iDir = psListings->nDirs++;
+        psListings->papszDirs = CSLAddString(psListings->papszDirs, pszDir);
+        psListings->papapszNames =
+            CPLRealloc(psListings->papapszNames, sizeof(char **) * (size_t)psListings->nDirs);
+        psListings->papapszNames[iDir] = papszNames;
+    }
+    char **papszNames = psListings->papapszNames[iDir];
+    const char *pszName = CPLGetFilename(pszOutput);
+    return papszNames != NULL && bsearch(&pszName, papszNames, (size_t)CSLCount(papszNames),
+                                         sizeof(char *), CompareNames) != NULL;
+}
+
+static void ListingsClear(BWListings *psListings)
+{
+    for (int i = 0; i < psListings->nDirs; ++i)
+        CSLDestroy(psListings->papapszNames[i]);
+    CPLFree(psListings->papapszNames);
+    CSLDestroy(psListings->papszDirs);
+    memset(psListings, 0, sizeof(*psListings));
+}
+
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
     memset(psPlan, 0, sizeof(*psPlan));
@@ -158,6 +209,8 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
         return FALSE;
     }
     psPlan->pasItems = CPLCalloc((size_t)sSources.nSources, sizeof(BWPlanItem));
+    BWListings sListings;
+    memset(&sListings, 0, sizeof(sListings));
     int bOk = TRUE;
     for (int i = 0; i < sSources.nSources && bOk; ++i)
     {
@@ -186,10 +239,15 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
             psItem->pszStaged = BWStagingPathFor(i, psItem->pszOutput);
         VSIStatBufL sStat;
         psItem->nSize = psSource->nSize;
-        if (psItem->nSize < 0)
+        /* Sizes only order the work: not worth a round trip each. */
+        if (psItem->nSize < 0 && !BWIsNetworkPath(psItem->pszSource))
             psItem->nSize = VSIStatL(psItem->pszSource, &sStat) == 0 ? (GIntBig)sStat.st_size : 0;
-        psItem->bSkip = !psOptions->bOverwrite && VSIStatL(psItem->pszOutput, &sStat) == 0;
+        else if (psItem->nSize < 0)
+            psItem->nSize = 0;
+        if (!psOptions->bOverwrite)
+            psItem->bSkip = OutputExists(psItem->pszOutput, &sListings);
     }
+    ListingsClear(&sListings);
     BWSourceListClear(&sSources);
     if (!bOk)
         return FALSE;

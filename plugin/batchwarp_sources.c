@@ -12,7 +12,10 @@
 #include <cpl_error.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
+#include <cpl_multiproc.h>
 #include <gdal.h>
+
+#include "batchwarp_worker_config.h"
 
 /* Files that travel with a raster and are never rasters to warp themselves. */
 static const char *const apszSidecarSuffixes[] = {".aux.xml", ".ovr", ".msk", ".tfw", ".tifw",
@@ -274,17 +277,113 @@ static int AppendPattern(BWSourceList *psList, const char *pszPattern)
     return psList->nSources > nBefore;
 }
 
+/* A network path named like a raster file (not like a directory): taken as
+ * a file without asking the server, as stat'ing a long list one object at a
+ * time would cost a round trip each before any work. One that does not exist
+ * fails in its own task, with GDAL's message. */
+static int IsRemoteRasterName(const char *pszPath, CSLConstList papszExt)
+{
+    const size_t nLen = strlen(pszPath);
+    if (nLen == 0 || pszPath[nLen - 1] == '/' || !BWIsNetworkPath(pszPath) || HasWildcard(pszPath))
+        return FALSE;
+    const char *pszExt = CPLGetExtension(pszPath);
+    return pszExt[0] != '\0' && CSLFindString(papszExt, pszExt) >= 0;
+}
+
+typedef struct
+{
+    CSLConstList papszPaths;
+    const int *panIndex; /* which paths to stat */
+    int nCount;
+    int nNext; /* next position in panIndex, taken under hMutex */
+    CPLMutex *hMutex;
+    VSIStatBufL *pasStat;
+    int *pabExists;
+} BWStatJob;
+
+static void StatWorker(void *pData)
+{
+    BWStatJob *psJob = pData;
+    for (;;)
+    {
+        CPLAcquireMutex(psJob->hMutex, 1000.0);
+        const int iPos = psJob->nNext < psJob->nCount ? psJob->nNext++ : -1;
+        CPLReleaseMutex(psJob->hMutex);
+        if (iPos < 0)
+            return;
+        const int i = psJob->panIndex[iPos];
+        psJob->pabExists[i] = VSIStatL(psJob->papszPaths[i], &psJob->pasStat[i]) == 0;
+    }
+}
+
+/* VSIStatL of the network paths among papszPaths, concurrently (a round
+ * trip each), and of local ones in turn. */
+#define BW_STAT_THREADS 16
+static void StatAll(CSLConstList papszPaths, const char *pabSkip, VSIStatBufL *pasStat,
+                    int *pabExists)
+{
+    const int nPaths = CSLCount(papszPaths);
+    int *panNetwork = CPLCalloc((size_t)nPaths + 1, sizeof(int));
+    int nNetwork = 0;
+    for (int i = 0; i < nPaths; ++i)
+    {
+        if (pabSkip[i])
+            continue;
+        if (BWIsNetworkPath(papszPaths[i]))
+            panNetwork[nNetwork++] = i;
+        else
+            pabExists[i] = VSIStatL(papszPaths[i], &pasStat[i]) == 0;
+    }
+    BWStatJob sJob = {papszPaths, panNetwork, nNetwork, 0, NULL, pasStat, pabExists};
+    const int nThreads = MIN(nNetwork, BW_STAT_THREADS);
+    if (nThreads > 1)
+    {
+        sJob.hMutex = CPLCreateMutex();
+        CPLReleaseMutex(sJob.hMutex);
+        CPLJoinableThread *apsThreads[BW_STAT_THREADS];
+        int nStarted = 0;
+        for (int t = 0; t < nThreads; ++t)
+        {
+            apsThreads[nStarted] = CPLCreateJoinableThread(StatWorker, &sJob);
+            if (apsThreads[nStarted] != NULL)
+                ++nStarted;
+        }
+        StatWorker(&sJob); /* this thread too, and all of them if none started */
+        for (int t = 0; t < nStarted; ++t)
+            CPLJoinThread(apsThreads[t]);
+        CPLDestroyMutex(sJob.hMutex);
+    }
+    else
+    {
+        for (int k = 0; k < nNetwork; ++k)
+            pabExists[panNetwork[k]] =
+                VSIStatL(papszPaths[panNetwork[k]], &pasStat[panNetwork[k]]) == 0;
+    }
+    CPLFree(panNetwork);
+}
+
 void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
                       BWSourceList *psList)
 {
     memset(psList, 0, sizeof(*psList));
-    char **papszExt = NULL;
-    for (CSLConstList papszIter = papszSources; papszIter && *papszIter; ++papszIter)
+    char **papszExt = RasterExtensions();
+    const int nArgs = CSLCount(papszSources);
+    char *pabNoStat = CPLCalloc((size_t)nArgs + 1, 1);
+    VSIStatBufL *pasStat = CPLCalloc((size_t)nArgs + 1, sizeof(VSIStatBufL));
+    int *pabExists = CPLCalloc((size_t)nArgs + 1, sizeof(int));
+    for (int i = 0; i < nArgs; ++i)
+        pabNoStat[i] = (char)IsRemoteRasterName(papszSources[i], papszExt);
+    StatAll(papszSources, pabNoStat, pasStat, pabExists);
+    for (int iArg = 0; iArg < nArgs; ++iArg)
     {
-        VSIStatBufL sStat;
-        const int bExists = VSIStatL(*papszIter, &sStat) == 0;
-        if (papszExt == NULL)
-            papszExt = RasterExtensions();
+        CSLConstList papszIter = papszSources + iArg;
+        if (pabNoStat[iArg])
+        {
+            AddSource(psList, *papszIter, "", -1);
+            continue;
+        }
+        VSIStatBufL sStat = pasStat[iArg];
+        const int bExists = pabExists[iArg];
         if (bExists && VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(*papszIter, papszExt))
         {
             AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt);
@@ -296,6 +395,9 @@ void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *psz
             AddSource(psList, *papszIter, "", bExists ? (GIntBig)sStat.st_size : -1);
         }
     }
+    CPLFree(pabNoStat);
+    CPLFree(pasStat);
+    CPLFree(pabExists);
     CSLDestroy(papszExt);
 }
 

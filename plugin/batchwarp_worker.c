@@ -16,6 +16,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_multiproc.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
@@ -24,33 +25,85 @@
 #include "batchwarp_fault_hooks.h"
 #include "batchwarp_output.h"
 #include "batchwarp_protocol.h"
+#include "batchwarp_worker_config.h"
 #include "gdal_batchwarp.h"
+
+/* Tries of a task whose requests to an object store failed in transit. */
+#define BW_TRANSPORT_TRIES 3
 
 /* Messages GDAL raised during the current task. */
 typedef struct
 {
     char **papszErrors;
     char **papszWarnings;
+    /* The first sign that a request to an object store failed in transit
+     * (a dropped connection, a body cut short): such a task is tried again. */
+    char *pszTransport;
+    int bQuietDebug; /* debug messages asked for by us, not by the user */
 } BWErrorLog;
+
+/* What GDAL's network file systems say (as debug messages in GDAL 3.6, which
+ * then hands the short data to the driver) when a reply is dropped or cut
+ * short, and the errors of an upload that failed. */
+static const char *const apszTransportSigns[] = {
+    "transfer closed with",
+    "Connection reset",
+    "Empty reply from server",
+    "Recv failure",
+    "Send failure",
+    "response_code=0,",
+    "timed out",
+    "Failure when receiving data",
+    NULL,
+};
+static const char *const apszUploadFailures[] = {
+    "DoSinglePartPUT", "DoPartUpload", "InitiateMultipartUpload", "CompleteMultipartUpload", NULL,
+};
+/* The categories of GDAL's network file systems' debug messages. */
+#define BW_NETWORK_DEBUG_CATEGORIES "S3,GS,AZURE,ADLS,OSS,SWIFT,VSICURL,WEBHDFS"
+
+static int ContainsAny(const char *pszMsg, const char *const *papszSigns)
+{
+    for (int i = 0; papszSigns[i] != NULL; ++i)
+    {
+        if (strstr(pszMsg, papszSigns[i]) != NULL)
+            return TRUE;
+    }
+    return FALSE;
+}
 
 static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
 {
     (void)nNum;
     BWErrorLog *psLog = CPLGetErrorHandlerUserData();
     if (eClass == CE_Failure || eClass == CE_Fatal)
+    {
         psLog->papszErrors = CSLAddString(psLog->papszErrors, pszMsg);
+        if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszUploadFailures))
+            psLog->pszTransport = CPLStrdup(pszMsg);
+    }
     else if (eClass == CE_Warning)
         psLog->papszWarnings = CSLAddString(psLog->papszWarnings, pszMsg);
     else if (eClass == CE_Debug)
-        fprintf(stderr, "[worker %ld] %s\n", (long)getpid(), pszMsg);
+    {
+        if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszTransportSigns))
+        {
+            const char *pszWhy = strstr(pszMsg, "msg=");
+            psLog->pszTransport = CPLStrdup(pszWhy ? pszWhy + 4 : pszMsg);
+        }
+        if (!psLog->bQuietDebug)
+            fprintf(stderr, "[worker %ld] %s\n", (long)getpid(), pszMsg);
+    }
 }
 
 static void ClearLog(BWErrorLog *psLog)
 {
     CSLDestroy(psLog->papszErrors);
     CSLDestroy(psLog->papszWarnings);
+    CPLFree(psLog->pszTransport);
     psLog->papszErrors = NULL;
     psLog->papszWarnings = NULL;
+    psLog->pszTransport = NULL;
 }
 
 typedef struct
@@ -263,9 +316,55 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     if (pszId == NULL || pszSource == NULL || pszOutput == NULL || pszTemp == NULL)
         CPLError(CE_Failure, CPLE_AppDefined, "malformed task message");
     else
-        bOk = RunTask(psWorker, pszSource, pszOutput, pszTemp, pszStaged,
-                      pszAttempt ? atoi(pszAttempt) : 1, pszThreads ? atoi(pszThreads) : 1,
-                      &papszFiles);
+    {
+        /* On an object store, a request dropped or cut short in transit is
+         * tried again (GDAL 3.6 retries neither, and reads the short data);
+         * GDAL's debug messages are what tells it apart from a bad file. */
+        const int bNetwork = BWIsNetworkPath(pszSource) || BWIsNetworkPath(pszOutput);
+        const int bWatch = bNetwork && CPLGetConfigOption("CPL_DEBUG", NULL) == NULL;
+        if (bWatch)
+        {
+            CPLSetConfigOption("CPL_DEBUG", BW_NETWORK_DEBUG_CATEGORIES);
+            psWorker->sLog.bQuietDebug = TRUE;
+        }
+        const int nTries = bNetwork ? BW_TRANSPORT_TRIES : 1;
+        double dfDelay = 0.5;
+        for (int iTry = 1;; ++iTry)
+        {
+            bOk = RunTask(psWorker, pszSource, pszOutput, pszTemp, pszStaged,
+                          pszAttempt ? atoi(pszAttempt) : 1, pszThreads ? atoi(pszThreads) : 1,
+                          &papszFiles);
+            if (bOk || psWorker->sLog.pszTransport == NULL || iTry == nTries)
+            {
+                if (!bOk && psWorker->sLog.pszTransport != NULL)
+                {
+                    /* First in the report: the reason, naming the source. */
+                    char *pszWhy = CPLStrdup(CPLSPrintf(
+                        "%s: a request to the object store failed in transit (%s), on each "
+                        "of %d tries: the reply was dropped or cut short, so nothing read "
+                        "from it can be trusted",
+                        pszSource, psWorker->sLog.pszTransport, iTry));
+                    psWorker->sLog.papszErrors =
+                        CSLInsertString(psWorker->sLog.papszErrors, 0, pszWhy);
+                    CPLFree(pszWhy);
+                }
+                break;
+            }
+            CPLDebug("BATCHWARP", "%s: %s; trying again", pszSource, psWorker->sLog.pszTransport);
+            ClearLog(&psWorker->sLog);
+            CSLDestroy(papszFiles);
+            papszFiles = NULL;
+            /* Nothing cached from the failed try may be read again. */
+            VSICurlClearCache();
+            CPLSleep(dfDelay);
+            dfDelay *= 2;
+        }
+        if (bWatch)
+        {
+            CPLSetConfigOption("CPL_DEBUG", NULL);
+            psWorker->sLog.bQuietDebug = FALSE;
+        }
+    }
 
     char **papszReply = NULL;
     papszReply = CSLAddNameValue(papszReply, "ID", pszId ? pszId : "");

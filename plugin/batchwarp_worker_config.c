@@ -113,3 +113,50 @@ char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *
         papszFields = CSLAddString(papszFields, CPLSPrintf("INPUT_DRIVER=%s", *papszIter));
     return papszFields;
 }
+
+const char *const BW_HTTP_RETRY_DEFAULTS[] = {
+    /* Up to 5 retries, GDAL's backoff doubling a 0.5 s delay (with jitter):
+     * about 15 s of patience for a throttled bucket. */
+    "GDAL_HTTP_MAX_RETRY=5",
+    "GDAL_HTTP_RETRY_DELAY=0.5",
+    NULL,
+};
+
+char **BWNetworkDefaultsPush(void)
+{
+    char **papszSet = NULL;
+    for (int i = 0; BW_HTTP_RETRY_DEFAULTS[i] != NULL; ++i)
+    {
+        char *pszKey = NULL;
+        const char *pszValue = CPLParseNameValue(BW_HTTP_RETRY_DEFAULTS[i], &pszKey);
+        if (pszKey != NULL && CPLGetConfigOption(pszKey, NULL) == NULL)
+        {
+            CPLSetThreadLocalConfigOption(pszKey, pszValue);
+            papszSet = CSLAddString(papszSet, pszKey);
+        }
+        CPLFree(pszKey);
+    }
+    return papszSet;
+}
+
+void BWNetworkDefaultsPop(char **papszKeys)
+{
+    for (char **papszIter = papszKeys; papszIter && *papszIter; ++papszIter)
+        CPLSetThreadLocalConfigOption(*papszIter, NULL);
+    CSLDestroy(papszKeys);
+}
+
+int BWIsNetworkPath(const char *pszPath)
+{
+    static const char *const apszPrefixes[] = {
+        "/vsis3",   "/vsigs",   "/vsiaz",  "/vsiadls", "/vsioss", "/vsiswift", "/vsiwebhdfs",
+        "/vsicurl", "/vsihdfs", "http://", "https://", "ftp://",  NULL,
+    };
+    for (int i = 0; apszPrefixes[i] != NULL; ++i)
+    {
+        /* Also inside a chain: /vsizip//vsis3/bucket/a.zip/x.tif. */
+        if (strstr(pszPath, apszPrefixes[i]) != NULL)
+            return TRUE;
+    }
+    return FALSE;
+}

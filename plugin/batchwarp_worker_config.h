@@ -21,4 +21,20 @@ GIntBig BWParseCacheMax(const char *pszValue, GIntBig nPhysicalRAM);
 /* Fields of the INIT message (CSLDestroy them). */
 char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *psBudget);
 
+/* Object stores throttle (503 SlowDown, 429) and have 5xx hiccups that a
+ * retry cures, but GDAL does not retry HTTP requests by default. Sets
+ * BW_HTTP_RETRY_DEFAULTS as thread-local configuration options of the
+ * calling thread where the user set none, for the supervisor's own requests
+ * (listing, output directories) and, through INIT, the workers'; returns the
+ * keys set, for BWNetworkDefaultsPop (which unsets them). */
+char **BWNetworkDefaultsPush(void);
+void BWNetworkDefaultsPop(char **papszKeys);
+
+/* KEY=VALUE pairs, NULL-terminated. */
+extern const char *const BW_HTTP_RETRY_DEFAULTS[];
+
+/* Whether a path is read or written over the network (/vsis3/, /vsigs/,
+ * /vsiaz/, /vsicurl/, ..., possibly inside /vsizip/ and the like). */
+int BWIsNetworkPath(const char *pszPath);
+
 #endif
