@@ -1,50 +1,222 @@
-"""`gdal raster batch-warp`: the gdal_batchwarp engine as a plugin of the
-`gdal` program (GDAL >= 3.11), loaded from GDAL_DRIVER_PATH. Its outputs are
-identical to gdalwarp's and to the standalone program's."""
+"""`gdal raster batch-warp`: the gdal_batchwarp engine as a plugin of GDAL
+>= 3.11 (the `gdal` program and gdal.Run in Python), loaded from
+GDAL_DRIVER_PATH. It loads without a word in every host program, takes every
+argument of `gdal raster reproject` of the running GDAL, and its outputs are
+identical to reproject's, gdalwarp's and the standalone program's."""
+import json
 import os
 import shutil
 import subprocess
+import sys
+import textwrap
 
 import pytest
 from osgeo import gdal
 
-from conftest import all_files, assert_same_raster, make_small_rasters, read_report
+from conftest import REPO_ROOT, all_files, assert_same_raster, file_bytes, make_small_rasters, read_report
 
 WARP = ["-t_srs", "EPSG:3857", "-r", "bilinear"]
 
 
 @pytest.fixture(scope="module")
-def gdal_cli(batchwarp_bin):
-    """Environment that loads the plugin into `gdal`."""
+def plugin_dir(batchwarp_bin):
     if int(gdal.VersionInfo("VERSION_NUM")) < 3110000:
         pytest.skip(f"GDAL {gdal.__version__} < 3.11: no `gdal` CLI algorithms, the plugin is not built")
     if shutil.which("gdal") is None:
         pytest.skip("the `gdal` program is not installed")
-    plugin_dir = os.environ.get("GDAL_BATCHWARP_GDAL_PLUGIN_DIR") or os.path.join(
+    directory = os.environ.get("GDAL_BATCHWARP_GDAL_PLUGIN_DIR") or os.path.join(
         os.path.dirname(os.path.dirname(batchwarp_bin)), "plugin", "gdal_algorithm")
-    plugin = os.path.join(plugin_dir, "gdal_BatchWarp.so")
+    plugin = os.path.join(directory, "gdal_BatchWarp.so")
     # GDAL is new enough: the build must have made the plugin.
     assert os.path.exists(plugin), f"{plugin} was not built with GDAL {gdal.__version__}"
+    return directory
+
+
+@pytest.fixture(scope="module")
+def gdal_cli(plugin_dir):
+    """Environment that loads the plugin into every GDAL program."""
     return {**os.environ, "GDAL_DRIVER_PATH": plugin_dir}
 
 
 def run(argv, env, **kw):
-    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env, timeout=120, **kw)
+    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=env, timeout=300, **kw)
 
 
-def test_listed_and_documented(gdal_cli):
+def run_python(code, env):
+    return run([sys.executable, "-c", textwrap.dedent(code)], env)
+
+
+# -- 1. Loading cleanly ------------------------------------------------------
+
+def test_plugin_is_loaded(gdal_cli):
     res = run(["gdal", "raster", "--help"], gdal_cli)
     assert "batch-warp" in res.stdout + res.stderr
-    res = run(["gdal", "raster", "batch-warp", "--help"], gdal_cli)
+
+
+def test_python_with_exceptions_loads_cleanly(gdal_cli):
+    # Fails with a plugin that only exports GDALRegisterMe: GDAL's loader
+    # first looks up GDALRegister_BatchWarp, and the failed lookup raises.
+    res = run_python("""
+        from osgeo import gdal
+        gdal.UseExceptions()
+        gdal.AllRegister()
+        assert gdal.GetLastErrorType() == gdal.CE_None, gdal.GetLastErrorMsg()
+        print(gdal.GetDriverCount())
+    """, gdal_cli)
     assert res.returncode == 0, res.stderr
-    for arg in ("--input", "--output-dir", "--dst-crs", "--resampling", "--num-workers"):
-        assert arg in res.stdout, arg
+    assert res.stderr == ""
+
+
+@pytest.mark.parametrize("argv", [["gdalinfo", "--formats"], ["gdal", "--version"]], ids=["gdalinfo", "gdal"])
+def test_gdal_programs_log_nothing(gdal_cli, argv):
+    res = run(argv, {**gdal_cli, "CPL_DEBUG": "OFF"})
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == ""
+
+
+def test_c_program_calling_gdalallregister_logs_nothing(gdal_cli, tmp_path):
+    if shutil.which("cc") is None or shutil.which("gdal-config") is None:
+        pytest.skip("no C compiler or gdal-config")
+    exe = tmp_path / "allregister"
+    flags = [f for opt in ("--cflags", "--libs") for f in run(["gdal-config", opt], os.environ).stdout.split()]
+    subprocess.run(["cc", "-o", exe, os.path.join(REPO_ROOT, "bench", "gdal_allregister_time.c"), *flags],
+                   check=True)
+    # The program fails when GDALAllRegister() left an error behind.
+    res = run([exe], gdal_cli)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == ""
+
+
+# -- 2. Arguments of `gdal raster reproject` ---------------------------------
+
+def json_usage(alg, env):
+    res = run(["gdal", "raster", alg, "--json-usage"], env)
+    assert res.returncode == 0, res.stderr
+    usage = json.loads(res.stdout)
+    return {a["name"]: a for key in ("input_arguments", "output_arguments", "input_output_arguments")
+            for a in usage.get(key, [])}
+
+
+# Reproject's single output is the batch's --output-dir.
+NOT_IN_BATCH = {"output"}
+
+
+def test_every_reproject_argument_is_accepted(gdal_cli):
+    reproject = json_usage("reproject", gdal_cli)
+    batch = json_usage("batch-warp", gdal_cli)
+    assert "output-crs" in reproject or "dst-crs" in reproject
+    for name, arg in reproject.items():
+        if name in NOT_IN_BATCH:
+            continue
+        assert name in batch, f"--{name} of `gdal raster reproject` missing from batch-warp"
+        for key in ("type", "choices", "default", "metavar", "mutual_exclusion_group", "min_value", "max_value"):
+            assert batch[name].get(key) == arg.get(key), (name, key)
+    assert batch["input"]["type"] == reproject["input"]["type"]
+    for name in ("output-dir", "num-workers", "recursive", "report", "retries", "timeout", "memory-budget",
+                 "shard"):
+        assert name in batch, name
+
+
+def test_short_names_and_aliases_are_reprojects(gdal_cli):
+    # --json-usage does not list short names and aliases: the Python API does.
+    res = run_python("""
+        import json
+        from osgeo import gdal
+        gdal.UseExceptions()
+        raster = gdal.GetGlobalAlgorithmRegistry().InstantiateAlg("raster")
+        out = {}
+        for name in ("reproject", "batch-warp"):
+            alg = raster.InstantiateSubAlgorithm(name)
+            args = {}
+            for n in alg.GetArgNames():
+                a = alg.GetArg(n)
+                args[n] = [a.GetShortName(), sorted(a.GetAliases() or []), a.GetType()]
+            hidden = {}
+            for c in ("t_srs", "s_srs", "dst-crs", "src-crs", "tap", "bbox_srs", "src-nodata", "dst-nodata",
+                      "of", "f", "co", "oo", "if", "wo", "to", "et", "j", "r", "s", "d"):
+                try:
+                    a = alg.GetArg(c)
+                except RuntimeError:
+                    a = None
+                hidden[c] = a.GetName() if a else None
+            out[name] = {"args": args, "hidden": hidden}
+        print(json.dumps(out))
+    """, gdal_cli)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    reproject, batch = out["reproject"], out["batch-warp"]
+    for name, (short, aliases, typ) in reproject["args"].items():
+        if name in NOT_IN_BATCH:
+            continue
+        assert name in batch["args"], name
+        if name == "input":
+            assert batch["args"][name][2] == typ
+            continue
+        assert batch["args"][name] == [short, aliases, typ], name
+    for spelling, target in reproject["hidden"].items():
+        if target is not None and target not in NOT_IN_BATCH:
+            assert batch["hidden"][spelling] == target, spelling
+    # -j is reproject's threads; workers are -w / --num-workers.
+    assert batch["hidden"]["j"] == "num-threads"
+    assert batch["args"]["num-workers"][0] in ("w", "")
+
+
+def test_old_spelling_fails_clearly(tmp_path, gdal_cli):
+    make_small_rasters(tmp_path / "in", 1)
+    res = run(["gdal", "raster", "batch-warp", "--output-crs", "EPSG:3857", "--no-such-arg", "1",
+               tmp_path / "in", tmp_path / "out"], gdal_cli)
+    assert res.returncode != 0
+    assert "no-such-arg" in res.stderr
+
+
+# Each: reproject's arguments, and whether to compare bytes (else values,
+# georeferencing and metadata).
+CASES = [
+    ["--output-crs", "EPSG:3857", "-r", "bilinear"],
+    ["--dst-crs", "EPSG:4326", "--resolution", "0.0005,0.0005", "--output-nodata", "0",
+     "--co", "COMPRESS=DEFLATE", "--co", "TILED=YES"],
+    ["-d", "EPSG:3857", "--size", "20,24", "--add-alpha", "-j", "2", "-r", "cubic"],
+    ["--output-crs", "EPSG:32631", "--resolution", "50,50", "--target-aligned-pixels", "--wo", "SAMPLE_GRID=YES",
+     "--et", "0", "--input-nodata", "7"],
+    ["--output-crs", "EPSG:4326", "--bbox", "1.05,49.75,1.25,49.95", "--bbox-crs", "EPSG:4326",
+     "--of", "GTiff", "--overwrite"],
+]
+
+
+@pytest.mark.parametrize("args", CASES, ids=[" ".join(c[:2]) for c in CASES])
+def test_outputs_identical_to_reproject(tmp_path, gdal_cli, args):
+    sources = make_small_rasters(tmp_path / "in", 3, size=32)
+    res = run(["gdal", "raster", "batch-warp", *args, "--num-workers", "2", tmp_path / "in", tmp_path / "batch"],
+              gdal_cli)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert all_files(tmp_path / "batch") == [os.path.basename(s) for s in sources]
+    for s in sources:
+        name = os.path.basename(s)
+        ref = tmp_path / f"ref_{name}"
+        res = run(["gdal", "raster", "reproject", *args, s, ref], gdal_cli)
+        assert res.returncode == 0, res.stderr
+        assert_same_raster(tmp_path / "batch" / name, ref)
+        assert file_bytes(tmp_path / "batch" / name) == file_bytes(ref), name
+
+
+def test_like_matches_reproject(tmp_path, gdal_cli):
+    sources = make_small_rasters(tmp_path / "in", 2, size=32)
+    template = tmp_path / "template.tif"
+    assert run(["gdal", "raster", "reproject", "--output-crs", "EPSG:3857", "--size", "17,19", sources[0],
+                template], gdal_cli).returncode == 0
+    res = run(["gdal", "raster", "batch-warp", "--like", template, tmp_path / "in", tmp_path / "batch"], gdal_cli)
+    assert res.returncode == 0, res.stderr
+    for s in sources:
+        ref = tmp_path / f"ref_{os.path.basename(s)}"
+        res = run(["gdal", "raster", "reproject", "--like", template, s, ref], gdal_cli)
+        assert res.returncode == 0, res.stderr
+        assert_same_raster(tmp_path / "batch" / os.path.basename(s), ref)
 
 
 def test_outputs_identical_to_gdalwarp_and_the_program(tmp_path, gdal_cli, run_batchwarp, run_gdalwarp):
     sources = make_small_rasters(tmp_path / "in", 5, size=32)
     report = tmp_path / "report.jsonl"
-    res = run(["gdal", "raster", "batch-warp", "--dst-crs", "EPSG:3857", "-r", "bilinear", "-j", "2",
+    res = run(["gdal", "raster", "batch-warp", "--output-crs", "EPSG:3857", "-r", "bilinear", "-w", "2",
                "--report", report, tmp_path / "in", tmp_path / "via_gdal"], gdal_cli)
     assert res.returncode == 0, res.stdout + res.stderr
     assert len(read_report(report)) == 5
@@ -61,11 +233,60 @@ def test_outputs_identical_to_gdalwarp_and_the_program(tmp_path, gdal_cli, run_b
         assert_same_raster(tmp_path / "via_program" / name, ref)
 
 
-def test_failure_is_reported(tmp_path, gdal_cli):
+def test_failure_is_reported_with_a_summary(tmp_path, gdal_cli):
     make_small_rasters(tmp_path / "in", 1)
     (tmp_path / "in" / "bad.tif").write_text("not a raster")
-    res = run(["gdal", "raster", "batch-warp", "--dst-crs", "EPSG:3857", tmp_path / "in", tmp_path / "out"],
+    res = run(["gdal", "raster", "batch-warp", "--output-crs", "EPSG:3857", tmp_path / "in", tmp_path / "out"],
               gdal_cli)
     assert res.returncode != 0
     assert "bad.tif" in res.stderr
+    assert "2 sources: 1 ok, 0 skipped, 1 failed" in res.stderr
+    assert "1 x " in res.stderr
     assert all_files(tmp_path / "out") == ["t0000.tif"]
+    res = run(["gdal", "raster", "batch-warp", "-q", "--output-crs", "EPSG:3857", tmp_path / "in",
+               tmp_path / "out"], gdal_cli)
+    assert res.returncode != 0
+    assert "Batch summary" not in res.stderr
+
+
+# -- 3. Python, through GDAL -------------------------------------------------
+
+def test_gdal_run_from_python(tmp_path, gdal_cli):
+    make_small_rasters(tmp_path / "in", 4, size=32)
+    (tmp_path / "in" / "bad.tif").write_text("not a raster")
+    res = run_python(f"""
+        import json, os
+        from osgeo import gdal
+        gdal.UseExceptions()
+        good = sorted(os.path.join({str(tmp_path / "in")!r}, n) for n in os.listdir({str(tmp_path / "in")!r})
+                      if n != "bad.tif")
+        seen = []
+        def progress(pct, msg, data):
+            seen.append(pct)
+            return True
+        gdal.Run("raster", "batch-warp", input=good, output_dir={str(tmp_path / "ok")!r},
+                 output_crs="EPSG:3857", num_workers=2, progress=progress)
+        out = {{"ok_progress": seen[:], "ok_files": sorted(os.listdir({str(tmp_path / "ok")!r}))}}
+        seen.clear()
+        try:
+            gdal.Run("raster", "batch-warp", input=[{str(tmp_path / "in")!r}],
+                     output_dir={str(tmp_path / "mixed")!r}, output_crs="EPSG:3857", quiet=True,
+                     progress=progress)
+            out["error"] = None
+        except RuntimeError as e:
+            out["error"] = str(e)
+        out["mixed_progress"] = seen
+        out["mixed_files"] = sorted(os.listdir({str(tmp_path / "mixed")!r}))
+        print(json.dumps(out))
+    """, gdal_cli)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.splitlines()[-1])
+    assert out["ok_files"] == ["t0000.tif", "t0001.tif", "t0002.tif", "t0003.tif"]
+    prog = out["ok_progress"]
+    assert prog[0] == 0.0 and prog[-1] == 1.0 and prog == sorted(prog)
+    assert len(set(prog)) >= 5  # 0, then once per finished file
+    # A failed file: an exception that names it, and the others done.
+    assert out["error"] is not None and "bad.tif" in out["error"], out["error"]
+    assert "not recognized" in out["error"]
+    assert out["mixed_files"] == ["t0000.tif", "t0001.tif", "t0002.tif", "t0003.tif"]
+    assert out["mixed_progress"][-1] == 1.0
