@@ -335,7 +335,7 @@ static void StatAll(CSLConstList papszPaths, const char *pabSkip, VSIStatBufL *p
             pabExists[i] = VSIStatL(papszPaths[i], &pasStat[i]) == 0;
     }
     BWStatJob sJob = {papszPaths, panNetwork, nNetwork, 0, NULL, pasStat, pabExists};
-    const int nThreads = MIN(nNetwork, BW_STAT_THREADS);
+    const int nThreads = nNetwork < BW_STAT_THREADS ? nNetwork : BW_STAT_THREADS;
     if (nThreads > 1)
     {
         sJob.hMutex = CPLCreateMutex();

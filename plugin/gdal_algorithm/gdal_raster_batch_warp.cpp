@@ -9,9 +9,12 @@
  * that reproject stands for, by GDALBatchWarp(), so the pool, report and
  * guarantees are those of the gdal_batchwarp program.
  */
+#include <dlfcn.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,80 @@
 
 namespace
 {
+
+/* libgdalbatchwarp, opened when a batch runs rather than when GDAL loads the
+ * plugin: every GDAL program loads the plugin (GDALAllRegister()), and most
+ * never run a batch, so they need not pay for loading the library and its
+ * dependencies. */
+struct BatchWarpLib
+{
+    decltype(&GDALBatchWarpOptionsNew) pfnOptionsNew = nullptr;
+    decltype(&GDALBatchWarpOptionsFree) pfnOptionsFree = nullptr;
+    decltype(&GDALBatchWarpOptionsSetProgress) pfnSetProgress = nullptr;
+    decltype(&GDALBatchWarpOptionsSetResultCallback) pfnSetResultCallback = nullptr;
+    decltype(&GDALBatchWarpOptionsSetSummary) pfnSetSummary = nullptr;
+    decltype(&GDALBatchWarp) pfnBatchWarp = nullptr;
+    decltype(&GDALBatchWarpGetVersion) pfnGetVersion = nullptr;
+};
+
+#ifndef BATCHWARP_LIB_SONAME
+#define BATCHWARP_LIB_SONAME "libgdalbatchwarp.so.0"
+#endif
+
+/* The library beside this plugin's directory (<libdir>/gdalplugins/.. once
+ * installed, plugin/gdal_algorithm/.. in the build tree), else wherever the
+ * dynamic loader finds it. NULL with CPLError() when it cannot be loaded. */
+const BatchWarpLib *LoadBatchWarpLib()
+{
+    static std::mutex oMutex;
+    static BatchWarpLib sLib;
+    static bool bLoaded = false;
+    std::lock_guard<std::mutex> oLock(oMutex);
+    if (bLoaded)
+        return &sLib;
+    void *hLib = nullptr;
+    std::string osTried;
+    Dl_info sInfo;
+    if (dladdr(reinterpret_cast<void *>(&LoadBatchWarpLib), &sInfo) != 0 &&
+        sInfo.dli_fname != nullptr)
+    {
+        const std::string osDir = CPLGetPath(CPLGetPath(sInfo.dli_fname));
+        const std::string osPath = CPLFormFilename(osDir.c_str(), BATCHWARP_LIB_SONAME, nullptr);
+        hLib = dlopen(osPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (hLib == nullptr)
+            osTried = dlerror();
+    }
+    if (hLib == nullptr)
+        hLib = dlopen(BATCHWARP_LIB_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (hLib == nullptr)
+    {
+        CPLError(CE_Failure, CPLE_AppDefined, "batch-warp cannot load %s: %s%s%s",
+                 BATCHWARP_LIB_SONAME, dlerror(), osTried.empty() ? "" : "; ", osTried.c_str());
+        return nullptr;
+    }
+    auto Sym = [hLib](auto &pfn, const char *pszName)
+    {
+        pfn = reinterpret_cast<std::remove_reference_t<decltype(pfn)>>(dlsym(hLib, pszName));
+        return pfn != nullptr;
+    };
+    if (!Sym(sLib.pfnOptionsNew, "GDALBatchWarpOptionsNew") ||
+        !Sym(sLib.pfnOptionsFree, "GDALBatchWarpOptionsFree") ||
+        !Sym(sLib.pfnSetProgress, "GDALBatchWarpOptionsSetProgress") ||
+        !Sym(sLib.pfnSetResultCallback, "GDALBatchWarpOptionsSetResultCallback") ||
+        !Sym(sLib.pfnSetSummary, "GDALBatchWarpOptionsSetSummary") ||
+        !Sym(sLib.pfnBatchWarp, "GDALBatchWarp") ||
+        !Sym(sLib.pfnGetVersion, "GDALBatchWarpGetVersion"))
+    {
+        CPLError(CE_Failure, CPLE_AppDefined,
+                 "batch-warp: %s lacks a function this plugin needs (an older library?)",
+                 BATCHWARP_LIB_SONAME);
+        dlclose(hLib);
+        sLib = BatchWarpLib();
+        return nullptr;
+    }
+    bLoaded = true;
+    return &sLib;
+}
 
 /* Values of the arguments copied from reproject, one of each type; a
  * std::vector of unique_ptr keeps their addresses stable. */
@@ -498,9 +575,8 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
         {
             ReportError(CE_Failure, CPLE_NotSupported,
                         "--%s (an argument of `gdal raster reproject` of GDAL %s) is not "
-                        "supported by this version of batch-warp (%s).",
-                        oArg.GetName().c_str(), GDALVersionInfo("RELEASE_NAME"),
-                        GDALBatchWarpGetVersion());
+                        "supported by this version of batch-warp.",
+                        oArg.GetName().c_str(), GDALVersionInfo("RELEASE_NAME"));
             return false;
         }
         return true;
@@ -605,15 +681,19 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
         CPLStringList aosArgs;
         if (!BatchWarpArgs(aosArgs))
             return false;
-        CPLDebug("BATCHWARP", "gdal_batchwarp %s", Join(aosArgs, " ").c_str());
-        GDALBatchWarpOptions *psOptions = GDALBatchWarpOptionsNew(aosArgs.List(), nullptr);
+        const BatchWarpLib *psLib = LoadBatchWarpLib();
+        if (psLib == nullptr)
+            return false;
+        CPLDebug("BATCHWARP", "gdal_batchwarp %s (library %s)", Join(aosArgs, " ").c_str(),
+                 psLib->pfnGetVersion());
+        GDALBatchWarpOptions *psOptions = psLib->pfnOptionsNew(aosArgs.List(), nullptr);
         if (psOptions == nullptr)
             return false;
-        GDALBatchWarpOptionsSetProgress(psOptions, pfnProgress, pProgressData);
-        GDALBatchWarpOptionsSetResultCallback(psOptions, ReportFailure, this);
-        GDALBatchWarpOptionsSetSummary(psOptions, TRUE);
-        const GDALBatchWarpStatus eStatus = GDALBatchWarp(psOptions);
-        GDALBatchWarpOptionsFree(psOptions);
+        psLib->pfnSetProgress(psOptions, pfnProgress, pProgressData);
+        psLib->pfnSetResultCallback(psOptions, ReportFailure, this);
+        psLib->pfnSetSummary(psOptions, TRUE);
+        const GDALBatchWarpStatus eStatus = psLib->pfnBatchWarp(psOptions);
+        psLib->pfnOptionsFree(psOptions);
         if (eStatus == GDAL_BATCHWARP_FAILED && !m_failures.empty())
         {
             // GDAL's convention: a failed run is an error (an exception in
