@@ -335,3 +335,76 @@ def test_truncated_body_fails_the_task_clearly_without_output(tmp_path, s3, pref
     done = keys(s3, f"{prefix}/out") if remote_output else all_files(out)
     assert done == ["t0000.tif", "t0002.tif"]
     assert all_files(staging) == []
+
+
+###############################################################################
+# Requests per source: no sidecar probes
+
+
+def make_cog(path, seed, size=512):
+    """A 512x512 DEFLATE COG with internal overviews, as on object stores."""
+    plain = str(path) + ".plain.tif"
+    make_raster(plain, xsize=size, ysize=size, seed=seed, origin=(2.0 + seed * 0.01, 49.0),
+                pixel_size=(0.0005, 0.0005))
+    gdal.Translate(str(path), plain, format="COG", creationOptions=["COMPRESS=DEFLATE", "BLOCKSIZE=256"])
+    os.unlink(plain)
+    return str(path)
+
+
+def test_listed_sources_cost_few_requests_and_keep_their_sidecars(tmp_path, s3, prefix, run_batchwarp, run_gdalwarp):
+    """Workers hand GDAL the listing's names as the source's siblings: no
+    probe of every possible sidecar name, yet the sidecars that exist (a PAM
+    .aux.xml that sets nodata, an external .msk) still shape the output as
+    gdalwarp's. (Before issue 15: about 70 requests per source.)"""
+    local = tmp_path / "in"
+    local.mkdir()
+    for i, name in enumerate(["a.tif", "b.tif", "c.tif"]):
+        make_cog(local / name, seed=i)
+    ds = gdal.Open(str(local / "b.tif"))
+    ds.GetRasterBand(1).SetNoDataValue(0)  # read-only: goes to b.tif.aux.xml
+    ds = None
+    ds = gdal.Open(str(local / "c.tif"))
+    gdal.SetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", "NO")
+    try:
+        ds.CreateMaskBand(gdal.GMF_PER_DATASET)  # read-only: goes to c.tif.msk
+        mask = ds.GetRasterBand(1).GetMaskBand()
+        mask.WriteRaster(0, 0, 256, 256, b"\0" * (256 * 256))
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", None)
+    ds = None
+    assert sorted(os.listdir(local)) == ["a.tif", "b.tif", "b.tif.aux.xml", "c.tif", "c.tif.msk"]
+    upload_tree(s3, f"{prefix}/in", local)
+    s3.proxy.reset_counts()
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", "-j", "2", f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", out], env=env_for(s3))
+    assert res.returncode == 0, res.stderr
+    assert sorted(os.listdir(out)) == ["a.tif", "b.tif", "c.tif"]
+    for name in ("a.tif", "b.tif", "c.tif"):
+        ref = tmp_path / f"ref_{name}"
+        run_gdalwarp(WARP, local / name, ref)
+        assert_same_raster(out / name, ref)
+    assert gdal.Open(str(out / "b.tif")).GetRasterBand(1).GetNoDataValue() == 0
+    counts = {name: source_requests(s3, f"{prefix}/in/{name}") for name in ("a.tif", "b.tif", "c.tif")}
+    print("requests per source", counts)
+    assert counts["a.tif"] <= 4, (counts, s3.proxy.requests)
+
+
+def test_explicit_network_sources_are_opened_as_empty_dir_unless_told(tmp_path, s3, prefix, run_batchwarp):
+    """A network source given as a file: GDAL neither lists its prefix nor
+    probes sidecar names (as GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR), unless
+    --config GDAL_DISABLE_READDIR_ON_OPEN says otherwise."""
+    local = tmp_path / "in"
+    local.mkdir()
+    make_cog(local / "a.tif", seed=0)
+    upload_tree(s3, f"{prefix}/in", local)
+    key = f"{prefix}/in/a.tif"
+    counts = {}
+    for label, extra in (("default", []), ("YES", ["--config", "GDAL_DISABLE_READDIR_ON_OPEN", "YES"])):
+        s3.proxy.reset_counts()
+        res = run_batchwarp([*WARP, "-q", *extra, f"/vsis3/{BUCKET}/{key}", "-outdir", tmp_path / label],
+                            env=env_for(s3))
+        assert res.returncode == 0, res.stderr
+        counts[label] = source_requests(s3, key)
+    print("requests per source", counts)
+    assert counts["default"] <= 4, counts
+    assert counts["YES"] > 10, counts  # the user's choice is obeyed: GDAL probes sidecars

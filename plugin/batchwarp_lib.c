@@ -158,6 +158,8 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
         CSLAddNameValue(papszFields, "ATTEMPT", CPLSPrintf("%d", psBatch->panAttempts[iItem]));
     if (nThreads > 1)
         papszFields = CSLAddNameValue(papszFields, "THREADS", CPLSPrintf("%d", nThreads));
+    for (char **papszIter = psItem->papszSiblings; papszIter && *papszIter; ++papszIter)
+        papszFields = CSLAddNameValue(papszFields, "SIBLING", *papszIter);
     psBatch->panThreads[iItem] = nThreads;
     psBatch->nThreadsBusy += nThreads;
     psBatch->nPendingCost -= nCost;

@@ -188,6 +188,27 @@ static void ListingsClear(BWListings *psListings)
     memset(psListings, 0, sizeof(*psListings));
 }
 
+/*
+ * What a worker tells GDAL about a source's directory, unless the user chose
+ * with GDAL_DISABLE_READDIR_ON_OPEN: a listed source's siblings from the
+ * listing that found it (the sidecars that exist are found, the others cost
+ * nothing); for a network source given as a file, none but itself, as
+ * GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR would (no listing of a possibly huge
+ * prefix, no probe of every possible sidecar name, a request each). Local
+ * files given as such: NULL, and GDAL checks their sidecars with stat().
+ * Takes the source's list.
+ */
+static char **SiblingsFor(BWSource *psSource)
+{
+    if (CPLGetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", NULL) != NULL)
+        return NULL;
+    char **papszSiblings = psSource->papszSiblings;
+    psSource->papszSiblings = NULL;
+    if (papszSiblings == NULL && BWIsNetworkPath(psSource->pszPath))
+        papszSiblings = CSLAddString(NULL, CPLGetFilename(psSource->pszPath));
+    return papszSiblings;
+}
+
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
     memset(psPlan, 0, sizeof(*psPlan));
@@ -214,7 +235,7 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
     int bOk = TRUE;
     for (int i = 0; i < sSources.nSources && bOk; ++i)
     {
-        const BWSource *psSource = &sSources.pasSources[i];
+        BWSource *psSource = &sSources.pasSources[i];
         BWPlanItem *psItem = &psPlan->pasItems[psPlan->nItems];
         char *pszName =
             BWExpandOutputTemplate(psOptions->pszOutputTemplate ? psOptions->pszOutputTemplate
@@ -246,6 +267,7 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
             psItem->nSize = 0;
         if (!psOptions->bOverwrite)
             psItem->bSkip = OutputExists(psItem->pszOutput, &sListings);
+        psItem->papszSiblings = SiblingsFor(psSource);
     }
     ListingsClear(&sListings);
     BWSourceListClear(&sSources);
@@ -275,6 +297,7 @@ void BWPlanFree(BWPlan *psPlan)
         CPLFree(psPlan->pasItems[i].pszOutput);
         CPLFree(psPlan->pasItems[i].pszTemp);
         CPLFree(psPlan->pasItems[i].pszStaged);
+        CSLDestroy(psPlan->pasItems[i].papszSiblings);
     }
     CPLFree(psPlan->pasItems);
     memset(psPlan, 0, sizeof(*psPlan));

@@ -21,6 +21,9 @@ typedef struct
     char *pszStaged; /* local file written first for a remote output, or NULL */
     GIntBig nSize;   /* source size in bytes (0 if unknown): a cost estimate */
     int bSkip;       /* output already exists and -overwrite was not given */
+    /* Names to hand GDALOpenEx as the source's siblings, or NULL to let GDAL
+     * look as GDAL_DISABLE_READDIR_ON_OPEN says (see BWSiblingsFor). */
+    char **papszSiblings;
 } BWPlanItem;
 
 typedef struct

@@ -159,6 +159,7 @@ void BWShardFilter(BWPlan *psPlan, int nIndex, int nCount)
         CPLFree(psItem->pszOutput);
         CPLFree(psItem->pszTemp);
         CPLFree(psItem->pszStaged);
+        CSLDestroy(psItem->papszSiblings);
     }
     psPlan->nItems = nKept;
     CPLFree(panShard);

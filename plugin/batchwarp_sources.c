@@ -98,8 +98,8 @@ static int HasHiddenComponent(const char *pszRelPath)
     return strstr(pszRelPath, "/.") != NULL;
 }
 
-static void AddSource(BWSourceList *psList, const char *pszPath, const char *pszRelDir,
-                      GIntBig nSize)
+static BWSource *AddSource(BWSourceList *psList, const char *pszPath, const char *pszRelDir,
+                           GIntBig nSize)
 {
     if (psList->nSources == psList->nCapacity)
     {
@@ -111,17 +111,87 @@ static void AddSource(BWSourceList *psList, const char *pszPath, const char *psz
     psSource->pszPath = CPLStrdup(pszPath);
     psSource->pszRelDir = CPLStrdup(pszRelDir);
     psSource->nSize = nSize;
+    psSource->papszSiblings = NULL;
+    return psSource;
+}
+
+/* A listing's names that a source's sidecars could have: all of them in a
+ * directory of up to BW_MAX_SIBLINGS names; in a larger one, those that start
+ * with the source's stem (the name up to its first dot: x.tif.ovr, x.aux,
+ * x_rpc.txt), plus up to BW_MAX_SIBLINGS of the names that are not rasters
+ * to warp (metadata files such as METADATA.DIM). */
+#define BW_MAX_SIBLINGS 256
+static char **SiblingsFor(const char *pszName, CSLConstList papszDirNames, const char *pabIsSource)
+{
+    const int nNames = CSLCount(papszDirNames);
+    if (nNames <= BW_MAX_SIBLINGS)
+        return CSLDuplicate((CSLConstList)papszDirNames);
+    const char *pszDot = strchr(pszName, '.');
+    const size_t nStem = pszDot ? (size_t)(pszDot - pszName) : strlen(pszName);
+    char **papszOut = NULL;
+    int nOthers = 0;
+    for (int i = 0; i < nNames; ++i)
+    {
+        if (EQUALN(papszDirNames[i], pszName, nStem))
+            papszOut = CSLAddString(papszOut, papszDirNames[i]);
+        else if (!pabIsSource[i] && nOthers < BW_MAX_SIBLINGS)
+        {
+            papszOut = CSLAddString(papszOut, papszDirNames[i]);
+            ++nOthers;
+        }
+    }
+    return papszOut;
 }
 
 typedef struct
 {
     char *pszRelPath;
     GIntBig nSize;
+    char *pszDir;  /* CPLGetPath(pszRelPath) */
+    int iGroup;    /* entries of one directory share it */
+    int iInGroup;  /* position among them (sorted by name) */
+    int bIsSource; /* taken as a raster to warp */
 } BWDirEntry;
 
 static int CompareDirEntries(const void *a, const void *b)
 {
     return strcmp(((const BWDirEntry *)a)->pszRelPath, ((const BWDirEntry *)b)->pszRelPath);
+}
+
+static int CompareByDirThenName(const void *a, const void *b)
+{
+    const BWDirEntry *const *ppsA = a;
+    const BWDirEntry *const *ppsB = b;
+    const int n = strcmp((*ppsA)->pszDir, (*ppsB)->pszDir);
+    return n != 0 ? n : strcmp((*ppsA)->pszRelPath, (*ppsB)->pszRelPath);
+}
+
+/* The names of each listed directory (basenames, one CSL per group), for the
+ * workers to hand GDAL as the source's siblings (see BWSource). */
+static char ***GroupByDirectory(BWDirEntry *pasEntries, int nEntries, int *pnGroups)
+{
+    BWDirEntry **papsSorted = CPLCalloc((size_t)nEntries + 1, sizeof(BWDirEntry *));
+    for (int i = 0; i < nEntries; ++i)
+        papsSorted[i] = &pasEntries[i];
+    if (nEntries > 0)
+        qsort(papsSorted, (size_t)nEntries, sizeof(BWDirEntry *), CompareByDirThenName);
+    char ***papapszGroups = NULL;
+    int nGroups = 0;
+    for (int i = 0; i < nEntries; ++i)
+    {
+        if (i == 0 || strcmp(papsSorted[i]->pszDir, papsSorted[i - 1]->pszDir) != 0)
+        {
+            papapszGroups = CPLRealloc(papapszGroups, sizeof(char **) * (size_t)(nGroups + 1));
+            papapszGroups[nGroups++] = NULL;
+        }
+        papsSorted[i]->iGroup = nGroups - 1;
+        papsSorted[i]->iInGroup = CSLCount(papapszGroups[nGroups - 1]);
+        papapszGroups[nGroups - 1] =
+            CSLAddString(papapszGroups[nGroups - 1], CPLGetFilename(papsSorted[i]->pszRelPath));
+    }
+    CPLFree(papsSorted);
+    *pnGroups = nGroups;
+    return papapszGroups;
 }
 
 /* The output directory's path relative to a listed directory, when it lies
@@ -191,13 +261,19 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
             nCapacity = nCapacity ? 2 * nCapacity : 64;
             pasEntries = CPLRealloc(pasEntries, sizeof(BWDirEntry) * (size_t)nCapacity);
         }
+        memset(&pasEntries[nEntries], 0, sizeof(BWDirEntry));
         pasEntries[nEntries].pszRelPath = CPLStrdup(psEntry->pszName);
+        pasEntries[nEntries].pszDir = CPLStrdup(CPLGetPath(psEntry->pszName));
         pasEntries[nEntries].nSize = psEntry->bSizeKnown ? (GIntBig)psEntry->nSize : -1;
         ++nEntries;
     }
     VSICloseDir(psDir);
     if (nEntries > 0)
         qsort(pasEntries, (size_t)nEntries, sizeof(BWDirEntry), CompareDirEntries);
+    int nGroups = 0;
+    char ***papapszGroups = GroupByDirectory(pasEntries, nEntries, &nGroups);
+    const int nFirst = psList->nSources;
+    int *paiSourceEntry = CPLCalloc((size_t)nEntries + 1, sizeof(int));
     for (int i = 0; i < nEntries; ++i)
     {
         char *pszPath = CPLStrdup(CPLFormFilename(pszDir, pasEntries[i].pszRelPath, NULL));
@@ -207,9 +283,39 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
         const int bIsDir = pasEntries[i].nSize < 0 && VSIStatL(pszPath, &sStat) == 0 &&
                            VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(pszPath, papszExt);
         if (!bIsDir && IsRasterFile(pszPath, papszExt))
-            AddSource(psList, pszPath, CPLGetPath(pasEntries[i].pszRelPath), pasEntries[i].nSize);
+        {
+            paiSourceEntry[psList->nSources - nFirst] = i;
+            AddSource(psList, pszPath, pasEntries[i].pszDir, pasEntries[i].nSize);
+            pasEntries[i].bIsSource = TRUE;
+        }
         CPLFree(pszPath);
+    }
+    /* Each group's flags, in its own order, for SiblingsFor. */
+    char **papabGroupIsSource = CPLCalloc((size_t)nGroups + 1, sizeof(char *));
+    for (int g = 0; g < nGroups; ++g)
+        papabGroupIsSource[g] = CPLCalloc((size_t)CSLCount(papapszGroups[g]) + 1, 1);
+    for (int i = 0; i < nEntries; ++i)
+        papabGroupIsSource[pasEntries[i].iGroup][pasEntries[i].iInGroup] =
+            (char)pasEntries[i].bIsSource;
+    for (int k = nFirst; k < psList->nSources; ++k)
+    {
+        const BWDirEntry *psOne = &pasEntries[paiSourceEntry[k - nFirst]];
+        psList->pasSources[k].papszSiblings =
+            SiblingsFor(CPLGetFilename(psOne->pszRelPath), papapszGroups[psOne->iGroup],
+                        papabGroupIsSource[psOne->iGroup]);
+    }
+    for (int g = 0; g < nGroups; ++g)
+    {
+        CSLDestroy(papapszGroups[g]);
+        CPLFree(papabGroupIsSource[g]);
+    }
+    CPLFree(papapszGroups);
+    CPLFree(papabGroupIsSource);
+    CPLFree(paiSourceEntry);
+    for (int i = 0; i < nEntries; ++i)
+    {
         CPLFree(pasEntries[i].pszRelPath);
+        CPLFree(pasEntries[i].pszDir);
     }
     CPLFree(pasEntries);
     CPLFree(pszExcludeRel);
@@ -407,6 +513,7 @@ void BWSourceListClear(BWSourceList *psList)
     {
         CPLFree(psList->pasSources[i].pszPath);
         CPLFree(psList->pasSources[i].pszRelDir);
+        CSLDestroy(psList->pasSources[i].papszSiblings);
     }
     CPLFree(psList->pasSources);
     CPLFree(psList->pszError);

@@ -16,6 +16,11 @@ typedef struct
     char *pszPath;   /* as given, or directory + relative name */
     char *pszRelDir; /* directory below the listed directory ("" if none): {relpath} */
     GIntBig nSize;   /* bytes, -1 when unknown (not yet stat'ed) */
+    /* Names in the source's directory, from the listing that found it (NULL
+     * for sources given as files): handed to GDALOpenEx, so that GDAL finds
+     * sidecars without listing the directory again or probing each possible
+     * sidecar name with its own request. */
+    char **papszSiblings;
 } BWSource;
 
 typedef struct

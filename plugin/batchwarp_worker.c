@@ -236,9 +236,9 @@ static const GDALWarpAppOptions *WarpOptionsFor(BWWorker *psWorker, int nThreads
     return psWorker->psWarpOptionsMulti;
 }
 
-static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOutput,
-                   const char *pszTemp, const char *pszStaged, int nAttempt, int nThreads,
-                   char ***ppapszFiles)
+static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papszSiblings,
+                   const char *pszOutput, const char *pszTemp, const char *pszStaged, int nAttempt,
+                   int nThreads, char ***ppapszFiles)
 {
     BWInjectFault(pszSource, nAttempt);
     if (psWorker->pszInitError != NULL)
@@ -253,7 +253,8 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, const char *pszOut
     BWDiscardTemp(pszWriteTo);
     GDALDatasetH hSrc = GDALOpenEx(pszSource, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
                                    (const char *const *)psWorker->papszInputDrivers,
-                                   (const char *const *)psWorker->papszOpenOptions, NULL);
+                                   (const char *const *)psWorker->papszOpenOptions,
+                                   (const char *const *)papszSiblings);
     if (hSrc == NULL)
     {
         CPLFree(pszWriteTo);
@@ -307,6 +308,14 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     const char *pszAttempt = BWMessageGet(psTask, "ATTEMPT");
     const char *pszThreads = BWMessageGet(psTask, "THREADS");
     const char *pszStaged = BWMessageGet(psTask, "STAGE");
+    /* The source's siblings, when the supervisor knows them (see
+     * BWPlanItem): GDAL then neither lists nor probes the directory. */
+    char **papszSiblings = NULL;
+    for (char **papszIter = psTask->papszFields; papszIter && *papszIter; ++papszIter)
+    {
+        if (STARTS_WITH(*papszIter, "SIBLING="))
+            papszSiblings = CSLAddString(papszSiblings, *papszIter + strlen("SIBLING="));
+    }
 
     ClearLog(&psWorker->sLog);
     CPLErrorReset();
@@ -331,7 +340,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
         double dfDelay = 0.5;
         for (int iTry = 1;; ++iTry)
         {
-            bOk = RunTask(psWorker, pszSource, pszOutput, pszTemp, pszStaged,
+            bOk = RunTask(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged,
                           pszAttempt ? atoi(pszAttempt) : 1, pszThreads ? atoi(pszThreads) : 1,
                           &papszFiles);
             if (bOk || psWorker->sLog.pszTransport == NULL || iTry == nTries)
@@ -366,6 +375,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
         }
     }
 
+    CSLDestroy(papszSiblings);
     char **papszReply = NULL;
     papszReply = CSLAddNameValue(papszReply, "ID", pszId ? pszId : "");
     papszReply = CSLAddNameValue(papszReply, "OK", bOk ? "1" : "0");
