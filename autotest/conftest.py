@@ -22,7 +22,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_BIN = os.path.join(REPO_ROOT, "build", "utility", "gdal_batchwarp")
 DEFAULT_TIMEOUT = 120
 
-REPORT_KEYS = {"source", "output", "ok", "error", "seconds", "worker_pid", "attempts", "skipped", "threads", "shard"}
+REPORT_KEYS = {"source", "output", "ok", "error", "seconds", "worker_pid", "attempts", "skipped", "threads", "shard",
+               "messages"}
 
 
 ###############################################################################
@@ -366,6 +367,7 @@ def parse_report(text):
         assert isinstance(rec["threads"], int) and not isinstance(rec["threads"], bool), line
         assert rec["threads"] >= (1 if rec["attempts"] else 0), line
         assert rec["shard"] is None or re.fullmatch(r"\d+/\d+", rec["shard"]), line
+        assert isinstance(rec["messages"], list) and all(isinstance(m, str) for m in rec["messages"]), line
         if rec["ok"] and not rec["skipped"]:
             assert rec["error"] is None, f"successful task with an error: {line}"
             assert rec["attempts"] >= 1, line

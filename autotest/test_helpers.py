@@ -119,7 +119,7 @@ def test_driver_extension():
 
 def test_parse_report_rejects_bad_lines():
     good = ('{"source":"a.tif","output":"o/a.tif","ok":true,"skipped":false,"error":null,'
-            '"seconds":0.1,"worker_pid":12,"attempts":1,"threads":1,"shard":null}')
+            '"seconds":0.1,"worker_pid":12,"attempts":1,"threads":1,"shard":null,"messages":[]}')
     assert len(parse_report(good + "\n" + good.replace("a.tif", "b.tif") + "\n")) == 2
     for bad in [
         good.replace('"attempts":1', '"attempts":"1"'),

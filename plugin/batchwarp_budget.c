@@ -56,8 +56,12 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
     psBudget->nThreadBudget = Min(psOptions->nWorkers, CPLGetNumCPUs());
     if (psBudget->nThreadBudget < nWorkers)
         psBudget->nThreadBudget = nWorkers;
-    psBudget->bTailThreads =
-        !psOptions->bUserSetWarpThreads && CPLGetConfigOption("GDAL_NUM_THREADS", NULL) == NULL;
+    /* Only threads that leave the output's bytes as one thread writes them:
+     * the compressor's. The warper's threads change values (see README). */
+    psBudget->bTailThreads = !psOptions->bUserSetWarpThreads &&
+                             CPLGetConfigOption("GDAL_NUM_THREADS", NULL) == NULL &&
+                             BWCompressorThreadsQualify((CSLConstList)psOptions->papszWarpArgs,
+                                                        psOptions->pszOutputFormat);
 
     const GIntBig nShare = nForWorkers / nWorkers - BW_PROCESS_BASELINE_BYTES;
     if (nUserWarpMemory > 0)
@@ -71,9 +75,18 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
     /* A GDAL_CACHEMAX of the user's is the cache of the whole batch, as the
      * README documents; otherwise the cache takes what the warp leaves. */
     if (CPLGetConfigOption("GDAL_CACHEMAX", NULL) != NULL)
-        psBudget->nCachePerWorker = BWTotalCacheBudget() / nWorkers;
-    else
-        psBudget->nCachePerWorker = nShare - nWarpMemory;
+    {
+        /* Never more than the user set, in any worker. Workers are told in
+         * bytes, which GDAL only reads as bytes from 100000 on: a smaller
+         * share is rounded up to that, but never past the user's value (a
+         * total below it can only be 0 MB, which GDAL reads as such). */
+        const GIntBig nUser = BWTotalCacheBudget();
+        psBudget->nCachePerWorker = nUser / nWorkers;
+        if (psBudget->nCachePerWorker < BW_GDAL_BYTES_FROM)
+            psBudget->nCachePerWorker = nUser < BW_GDAL_BYTES_FROM ? 0 : BW_GDAL_BYTES_FROM;
+        return TRUE;
+    }
+    psBudget->nCachePerWorker = nShare - nWarpMemory;
     if (psBudget->nCachePerWorker < BW_MIN_CACHE_BYTES / 4)
         psBudget->nCachePerWorker = BW_MIN_CACHE_BYTES / 4;
     return TRUE;

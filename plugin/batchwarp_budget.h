@@ -21,6 +21,8 @@
  * libraries). */
 #define BW_PROCESS_BASELINE_BYTES ((GIntBig)96 * 1024 * 1024)
 #define BW_MIN_CACHE_BYTES ((GIntBig)16 * 1024 * 1024)
+/* GDAL reads a GDAL_CACHEMAX number below this as megabytes, else as bytes. */
+#define BW_GDAL_BYTES_FROM ((GIntBig)100000)
 #define BW_MIN_WARP_MEMORY_BYTES ((GIntBig)16 * 1024 * 1024)
 /* gdalwarp's own default -wm: more buys nothing for speed, and a smaller
  * chunk keeps -multi's reading and warping overlapped. */

@@ -186,6 +186,19 @@ static char *JoinFields(const BWMessage *psReply, const char *pszKey)
     return pszOut;
 }
 
+/* The values of every pszKey field of a reply, in order (CSLDestroy them). */
+static char **FieldsNamed(const BWMessage *psReply, const char *pszKey)
+{
+    char **papszOut = NULL;
+    const size_t nKeyLen = strlen(pszKey);
+    for (char **papszIter = psReply->papszFields; papszIter && *papszIter; ++papszIter)
+    {
+        if (strncmp(*papszIter, pszKey, nKeyLen) == 0 && (*papszIter)[nKeyLen] == '=')
+            papszOut = CSLAddString(papszOut, *papszIter + nKeyLen + 1);
+    }
+    return papszOut;
+}
+
 /* pszText with every occurrence of pszFrom replaced by pszTo (CPLFree it). */
 static char *ReplaceAll(const char *pszText, const char *pszFrom, const char *pszTo)
 {
@@ -263,6 +276,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
     sResult.pszShard = psBatch->psOptions->pszShard;
     sResult.dfSeconds = psOutcome->dfSeconds;
     char *pszError = NULL;
+    char **papszMessages = NULL;
     if (psOutcome->psReply != NULL)
     {
         const char *pszOk = BWMessageGet(psOutcome->psReply, "OK");
@@ -273,6 +287,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
             if (pszError == NULL)
                 pszError = CPLStrdup("failed without an error message");
         }
+        papszMessages = FieldsNamed(psOutcome->psReply, "MESSAGE");
         const char *pszSeconds = BWMessageGet(psOutcome->psReply, "SECONDS");
         if (pszSeconds != NULL)
             sResult.dfSeconds = CPLAtof(pszSeconds);
@@ -295,6 +310,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         /* Not finished, so not reported: a rerun will do it. */
         psBatch->nInterrupted++;
         CPLFree(pszError);
+        CSLDestroy(papszMessages);
         return;
     }
     if (!sResult.bOk && psBatch->panAttempts[iItem] <= psBatch->psOptions->nRetries &&
@@ -303,6 +319,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         psBatch->panRetry[psBatch->nRetry++] = iItem;
         psBatch->nPendingCost += BWTaskCost(psItem->nSize);
         CPLFree(pszError);
+        CSLDestroy(papszMessages);
         return;
     }
     /* GDAL names the file it wrote, a temporary one gone by now: name the
@@ -313,9 +330,19 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         CPLFree(pszError);
         pszError = pszNamed;
     }
+    for (char **papszIter = papszMessages; papszIter && *papszIter; ++papszIter)
+    {
+        if (strstr(*papszIter, psItem->pszTemp) == NULL)
+            continue;
+        char *pszNamed = ReplaceAll(*papszIter, psItem->pszTemp, psItem->pszOutput);
+        CPLFree(*papszIter);
+        *papszIter = pszNamed;
+    }
     sResult.pszError = pszError;
+    sResult.papszMessages = papszMessages;
     Emit(psBatch, &sResult);
     CPLFree(pszError);
+    CSLDestroy(papszMessages);
 }
 
 /* No worker could be started for the task: it failed. */

@@ -54,6 +54,7 @@ static const BWBatchOption asBatchOptions[] = {
     {"-null", 0},
     {"-dry_run", 0},
     {"-print_outputs", 0},
+    {"-strict_errors", 0},
 };
 
 static const BWBatchOption *FindBatchOption(const char *pszArg)
@@ -278,6 +279,8 @@ static int ApplyBatchOption(GDALBatchWarpOptions *psOptions, const char *pszName
         psOptions->bDryRun = TRUE;
     else if (EQUAL(pszName, "-print_outputs"))
         psOptions->bPrintOutputs = TRUE;
+    else if (EQUAL(pszName, "-strict_errors"))
+        psOptions->bStrictErrors = TRUE;
     else if (EQUAL(pszName, "-timeout"))
     {
         char *pszEnd = NULL;
@@ -305,7 +308,7 @@ static GIntBig WarpMemoryBytes(const char *pszValue)
 static void NoteWarpOption(GDALBatchWarpOptions *psOptions, char **papszArgv, int nValues)
 {
     const char *pszName = papszArgv[0];
-    if (EQUAL(pszName, "-of") && nValues == 1)
+    if ((EQUAL(pszName, "-of") || EQUAL(pszName, "-f")) && nValues == 1)
     {
         CPLFree(psOptions->pszOutputFormat);
         psOptions->pszOutputFormat = CPLStrdup(papszArgv[1]);

@@ -41,6 +41,7 @@ struct GDALBatchWarpOptions
     char **papszSourceLists; /* -input_file_list values, read once parsing is done */
     int bNulSeparated;       /* -null: those lists are NUL-separated */
     int bDryRun;             /* print the plan, do nothing */
+    int bStrictErrors;       /* -strict_errors: any error GDAL logs fails the task */
     int bPrintOutputs;       /* print each complete output's path on stdout */
     int bSummary;            /* print the summary on stderr at the end (unless bQuiet) */
     GDALProgressFunc pfnProgress;

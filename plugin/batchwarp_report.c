@@ -50,6 +50,10 @@ char *BWResultToJson(const GDALBatchWarpResult *psResult)
     json_object_object_add(poObj, "threads", json_object_new_int(psResult->nThreads));
     json_object_object_add(poObj, "shard",
                            psResult->pszShard ? json_object_new_string(psResult->pszShard) : NULL);
+    json_object *poMessages = json_object_new_array();
+    for (CSLConstList papszIter = psResult->papszMessages; papszIter && *papszIter; ++papszIter)
+        json_object_array_add(poMessages, json_object_new_string(*papszIter));
+    json_object_object_add(poObj, "messages", poMessages);
     char *pszJson = CPLStrdup(json_object_to_json_string_ext(
         poObj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(poObj);

@@ -17,6 +17,7 @@
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <cpl_multiproc.h>
+#include <cpl_minixml.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
@@ -40,6 +41,7 @@ typedef struct
      * (a dropped connection, a body cut short): such a task is tried again. */
     char *pszTransport;
     int bQuietDebug; /* debug messages asked for by us, not by the user */
+    char **papszMessages; /* errors and warnings in order, as gdalwarp prints them */
 } BWErrorLog;
 
 /* What GDAL's network file systems say (as debug messages in GDAL 3.6, which
@@ -74,16 +76,21 @@ static int ContainsAny(const char *pszMsg, const char *const *papszSigns)
 
 static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
 {
-    (void)nNum;
     BWErrorLog *psLog = CPLGetErrorHandlerUserData();
     if (eClass == CE_Failure || eClass == CE_Fatal)
     {
         psLog->papszErrors = CSLAddString(psLog->papszErrors, pszMsg);
         if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszUploadFailures))
             psLog->pszTransport = CPLStrdup(pszMsg);
+        psLog->papszMessages =
+            CSLAddString(psLog->papszMessages, CPLSPrintf("ERROR %d: %s", (int)nNum, pszMsg));
     }
     else if (eClass == CE_Warning)
+    {
         psLog->papszWarnings = CSLAddString(psLog->papszWarnings, pszMsg);
+        psLog->papszMessages =
+            CSLAddString(psLog->papszMessages, CPLSPrintf("Warning %d: %s", (int)nNum, pszMsg));
+    }
     else if (eClass == CE_Debug)
     {
         if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszTransportSigns))
@@ -100,18 +107,21 @@ static void ClearLog(BWErrorLog *psLog)
 {
     CSLDestroy(psLog->papszErrors);
     CSLDestroy(psLog->papszWarnings);
+    CSLDestroy(psLog->papszMessages);
     CPLFree(psLog->pszTransport);
     psLog->papszErrors = NULL;
     psLog->papszWarnings = NULL;
+    psLog->papszMessages = NULL;
     psLog->pszTransport = NULL;
 }
 
 typedef struct
 {
     GDALWarpAppOptions *psWarpOptions;
-    GDALWarpAppOptions *psWarpOptionsMulti; /* the same plus -multi, made on first need */
+    GDALWarpAppOptions *psWarpOptionsTail; /* the same plus compressor threads */
+    int nTailThreads;                      /* the number psWarpOptionsTail was made for */
+    int bStrictErrors;                     /* any error GDAL logs fails the task (-strict_errors) */
     char **papszWarpArgs;
-    char *pszInitNumThreads; /* GDAL_NUM_THREADS as INIT set it, restored after a tail task */
     char **papszOpenOptions;
     char **papszInputDrivers;
     char *pszInitError; /* why INIT failed: every task then fails with it */
@@ -177,6 +187,8 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
         else if (STARTS_WITH(pszField, "INPUT_DRIVER="))
             psWorker->papszInputDrivers =
                 CSLAddString(psWorker->papszInputDrivers, pszField + strlen("INPUT_DRIVER="));
+        else if (EQUAL(pszField, "STRICT_ERRORS=1"))
+            psWorker->bStrictErrors = TRUE;
     }
     /* Config options first: some (GDAL_SKIP, GDAL_DRIVER_PATH, GDAL_CACHEMAX)
      * only take effect if set before drivers and the block cache start. */
@@ -187,7 +199,6 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
             CPLStrdup(psWorker->sLog.papszErrors ? psWorker->sLog.papszErrors[0]
                                                  : "invalid gdalwarp options");
     psWorker->papszWarpArgs = papszWarpArgs;
-    psWorker->pszInitNumThreads = CPLStrdup(CPLGetConfigOption("GDAL_NUM_THREADS", "1"));
     ClearLog(&psWorker->sLog);
 }
 
@@ -213,27 +224,124 @@ static void CheckRoomLeft(const char *pszWritten)
                  nFree, pszWritten);
 }
 
-/* A tail task gets the cores of idle workers: the warper's threads, -multi's
- * overlap of reading and warping, and the GTiff compressor's threads, as
- * `gdalwarp -multi -wo NUM_THREADS=n -co NUM_THREADS=n` would. The warper and
- * the compressor both read GDAL_NUM_THREADS when not told otherwise. */
+/* A tail task gets the cores of idle workers, but only in ways that leave the
+ * output's bytes as one thread writes them: the compressor's threads
+ * (`-co NUM_THREADS=n`; the supervisor only sends THREADS when the format
+ * and compression qualify, see BWCompressorThreadsQualify). The warper's
+ * threads (-multi, -wo NUM_THREADS, GDAL_NUM_THREADS) change values, so
+ * they are the user's choice alone. */
 static const GDALWarpAppOptions *WarpOptionsFor(BWWorker *psWorker, int nThreads)
 {
     if (nThreads <= 1)
-    {
-        CPLSetConfigOption("GDAL_NUM_THREADS", psWorker->pszInitNumThreads);
         return psWorker->psWarpOptions;
-    }
-    if (psWorker->psWarpOptionsMulti == NULL)
+    if (psWorker->psWarpOptionsTail == NULL || psWorker->nTailThreads != nThreads)
     {
-        char **papszArgs = CSLAddString(CSLDuplicate(psWorker->papszWarpArgs), "-multi");
-        psWorker->psWarpOptionsMulti = GDALWarpAppOptionsNew(papszArgs, NULL);
+        if (psWorker->psWarpOptionsTail != NULL)
+            GDALWarpAppOptionsFree(psWorker->psWarpOptionsTail);
+        char **papszArgs = CSLDuplicate(psWorker->papszWarpArgs);
+        papszArgs = CSLAddString(papszArgs, "-co");
+        papszArgs = CSLAddString(papszArgs, CPLSPrintf("NUM_THREADS=%d", nThreads));
+        psWorker->psWarpOptionsTail = GDALWarpAppOptionsNew(papszArgs, NULL);
+        psWorker->nTailThreads = nThreads;
         CSLDestroy(papszArgs);
-        if (psWorker->psWarpOptionsMulti == NULL)
+        if (psWorker->psWarpOptionsTail == NULL)
             return psWorker->psWarpOptions;
     }
-    CPLSetConfigOption("GDAL_NUM_THREADS", CPLSPrintf("%d", nThreads));
-    return psWorker->psWarpOptionsMulti;
+    return psWorker->psWarpOptionsTail;
+}
+
+/* Is pszPath, which the written dataset lists, one of the files it created
+ * in the task's temporary directory? A warped VRT also lists its source. */
+static int InTempDir(const char *pszPath, const char *pszWriteTo)
+{
+    char *pszDir = CPLStrdup(CPLGetPath(pszWriteTo));
+    const int bIn = strcmp(CPLGetPath(pszPath), pszDir) == 0;
+    CPLFree(pszDir);
+    return bIn;
+}
+
+/* pszPath made absolute against the current directory (CPLFree it). */
+static char *Absolute(const char *pszPath)
+{
+    if (!CPLIsFilenameRelative(pszPath))
+        return CPLStrdup(pszPath);
+    char *pszCwd = CPLGetCurrentDir();
+    char *pszAbs = CPLStrdup(pszCwd ? CPLFormFilename(pszCwd, pszPath, NULL) : pszPath);
+    CPLFree(pszCwd);
+    return pszAbs;
+}
+
+/* The text of a file (CPLFree it), or NULL. */
+static char *ReadText(const char *pszPath)
+{
+    GByte *pabyData = NULL;
+    if (!VSIIngestFile(NULL, pszPath, &pabyData, NULL, 100 * 1024 * 1024))
+        return NULL;
+    return (char *)pabyData;
+}
+
+/*
+ * A warped VRT written under its temporary name names its source relative to
+ * that place. Name it as gdalwarp would have at the final place: relative to
+ * the VRT's directory when the source lies under it, else by its path. That
+ * path is made absolute, where gdalwarp would write a path relative to the
+ * working directory (both relative, no common prefix), so that the published
+ * VRT opens from any working directory. Only that element of the file
+ * changes: the rest keeps the VRT driver's bytes.
+ */
+static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszFinal)
+{
+    char *pszText = ReadText(pszWritten);
+    CPLXMLNode *psRoot = pszText ? CPLParseXMLString(pszText) : NULL;
+    CPLXMLNode *psVRT = psRoot ? CPLGetXMLNode(psRoot, "=VRTDataset") : NULL;
+    CPLXMLNode *psSDS = psVRT ? CPLGetXMLNode(psVRT, "GDALWarpOptions.SourceDataset") : NULL;
+    const char *pszValue = psSDS ? CPLGetXMLValue(psSDS, NULL, NULL) : NULL;
+    char *pszStart = pszText ? strstr(pszText, "<SourceDataset") : NULL;
+    const char *pszEndTag = "</SourceDataset>";
+    char *pszEnd = pszStart ? strstr(pszStart, pszEndTag) : NULL;
+    VSIStatBufL sStat;
+    const int bWasRelative =
+        psSDS != NULL && CPLTestBool(CPLGetXMLValue(psSDS, "relativeToVRT", "0"));
+    char *pszSource = pszValue == NULL ? NULL
+                      : bWasRelative
+                          ? CPLStrdup(CPLProjectRelativeFilename(CPLGetPath(pszWritten), pszValue))
+                          : CPLStrdup(pszValue);
+    if (pszSource != NULL && pszEnd != NULL &&
+        (bWasRelative || VSIStatExL(pszSource, &sStat, VSI_STAT_EXISTS_FLAG) == 0))
+    {
+        char *pszAbsSource = Absolute(pszSource);
+        char *pszAbsDir = Absolute(CPLGetPath(pszFinal));
+        int bRelative = FALSE;
+        const char *pszRef = CPLExtractRelativePath(pszAbsDir, pszAbsSource, &bRelative);
+        /* gdalwarp keeps a relative source as given when the VRT's own
+         * directory is the working directory ("" or "."). */
+        const char *pszFinalDir = CPLGetPath(pszFinal);
+        if (CPLIsFilenameRelative(pszSource) && CPLIsFilenameRelative(pszFinal) &&
+            (pszFinalDir[0] == '\0' || EQUAL(pszFinalDir, ".")))
+        {
+            pszRef = pszSource;
+            bRelative = TRUE;
+        }
+        char *pszEscaped = CPLEscapeString(pszRef, -1, CPLES_XML_BUT_QUOTES);
+        *pszStart = '\0';
+        char *pszNew = CPLStrdup(CPLSPrintf("%s<SourceDataset relativeToVRT=\"%d\">%s%s", pszText,
+                                            bRelative ? 1 : 0, pszEscaped, pszEnd));
+        CPLFree(pszEscaped);
+        VSILFILE *fp = VSIFOpenL(pszWritten, "wb");
+        const size_t nLen = strlen(pszNew);
+        int bOk = fp != NULL && VSIFWriteL(pszNew, 1, nLen, fp) == nLen;
+        if (fp != NULL && VSIFCloseL(fp) != 0)
+            bOk = FALSE;
+        if (!bOk)
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite %s", pszWritten);
+        CPLFree(pszNew);
+        CPLFree(pszAbsSource);
+        CPLFree(pszAbsDir);
+    }
+    CPLFree(pszSource);
+    if (psRoot != NULL)
+        CPLDestroyXMLNode(psRoot);
+    CPLFree(pszText);
 }
 
 static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papszSiblings,
@@ -264,23 +372,42 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     int bUsageError = FALSE;
     GDALDatasetH hOut =
         GDALWarp(pszWriteTo, NULL, 1, &hSrc, WarpOptionsFor(psWorker, nThreads), &bUsageError);
-    /* Close both before judging: errors raised while flushing count too,
-     * and the compressor's threads are still at work until then. */
+    /* gdalwarp's rule: the warp succeeded if it returned a dataset, and
+     * closing that dataset (which flushes it) raised no error. Errors logged
+     * before, e.g. by PROJ for points outside a projection's domain, do not
+     * fail gdalwarp, nor this task unless -strict_errors. */
+    const int nErrorsBeforeClose = CSLCount(psWorker->sLog.papszErrors);
     /* The files of the output, for the supervisor's rename: asked of the
      * dataset itself, so that every driver's sidecars (.msk, .ovr, .hdr)
      * are named; a PAM .aux.xml may only appear at close. */
     char **papszFiles = hOut != NULL ? GDALGetFileList(hOut) : NULL;
+    const int bVRT = hOut != NULL && GDALGetDatasetDriver(hOut) != NULL &&
+                     EQUAL(GDALGetDriverShortName(GDALGetDatasetDriver(hOut)), "VRT");
+    /* Close the output first: a VRT refers to the source. */
     if (hOut != NULL)
         GDALClose(hOut);
+    int nErrorsAtClose = CSLCount(psWorker->sLog.papszErrors) - nErrorsBeforeClose;
     GDALClose(hSrc);
     VSIStatBufL sStat;
     const char *pszPam = CPLSPrintf("%s.aux.xml", pszWriteTo);
     if (hOut != NULL && CSLFindString(papszFiles, pszPam) < 0 && VSIStatL(pszPam, &sStat) == 0)
         papszFiles = CSLAddString(papszFiles, pszPam);
-    WarpOptionsFor(psWorker, 1);
+    if (hOut != NULL && bVRT && nErrorsAtClose == 0)
+    {
+        const int nBefore = CSLCount(psWorker->sLog.papszErrors);
+        ReferSourceFromFinalPlace(pszWriteTo, pszOutput);
+        nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
+    }
     if (hOut != NULL)
+    {
+        const int nBefore = CSLCount(psWorker->sLog.papszErrors);
         CheckRoomLeft(pszWriteTo);
-    int bOk = hOut != NULL && psWorker->sLog.papszErrors == NULL;
+        nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
+    }
+    /* A request to an object store that failed in transit taints what was
+     * read: such a task is tried again (see ServeTask) whatever the rule. */
+    int bOk = hOut != NULL && nErrorsAtClose == 0 && psWorker->sLog.pszTransport == NULL &&
+              (!psWorker->bStrictErrors || psWorker->sLog.papszErrors == NULL);
     if (!bOk && psWorker->sLog.papszErrors == NULL)
         CPLError(CE_Failure, CPLE_AppDefined, "gdalwarp failed without an error message");
     /* A local output stays under its temporary name: the supervisor renames
@@ -292,7 +419,10 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     else if (!bStage)
     {
         for (char **papszIter = papszFiles; papszIter && *papszIter; ++papszIter)
-            *ppapszFiles = CSLAddString(*ppapszFiles, CPLGetFilename(*papszIter));
+        {
+            if (InTempDir(*papszIter, pszWriteTo))
+                *ppapszFiles = CSLAddString(*ppapszFiles, CPLGetFilename(*papszIter));
+        }
     }
     CSLDestroy(papszFiles);
     CPLFree(pszWriteTo);
@@ -388,6 +518,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
         papszReply = CSLAddNameValue(papszReply, "ERROR", *papszIter);
     for (char **papszIter = psWorker->sLog.papszWarnings; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "WARNING", *papszIter);
+    for (char **papszIter = psWorker->sLog.papszMessages; papszIter && *papszIter; ++papszIter)
+        papszReply = CSLAddNameValue(papszReply, "MESSAGE", *papszIter);
     ClearLog(&psWorker->sLog);
     const int bSent = BWMessageWrite(fd, BW_MSG_RESULT, papszReply, ppszError);
     CSLDestroy(papszReply);
@@ -464,10 +596,9 @@ int GDALBatchWarpWorkerMain(int fd)
     BWFrameDecoderFree(psDecoder);
     if (sWorker.psWarpOptions)
         GDALWarpAppOptionsFree(sWorker.psWarpOptions);
-    if (sWorker.psWarpOptionsMulti)
-        GDALWarpAppOptionsFree(sWorker.psWarpOptionsMulti);
+    if (sWorker.psWarpOptionsTail)
+        GDALWarpAppOptionsFree(sWorker.psWarpOptionsTail);
     CSLDestroy(sWorker.papszWarpArgs);
-    CPLFree(sWorker.pszInitNumThreads);
     CSLDestroy(sWorker.papszOpenOptions);
     CSLDestroy(sWorker.papszInputDrivers);
     CPLFree(sWorker.pszInitError);

@@ -41,6 +41,32 @@ GIntBig BWTotalCacheBudget(void)
     return nRAM / 20;
 }
 
+int BWCompressorThreadsQualify(CSLConstList papszWarpArgs, const char *pszFormat)
+{
+    /* LERC is left out: its bytes differ from run to run even with one
+     * thread, so nothing can be checked. */
+    static const char *const apszChecked[] = {"DEFLATE", "LZW",  "ZSTD",     "JPEG",
+                                              "WEBP",    "LZMA", "PACKBITS", NULL};
+    if (pszFormat == NULL || (!EQUAL(pszFormat, "GTiff") && !EQUAL(pszFormat, "COG")))
+        return FALSE;
+    const char *pszCompress = NULL;
+    for (int i = 0; papszWarpArgs && papszWarpArgs[i] && papszWarpArgs[i + 1]; ++i)
+    {
+        if (!EQUAL(papszWarpArgs[i], "-co"))
+            continue;
+        const char *pszValue = papszWarpArgs[i + 1];
+        if (STARTS_WITH_CI(pszValue, "NUM_THREADS="))
+            return FALSE;
+        if (STARTS_WITH_CI(pszValue, "COMPRESS="))
+            pszCompress = pszValue + strlen("COMPRESS=");
+    }
+    /* COG compresses with LZW by default; an uncompressed GTiff has no
+     * compressor threads to give. */
+    if (pszCompress == NULL)
+        pszCompress = EQUAL(pszFormat, "COG") ? "LZW" : "NONE";
+    return CSLFindString((CSLConstList)apszChecked, pszCompress) >= 0;
+}
+
 static char **AddConfig(char **papszFields, const char *pszKey, const char *pszValue)
 {
     return CSLAddString(papszFields, CPLSPrintf("CONFIG=%s=%s", pszKey, pszValue));
@@ -84,6 +110,8 @@ char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *
      * dominant cost for small files; sidecars are still found by stat(). */
     papszFields = AddDefaultConfig(papszFields, "GDAL_DISABLE_READDIR_ON_OPEN", "YES");
 
+    if (psOptions->bStrictErrors)
+        papszFields = CSLAddString(papszFields, "STRICT_ERRORS=1");
     if (psOptions->nWorkerMemLimit > 0)
         papszFields = CSLAddString(
             papszFields, CPLSPrintf("MEMORY_LIMIT=" CPL_FRMT_GIB, psOptions->nWorkerMemLimit));

@@ -18,6 +18,12 @@ GIntBig BWTotalCacheBudget(void);
 /* Parses a GDAL_CACHEMAX value ("512" MB, "10%", "2GB", or bytes); -1 if bad. */
 GIntBig BWParseCacheMax(const char *pszValue, GIntBig nPhysicalRAM);
 
+/* TRUE when a tail task may give the output driver's compressor more threads
+ * (`-co NUM_THREADS=n`) without changing the output's bytes: GTiff or COG,
+ * with a compression checked to write the same bytes whatever its thread
+ * count (autotest/test_determinism.py), and no NUM_THREADS of the user's. */
+int BWCompressorThreadsQualify(CSLConstList papszWarpArgs, const char *pszFormat);
+
 /* Fields of the INIT message (CSLDestroy them). */
 char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *psBudget);
 

@@ -66,7 +66,7 @@ extern "C"
      *
      *  The same fields are written to the JSON-lines report (-report), under
      *  the names source, output, ok, skipped, error, seconds, worker_pid,
-     *  attempts, threads and shard. For a skipped source (its output already
+     *  attempts, threads, shard and messages. For a skipped source (its output already
      *  existed), bOk and bSkipped are TRUE and the counters are 0. */
     typedef struct
     {
@@ -80,6 +80,9 @@ extern "C"
         int nAttempts;         /**< number of attempts made */
         int nThreads;          /**< threads the last attempt ran with (tail tasks get more) */
         const char *pszShard;  /**< "I/N" when the batch is one shard of a larger one, else NULL */
+        CSLConstList papszMessages; /**< errors and warnings GDAL logged during the last
+                                         attempt, as gdalwarp prints them ("ERROR 1: ...",
+                                         "Warning 1: ..."), or NULL */
     } GDALBatchWarpResult;
 
     /**

@@ -8,6 +8,7 @@
 extern "C"
 {
 #include "batchwarp_budget.h"
+#include "batchwarp_worker_config.h"
 }
 
 namespace
@@ -116,10 +117,38 @@ TEST_F(OptionsFixture, UserCacheMaxIsTheTotalCache)
     CPLSetConfigOption("GDAL_CACHEMAX", nullptr);
 }
 
+TEST_F(OptionsFixture, SmallUserCacheMaxIsNeverRaised)
+{
+    // 1 MB for two workers: each gets half of it, not a floor of ours.
+    CPLSetConfigOption("GDAL_CACHEMAX", "1");
+    sOptions.nMemoryBudget = 4096 * MB;
+    sOptions.nWorkers = 2;
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nCachePerWorker, MB / 2);
+    // Shares below 100000 bytes, which GDAL would read as megabytes, become
+    // 100000 bytes: still no more than the user's 1 MB.
+    sOptions.nWorkers = 16;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nCachePerWorker, 100000);
+    // 0 stays 0.
+    CPLSetConfigOption("GDAL_CACHEMAX", "0");
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nCachePerWorker, 0);
+    CPLSetConfigOption("GDAL_CACHEMAX", nullptr);
+}
+
 TEST_F(OptionsFixture, TailThreadsOnlyWithoutUserThreads)
 {
     BWBudget sBudget;
     char *pszError = nullptr;
+    char szGTiff[] = "GTiff";
+    char szCo[] = "-co";
+    char szDeflate[] = "COMPRESS=DEFLATE";
+    char *apszArgs[] = {szCo, szDeflate, nullptr};
+    sOptions.pszOutputFormat = szGTiff;
+    sOptions.papszWarpArgs = apszArgs;
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
     EXPECT_TRUE(sBudget.bTailThreads);
     sOptions.bUserSetWarpThreads = TRUE;
@@ -130,6 +159,21 @@ TEST_F(OptionsFixture, TailThreadsOnlyWithoutUserThreads)
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
     EXPECT_FALSE(sBudget.bTailThreads);
     CPLSetConfigOption("GDAL_NUM_THREADS", nullptr);
+    sOptions.papszWarpArgs = nullptr;
+    sOptions.pszOutputFormat = nullptr;
+}
+
+TEST(CompressorThreads, OnlyWhereTheBytesStayTheSame)
+{
+    const char *apszDeflate[] = {"-co", "COMPRESS=DEFLATE", nullptr};
+    const char *apszLerc[] = {"-co", "COMPRESS=LERC", nullptr};
+    const char *apszUser[] = {"-co", "COMPRESS=ZSTD", "-co", "NUM_THREADS=2", nullptr};
+    EXPECT_TRUE(BWCompressorThreadsQualify(apszDeflate, "GTiff"));
+    EXPECT_TRUE(BWCompressorThreadsQualify(nullptr, "COG"));    // LZW by default
+    EXPECT_FALSE(BWCompressorThreadsQualify(nullptr, "GTiff")); // nothing to compress
+    EXPECT_FALSE(BWCompressorThreadsQualify(apszLerc, "GTiff"));
+    EXPECT_FALSE(BWCompressorThreadsQualify(apszUser, "GTiff"));
+    EXPECT_FALSE(BWCompressorThreadsQualify(apszDeflate, "VRT"));
 }
 
 TEST(ThreadsForNextTask, OneThreadWhileEveryIdleWorkerHasATask)

@@ -1,0 +1,174 @@
+"""gdal_batchwarp gives gdalwarp's result where it used to differ (issue 12):
+-of VRT outputs, the success rule, and the user's GDAL_CACHEMAX."""
+import filecmp
+import os
+import re
+import subprocess
+
+import pytest
+from osgeo import gdal
+
+from conftest import make_raster, read_report
+
+gdal.UseExceptions()
+
+
+def _utm_source(path):
+    make_raster(str(path), xsize=40, ysize=30, bands=1, epsg=32631)
+    return str(path)
+
+
+###############################################################################
+# Item 1: -of VRT
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_vrt_output_is_published_and_opens_anywhere(tmp_path, run_batchwarp, run_gdalwarp, absolute):
+    src = _utm_source(tmp_path / "src.tif")
+    os.mkdir(tmp_path / "out")
+    base = str(tmp_path) if absolute else "."
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp(["-q", "-of", "VRT", "-t_srs", "EPSG:4326", "-report", report,
+                         os.path.join(base, "src.tif"), "-outdir", os.path.join(base, "out")], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    (rec,) = read_report(report)
+    assert rec["ok"], rec
+    out = tmp_path / "out" / "src.vrt"
+    assert sorted(os.listdir(tmp_path / "out")) == ["src.vrt"]
+    # The source is named by a path that does not depend on the working
+    # directory (gdalwarp would write "src.tif" relative to the cwd for
+    # relative paths; with absolute paths it writes the same as here).
+    text = out.read_text()
+    assert re.search(r'<SourceDataset relativeToVRT="0">%s</SourceDataset>' % re.escape(src), text), text
+    if absolute:
+        os.mkdir(tmp_path / "ref")
+        run_gdalwarp(["-of", "VRT", "-t_srs", "EPSG:4326"], src, tmp_path / "ref" / "src.vrt")
+        assert filecmp.cmp(out, tmp_path / "ref" / "src.vrt", shallow=False)
+    # Opens, from another working directory, with the source's pixels.
+    check = subprocess.run(["gdalinfo", "-checksum", str(out)], cwd="/", capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    ref = gdal.Warp("", src, format="MEM", dstSRS="EPSG:4326")
+    assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
+
+
+def test_vrt_source_under_output_dir_is_relative_as_gdalwarp_writes_it(tmp_path, run_batchwarp, run_gdalwarp):
+    os.mkdir(tmp_path / "out")
+    src = _utm_source(tmp_path / "out" / "src.tif")
+    res = run_batchwarp(["-q", "-of", "VRT", "-t_srs", "EPSG:4326", "-suffix", "_w", src, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "out" / "src_w.vrt"
+    assert '<SourceDataset relativeToVRT="1">src.tif</SourceDataset>' in out.read_text()
+    run_gdalwarp(["-of", "VRT", "-t_srs", "EPSG:4326"], src, tmp_path / "out" / "ref.vrt")
+    assert filecmp.cmp(out, tmp_path / "out" / "ref.vrt", shallow=False)
+    # Moved together with its source, it still opens.
+    os.rename(tmp_path / "out", tmp_path / "moved")
+    assert gdal.Open(str(tmp_path / "moved" / "src_w.vrt")).GetRasterBand(1).Checksum() >= 0
+
+
+def test_vrt_overwrite_replaces_previous_output(tmp_path, run_batchwarp):
+    src = _utm_source(tmp_path / "src.tif")
+    os.mkdir(tmp_path / "out")
+    old = tmp_path / "out" / "src.vrt"
+    old.write_text("previous output")
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp(["-q", "-overwrite", "-of", "VRT", "-t_srs", "EPSG:4326", "-report", report, src,
+                         "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert read_report(report)[0]["ok"]
+    assert "VRTDataset" in old.read_text()
+    assert sorted(os.listdir(tmp_path / "out")) == ["src.vrt"]
+
+
+def test_failed_overwrite_leaves_previous_output(tmp_path, run_batchwarp):
+    # A source that opens but cannot be warped to this CRS extent fails the
+    # task: the previous output must stay as it was.
+    src = _utm_source(tmp_path / "src.tif")
+    os.mkdir(tmp_path / "out")
+    old = tmp_path / "out" / "src.vrt"
+    old.write_text("previous output")
+    res = run_batchwarp(["-q", "-overwrite", "-of", "VRT", "-t_srs", "EPSG:4326", "-te", "10", "10", "9", "9",
+                         src, "-outdir", tmp_path / "out"])
+    assert res.returncode == 1
+    assert old.read_text() == "previous output"
+
+
+###############################################################################
+# Item 2: a task succeeds when gdalwarp would exit 0
+
+
+WKT_SOUTH_POLAR = """PROJCS["WGS_1984_Stereographic_South_Pole",GEOGCS["WGS 84",DATUM["WGS_1984",
+SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0],
+UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]],PROJECTION["Polar_Stereographic"],
+PARAMETER["latitude_of_origin",-71],PARAMETER["central_meridian",0],PARAMETER["scale_factor",1],
+PARAMETER["false_easting",0],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]]]"""
+
+GDALWARP_41 = ["-t_srs", "EPSG:4326", "-te", "-180", "-90", "180", "90", "-wo", "INIT_DEST=127",
+               "-wo", "SKIP_NOSOURCE=YES"]
+
+
+def _polar_source(path):
+    # GDAL's test_gdalwarp_41 source.
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), 666, 666)
+    ds.SetGeoTransform([-3333500, 10010.510510510510358, 0, 3333500.0, 0, -10010.510510510510358])
+    ds.SetProjection(WKT_SOUTH_POLAR)
+    ds.GetRasterBand(1).Fill(255)
+    ds = None
+    return str(path)
+
+
+def test_task_succeeds_when_gdalwarp_does_despite_logged_errors(tmp_path, run_batchwarp, gdalwarp_bin):
+    src = _polar_source(tmp_path / "polar.tif")
+    ref = subprocess.run([gdalwarp_bin, "-q", *GDALWARP_41, src, str(tmp_path / "ref.tif")], capture_output=True,
+                         text=True)
+    assert ref.returncode == 0
+    assert "ERROR" in ref.stderr, "premise: gdalwarp logs errors in this case"
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp(["-q", *GDALWARP_41, "-report", report, src, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    (rec,) = read_report(report)
+    assert rec["ok"] and rec["error"] is None, rec
+    # gdalwarp's messages, in the report.
+    assert any(m.startswith("ERROR 1: ") and "Invalid latitude" in m for m in rec["messages"]), rec
+    assert filecmp.cmp(tmp_path / "out" / "polar.tif", tmp_path / "ref.tif", shallow=False)
+    assert gdal.Open(str(tmp_path / "out" / "polar.tif")).GetRasterBand(1).Checksum() == 57091
+
+
+def test_strict_errors_keeps_the_old_rule(tmp_path, run_batchwarp):
+    src = _polar_source(tmp_path / "polar.tif")
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp(["-q", "-strict_errors", *GDALWARP_41, "-report", report, src, "-outdir", tmp_path / "out"])
+    assert res.returncode == 1
+    (rec,) = read_report(report)
+    assert not rec["ok"] and "Invalid latitude" in rec["error"], rec
+    assert not os.path.exists(tmp_path / "out" / "polar.tif")
+
+
+def test_warnings_of_a_successful_task_are_reported(tmp_path, run_batchwarp):
+    src = _utm_source(tmp_path / "src.tif")
+    report = tmp_path / "report.jsonl"
+    # GTiff warns about a creation option it does not know.
+    res = run_batchwarp(["-q", "-t_srs", "EPSG:4326", "-co", "NOT_AN_OPTION=1", "-report", report, src,
+                         "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    (rec,) = read_report(report)
+    assert rec["ok"] and any(m.startswith("Warning") and "NOT_AN_OPTION" in m for m in rec["messages"]), rec
+
+
+###############################################################################
+# Item 5: never more GDAL_CACHEMAX than the user set
+
+
+def _worker_cachemax_mb(stderr):
+    values = re.findall(r"GDAL_CACHEMAX = (\d+) MB", stderr)
+    assert values, stderr
+    return [int(v) for v in values]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_user_cachemax_is_never_raised(tmp_path, run_batchwarp, jobs):
+    srcs = [_utm_source(tmp_path / f"s{i}.tif") for i in range(2)]
+    res = run_batchwarp(["--config", "GDAL_CACHEMAX", "1", "--debug", "on", "-q", "-j", str(jobs),
+                         "-t_srs", "EPSG:4326", *srcs, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    # GDAL logs the cache size it uses when a worker first needs it.
+    assert all(mb <= 1 for mb in _worker_cachemax_mb(res.stderr)), res.stderr
