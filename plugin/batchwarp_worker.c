@@ -16,8 +16,8 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
-#include <cpl_multiproc.h>
 #include <cpl_minixml.h>
+#include <cpl_multiproc.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
@@ -40,7 +40,7 @@ typedef struct
     /* The first sign that a request to an object store failed in transit
      * (a dropped connection, a body cut short): such a task is tried again. */
     char *pszTransport;
-    int bQuietDebug; /* debug messages asked for by us, not by the user */
+    int bQuietDebug;      /* debug messages asked for by us, not by the user */
     char **papszMessages; /* errors and warnings in order, as gdalwarp prints them */
 } BWErrorLog;
 
