@@ -34,6 +34,7 @@ class GDALBatchWarpResult(ctypes.Structure):
         ("nAttempts", ctypes.c_int),
         ("nThreads", ctypes.c_int),
         ("pszShard", ctypes.c_char_p),
+        ("papszMessages", ctypes.POINTER(ctypes.c_char_p)),  # NULL-terminated, or NULL
     ]
 
 
