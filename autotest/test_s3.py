@@ -145,6 +145,11 @@ def test_plan_of_a_listed_prefix_asks_only_for_the_listing(tmp_path, s3, prefix,
     assert len(res.stdout.splitlines()) == 6
     on_objects = [r for r in s3.proxy.requests if r[2].startswith(f"/{BUCKET}/{prefix}/in/t")]
     assert on_objects == []
+    # Nor any file name a driver would look for in a dataset directory
+    # (hdr.adf...): a plain prefix is no dataset. (Failed before: 4 probes.)
+    others = [r for r in s3.proxy.requests if r[2] not in (f"/{BUCKET}/", f"/{BUCKET}/{prefix}/in/",
+                                                           f"/{BUCKET}/{prefix}/in")]
+    assert others == []
 
 
 def test_plan_of_an_explicit_list_stats_no_source_in_sequence(tmp_path, s3, prefix, run_batchwarp):

@@ -238,13 +238,14 @@ def write_results(results, checks, outdir, meta):
     lines = [f"Machine: {meta['cpus']} CPUs, GDAL {meta['gdal']}. Wall and CPU time: medians over the runs; "
              f"peak RSS: the largest. Ratio: the median, over the repetitions that ran both, of the peer's wall "
              f"time / gdal_batchwarp's in the same repetition (above 1: gdal_batchwarp is faster).", ""]
-    lines.append("| workload | tool | runs | wall (s) | CPU (s) | peak RSS (MB) | ratio |")
-    lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    lines.append("| workload | tool | runs | wall (s) | CPU (s) | peak RSS (MB) | ratio | requests/source |")
+    lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for wl, tools in results.items():
         for tool, r in tools.items():
             ratio = "1.00x (ref)" if tool == "gdal_batchwarp" else fmt_ratio(r["ratio"])
+            rq = f"{r['requests_per_source']:.1f}" if "requests_per_source" in r else "-"
             lines.append(f"| {wl} | {tool} | {r['runs']} | {r['wall']:.2f} | {r['cpu']:.2f} | "
-                         f"{r['rss'] / 2**20:.0f} | {ratio} |")
+                         f"{r['rss'] / 2**20:.0f} | {ratio} | {rq} |")
     lines.append("")
     lines.append("| check | value | target | result |")
     lines.append("| --- | --- | --- | --- |")
@@ -315,7 +316,8 @@ def main():
     ap.add_argument("--reps", type=int, default=None, help="repetitions of every tool (default 3)")
     ap.add_argument("--close-reps", type=int, default=None,
                     help="repetitions of gdal_batchwarp and the peers it is close to (default 3 x --reps)")
-    ap.add_argument("--workloads", default="a,b,c,d")
+    ap.add_argument("--workloads", "--only", dest="workloads", default="a,b,c,d,e,f",
+                    help="comma-separated workloads to run, e.g. --only e (default: all)")
     ap.add_argument("--data", default=os.environ.get("BENCH_DATA", os.path.join(HERE, "data")))
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
     ap.add_argument("--work", default=os.environ.get("BENCH_WORK", os.path.join(HERE, "work")))
@@ -400,6 +402,21 @@ def main():
     checks = targets(args, workloads, results, samples)
     meta = {"cpus": NCPU, "gdal": gdal.__version__, "reps": reps, "close_reps": close_reps,
             "quick": args.quick, "warp_options": WARP}
+    # (e) and (f): on the S3 test server (bench/bench_s3.py).
+    selected = args.workloads.split(",")
+    if "e" in selected or "f" in selected:
+        import bench_s3
+
+        if "e" in selected:
+            what, res_e, checks_e, ident_e = bench_s3.run_e(args, reps, args.quick, write_raster, measure,
+                                                            check_identical, WARP)
+            results[what] = res_e
+            checks += checks_e
+            identity_failures += ident_e
+        if "f" in selected:
+            what, res_f, checks_f = bench_s3.run_f(args, args.quick, write_raster, WARP)
+            meta["scale"] = {what: res_f}
+            checks += checks_f
     table = write_results(results, checks, results_dir, meta)
     try:
         draw_chart(results, os.path.join(results_dir, "chart.png"))

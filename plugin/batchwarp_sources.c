@@ -85,6 +85,20 @@ static int IsDirectoryLikeRaster(const char *pszPath, CSLConstList papszExt)
     const char *pszExt = CPLGetExtension(pszPath);
     if (pszExt[0] != '\0' && CSLFindString(papszExt, pszExt) >= 0 && !STARTS_WITH(pszPath, "/vsi"))
         return TRUE;
+    /* A plain prefix on an object store (no extension, as x.zarr or x.SAFE
+     * have) is no dataset: asking GDAL would cost a request per file name a
+     * driver looks for (hdr.adf, ...). */
+    if (BWIsNetworkPath(pszPath))
+    {
+        char *pszTrimmed = CPLStrdup(pszPath);
+        size_t nLen = strlen(pszTrimmed);
+        while (nLen > 1 && pszTrimmed[nLen - 1] == '/')
+            pszTrimmed[--nLen] = '\0';
+        const int bPlain = CPLGetExtension(pszTrimmed)[0] == '\0';
+        CPLFree(pszTrimmed);
+        if (bPlain)
+            return FALSE;
+    }
     CPLPushErrorHandler(CPLQuietErrorHandler);
     GDALDriverH hDriver = GDALIdentifyDriverEx(pszPath, GDAL_OF_RASTER, NULL, NULL);
     CPLPopErrorHandler();
@@ -117,29 +131,28 @@ static BWSource *AddSource(BWSourceList *psList, const char *pszPath, const char
 
 /* A listing's names that a source's sidecars could have: all of them in a
  * directory of up to BW_MAX_SIBLINGS names; in a larger one, those that start
- * with the source's stem (the name up to its first dot: x.tif.ovr, x.aux,
- * x_rpc.txt), plus up to BW_MAX_SIBLINGS of the names that are not rasters
- * to warp (metadata files such as METADATA.DIM). */
+ * with the source's stem, the name up to its first dot (x.tif.ovr, x.aux,
+ * x_rpc.txt), found by binary search in the sorted names. */
 #define BW_MAX_SIBLINGS 256
-static char **SiblingsFor(const char *pszName, CSLConstList papszDirNames, const char *pabIsSource)
+static char **SiblingsFor(const char *pszName, char *const *papszDirNames, int nNames)
 {
-    const int nNames = CSLCount(papszDirNames);
     if (nNames <= BW_MAX_SIBLINGS)
         return CSLDuplicate((CSLConstList)papszDirNames);
     const char *pszDot = strchr(pszName, '.');
     const size_t nStem = pszDot ? (size_t)(pszDot - pszName) : strlen(pszName);
-    char **papszOut = NULL;
-    int nOthers = 0;
-    for (int i = 0; i < nNames; ++i)
+    int nLow = 0;
+    int nHigh = nNames;
+    while (nLow < nHigh)
     {
-        if (EQUALN(papszDirNames[i], pszName, nStem))
-            papszOut = CSLAddString(papszOut, papszDirNames[i]);
-        else if (!pabIsSource[i] && nOthers < BW_MAX_SIBLINGS)
-        {
-            papszOut = CSLAddString(papszOut, papszDirNames[i]);
-            ++nOthers;
-        }
+        const int nMid = nLow + (nHigh - nLow) / 2;
+        if (strncmp(papszDirNames[nMid], pszName, nStem) < 0)
+            nLow = nMid + 1;
+        else
+            nHigh = nMid;
     }
+    char **papszOut = NULL;
+    for (int i = nLow; i < nNames && strncmp(papszDirNames[i], pszName, nStem) == 0; ++i)
+        papszOut = CSLAddString(papszOut, papszDirNames[i]);
     return papszOut;
 }
 
@@ -147,10 +160,8 @@ typedef struct
 {
     char *pszRelPath;
     GIntBig nSize;
-    char *pszDir;  /* CPLGetPath(pszRelPath) */
-    int iGroup;    /* entries of one directory share it */
-    int iInGroup;  /* position among them (sorted by name) */
-    int bIsSource; /* taken as a raster to warp */
+    char *pszDir; /* CPLGetPath(pszRelPath) */
+    int iGroup;   /* entries of one directory share it */
 } BWDirEntry;
 
 static int CompareDirEntries(const void *a, const void *b)
@@ -166,31 +177,39 @@ static int CompareByDirThenName(const void *a, const void *b)
     return n != 0 ? n : strcmp((*ppsA)->pszRelPath, (*ppsB)->pszRelPath);
 }
 
-/* The names of each listed directory (basenames, one CSL per group), for the
- * workers to hand GDAL as the source's siblings (see BWSource). */
-static char ***GroupByDirectory(BWDirEntry *pasEntries, int nEntries, int *pnGroups)
+/* The names of each listed directory (basenames, sorted, one NULL-terminated
+ * list per group, counts in *ppanCounts), for the workers to hand GDAL as
+ * the source's siblings (see BWSource). */
+static char ***GroupByDirectory(BWDirEntry *pasEntries, int nEntries, int *pnGroups,
+                                int **ppanCounts)
 {
     BWDirEntry **papsSorted = CPLCalloc((size_t)nEntries + 1, sizeof(BWDirEntry *));
     for (int i = 0; i < nEntries; ++i)
         papsSorted[i] = &pasEntries[i];
     if (nEntries > 0)
         qsort(papsSorted, (size_t)nEntries, sizeof(BWDirEntry *), CompareByDirThenName);
-    char ***papapszGroups = NULL;
+    char ***papapszGroups = CPLCalloc((size_t)nEntries + 1, sizeof(char **));
+    int *panCounts = CPLCalloc((size_t)nEntries + 1, sizeof(int));
     int nGroups = 0;
-    for (int i = 0; i < nEntries; ++i)
+    for (int i = 0; i < nEntries;)
     {
-        if (i == 0 || strcmp(papsSorted[i]->pszDir, papsSorted[i - 1]->pszDir) != 0)
+        int j = i;
+        while (j < nEntries && strcmp(papsSorted[j]->pszDir, papsSorted[i]->pszDir) == 0)
+            ++j;
+        char **papszNames = CPLCalloc((size_t)(j - i) + 1, sizeof(char *));
+        for (int k = i; k < j; ++k)
         {
-            papapszGroups = CPLRealloc(papapszGroups, sizeof(char **) * (size_t)(nGroups + 1));
-            papapszGroups[nGroups++] = NULL;
+            papsSorted[k]->iGroup = nGroups;
+            papszNames[k - i] = CPLStrdup(CPLGetFilename(papsSorted[k]->pszRelPath));
         }
-        papsSorted[i]->iGroup = nGroups - 1;
-        papsSorted[i]->iInGroup = CSLCount(papapszGroups[nGroups - 1]);
-        papapszGroups[nGroups - 1] =
-            CSLAddString(papapszGroups[nGroups - 1], CPLGetFilename(papsSorted[i]->pszRelPath));
+        papapszGroups[nGroups] = papszNames;
+        panCounts[nGroups] = j - i;
+        ++nGroups;
+        i = j;
     }
     CPLFree(papsSorted);
     *pnGroups = nGroups;
+    *ppanCounts = panCounts;
     return papapszGroups;
 }
 
@@ -271,7 +290,8 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
     if (nEntries > 0)
         qsort(pasEntries, (size_t)nEntries, sizeof(BWDirEntry), CompareDirEntries);
     int nGroups = 0;
-    char ***papapszGroups = GroupByDirectory(pasEntries, nEntries, &nGroups);
+    int *panGroupCounts = NULL;
+    char ***papapszGroups = GroupByDirectory(pasEntries, nEntries, &nGroups, &panGroupCounts);
     const int nFirst = psList->nSources;
     int *paiSourceEntry = CPLCalloc((size_t)nEntries + 1, sizeof(int));
     for (int i = 0; i < nEntries; ++i)
@@ -286,31 +306,20 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
         {
             paiSourceEntry[psList->nSources - nFirst] = i;
             AddSource(psList, pszPath, pasEntries[i].pszDir, pasEntries[i].nSize);
-            pasEntries[i].bIsSource = TRUE;
         }
         CPLFree(pszPath);
     }
-    /* Each group's flags, in its own order, for SiblingsFor. */
-    char **papabGroupIsSource = CPLCalloc((size_t)nGroups + 1, sizeof(char *));
-    for (int g = 0; g < nGroups; ++g)
-        papabGroupIsSource[g] = CPLCalloc((size_t)CSLCount(papapszGroups[g]) + 1, 1);
-    for (int i = 0; i < nEntries; ++i)
-        papabGroupIsSource[pasEntries[i].iGroup][pasEntries[i].iInGroup] =
-            (char)pasEntries[i].bIsSource;
     for (int k = nFirst; k < psList->nSources; ++k)
     {
         const BWDirEntry *psOne = &pasEntries[paiSourceEntry[k - nFirst]];
         psList->pasSources[k].papszSiblings =
             SiblingsFor(CPLGetFilename(psOne->pszRelPath), papapszGroups[psOne->iGroup],
-                        papabGroupIsSource[psOne->iGroup]);
+                        panGroupCounts[psOne->iGroup]);
     }
     for (int g = 0; g < nGroups; ++g)
-    {
         CSLDestroy(papapszGroups[g]);
-        CPLFree(papabGroupIsSource[g]);
-    }
     CPLFree(papapszGroups);
-    CPLFree(papabGroupIsSource);
+    CPLFree(panGroupCounts);
     CPLFree(paiSourceEntry);
     for (int i = 0; i < nEntries; ++i)
     {

@@ -1,0 +1,285 @@
+"""Workloads (e) and (f) of bench/: batches on an object store.
+
+The store is the S3 test server of autotest/ (s3rver behind the project's
+proxy, autotest/s3_server.py), with the proxy waiting 40 ms before each reply,
+a typical first-byte latency of an object store. The proxy counts requests,
+so each tool's requests per source are reported next to its wall time.
+
+(e) 300 COG tiles 512x512 (DEFLATE, internal overviews) on the store, warped
+    by gdal_batchwarp with default options from a listed prefix, against the
+    seed-style Python spawn pool with the seed's own settings
+    (GDAL_DISABLE_READDIR_ON_OPEN=YES, processes = cores), the same pool tuned
+    (EMPTY_DIR, 8 processes per core) and GNU parallel (8 jobs per core,
+    EMPTY_DIR); and gdal_batchwarp on the same files from local disk.
+(f) 20,000 tiny objects listed on the store: the plan's time beyond the
+    listing itself, the supervisor's peak memory, and the overhead per task.
+"""
+import concurrent.futures
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+from osgeo import gdal
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "autotest"))
+import s3_server  # noqa: E402
+
+NCPU = os.cpu_count() or 1
+LATENCY = 0.040
+BUCKET = "bench"
+E_TOOLS = ["gdal_batchwarp", "python_pool_seed", "python_pool_tuned", "parallel_tuned", "gdal_batchwarp_local"]
+
+
+def _cog(path, src_plain):
+    gdal.Translate(path, src_plain, format="COG", creationOptions=["COMPRESS=DEFLATE", "BLOCKSIZE=256"])
+
+
+def make_cogs(directory, count, write_raster):
+    os.makedirs(directory, exist_ok=True)
+    paths = []
+    per_row = 20
+    deg = 0.2
+    for i in range(count):
+        path = os.path.join(directory, f"cog_{i:05d}.tif")
+        if not os.path.exists(path):
+            plain = path + ".plain.tif"
+            write_raster(plain, 512, 2.0 + (i % per_row) * deg, 49.0 - (i // per_row) * deg, i, pixel=deg / 512)
+            _cog(path, plain)
+            os.unlink(plain)
+        paths.append(path)
+    return paths
+
+
+def upload(server, files, prefix, threads=16):
+    """Uploads local files to s3://BUCKET/prefix/<basename>, concurrently."""
+
+    def put(path):
+        with open(path, "rb") as f:
+            data = f.read()
+        for k, v in server.env.items():
+            gdal.SetThreadLocalConfigOption(k, v)
+        fp = gdal.VSIFOpenL(f"/vsis3/{BUCKET}/{prefix}/{os.path.basename(path)}", "wb")
+        gdal.VSIFWriteL(data, 1, len(data), fp)
+        if gdal.VSIFCloseL(fp) != 0:
+            raise RuntimeError(f"upload of {path} failed")
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        list(pool.map(put, files))
+
+
+def upload_copies(server, data, names, prefix, threads=16):
+    """Uploads the same bytes under many names."""
+
+    def put(name):
+        for k, v in server.env.items():
+            gdal.SetThreadLocalConfigOption(k, v)
+        fp = gdal.VSIFOpenL(f"/vsis3/{BUCKET}/{prefix}/{name}", "wb")
+        gdal.VSIFWriteL(data, 1, len(data), fp)
+        if gdal.VSIFCloseL(fp) != 0:
+            raise RuntimeError(f"upload of {name} failed")
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        list(pool.map(put, names))
+
+
+def e_command(tool, batchwarp, warp, remote_dir, local_dir, listfile, outdir):
+    """argv and extra environment of one tool of (e)."""
+    os.makedirs(outdir, exist_ok=True)
+    gdalwarp = ["gdalwarp", "-q", "-overwrite", *warp]
+    pool = os.path.join(HERE, "py_spawn_pool.py")
+    if tool == "gdal_batchwarp":
+        return [batchwarp, *warp, "-q", remote_dir, "-outdir", outdir], {}
+    if tool == "gdal_batchwarp_local":
+        return [batchwarp, *warp, "-q", local_dir, "-outdir", outdir], {}
+    if tool == "python_pool_seed":
+        return ([sys.executable, pool, str(NCPU), outdir, listfile, "--", *warp],
+                {"GDAL_DISABLE_READDIR_ON_OPEN": "YES"})
+    if tool == "python_pool_tuned":
+        return ([sys.executable, pool, str(8 * NCPU), outdir, listfile, "--", *warp],
+                {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"})
+    if tool == "parallel_tuned":
+        return (["parallel", "--will-cite", "-j", str(8 * NCPU), *gdalwarp, "{}", f"{outdir}/{{/}}", "::::",
+                 listfile], {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"})
+    raise ValueError(tool)
+
+
+def run_e(args, reps, quick, write_raster, measure, check_identical, warp):
+    """Workload (e). Returns (what, results per tool, checks)."""
+    count = 300 if not quick else 30
+    what = f"(e) {count} COG tiles 512x512 on S3, 40 ms per request"
+    local_dir = os.path.join(args.data, f"e{'_quick' if quick else ''}")
+    print(f"generating {count} COGs in {local_dir} ...", flush=True)
+    sources = make_cogs(local_dir, count, write_raster)
+    server = s3_server.S3Server([BUCKET])
+    try:
+        upload(server, sources, "e")
+        remote_dir = f"/vsis3/{BUCKET}/e/"
+        listfile = os.path.join(args.work, "e.list")
+        os.makedirs(args.work, exist_ok=True)
+        with open(listfile, "w", encoding="utf-8") as f:
+            f.write("\n".join(remote_dir + os.path.basename(s) for s in sources) + "\n")
+        samples = {t: {} for t in E_TOOLS}
+        requests = {t: [] for t in E_TOOLS}
+        identity = []
+        server.proxy.latency = LATENCY
+        for rep in range(reps):
+            order = E_TOOLS[rep % len(E_TOOLS):] + E_TOOLS[: rep % len(E_TOOLS)]
+            outdirs = {}
+            for tool in order:
+                outdir = os.path.join(args.work, "out", "e", tool)
+                shutil.rmtree(outdir, ignore_errors=True)
+                argv, extra = e_command(tool, args.batchwarp, warp, remote_dir, local_dir, listfile, outdir)
+                env = dict(os.environ, **server.env, **extra)
+                os.sync()
+                server.proxy.reset_counts()
+                wall, cpu, rss = measure(argv, None, env)
+                per_source = len(server.proxy.requests) / count
+                samples[tool][rep] = (wall, cpu, rss)
+                requests[tool].append(per_source)
+                outdirs[tool] = outdir
+                print(f"rep {rep + 1}/{reps} {what:<45} {tool:<22} wall {wall:7.2f} s  CPU {cpu:7.2f} s  "
+                      f"peak {rss / 2**20:6.0f} MB  requests/source {per_source:6.1f}", flush=True)
+            if rep == 0:
+                for tool, outdir in outdirs.items():
+                    if tool != "gdal_batchwarp":
+                        why = check_identical(outdirs["gdal_batchwarp"], outdir, sources)
+                        if why:
+                            identity.append(f"{what}: {tool}: {why}")
+    finally:
+        server.stop()
+
+    ours = samples["gdal_batchwarp"]
+    results = {}
+    for tool, runs in samples.items():
+        paired = [runs[r][0] / ours[r][0] for r in runs if r in ours]
+        results[tool] = {
+            "wall": statistics.median(v[0] for v in runs.values()),
+            "cpu": statistics.median(v[1] for v in runs.values()),
+            "rss": max(v[2] for v in runs.values()),
+            "runs": len(runs),
+            "ratio": statistics.median(paired) if tool != "gdal_batchwarp" else None,
+            "requests_per_source": statistics.median(requests[tool]),
+        }
+    checks = []
+
+    def add(label, value, target, ok):
+        checks.append({"what": label, "value": value, "target": target, "ok": bool(ok)})
+
+    local = statistics.median(ours[r][0] / samples["gdal_batchwarp_local"][r][0] for r in ours)
+    add("(e) wall on S3 / wall of the same batch from local disk", f"{local:.2f}", "<= 1.5", local <= 1.5)
+    for peer, target in (("python_pool_tuned", 1.5), ("python_pool_seed", 10.0)):
+        r = results[peer]["ratio"]
+        add(f"(e) vs {peer}", f"{r:.2f}x", f">= {target}x", r >= target)
+    rq = results["gdal_batchwarp"]["requests_per_source"]
+    add("(e) requests per source (COG read in full)", f"{rq:.2f}", "<= 4", rq <= 4)
+    return what, results, checks, identity
+
+
+def _supervisor_peak(argv, env):
+    """Runs argv; returns (wall, peak RSS of that one process in bytes)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = [0]
+    done = threading.Event()
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def sample():
+        while not done.is_set():
+            try:
+                with open(f"/proc/{proc.pid}/statm", encoding="ascii") as f:
+                    peak[0] = max(peak[0], int(f.read().split()[1]) * page)
+            except (OSError, ValueError, IndexError):
+                pass
+            done.wait(0.02)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    _, err = proc.communicate()
+    wall = time.monotonic() - start
+    done.set()
+    t.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
+    return wall, peak[0]
+
+
+LISTING_SCRIPT = """
+import sys
+from osgeo import gdal
+d = gdal.OpenDir(sys.argv[1], 0)
+n = 0
+while gdal.GetNextDirEntry(d) is not None:
+    n += 1
+gdal.CloseDir(d)
+print(n)
+"""
+
+
+def run_f(args, quick, write_raster, warp):
+    """Workload (f): scale. Returns (what, results, checks)."""
+    import json
+
+    count = 20000 if not quick else 2000
+    what = f"(f) {count} objects listed on S3"
+    tiny = os.path.join(args.data, "f_tiny.tif")
+    if not os.path.exists(tiny):
+        write_raster(tiny, 8, 2.0, 49.0, 1)
+    with open(tiny, "rb") as f:
+        data = f.read()
+    names = [f"tiny_{i:05d}.tif" for i in range(count)]
+    server = s3_server.S3Server([BUCKET])
+    try:
+        print(f"uploading {count} objects ...", flush=True)
+        upload_copies(server, data, names, "f")
+        remote_dir = f"/vsis3/{BUCKET}/f/"
+        env = dict(os.environ, **server.env)
+        server.proxy.latency = LATENCY
+        # The listing alone, in a fresh process like the plan's.
+        walls = []
+        for _ in range(3):
+            start = time.monotonic()
+            out = subprocess.run([sys.executable, "-c", LISTING_SCRIPT, remote_dir], env=env, check=True,
+                                 capture_output=True, text=True).stdout
+            walls.append(time.monotonic() - start)
+            assert int(out) == count, out
+        listing = statistics.median(walls)
+        outdir = os.path.join(args.work, "out", "f")
+        shutil.rmtree(outdir, ignore_errors=True)
+        plans = []
+        for _ in range(3):
+            start = time.monotonic()
+            subprocess.run([args.batchwarp, "-dry_run", *warp, remote_dir, "-outdir", outdir], env=env,
+                           check=True, stdout=subprocess.DEVNULL)
+            plans.append(time.monotonic() - start)
+        plan = statistics.median(plans)
+        # The whole batch, without latency: the supervisor's memory and the
+        # overhead per task beyond the tasks' own time.
+        server.proxy.latency = 0
+        report = os.path.join(args.work, "f.jsonl")
+        wall, peak = _supervisor_peak([args.batchwarp, *warp, "-q", "-report", report, remote_dir,
+                                       "-outdir", outdir], env)
+        with open(report, encoding="utf-8") as f:
+            task_seconds = sum(json.loads(line)["seconds"] for line in f)
+        overhead_ms = (wall * NCPU - task_seconds) / count * 1000
+    finally:
+        server.stop()
+    results = {"gdal_batchwarp": {"listing_s": listing, "dry_run_s": plan, "plan_beyond_listing_s": plan - listing,
+                                  "batch_wall_s": wall, "supervisor_peak_rss": peak,
+                                  "overhead_per_task_ms": overhead_ms}}
+    checks = [
+        {"what": f"(f) plan of {count} listed objects beyond the listing (-dry_run {plan:.2f} s - listing "
+                 f"{listing:.2f} s)", "value": f"{plan - listing:.2f} s", "target": "< 1 s",
+         "ok": plan - listing < 1},
+        {"what": f"(f) supervisor peak memory, {count} tasks", "value": f"{peak / 2**20:.0f} MB", "target": "-",
+         "ok": True},
+        {"what": f"(f) overhead per task, -j {NCPU}: (wall x cores - sum of task times) / tasks",
+         "value": f"{overhead_ms:.2f} ms", "target": "-", "ok": True},
+    ]
+    print(f"{what}: listing {listing:.2f} s, -dry_run {plan:.2f} s, batch {wall:.1f} s, supervisor peak "
+          f"{peak / 2**20:.0f} MB, overhead {overhead_ms:.2f} ms/task", flush=True)
+    return what, results, checks
