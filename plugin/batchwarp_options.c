@@ -67,6 +67,21 @@ static const BWBatchOption *FindBatchOption(const char *pszArg)
     return NULL;
 }
 
+int BWBatchOptionCount(void)
+{
+    return (int)(sizeof(asBatchOptions) / sizeof(asBatchOptions[0]));
+}
+
+const char *BWBatchOptionName(int iOption)
+{
+    return asBatchOptions[iOption].pszName;
+}
+
+int BWBatchOptionValueCount(int iOption)
+{
+    return asBatchOptions[iOption].nValues;
+}
+
 static int IsOptionWord(const char *pszArg)
 {
     return pszArg[0] == '-' && pszArg[1] != '\0';
@@ -230,11 +245,9 @@ static int ApplyBatchOption(GDALBatchWarpOptions *psOptions, const char *pszName
         return ParsePositiveInt(pszName, pszValue, &psOptions->nRetries);
     else if (EQUAL(pszName, "-retry_failed") || EQUAL(pszName, "-retry-failed"))
     {
+        /* Only this option's own value: -output_template, -input_file_list
+         * and the rest keep theirs, whatever the order they came in. */
         CPLFree(psOptions->pszRetryFailed);
-        CSLDestroy(psOptions->papszRetryOutputs);
-        CPLFree(psOptions->pszShard);
-        CPLFree(psOptions->pszOutputTemplate);
-        CSLDestroy(psOptions->papszSourceLists);
         psOptions->pszRetryFailed = CPLStrdup(pszValue);
     }
     else if (EQUAL(pszName, "-worker_mem_limit"))

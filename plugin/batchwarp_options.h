@@ -50,4 +50,10 @@ struct GDALBatchWarpOptions
     void *pResultData;
 };
 
+/* The batch options (not gdalwarp's), for tests: how many, and each one's
+ * name and number of values. */
+int BWBatchOptionCount(void);
+const char *BWBatchOptionName(int iOption);
+int BWBatchOptionValueCount(int iOption);
+
 #endif
