@@ -104,23 +104,71 @@ static int WarpAcceptsOption(char **papszArgv, int nValues)
     return TRUE;
 }
 
+/* A word that GDAL's parsers take as an option, not as a value: '-' and a
+ * letter ("-5" and "-.5" are numbers). */
+static int LooksLikeOption(const char *pszWord)
+{
+    return pszWord[0] == '-' && pszWord[1] != '\0' && !(pszWord[1] >= '0' && pszWord[1] <= '9') &&
+           pszWord[1] != '.';
+}
+
+/*
+ * Whether GDAL's parser refuses words that no option takes (GDAL 3.9 and
+ * later, built on argparse, calls them positional arguments), or lets them
+ * pass (older parsers, which leave them to gdalwarp's binary). Only a strict
+ * parser's answer says that a word was taken as an option's value.
+ */
+static int WarpParserRefusesStrayWords(void)
+{
+    static int nRefuses = -1;
+    if (nRefuses < 0)
+    {
+        char szFlag[] = "-nomd";
+        char szWord[] = "batchwarp_stray_word";
+        char *apszProbe[] = {szFlag, szWord, NULL};
+        nRefuses = !WarpAcceptsOption(apszProbe, 1);
+    }
+    return nRefuses;
+}
+
+/*
+ * Options whose last value may be left out, as the parsers before GDAL 3.9
+ * take them (their answer cannot tell): the value is taken when it starts
+ * with a digit. -refine_gcps <tolerance> [<minimum_gcps>] is the only one.
+ */
+static int OldParserTakesOptionalValue(const char *pszOption, int nTaken, const char *pszWord)
+{
+    return EQUAL(pszOption, "-refine_gcps") && nTaken == 1 && pszWord[0] >= '0' &&
+           pszWord[0] <= '9';
+}
+
 /*
  * How many values follow gdalwarp option papszArgv[0]. GDAL publishes no
  * table of its options, so GDAL's own parser is asked: the smallest count it
- * accepts is the option's arity. This keeps every gdalwarp option of every
- * GDAL version working without a copy of its option list here. Returns -1
+ * accepts is the option's required values. Then optional values: a strict
+ * parser (GDAL >= 3.9) that accepts one more word that is not an option has
+ * taken it as a value, since it would refuse a stray one; for older parsers,
+ * which accept stray words, their few optional values are known. Returns -1
  * when no count is accepted (a bad value); the full parse then reports why.
  */
 static int WarpOptionArity(char **papszArgv, int nAvailable)
 {
     const int nMax =
         nAvailable < BW_MAX_WARP_OPTION_VALUES ? nAvailable : BW_MAX_WARP_OPTION_VALUES;
-    for (int k = 0; k <= nMax; ++k)
+    int nValues = -1;
+    for (int k = 0; k <= nMax && nValues < 0; ++k)
     {
         if (WarpAcceptsOption(papszArgv, k))
-            return k;
+            nValues = k;
     }
-    return -1;
+    if (nValues < 0)
+        return -1;
+    const int bStrict = WarpParserRefusesStrayWords();
+    while (nValues < nMax && !LooksLikeOption(papszArgv[nValues + 1]) &&
+           (bStrict ? WarpAcceptsOption(papszArgv, nValues + 1)
+                    : OldParserTakesOptionalValue(papszArgv[0], nValues, papszArgv[nValues + 1])))
+        ++nValues;
+    return nValues;
 }
 
 static void CPL_STDCALL CollectMessages(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
@@ -316,11 +364,31 @@ static GIntBig WarpMemoryBytes(const char *pszValue)
     return dfValue < 10000 ? (GIntBig)(dfValue * 1024 * 1024) : (GIntBig)dfValue;
 }
 
+/* gdalwarp options whose combinations are checked before any work. */
+#define BW_SEEN_TR 1
+#define BW_SEEN_TS 2
+#define BW_SEEN_TE 4
+#define BW_SEEN_TAP 8
+
 /* Picks out what gdalwarp's library leaves to its binary, and what decides
  * output names, from one gdalwarp option and its values. */
 static void NoteWarpOption(GDALBatchWarpOptions *psOptions, char **papszArgv, int nValues)
 {
     const char *pszName = papszArgv[0];
+    static const struct
+    {
+        const char *pszName;
+        int nBit;
+    } asSeen[] = {
+        {"-tr", BW_SEEN_TR}, {"-ts", BW_SEEN_TS}, {"-te", BW_SEEN_TE}, {"-tap", BW_SEEN_TAP}};
+    for (size_t i = 0; i < sizeof(asSeen) / sizeof(asSeen[0]); ++i)
+    {
+        if (EQUAL(pszName, asSeen[i].pszName))
+            psOptions->nWarpOptionsSeen |= asSeen[i].nBit;
+    }
+    /* gdalwarp's binary says so as it parses; the sources then fail to open. */
+    if (EQUAL(pszName, "-if") && nValues == 1 && GDALGetDriverByName(papszArgv[1]) == NULL)
+        CPLError(CE_Warning, CPLE_AppDefined, "%s is not a recognized driver", papszArgv[1]);
     if ((EQUAL(pszName, "-of") || EQUAL(pszName, "-f")) && nValues == 1)
     {
         CPLFree(psOptions->pszOutputFormat);
@@ -349,10 +417,23 @@ static int ResolveOutputDriver(GDALBatchWarpOptions *psOptions)
                  psOptions->pszOutputFormat);
         return FALSE;
     }
-    if (GDALGetMetadataItem(hDriver, GDAL_DCAP_CREATE, NULL) == NULL &&
-        GDALGetMetadataItem(hDriver, GDAL_DCAP_CREATECOPY, NULL) == NULL)
+    if (GDALGetMetadataItem(hDriver, GDAL_DCAP_RASTER, NULL) == NULL ||
+        (GDALGetMetadataItem(hDriver, GDAL_DCAP_CREATE, NULL) == NULL &&
+         GDALGetMetadataItem(hDriver, GDAL_DCAP_CREATECOPY, NULL) == NULL))
     {
-        CPLError(CE_Failure, CPLE_IllegalArg, "Output driver '%s' cannot write files.",
+        CPLError(CE_Failure, CPLE_IllegalArg, "Output driver '%s' cannot write raster files.",
+                 psOptions->pszOutputFormat);
+        return FALSE;
+    }
+    /* MEM keeps its raster in memory; drivers named by a connection prefix
+     * (WMTS:, NGW:) and PostGISRaster write to a service: none leaves a file
+     * to put in place. */
+    if (EQUAL(psOptions->pszOutputFormat, "MEM") ||
+        EQUAL(psOptions->pszOutputFormat, "PostGISRaster") ||
+        GDALGetMetadataItem(hDriver, GDAL_DMD_CONNECTION_PREFIX, NULL) != NULL)
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg,
+                 "Output driver '%s' writes no file: choose a file format with -of.",
                  psOptions->pszOutputFormat);
         return FALSE;
     }
@@ -408,7 +489,12 @@ static int ParseArgv(GDALBatchWarpOptions *psOptions, char **papszArgv)
         const int nValues = WarpOptionArity(papszArgv + i, nAvailable);
         if (nValues < 0)
         {
-            ReportBadWarpOption(papszArgv + i, nAvailable);
+            /* GDAL's message is the one gdalwarp would give, where the words
+             * that follow are all gdalwarp's: "-tr 30 -j 4" is about -tr. */
+            int nWords = nAvailable;
+            while (i + 1 + nWords < nArgc && strcmp(papszArgv[i + 1 + nWords], "--") != 0)
+                ++nWords;
+            ReportBadWarpOption(papszArgv + i, nWords);
             return FALSE;
         }
         for (int k = 0; k <= nValues; ++k)
@@ -490,6 +576,26 @@ static int ValidateMergeOptions(const GDALBatchWarpOptions *psOptions)
     return TRUE;
 }
 
+/* What GDALWarp() refuses as a usage error on every file, whatever the
+ * source, refused once before any work, with GDALWarp()'s message. (-tr with
+ * -ts is accepted by newer GDAL when -te makes them agree: GDAL decides.) */
+static int CheckWarpCombinations(const GDALBatchWarpOptions *psOptions)
+{
+    const int nSeen = psOptions->nWarpOptionsSeen;
+    if ((nSeen & BW_SEEN_TAP) && !(nSeen & BW_SEEN_TR))
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg, "-tap option cannot be used without using -tr.");
+        return FALSE;
+    }
+    if ((nSeen & BW_SEEN_TR) && (nSeen & BW_SEEN_TS) && !(nSeen & BW_SEEN_TE))
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg,
+                 "-tr and -ts options cannot be used at the same time.");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static int ValidateOptions(GDALBatchWarpOptions *psOptions)
 {
     if (psOptions->bMergeReports)
@@ -553,7 +659,7 @@ static int ValidateOptions(GDALBatchWarpOptions *psOptions)
     if (psWarp == NULL)
         return FALSE;
     GDALWarpAppOptionsFree(psWarp);
-    return ResolveOutputDriver(psOptions);
+    return CheckWarpCombinations(psOptions) && ResolveOutputDriver(psOptions);
 }
 
 GDALBatchWarpOptions *GDALBatchWarpOptionsNew(char **papszArgv, int *pbUsageError)

@@ -25,6 +25,7 @@ struct GDALBatchWarpOptions
     GIntBig nMaxWorkerRSS;   /* recycle a worker past this resident size; 0 = never */
     GIntBig nMemoryBudget;   /* -memory_budget: bytes for the whole process tree; 0 = default */
     GIntBig nUserWarpMemory; /* bytes of the user's -wm; 0 = not given */
+    int nWarpOptionsSeen;    /* BW_SEEN_* bits (batchwarp_options.c): -tr, -ts, -te, -tap */
     int nMaxTasksPerWorker;
     double dfTaskTimeout;
     int bQuiet;

@@ -503,6 +503,14 @@ void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *psz
         {
             AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt);
         }
+        else if (!bExists && CPLGetFilename(*papszIter)[0] == '\0')
+        {
+            /* "missing/": a directory by its spelling, with no file name to
+             * make an output name of. */
+            if (psList->pszError == NULL)
+                psList->pszError = CPLStrdup(CPLSPrintf(
+                    "Source directory '%s' does not exist (or cannot be read).", *papszIter));
+        }
         else if (bExists || !HasWildcard(*papszIter) || !AppendPattern(psList, *papszIter))
         {
             /* A file, or a missing path: the latter fails in its own task,

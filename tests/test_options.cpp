@@ -125,4 +125,54 @@ TEST(Options, BadWarpOptionGetsGdalsOwnMessage)
     EXPECT_NE(o.osErrors.find(oGdal.failures[0]), std::string::npos) << o.osErrors;
 }
 
+// Issue 12 item 3: an option's optional value is its own, not a source.
+TEST(Options, OptionalValuesStayWithTheirOption)
+{
+    Parsed oLong({"-refine_gcps", "0.1", "3", "a.tif", "-outdir", "o"});
+    ASSERT_NE(oLong.ps, nullptr) << oLong.osErrors;
+    EXPECT_EQ(bwtest::ToVector(oLong.ps->papszWarpArgs),
+              (std::vector<std::string>{"-refine_gcps", "0.1", "3"}));
+    EXPECT_EQ(bwtest::ToVector(oLong.ps->papszSources), (std::vector<std::string>{"a.tif"}));
+    Parsed oShort({"-refine_gcps", "0.1", "a.tif", "-multi", "-outdir", "o"});
+    ASSERT_NE(oShort.ps, nullptr) << oShort.osErrors;
+    EXPECT_EQ(bwtest::ToVector(oShort.ps->papszWarpArgs),
+              (std::vector<std::string>{"-refine_gcps", "0.1", "-multi"}));
+    EXPECT_EQ(bwtest::ToVector(oShort.ps->papszSources), (std::vector<std::string>{"a.tif"}));
+    // A flag never takes the next word, nor an option the one after its value.
+    Parsed oFlag({"-multi", "b.tif", "-r", "cubic", "c.tif", "-outdir", "o"});
+    ASSERT_NE(oFlag.ps, nullptr) << oFlag.osErrors;
+    EXPECT_EQ(bwtest::ToVector(oFlag.ps->papszSources),
+              (std::vector<std::string>{"b.tif", "c.tif"}));
+}
+
+// Issue 12 item 6: refused up front, with GDAL's message.
+TEST(Options, WhatGdalwarpRefusesIsRefusedUpFront)
+{
+    struct Case
+    {
+        std::vector<std::string> aosArgs;
+        const char *pszExpected;
+    };
+    const std::vector<Case> aoCases{
+        {{"-tap", "a.tif", "-outdir", "o"}, "-tap option cannot be used without using -tr."},
+        {{"-tr", "1", "1", "-ts", "2", "2", "a.tif", "-outdir", "o"},
+         "-tr and -ts options cannot be used at the same time."},
+        {{"-of", "MEM", "a.tif", "-outdir", "o"}, "Output driver 'MEM' writes no file"},
+        {{"-tr", "30", "-j", "2", "a.tif", "-outdir", "o"}, "-tr"},
+    };
+    for (const Case &c : aoCases)
+    {
+        Parsed o(c.aosArgs);
+        EXPECT_EQ(o.ps, nullptr) << c.pszExpected;
+        EXPECT_TRUE(o.bUsageError) << c.pszExpected;
+        EXPECT_NE(o.osErrors.find(c.pszExpected), std::string::npos)
+            << "expected '" << c.pszExpected << "' in: " << o.osErrors;
+        EXPECT_EQ(o.osErrors.find("Unknown option name"), std::string::npos) << o.osErrors;
+    }
+    // Accepted: -tap with -tr, -f as -of.
+    Parsed oTap({"-tap", "-tr", "1", "1", "-f", "VRT", "a.tif", "-outdir", "o"});
+    ASSERT_NE(oTap.ps, nullptr) << oTap.osErrors;
+    EXPECT_STREQ(oTap.ps->pszOutputExtension, "vrt");
+}
+
 } // namespace

@@ -45,15 +45,25 @@ static void WriteText(const char *pszPath, const char *pszText)
     fclose(fp);
 }
 
-/* The sandbox: ./src/{a,b}.tif, list.txt, failed.jsonl; stdin is empty
- * (-input_file_list - reads it). */
+static char *pszSandbox = NULL;
+
+static void RemoveSandbox(void)
+{
+    VSIRmdirRecursive(pszSandbox);
+    CPLFree(pszSandbox);
+}
+
+/* The sandbox, removed at exit: ./src/{a,b}.tif, list.txt, failed.jsonl;
+ * stdin is empty (-input_file_list - reads it). */
 int LLVMFuzzerInitialize(int *pnArgc, char ***ppapszArgv)
 {
     (void)pnArgc;
     (void)ppapszArgv;
-    char szDir[] = "/tmp/fuzz_argv_XXXXXX";
-    if (mkdtemp(szDir) == NULL || chdir(szDir) != 0)
+    const char *pszTmp = getenv("TMPDIR");
+    pszSandbox = CPLStrdup(CPLSPrintf("%s/fuzz_argv_XXXXXX", pszTmp && *pszTmp ? pszTmp : "/tmp"));
+    if (mkdtemp(pszSandbox) == NULL || chdir(pszSandbox) != 0)
         abort();
+    atexit(RemoveSandbox);
     if (freopen("/dev/null", "r", stdin) == NULL)
         abort();
     GDALAllRegister();
