@@ -3,7 +3,6 @@ hooks of the worker, the processes a run leaves behind, the temporary files
 it leaves behind, and running the program in the background."""
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -195,18 +194,25 @@ def kill_and_reap(proc):
 # Temporary files
 
 
-def host_tag():
-    """The host part of the program's temporary names: gethostname() with
-    '.', '-' and '/' replaced by '_'."""
-    name = socket.gethostname()
-    for c in ".-/":
-        name = name.replace(c, "_")
-    return name
+TEMP_MARKER = ".batchwarp-owner"
+TEMP_MARKER_TEXT = "gdal_batchwarp temporary directory\n"
 
 
-def temp_dir_name(pid):
-    """Name of the temporary directory of the run with supervisor pid `pid`."""
-    return f"{TEMP_PREFIX}{host_tag()}-{pid}"
+def is_run_temp_dir_name(name):
+    """Whether `name` is a run's temporary directory name: the prefix, then
+    128 random bits in hex (nothing of the host or pid)."""
+    tag = name[len(TEMP_PREFIX):]
+    return name.startswith(TEMP_PREFIX) and len(tag) == 32 and all(c in "0123456789abcdef" for c in tag)
+
+
+def make_dead_run_dir(path):
+    """A temporary directory as a run killed by SIGKILL leaves it: marked,
+    its lock free."""
+    os.mkdir(path, 0o700)
+    with open(os.path.join(path, TEMP_MARKER), "w") as f:
+        f.write(TEMP_MARKER_TEXT)
+    with open(os.path.join(path, "t0000.tif"), "wb") as f:
+        f.write(b"partial")
 
 
 def temp_entries(directory):
@@ -273,7 +279,7 @@ def unprivileged_prefix(batchwarp_bin):
 
 __all__ = [
     "TEMP_PREFIX", "ProcessTag", "alive", "children_of", "descendants", "dir_usage_bytes", "faults_env",
-    "faults_spec", "has_fault_hooks", "host_tag", "kill_and_reap", "no_faults_env", "report_lines",
-    "require_fault_hooks", "start_batchwarp", "temp_dir_name", "temp_entries", "tree_files",
+    "faults_spec", "has_fault_hooks", "is_run_temp_dir_name", "kill_and_reap", "make_dead_run_dir", "no_faults_env", "report_lines",
+    "require_fault_hooks", "start_batchwarp", "temp_entries", "tree_files",
     "unprivileged_prefix", "wait_for_report_lines", "worker_processes",
 ]

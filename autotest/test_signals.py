@@ -4,6 +4,7 @@ batch cleanly: exit 130 / 143, complete outputs only, no temporary file, no
 worker left, a report of exactly what finished, and a rerun that completes
 the rest. SIGKILL of the whole process group leaves only complete outputs
 under final names, and the rerun removes the killed run's temporary files."""
+import fcntl
 import os
 import signal
 import subprocess
@@ -14,7 +15,8 @@ import pytest
 
 from conftest import all_files, assert_same_raster, hidden_files, make_small_rasters, read_report
 from fault_util import (ProcessTag, alive, children_of, faults_env, kill_and_reap, no_faults_env, require_fault_hooks,
-                        start_batchwarp, temp_dir_name, temp_entries, wait_for_report_lines)
+                        start_batchwarp, is_run_temp_dir_name, make_dead_run_dir, temp_entries,
+                        wait_for_report_lines)
 
 WARP = ["-t_srs", "EPSG:3857", "-r", "cubic", "-co", "COMPRESS=DEFLATE"]
 COUNT = 150
@@ -136,25 +138,30 @@ def test_sigkill_of_the_process_group(tmp_path, batchwarp_bin, run_batchwarp, ru
     assert len(finished) < len(sources)
     assert_outputs_are_gdalwarps(tmp_path, run_gdalwarp, out, sources, finished)
     # The killed run's temporary directory is still there: nobody removed it.
-    assert hidden_files(out) == [temp_dir_name(proc.pid)]
+    left_dirs = hidden_files(out)
+    assert len(left_dirs) == 1 and is_run_temp_dir_name(left_dirs[0]), left_dirs
 
     assert_rerun_completes(run_batchwarp, run_gdalwarp, tmp_path, sources, out, report, finished)
 
 
-def test_rerun_removes_only_temporary_directories_of_dead_runs_of_this_host(tmp_path, run_batchwarp, sources):
+def test_rerun_removes_only_temporary_directories_proven_to_be_of_gone_runs(tmp_path, run_batchwarp, sources):
+    """A gone run's directory (ours, marked, its lock free) is removed; a live
+    one (its lock held, whatever its pid or host), an unmarked one and a link
+    named like one are left alone."""
     out = tmp_path / "out"
     out.mkdir()
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    gone, live = temp_dir_name(dead.pid), temp_dir_name(os.getpid())
-    other_host = f".batchwarp-tmp-some_other_host-{dead.pid}"
-    for d in (gone, live, other_host):
-        (out / d).mkdir()
-        (out / d / "t0000.tif").write_bytes(b"partial")
-    res = run_batchwarp([*WARP, "-q", *sources[:3], "-outdir", out], env=no_faults_env())
+    gone, live = ".batchwarp-tmp-" + "0" * 32, ".batchwarp-tmp-" + "1" * 32
+    unmarked = ".batchwarp-tmp-unmarked"
+    for d in (gone, live):
+        make_dead_run_dir(out / d)
+    (out / unmarked).mkdir()
+    (out / unmarked / "t0000.tif").write_bytes(b"partial")
+    with open(out / live / ".batchwarp-owner") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        res = run_batchwarp([*WARP, "-q", *sources[:3], "-outdir", out], env=no_faults_env())
     assert res.returncode == 0, res.stderr
-    assert hidden_files(out) == sorted([live, other_host]), (
-        "a dead run's directory is removed; a live run's, or another host's, is left alone")
+    assert hidden_files(out) == sorted([live, unmarked])
+    assert (out / live / "t0000.tif").exists() and (out / unmarked / "t0000.tif").exists()
     assert final_names(out) == sorted(os.path.basename(s) for s in sources[:3])
 
 

@@ -421,9 +421,9 @@ static int ForEachOutputDir(const BWPlan *psPlan, int (*pfnEach)(const char *, c
         const BWPlanItem *psItem = &psPlan->pasItems[i];
         for (int k = 0; k < 2 && bOk; ++k)
         {
-            const char *pszDir = k == 0              ? CPLGetPath(psItem->pszOutput)
-                                 : psItem->pszStaged ? BWStagingDir()
-                                                     : NULL;
+            const char *pszDir = k == 0 ? CPLGetPath(psItem->pszOutput)
+                                 : BWOutputNeedsStaging(psItem->pszOutput) ? BWStagingDir()
+                                                                           : NULL;
             if (pszDir == NULL || CPLHashSetLookup(psDone, pszDir) != NULL)
                 continue;
             char *pszDirCopy = CPLStrdup(pszDir);
@@ -627,7 +627,8 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
                 "Running %d workers instead of %d: that is what the memory budget of " CPL_FRMT_GIB
                 " MB holds (see -memory_budget).",
                 sBudget.nWorkers, psOptions->nWorkers, sBudget.nTotalBytes / (1024 * 1024));
-        if (!ForEachOutputDir(&sPlan, PrepareOneDir, &pszError))
+        if (!ForEachOutputDir(&sPlan, PrepareOneDir, &pszError) ||
+            !BWPlanAssignTemps(&sPlan, &pszError))
             eStatus = GDAL_BATCHWARP_FAILED;
         else
             eStatus = RunPlan(psOptions, &sPlan, &sBudget, dfStart, &pszError);

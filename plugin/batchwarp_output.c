@@ -101,13 +101,11 @@ const char *BWStagingDir(void)
 
 char *BWStagingPathFor(int nIndex, const char *pszOutput)
 {
-    char *pszTempDir = BWTempDirName();
-    char *pszDir = CPLStrdup(CPLFormFilename(BWStagingDir(), pszTempDir, NULL));
-    char *pszPath = CPLStrdup(
+    const char *pszDir = BWTempDirOf(BWStagingDir());
+    if (pszDir == NULL)
+        return NULL;
+    return CPLStrdup(
         CPLFormFilename(pszDir, CPLSPrintf("%d_%s", nIndex, CPLGetFilename(pszOutput)), NULL));
-    CPLFree(pszDir);
-    CPLFree(pszTempDir);
-    return pszPath;
 }
 
 static int CopyFile(const char *pszFrom, const char *pszTo)
@@ -145,7 +143,7 @@ static int CopyFile(const char *pszFrom, const char *pszTo)
 }
 
 /* pszName without ".pszExt" at its end (CPLFree it). Unlike CPLGetBasename,
- * a name without that extension is kept whole: ".x.batchwarp-tmp-h-1" is a
+ * a name without that extension is kept whole: ".x.batchwarp-tmp-1f" is a
  * stem, not ".x" with an extension. */
 static char *StemBefore(const char *pszName, const char *pszExt)
 {

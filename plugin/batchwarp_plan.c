@@ -255,9 +255,16 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
         psItem->pszOutput = CPLStrdup(
             pszReported ? pszReported : CPLFormFilename(psOptions->pszOutDir, pszName, NULL));
         CPLFree(pszName);
-        psItem->pszTemp = BWTempPathFor(psItem->pszOutput, psOptions->pszOutputExtension);
-        if (BWOutputNeedsStaging(psItem->pszOutput))
-            psItem->pszStaged = BWStagingPathFor(i, psItem->pszOutput);
+        if (BWPathEntersTempNamespace(psItem->pszOutput))
+        {
+            *ppszError = CPLStrdup(
+                CPLSPrintf("Output '%s' would be in the temporary namespace of gdal_batchwarp "
+                           "('" BW_TEMP_PREFIX "*'), which runs remove: choose another -outdir or "
+                           "-output_template.",
+                           psItem->pszOutput));
+            bOk = FALSE;
+            break;
+        }
         VSIStatBufL sStat;
         psItem->nSize = psSource->nSize;
         /* Sizes only order the work: not worth a round trip each. */
@@ -278,6 +285,27 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
         return FALSE;
     if (psOptions->nShardCount > 0)
         BWShardFilter(psPlan, psOptions->nShardIndex, psOptions->nShardCount);
+    return TRUE;
+}
+
+int BWPlanAssignTemps(BWPlan *psPlan, char **ppszError)
+{
+    for (int i = 0; i < psPlan->nItems; ++i)
+    {
+        BWPlanItem *psItem = &psPlan->pasItems[i];
+        CPLFree(psItem->pszTemp);
+        CPLFree(psItem->pszStaged);
+        psItem->pszTemp = BWTempPathFor(psItem->pszOutput);
+        psItem->pszStaged =
+            BWOutputNeedsStaging(psItem->pszOutput) ? BWStagingPathFor(i, psItem->pszOutput) : NULL;
+        if (psItem->pszTemp == NULL ||
+            (psItem->pszStaged == NULL && BWOutputNeedsStaging(psItem->pszOutput)))
+        {
+            *ppszError = CPLStrdup(
+                CPLSPrintf("No temporary directory was made for '%s'.", psItem->pszOutput));
+            return FALSE;
+        }
+    }
     return TRUE;
 }
 

@@ -17,7 +17,7 @@ typedef struct
 {
     char *pszSource; /* as given, or directory + entry name */
     char *pszOutput; /* final output path */
-    char *pszTemp;   /* where the worker writes before the rename */
+    char *pszTemp;   /* where the worker writes before the rename (BWPlanAssignTemps) */
     char *pszStaged; /* local file written first for a remote output, or NULL */
     GIntBig nSize;   /* source size in bytes (0 if unknown): a cost estimate */
     int bSkip;       /* output already exists and -overwrite was not given */
@@ -35,6 +35,10 @@ typedef struct
 /* Builds the plan, or returns FALSE with *ppszError (a usage error). */
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError);
 void BWPlanFree(BWPlan *psPlan);
+
+/* Names each item's temporary (and staged) path, in the temporary
+ * directories made for this run (BWMakeTempDir); FALSE if one is missing. */
+int BWPlanAssignTemps(BWPlan *psPlan, char **ppszError);
 
 /* Items that will be warped (not skipped). */
 int BWPlanCountToDo(const BWPlan *psPlan);

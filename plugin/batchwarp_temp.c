@@ -1,10 +1,14 @@
 #include "batchwarp_temp.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <signal.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -12,97 +16,410 @@
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 
-#define BW_TEMP_PREFIX ".batchwarp-tmp-"
+/* What the marker file holds: enough to tell it from a file that merely has
+ * its name. */
+#define BW_MARKER_TEXT "gdal_batchwarp temporary directory\n"
+/* Deeper trees than this are not ours (a run's temporary directory holds
+ * outputs and at most a dataset directory or two). */
+#define BW_MAX_REMOVE_DEPTH 32
+#define BW_MAX_NAME_TRIES 64
 
-/* This machine's name, reduced to characters that cannot be confused with
- * the separators of a temporary name. */
-static void HostTag(char *pszOut, size_t nSize)
+typedef struct
 {
-    if (gethostname(pszOut, nSize) != 0)
-        snprintf(pszOut, nSize, "localhost");
-    pszOut[nSize - 1] = '\0';
-    for (char *p = pszOut; *p; ++p)
-    {
-        if (*p == '.' || *p == '-' || *p == '/')
-            *p = '_';
-    }
-}
+    char *pszDir;  /* as given to BWMakeTempDir */
+    char *pszPath; /* pszDir/.batchwarp-tmp-<random> */
+    int nLockFd;   /* the marker, flock()ed for the run; -1 under /vsi */
+} BWTempEntry;
 
-char *BWTempDirName(void)
-{
-    char szHost[256];
-    HostTag(szHost, sizeof(szHost));
-    return CPLStrdup(CPLSPrintf(BW_TEMP_PREFIX "%s-%ld", szHost, (long)getpid()));
-}
-
-char *BWTempPathFor(const char *pszOutput, const char *pszExtension)
-{
-    (void)pszExtension;
-    char *pszTempDir = BWTempDirName();
-    char *pszDir = CPLStrdup(CPLFormFilename(CPLGetPath(pszOutput), pszTempDir, NULL));
-    char *pszTemp = CPLStrdup(CPLFormFilename(pszDir, CPLGetFilename(pszOutput), NULL));
-    CPLFree(pszDir);
-    CPLFree(pszTempDir);
-    return pszTemp;
-}
+static BWTempEntry *pasTemps = NULL;
+static int nTemps = 0;
 
 int BWIsTempName(const char *pszName)
 {
     return STARTS_WITH(pszName, BW_TEMP_PREFIX);
 }
 
+int BWPathEntersTempNamespace(const char *pszPath)
+{
+    for (const char *p = pszPath; *p;)
+    {
+        if (BWIsTempName(p))
+            return TRUE;
+        const char *pszSlash = strchr(p, '/');
+        if (pszSlash == NULL)
+            break;
+        p = pszSlash + 1;
+    }
+    return FALSE;
+}
+
+static int IsLocal(const char *pszDir)
+{
+    return !STARTS_WITH(pszDir, "/vsi");
+}
+
+/* 128 random bits in hex; FALSE if the system has no randomness to give. */
+static int RandomTag(char *pszOut, size_t nSize)
+{
+    unsigned char abyBytes[16];
+    size_t nGot = 0;
+    while (nGot < sizeof(abyBytes))
+    {
+        const ssize_t n = getrandom(abyBytes + nGot, sizeof(abyBytes) - nGot, 0);
+        if (n < 0)
+        {
+            if (errno == EINTR)
+                continue;
+            return FALSE;
+        }
+        nGot += (size_t)n;
+    }
+    if (nSize < 2 * sizeof(abyBytes) + 1)
+        return FALSE;
+    for (size_t i = 0; i < sizeof(abyBytes); ++i)
+        snprintf(pszOut + 2 * i, 3, "%02x", abyBytes[i]);
+    return TRUE;
+}
+
+static int OpenDirectory(const char *pszDir)
+{
+    return open(pszDir[0] ? pszDir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* In the directory nDirFd (just made by us, mode 0700): the marker, locked
+ * before it gets its name, so that no other run ever sees it unlocked while
+ * we live. Returns the locked descriptor, or -1. */
+static int MakeMarker(int nDirFd)
+{
+    static const char szPending[] = ".batchwarp-owner-pending";
+    const int fd =
+        openat(nDirFd, szPending, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    const size_t nLen = strlen(BW_MARKER_TEXT);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 || write(fd, BW_MARKER_TEXT, nLen) != (ssize_t)nLen ||
+        renameat(nDirFd, szPending, nDirFd, BW_TEMP_MARKER) != 0)
+    {
+        const int nErr = errno;
+        unlinkat(nDirFd, szPending, 0);
+        close(fd);
+        errno = nErr;
+        return -1;
+    }
+    return fd;
+}
+
+/* Makes a new local temporary directory in pszDir; its path and lock. */
+static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd)
+{
+    const int nParentFd = OpenDirectory(pszDir);
+    if (nParentFd < 0)
+        return FALSE;
+    int bOk = FALSE;
+    for (int nTry = 0; nTry < BW_MAX_NAME_TRIES && !bOk; ++nTry)
+    {
+        char szTag[64];
+        if (!RandomTag(szTag, sizeof(szTag)))
+            break;
+        char szName[128];
+        snprintf(szName, sizeof(szName), BW_TEMP_PREFIX "%s", szTag);
+        if (mkdirat(nParentFd, szName, 0700) != 0)
+        {
+            if (errno == EEXIST)
+                continue; /* someone has that name: never reuse it */
+            break;
+        }
+        /* The entry we made, not whatever may have replaced it since. */
+        const int nDirFd =
+            openat(nParentFd, szName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat sStat;
+        if (nDirFd < 0 || fstat(nDirFd, &sStat) != 0 || sStat.st_uid != geteuid())
+        {
+            if (nDirFd >= 0)
+                close(nDirFd);
+            continue;
+        }
+        const int nLockFd = MakeMarker(nDirFd);
+        const int nErr = errno;
+        close(nDirFd);
+        if (nLockFd < 0)
+        {
+            BWRemoveTreeAt(nParentFd, szName);
+            errno = nErr;
+            break;
+        }
+        *ppszPath = CPLStrdup(CPLFormFilename(pszDir, szName, NULL));
+        *pnLockFd = nLockFd;
+        bOk = TRUE;
+    }
+    const int nErr = errno;
+    close(nParentFd);
+    errno = nErr;
+    return bOk;
+}
+
+/* Under /vsi (an object store, /vsimem/) there are neither links nor other
+ * users' processes to fear in the same way, nor locks: a random name made
+ * with VSIMkdir, removed by this run only. */
+static int MakeVSI(const char *pszDir, char **ppszPath)
+{
+    for (int nTry = 0; nTry < BW_MAX_NAME_TRIES; ++nTry)
+    {
+        char szTag[64];
+        if (!RandomTag(szTag, sizeof(szTag)))
+            return FALSE;
+        const char *pszPath = CPLFormFilename(pszDir, BW_TEMP_PREFIX, NULL);
+        char *pszFull = CPLStrdup(CPLSPrintf("%s%s", pszPath, szTag));
+        VSIStatBufL sStat;
+        if (VSIStatL(pszFull, &sStat) != 0 && VSIMkdir(pszFull, 0700) == 0)
+        {
+            *ppszPath = pszFull;
+            return TRUE;
+        }
+        CPLFree(pszFull);
+    }
+    return FALSE;
+}
+
+static BWTempEntry *FindEntry(const char *pszDir)
+{
+    for (int i = 0; i < nTemps; ++i)
+    {
+        if (strcmp(pasTemps[i].pszDir, pszDir) == 0)
+            return &pasTemps[i];
+    }
+    return NULL;
+}
+
 int BWMakeTempDir(const char *pszDir)
 {
-    char *pszTempDir = BWTempDirName();
-    const char *pszPath = CPLFormFilename(pszDir, pszTempDir, NULL);
-    VSIStatBufL sStat;
-    const int bOk = VSIMkdir(pszPath, 0755) == 0 ||
-                    (VSIStatL(pszPath, &sStat) == 0 && VSI_ISDIR(sStat.st_mode));
-    CPLFree(pszTempDir);
-    return bOk;
+    if (FindEntry(pszDir) != NULL)
+        return TRUE;
+    char *pszPath = NULL;
+    int nLockFd = -1;
+    if (!(IsLocal(pszDir) ? MakeLocal(pszDir, &pszPath, &nLockFd) : MakeVSI(pszDir, &pszPath)))
+        return FALSE;
+    pasTemps = CPLRealloc(pasTemps, sizeof(BWTempEntry) * (size_t)(nTemps + 1));
+    pasTemps[nTemps].pszDir = CPLStrdup(pszDir);
+    pasTemps[nTemps].pszPath = pszPath;
+    pasTemps[nTemps].nLockFd = nLockFd;
+    ++nTemps;
+    return TRUE;
+}
+
+const char *BWTempDirOf(const char *pszDir)
+{
+    const BWTempEntry *psEntry = FindEntry(pszDir);
+    return psEntry ? psEntry->pszPath : NULL;
+}
+
+char *BWTempPathFor(const char *pszOutput)
+{
+    const char *pszTempDir = BWTempDirOf(CPLGetPath(pszOutput));
+    if (pszTempDir == NULL)
+        return NULL;
+    return CPLStrdup(CPLFormFilename(pszTempDir, CPLGetFilename(pszOutput), NULL));
+}
+
+/* Removes what the directory nFd holds (not the directory itself). */
+static int RemoveContents(int nFd, dev_t nDev, int nDepth)
+{
+    const int nListFd = dup(nFd);
+    if (nListFd < 0)
+        return -1;
+    DIR *psDir = fdopendir(nListFd);
+    if (psDir == NULL)
+    {
+        close(nListFd);
+        return -1;
+    }
+    int nRet = 0;
+    struct dirent *psEnt;
+    /* Removing while listing: rewind and list again until nothing is left
+     * to remove, as some file systems skip entries otherwise. */
+    int bRemovedAny;
+    do
+    {
+        bRemovedAny = FALSE;
+        rewinddir(psDir);
+        while ((psEnt = readdir(psDir)) != NULL)
+        {
+            if (strcmp(psEnt->d_name, ".") == 0 || strcmp(psEnt->d_name, "..") == 0)
+                continue;
+            struct stat sStat;
+            if (fstatat(nFd, psEnt->d_name, &sStat, AT_SYMLINK_NOFOLLOW) != 0)
+                continue;
+            if (S_ISDIR(sStat.st_mode))
+            {
+                if (sStat.st_dev != nDev || nDepth >= BW_MAX_REMOVE_DEPTH)
+                {
+                    nRet = -1; /* a mount point, or a tree that is not ours */
+                    continue;
+                }
+                const int nSubFd =
+                    openat(nFd, psEnt->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (nSubFd < 0)
+                {
+                    nRet = -1;
+                    continue;
+                }
+                if (RemoveContents(nSubFd, nDev, nDepth + 1) != 0)
+                    nRet = -1;
+                close(nSubFd);
+                if (unlinkat(nFd, psEnt->d_name, AT_REMOVEDIR) == 0)
+                    bRemovedAny = TRUE;
+                else
+                    nRet = -1;
+            }
+            else if (unlinkat(nFd, psEnt->d_name, 0) == 0)
+                bRemovedAny = TRUE;
+            else
+                nRet = -1;
+        }
+    } while (bRemovedAny && nRet == 0);
+    closedir(psDir);
+    return nRet;
+}
+
+int BWRemoveTreeAt(int nDirFd, const char *pszName)
+{
+    struct stat sStat;
+    if (fstatat(nDirFd, pszName, &sStat, AT_SYMLINK_NOFOLLOW) != 0)
+        return -1;
+    if (!S_ISDIR(sStat.st_mode))
+        return unlinkat(nDirFd, pszName, 0);
+    const int nFd = openat(nDirFd, pszName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (nFd < 0)
+        return -1;
+    struct stat sOpened;
+    /* The directory that was looked at, not one swapped in since. */
+    if (fstat(nFd, &sOpened) != 0 || sOpened.st_dev != sStat.st_dev ||
+        sOpened.st_ino != sStat.st_ino)
+    {
+        close(nFd);
+        errno = EAGAIN;
+        return -1;
+    }
+    const int nRet = RemoveContents(nFd, sOpened.st_dev, 0);
+    close(nFd);
+    if (nRet != 0)
+        return -1;
+    return unlinkat(nDirFd, pszName, AT_REMOVEDIR);
 }
 
 void BWRemoveTempDir(const char *pszDir)
 {
-    char *pszTempDir = BWTempDirName();
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    VSIRmdirRecursive(CPLFormFilename(pszDir, pszTempDir, NULL));
-    CPLPopErrorHandler();
-    CPLErrorReset();
-    CPLFree(pszTempDir);
+    BWTempEntry *psEntry = FindEntry(pszDir);
+    if (psEntry == NULL)
+        return;
+    if (IsLocal(pszDir))
+    {
+        const int nParentFd = OpenDirectory(pszDir);
+        if (nParentFd >= 0)
+        {
+            if (BWRemoveTreeAt(nParentFd, CPLGetFilename(psEntry->pszPath)) != 0)
+                CPLDebug("BATCHWARP", "cannot remove %s: %s", psEntry->pszPath, VSIStrerror(errno));
+            close(nParentFd);
+        }
+        /* The lock goes last: until then, no other run may take it as
+         * stale. */
+        if (psEntry->nLockFd >= 0)
+            close(psEntry->nLockFd);
+    }
+    else
+    {
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        VSIRmdirRecursive(psEntry->pszPath);
+        CPLPopErrorHandler();
+        CPLErrorReset();
+    }
+    CPLFree(psEntry->pszDir);
+    CPLFree(psEntry->pszPath);
+    *psEntry = pasTemps[--nTemps];
+    if (nTemps == 0)
+    {
+        CPLFree(pasTemps);
+        pasTemps = NULL;
+    }
 }
 
-/* Whether a temporary directory was left by a run that is gone: one of this
- * machine whose process no longer exists. */
-static int IsStaleTemp(const char *pszName)
+/* Whether the entry pszName of nParentFd is a temporary directory of a run
+ * that is gone; if so, returns it open (and its marker's locked descriptor
+ * in *pnLockFd), else -1. */
+static int OpenStale(int nParentFd, const char *pszName, int *pnLockFd)
 {
-    const char *pszTag = pszName + strlen(BW_TEMP_PREFIX);
-    const char *pszDash = strrchr(pszTag, '-');
-    if (pszDash == NULL)
-        return FALSE;
-    char szHost[256];
-    HostTag(szHost, sizeof(szHost));
-    if ((size_t)(pszDash - pszTag) != strlen(szHost) ||
-        strncmp(pszTag, szHost, (size_t)(pszDash - pszTag)) != 0)
-        return FALSE;
-    char *pszEnd = NULL;
-    const long nPid = strtol(pszDash + 1, &pszEnd, 10);
-    if (pszEnd == pszDash + 1 || *pszEnd != '\0' || nPid <= 0)
-        return FALSE;
-    return nPid != (long)getpid() && kill((pid_t)nPid, 0) != 0 && errno == ESRCH;
+    struct stat sStat;
+    if (fstatat(nParentFd, pszName, &sStat, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(sStat.st_mode) ||
+        sStat.st_uid != geteuid())
+        return -1;
+    const int nFd = openat(nParentFd, pszName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (nFd < 0)
+        return -1;
+    struct stat sOpened;
+    int nLockFd = -1;
+    if (fstat(nFd, &sOpened) == 0 && sOpened.st_dev == sStat.st_dev &&
+        sOpened.st_ino == sStat.st_ino && sOpened.st_uid == geteuid())
+        nLockFd =
+            openat(nFd, BW_TEMP_MARKER, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat sMarker;
+    char szText[sizeof(BW_MARKER_TEXT)];
+    const size_t nLen = strlen(BW_MARKER_TEXT);
+    if (nLockFd >= 0 && fstat(nLockFd, &sMarker) == 0 && S_ISREG(sMarker.st_mode) &&
+        sMarker.st_uid == geteuid() && read(nLockFd, szText, nLen) == (ssize_t)nLen &&
+        memcmp(szText, BW_MARKER_TEXT, nLen) == 0 && flock(nLockFd, LOCK_EX | LOCK_NB) == 0)
+    {
+        *pnLockFd = nLockFd;
+        return nFd;
+    }
+    if (nLockFd >= 0)
+        close(nLockFd);
+    close(nFd);
+    return -1;
 }
 
 int BWRemoveStaleTemps(const char *pszDir)
 {
-    char **papszEntries = VSIReadDir(pszDir);
-    int nRemoved = 0;
-    for (char **papszIter = papszEntries; papszIter && *papszIter; ++papszIter)
+    if (!IsLocal(pszDir))
+        return 0;
+    const int nParentFd = OpenDirectory(pszDir);
+    if (nParentFd < 0)
+        return 0;
+    const int nListFd = dup(nParentFd);
+    DIR *psDir = nListFd >= 0 ? fdopendir(nListFd) : NULL;
+    if (psDir == NULL)
     {
-        if (BWIsTempName(*papszIter) && IsStaleTemp(*papszIter) &&
-            VSIRmdirRecursive(CPLFormFilename(pszDir, *papszIter, NULL)) == 0)
-            ++nRemoved;
+        if (nListFd >= 0)
+            close(nListFd);
+        close(nParentFd);
+        return 0;
     }
-    CSLDestroy(papszEntries);
+    char **papszNames = NULL;
+    struct dirent *psEnt;
+    while ((psEnt = readdir(psDir)) != NULL)
+    {
+        if (BWIsTempName(psEnt->d_name) && BWTempDirOf(pszDir) != NULL &&
+            strcmp(CPLGetFilename(BWTempDirOf(pszDir)), psEnt->d_name) == 0)
+            continue; /* this run's own */
+        if (BWIsTempName(psEnt->d_name))
+            papszNames = CSLAddString(papszNames, psEnt->d_name);
+    }
+    closedir(psDir);
+    int nRemoved = 0;
+    for (char **papszIter = papszNames; papszIter && *papszIter; ++papszIter)
+    {
+        int nLockFd = -1;
+        const int nFd = OpenStale(nParentFd, *papszIter, &nLockFd);
+        if (nFd < 0)
+            continue;
+        struct stat sStat;
+        if (fstat(nFd, &sStat) == 0 && RemoveContents(nFd, sStat.st_dev, 0) == 0 &&
+            unlinkat(nParentFd, *papszIter, AT_REMOVEDIR) == 0)
+            ++nRemoved;
+        close(nFd);
+        close(nLockFd);
+    }
+    CSLDestroy(papszNames);
+    close(nParentFd);
     if (nRemoved > 0)
         CPLDebug("BATCHWARP", "removed %d temporary directories of earlier runs from %s", nRemoved,
                  pszDir);

@@ -1,33 +1,62 @@
 /*
- * Temporary outputs. A run writes each output into a hidden directory of
- * its own beside the final one, <dir>/.batchwarp-tmp-<host>-<pid>/<name>,
- * then renames it into place: the same file system, so the rename is atomic,
- * and the same file name, so GDAL's driver rename carries every sidecar
- * (.aux.xml, .msk, .ovr, ENVI's .hdr) whatever the driver's naming.
- * A run killed with SIGKILL leaves its directory behind; the next run on the
- * same machine removes it once that process is gone. Directories of other
- * machines (shared file systems, array jobs) are left to the runs there.
+ * Temporary directories. A run writes each output into a hidden directory of
+ * its own beside the final one, <dir>/.batchwarp-tmp-<random>/<name>, then
+ * renames it into place: the same file system, so the rename is atomic, and
+ * the same file name, so every sidecar keeps its name. Outputs staged for a
+ * remote destination go to such a directory in the staging directory
+ * (CPL_TMPDIR).
+ *
+ * These directories may sit in directories that other users can write to
+ * (a sticky /tmp, a shared output directory), so:
+ * - each is made with mkdir(), which fails when the name exists, under a
+ *   name of 128 random bits; a name that exists is never reused, another is
+ *   drawn;
+ * - it is mode 0700 and holds a marker file, made and locked (flock) before
+ *   it gets its name, so the directory is proven to be a run's by the marker
+ *   and the owner's uid, and alive while the lock is held: for the whole run,
+ *   by the supervisor, whatever its pid namespace or host name;
+ * - a directory left by a run that is gone (killed) is removed by the next
+ *   run in the same place only if it is a real directory (not a link) owned
+ *   by the same uid, holds the marker, and its lock can be taken;
+ * - removal walks the tree with openat/fstatat/unlinkat and never follows a
+ *   link: a link inside is removed, not its target.
  */
 #ifndef BATCHWARP_TEMP_H_INCLUDED
 #define BATCHWARP_TEMP_H_INCLUDED
 
-/* ".batchwarp-tmp-<host>-<pid>" of this process (CPLFree it). */
-char *BWTempDirName(void);
+#define BW_TEMP_PREFIX ".batchwarp-tmp-"
+/* Name of the marker file inside a temporary directory. */
+#define BW_TEMP_MARKER ".batchwarp-owner"
 
-/* Temporary path for an output (CPLFree it). pszExtension is unused: the
- * temporary file has the output's own name. */
-char *BWTempPathFor(const char *pszOutput, const char *pszExtension);
-
-/* Whether a directory entry name is a run's temporary directory. */
+/* Whether a directory entry name is in the temporary namespace. */
 int BWIsTempName(const char *pszName);
 
-/* Creates this run's temporary directory in pszDir; FALSE on failure. */
+/* Whether a path has a component in the temporary namespace. */
+int BWPathEntersTempNamespace(const char *pszPath);
+
+/* Creates this run's temporary directory in pszDir (exclusively, marked,
+ * locked) unless it already has one; FALSE with errno set on failure. */
 int BWMakeTempDir(const char *pszDir);
-/* Removes this run's temporary directory from pszDir, with what is left in it. */
+
+/* This run's temporary directory in pszDir, or NULL if none was made. */
+const char *BWTempDirOf(const char *pszDir);
+
+/* Temporary path for an output: its own name in this run's temporary
+ * directory of the output's directory (CPLFree it); NULL if none was made
+ * there. */
+char *BWTempPathFor(const char *pszOutput);
+
+/* Removes this run's temporary directory from pszDir, with what is left in
+ * it, and releases its lock. */
 void BWRemoveTempDir(const char *pszDir);
 
-/* Removes the temporary directories that dead runs of this machine left in
- * pszDir; returns how many. */
+/* Removes the temporary directories that runs which are gone left in pszDir
+ * (see above for what is proven first); returns how many. */
 int BWRemoveStaleTemps(const char *pszDir);
+
+/* Removes the entry pszName of the directory open as nDirFd, and its whole
+ * tree if it is a directory, without following any symbolic link; stays on
+ * the entry's file system. 0 on success, -1 with errno. */
+int BWRemoveTreeAt(int nDirFd, const char *pszName);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -540,7 +541,13 @@ int GDALBatchWarpWorkerMain(int fd)
     signal(SIGXFSZ, SIG_IGN);
     /* Never outlive the supervisor, even in the middle of a long warp. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
+    /* A supervisor gone before that: the parent is no longer the process
+     * that made the channel. (Not "parent is pid 1": a supervisor can be
+     * pid 1 itself, in a container or a PID namespace of its own.) */
+    struct ucred sCred;
+    socklen_t nCredLen = sizeof(sCred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &sCred, &nCredLen) == 0 ? getppid() != sCred.pid
+                                                                        : getppid() == 1)
         return 1;
 
     BWWorker sWorker;

@@ -1,5 +1,5 @@
 // The plan: output and temporary names, collisions refused before any work,
-// existing outputs kept, temporary directories of dead runs removed.
+// existing outputs kept (temporary directories: test_temp.cpp).
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -61,46 +61,6 @@ struct Plan
         BWPlanFree(&sPlan);
     }
 };
-
-TEST(Names, TemporaryPathIsInAHiddenDirectoryOfThisRun)
-{
-    char *pszTemp = BWTempPathFor("/out/sub/x.tif", "tif");
-    char *pszDir = BWTempDirName();
-    EXPECT_EQ(std::string(pszTemp), std::string("/out/sub/") + pszDir + "/x.tif");
-    EXPECT_TRUE(BWIsTempName(pszDir));
-    EXPECT_NE(std::string(pszDir).find(std::to_string(getpid())), std::string::npos);
-    EXPECT_FALSE(BWIsTempName("x.tif"));
-    EXPECT_FALSE(BWIsTempName(".hidden.tif"));
-    CPLFree(pszDir);
-    CPLFree(pszTemp);
-}
-
-TEST(StaleTemps, RemovesOnlyThoseOfDeadRunsOfThisMachine)
-{
-    bwtest::TempDir oDir;
-    ASSERT_TRUE(oDir.ok());
-    // A process that has exited: its pid is free (barring reuse in the meantime).
-    const pid_t nDead = fork();
-    if (nDead == 0)
-        _exit(0);
-    waitpid(nDead, nullptr, 0);
-    char *pszMine = BWTempDirName();
-    std::string osMine(pszMine);
-    CPLFree(pszMine);
-    const std::string osPrefix = osMine.substr(0, osMine.rfind('-') + 1);
-    const std::string osDead = osPrefix + std::to_string(nDead);
-    const std::string osOtherHost = ".batchwarp-tmp-otherhost-" + std::to_string(nDead);
-    for (const std::string &os : {osMine, osDead, osOtherHost})
-    {
-        ASSERT_EQ(VSIMkdir((oDir / os).c_str(), 0755), 0);
-        std::ofstream(oDir / (os + "/x.tif")) << "partial";
-    }
-    EXPECT_EQ(BWRemoveStaleTemps(oDir.path().c_str()), 1);
-    VSIStatBufL sStat;
-    EXPECT_NE(VSIStatL((oDir / osDead).c_str(), &sStat), 0) << "dead run's directory stays";
-    EXPECT_EQ(VSIStatL((oDir / osMine).c_str(), &sStat), 0) << "a live run's directory went";
-    EXPECT_EQ(VSIStatL((oDir / osOtherHost).c_str(), &sStat), 0) << "another host's went";
-}
 
 class PlanTest : public ::testing::Test
 {
