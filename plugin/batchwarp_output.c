@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -28,37 +30,79 @@ void BWDiscardTemp(const char *pszTemp)
     CPLErrorReset();
 }
 
-static void DeleteExisting(const char *pszOutput);
+/* What stands at a final name may be replaced only if it is a regular file
+ * (or nothing): rename() then swaps it atomically, and never follows a link.
+ * Anything else (a directory, a link someone planted, a device) is not ours
+ * to replace, and a driver delete there could reach far beyond it. */
+static int CheckReplaceable(const char *pszPath)
+{
+    if (STARTS_WITH(pszPath, "/vsi"))
+        return TRUE;
+    struct stat sStat;
+    if (lstat(pszPath, &sStat) != 0)
+    {
+        if (errno == ENOENT)
+            return TRUE;
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot replace '%s': %s", pszPath, VSIStrerror(errno));
+        return FALSE;
+    }
+    if (S_ISREG(sStat.st_mode))
+        return TRUE;
+    CPLError(CE_Failure, CPLE_FileIO,
+             "'%s' exists and is %s, not a regular file: gdal_batchwarp replaces only regular "
+             "files, and left it as it was.",
+             pszPath,
+             S_ISLNK(sStat.st_mode)   ? "a symbolic link"
+             : S_ISDIR(sStat.st_mode) ? "a directory"
+                                      : "a special file");
+    return FALSE;
+}
+
+/* Sidecars that GDAL attaches to a dataset by name: those of an earlier
+ * output that the new one lacks must not attach to it. Only regular files
+ * are unlinked (unlink never follows a link anyway). */
+static void RemoveStaleSidecars(const char *pszOutput, CSLConstList papszNewNames)
+{
+    static const char *const apszSuffixes[] = {".aux.xml", ".ovr", ".msk", NULL};
+    for (int i = 0; apszSuffixes[i] != NULL; ++i)
+    {
+        const char *pszName = CPLSPrintf("%s%s", CPLGetFilename(pszOutput), apszSuffixes[i]);
+        if (CSLFindStringCaseSensitive(papszNewNames, pszName) >= 0)
+            continue;
+        const char *pszPath = CPLSPrintf("%s%s", pszOutput, apszSuffixes[i]);
+        struct stat sStat;
+        if (!STARTS_WITH(pszPath, "/vsi") && lstat(pszPath, &sStat) == 0 && S_ISREG(sStat.st_mode))
+            unlink(pszPath);
+    }
+}
 
 int BWPublishOutput(const char *pszTemp, const char *pszOutput)
 {
-    DeleteExisting(pszOutput);
-    return GDALRenameDataset(NULL, pszOutput, pszTemp) == CE_None;
-}
-
-static void DeleteExisting(const char *pszOutput)
-{
+    /* Without the worker's list: the main file and its PAM sidecar. */
+    char **papszFiles = CSLAddString(NULL, CPLGetFilename(pszTemp));
     VSIStatBufL sStat;
-    if (VSIStatL(pszOutput, &sStat) != 0)
-        return;
-    /* Stale sidecars of the old dataset must not attach to the new one. */
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    GDALDriverH hOld = GDALIdentifyDriver(pszOutput, NULL);
-    if (hOld == NULL || GDALDeleteDataset(hOld, pszOutput) != CE_None)
-        VSIUnlink(pszOutput);
-    CPLPopErrorHandler();
-    CPLErrorReset();
+    if (VSIStatL(CPLSPrintf("%s.aux.xml", pszTemp), &sStat) == 0)
+        papszFiles = CSLAddString(papszFiles, CPLSPrintf("%s.aux.xml", CPLGetFilename(pszTemp)));
+    const int bOk = BWPublishOutputFiles(pszTemp, pszOutput, papszFiles);
+    CSLDestroy(papszFiles);
+    return bOk;
 }
 
 int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles)
 {
     if (papszFiles == NULL || papszFiles[0] == NULL)
         return BWPublishOutput(pszTemp, pszOutput);
-    DeleteExisting(pszOutput);
     char *pszTempDir = CPLStrdup(CPLGetPath(pszTemp));
     char *pszOutDir = CPLStrdup(CPLGetPath(pszOutput));
     const char *pszMain = CPLGetFilename(pszTemp);
     int bOk = TRUE;
+    /* Nothing at a final name is touched unless every one can be replaced:
+     * a failed task leaves the earlier output as it was. */
+    for (CSLConstList papszIter = papszFiles; *papszIter && bOk; ++papszIter)
+    {
+        if (strchr(*papszIter, '/') == NULL)
+            bOk = CheckReplaceable(CPLFormFilename(pszOutDir, *papszIter, NULL));
+    }
     /* Two passes: sidecars, then the main file, so that a reader never
      * finds the dataset without them. */
     for (int nPass = 0; nPass < 2 && bOk; ++nPass)
@@ -72,13 +116,15 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
             const char *pszTo = CPLFormFilename(pszOutDir, *papszIter, NULL);
             if (VSIRename(pszFrom, pszTo) != 0)
             {
-                CPLError(CE_Failure, CPLE_FileIO, "Cannot rename %s to %s: %s", pszFrom, pszTo,
+                CPLError(CE_Failure, CPLE_FileIO, "Cannot move the new '%s' into place: %s", pszTo,
                          VSIStrerror(errno));
                 bOk = FALSE;
             }
             CPLFree(pszFrom);
         }
     }
+    if (bOk)
+        RemoveStaleSidecars(pszOutput, papszFiles);
     CPLFree(pszTempDir);
     CPLFree(pszOutDir);
     return bOk;
@@ -156,8 +202,13 @@ static char *StemBefore(const char *pszName, const char *pszExt)
     return pszStem;
 }
 
-int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput)
+int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp)
 {
+    /* A local destination gets the copies under their final names in this
+     * run's temporary directory beside it, then renames (never a write
+     * through whatever stands at the final name). */
+    const int bLocal = !STARTS_WITH(pszOutput, "/vsi") && pszTemp != NULL;
+    char **papszCopied = NULL;
     /* The dataset's own list names its sidecars, whatever the driver's
      * naming (.aux.xml, .msk, .ovr, .hdr). */
     GDALDatasetH hDS = GDALOpenEx(pszStaged, GDAL_OF_RASTER, NULL, NULL, NULL);
@@ -177,11 +228,24 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput)
         const char *pszName = CPLGetFilename(papszFiles[i]);
         if (strncmp(pszName, pszStem, strlen(pszStem)) != 0)
             continue;
-        char *pszTarget = CPLStrdup(CPLFormFilename(
-            pszOutDir, CPLSPrintf("%s%s", pszOutStem, pszName + strlen(pszStem)), NULL));
+        const char *pszTargetName = CPLSPrintf("%s%s", pszOutStem, pszName + strlen(pszStem));
+        papszCopied = CSLAddString(papszCopied, pszTargetName);
+        char *pszTarget = CPLStrdup(
+            CPLFormFilename(bLocal ? CPLGetPath(pszTemp) : pszOutDir, pszTargetName, NULL));
         bOk = CopyFile(papszFiles[i], pszTarget);
         CPLFree(pszTarget);
     }
+    if (bLocal)
+    {
+        if (bOk)
+            bOk = BWPublishOutputFiles(pszTemp, pszOutput, papszCopied);
+        if (!bOk)
+        {
+            for (char **papszIter = papszCopied; papszIter && *papszIter; ++papszIter)
+                VSIUnlink(CPLFormFilename(CPLGetPath(pszTemp), *papszIter, NULL));
+        }
+    }
+    CSLDestroy(papszCopied);
     if (bOk)
         BWDiscardTemp(pszStaged);
     CSLDestroy(papszFiles);

@@ -9,17 +9,19 @@
 /* Deletes a temporary output and its sidecars, if present. Quiet. */
 void BWDiscardTemp(const char *pszTemp);
 
-/* Renames a closed temporary output to its final name with GDAL's driver
- * rename, so that sidecars (.aux.xml, .ovr, .msk) follow. An existing
- * dataset at the final name is deleted first. Errors go to CPLError. */
+/* Renames a closed temporary output (and its PAM .aux.xml) to its final
+ * name, as BWPublishOutputFiles() does. Errors go to CPLError. */
 int BWPublishOutput(const char *pszTemp, const char *pszOutput);
 
 /* Moves a closed output from its temporary name to its final one, file by
  * file: papszFiles are the names (in the temporary directory) of the
  * dataset's files, as the worker listed them; sidecars move first, the main
- * file (pszTemp's name) last. A dataset already at the final name is deleted
- * first. Cheaper than GDALRenameDataset(), which must identify the driver;
- * falls back to it when papszFiles is empty. Errors go to CPLError. */
+ * file (pszTemp's name) last, each by one rename() over what was there, so a
+ * reader finds the old dataset or the new one, never none. Nothing is ever
+ * deleted at a final name: if one is not a regular file (a link, a
+ * directory), nothing is moved and the task fails, leaving the old output as
+ * it was. Sidecars of the old dataset that the new one lacks (.aux.xml,
+ * .ovr, .msk) are removed after. Errors go to CPLError. */
 int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles);
 
 /* Outputs under /vsi (object stores, archives; not /vsimem/) cannot be
@@ -36,7 +38,9 @@ const char *BWStagingDir(void);
 
 /* Copies a closed staged dataset and its sidecars to the final name, then
  * deletes it. Each file is written whole (an object store publishes it at
- * close). Errors go to CPLError. */
-int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput);
+ * close). A local destination gets the copies in the temporary directory of
+ * pszTemp first, then renamed into place (BWPublishOutputFiles). Errors go
+ * to CPLError. */
+int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -209,6 +210,24 @@ static char **SiblingsFor(BWSource *psSource)
     return papszSiblings;
 }
 
+/* What stands at an output's name must be nothing or a regular file: a
+ * directory is not a finished output to keep, and a link (perhaps planted
+ * in a shared directory) is neither kept as done nor written through. */
+static int CheckOutputKind(const char *pszOutput, char **ppszError)
+{
+    struct stat sStat;
+    if (STARTS_WITH(pszOutput, "/vsi") || lstat(pszOutput, &sStat) != 0 || S_ISREG(sStat.st_mode))
+        return TRUE;
+    *ppszError = CPLStrdup(CPLSPrintf(
+        "Output '%s' exists and is %s, not a regular file: gdal_batchwarp neither keeps it as "
+        "done nor replaces it. Remove it or choose another -outdir.",
+        pszOutput,
+        S_ISLNK(sStat.st_mode)   ? "a symbolic link"
+        : S_ISDIR(sStat.st_mode) ? "a directory"
+                                 : "a special file"));
+    return FALSE;
+}
+
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
     memset(psPlan, 0, sizeof(*psPlan));
@@ -272,6 +291,11 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
             psItem->nSize = VSIStatL(psItem->pszSource, &sStat) == 0 ? (GIntBig)sStat.st_size : 0;
         else if (psItem->nSize < 0)
             psItem->nSize = 0;
+        if (!CheckOutputKind(psItem->pszOutput, ppszError))
+        {
+            bOk = FALSE;
+            break;
+        }
         if (!psOptions->bOverwrite)
             psItem->bSkip = OutputExists(psItem->pszOutput, &sListings);
         psItem->papszSiblings = SiblingsFor(psSource);

@@ -414,7 +414,7 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     /* A local output stays under its temporary name: the supervisor renames
      * it once it has this result (see PublishInSupervisor). */
     if (bOk && bStage)
-        bOk = BWPublishStagedOutput(pszWriteTo, pszOutput);
+        bOk = BWPublishStagedOutput(pszWriteTo, pszOutput, pszTemp);
     if (!bOk)
         BWDiscardTemp(pszWriteTo);
     else if (!bStage)
