@@ -1,6 +1,7 @@
 #include "batchwarp_plan.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,6 +87,202 @@ static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
         CPLFree(papszCanonOut[i]);
     CPLFree(papszCanonOut);
     CPLFree(pasKeys);
+    return bOk;
+}
+
+typedef struct
+{
+    dev_t nDev;
+    ino_t nIno;
+} BWFileId;
+
+/* Whether two paths name one file: the same (device, inode) when both exist
+ * (links, hard links, bind mounts), else the same canonical path. */
+static int SameFile(const char *pszA, const char *pszCanonA, const char *pszB,
+                    const char *pszCanonB)
+{
+    struct stat sA, sB;
+    if (!STARTS_WITH(pszA, "/vsi") && !STARTS_WITH(pszB, "/vsi") && stat(pszA, &sA) == 0 &&
+        stat(pszB, &sB) == 0)
+        return sA.st_dev == sB.st_dev && sA.st_ino == sB.st_ino;
+    return strcmp(pszCanonA, pszCanonB) == 0;
+}
+
+static int CompareStrPtr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int CompareFileIds(const void *a, const void *b)
+{
+    const BWFileId *psA = a;
+    const BWFileId *psB = b;
+    if (psA->nDev != psB->nDev)
+        return psA->nDev < psB->nDev ? -1 : 1;
+    if (psA->nIno != psB->nIno)
+        return psA->nIno < psB->nIno ? -1 : 1;
+    return 0;
+}
+
+/* No output may be any source of the batch (not only its own): with
+ * -suffix _w, a.tif's output a_w.tif would replace the source a_w.tif, or
+ * keep a.tif as "done". By (device, inode) where the file exists, by
+ * canonical path otherwise. */
+static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
+{
+    const size_t n = (size_t)psPlan->nItems;
+    char **papszCanon = CPLCalloc(n + 1, sizeof(char *));
+    BWFileId *pasIds = CPLCalloc(n + 1, sizeof(BWFileId));
+    size_t nIds = 0;
+    for (size_t i = 0; i < n; ++i)
+    {
+        const char *pszSource = psPlan->pasItems[i].pszSource;
+        papszCanon[i] = BWCanonicalPath(pszSource);
+        struct stat sStat;
+        if (!STARTS_WITH(pszSource, "/vsi") && stat(pszSource, &sStat) == 0)
+        {
+            pasIds[nIds].nDev = sStat.st_dev;
+            pasIds[nIds].nIno = sStat.st_ino;
+            ++nIds;
+        }
+    }
+    qsort(papszCanon, n, sizeof(char *), CompareStrPtr);
+    qsort(pasIds, nIds, sizeof(BWFileId), CompareFileIds);
+    int bOk = TRUE;
+    for (size_t i = 0; i < n && bOk; ++i)
+    {
+        const BWPlanItem *psItem = &psPlan->pasItems[i];
+        char *pszCanonOut = BWCanonicalPath(psItem->pszOutput);
+        struct stat sStat;
+        BWFileId sId;
+        int bHit = bsearch(&pszCanonOut, papszCanon, n, sizeof(char *), CompareStrPtr) != NULL;
+        if (!bHit && !STARTS_WITH(psItem->pszOutput, "/vsi") &&
+            stat(psItem->pszOutput, &sStat) == 0)
+        {
+            sId.nDev = sStat.st_dev;
+            sId.nIno = sStat.st_ino;
+            bHit = bsearch(&sId, pasIds, nIds, sizeof(BWFileId), CompareFileIds) != NULL;
+        }
+        if (bHit)
+        {
+            const char *pszOther = "another source";
+            for (int k = 0; k < psPlan->nItems; ++k)
+            {
+                char *pszCanonSrc = BWCanonicalPath(psPlan->pasItems[k].pszSource);
+                const int bSame = SameFile(psItem->pszOutput, pszCanonOut,
+                                           psPlan->pasItems[k].pszSource, pszCanonSrc);
+                CPLFree(pszCanonSrc);
+                if (bSame)
+                {
+                    pszOther = psPlan->pasItems[k].pszSource;
+                    break;
+                }
+            }
+            *ppszError = CPLStrdup(
+                CPLSPrintf("Output '%s' of '%s' is also a source of this batch ('%s'): it would be "
+                           "replaced, or taken as done. Choose another -outdir or -suffix.",
+                           psItem->pszOutput, psItem->pszSource, pszOther));
+            bOk = FALSE;
+        }
+        CPLFree(pszCanonOut);
+    }
+    for (size_t i = 0; i < n; ++i)
+        CPLFree(papszCanon[i]);
+    CPLFree(papszCanon);
+    CPLFree(pasIds);
+    return bOk;
+}
+
+/* A source pattern the program expands itself (quoted) must not match any
+ * output of the batch: the next run would take the outputs as sources. */
+static int CheckPatternsMissOutputs(const GDALBatchWarpOptions *psOptions, const BWPlan *psPlan,
+                                    char **ppszError)
+{
+    int bOk = TRUE;
+    for (CSLConstList papszIter = psOptions->papszSources; bOk && papszIter && *papszIter;
+         ++papszIter)
+    {
+        const char *pszPattern = *papszIter;
+        VSIStatBufL sStat;
+        if (strpbrk(pszPattern, "*?[") == NULL || VSIStatL(pszPattern, &sStat) == 0)
+            continue;
+        char *pszPatternDir =
+            BWCanonicalPath(CPLGetPath(pszPattern)[0] ? CPLGetPath(pszPattern) : ".");
+        const char *pszNamePattern = CPLGetFilename(pszPattern);
+        for (int i = 0; i < psPlan->nItems && bOk; ++i)
+        {
+            const char *pszOutput = psPlan->pasItems[i].pszOutput;
+            char *pszOutDir =
+                BWCanonicalPath(CPLGetPath(pszOutput)[0] ? CPLGetPath(pszOutput) : ".");
+            if (fnmatch(pszPattern, pszOutput, FNM_PATHNAME | FNM_PERIOD) == 0 ||
+                (strcmp(pszOutDir, pszPatternDir) == 0 &&
+                 fnmatch(pszNamePattern, CPLGetFilename(pszOutput), FNM_PERIOD) == 0))
+            {
+                *ppszError = CPLStrdup(CPLSPrintf(
+                    "Source pattern '%s' matches the output '%s' of this batch: a rerun would "
+                    "take the outputs as sources. Choose another -outdir.",
+                    pszPattern, pszOutput));
+                bOk = FALSE;
+            }
+            CPLFree(pszOutDir);
+        }
+        CPLFree(pszPatternDir);
+    }
+    return bOk;
+}
+
+/* The report is written from the start of the run: it must be neither a
+ * source (truncated to JSON) nor an output (replaced by JSON, or renamed
+ * over). */
+static int CheckReportPath(const GDALBatchWarpOptions *psOptions, const BWPlan *psPlan,
+                           char **ppszError)
+{
+    const char *pszReport = psOptions->pszReport;
+    if (pszReport == NULL || strcmp(pszReport, "-") == 0)
+        return TRUE;
+    char *pszCanonReport = BWCanonicalPath(pszReport);
+    int bOk = TRUE;
+    if (BWPathEntersTempNamespace(pszCanonReport))
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Report '%s' would be in the temporary namespace of gdal_batchwarp ('" BW_TEMP_PREFIX
+            "*'), which runs remove.",
+            pszReport));
+        bOk = FALSE;
+    }
+    /* An existing report is compared by (device, inode) with every source
+     * and output; a new one can only be a planned output, compared by
+     * canonical path where the names agree. */
+    struct stat sReport;
+    const int bExists = stat(pszReport, &sReport) == 0;
+    const char *pszReportName = CPLGetFilename(pszCanonReport);
+    for (int i = 0; i < psPlan->nItems && bOk; ++i)
+    {
+        const BWPlanItem *psItem = &psPlan->pasItems[i];
+        for (int k = 0; k < 2 && bOk; ++k)
+        {
+            const char *pszPath = k == 0 ? psItem->pszSource : psItem->pszOutput;
+            int bSame = FALSE;
+            struct stat sStat;
+            if (bExists)
+                bSame = !STARTS_WITH(pszPath, "/vsi") && stat(pszPath, &sStat) == 0 &&
+                        sStat.st_dev == sReport.st_dev && sStat.st_ino == sReport.st_ino;
+            else if (k == 1 && strcmp(CPLGetFilename(pszPath), pszReportName) == 0)
+            {
+                char *pszCanon = BWCanonicalPath(pszPath);
+                bSame = strcmp(pszCanon, pszCanonReport) == 0;
+                CPLFree(pszCanon);
+            }
+            if (bSame)
+            {
+                *ppszError = CPLStrdup(
+                    CPLSPrintf("Report '%s' is %s '%s' of this batch: choose another -report path.",
+                               pszReport, k == 0 ? "the source" : "the output", pszPath));
+                bOk = FALSE;
+            }
+        }
+    }
+    CPLFree(pszCanonReport);
     return bOk;
 }
 
@@ -305,7 +502,9 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
     if (!bOk)
         return FALSE;
     /* Every shard checks the whole batch, so that all refuse the same plan. */
-    if (!CheckCollisions(psPlan, ppszError))
+    if (!CheckCollisions(psPlan, ppszError) || !CheckOutputsAreNotSources(psPlan, ppszError) ||
+        !CheckPatternsMissOutputs(psOptions, psPlan, ppszError) ||
+        !CheckReportPath(psOptions, psPlan, ppszError))
         return FALSE;
     if (psOptions->nShardCount > 0)
         BWShardFilter(psPlan, psOptions->nShardIndex, psOptions->nShardCount);

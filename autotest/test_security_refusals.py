@@ -1,0 +1,105 @@
+"""Refused before any work, with exit 2 and nothing written (issue 11, items
+5 and 6): a report path that is a source or an output of the plan, an
+output that is any source of the batch (by path, link or hard link), and a
+quoted source pattern that matches the batch's own outputs."""
+import hashlib
+import os
+
+import pytest
+
+from conftest import make_small_rasters
+
+WARP = ["-t_srs", "EPSG:3857"]
+
+
+def snapshot(directory):
+    """Name -> content digest of every file below `directory`."""
+    out = {}
+    for root, _, files in os.walk(directory):
+        for n in files:
+            p = os.path.join(root, n)
+            with open(p, "rb") as f:
+                out[os.path.relpath(p, directory)] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+@pytest.fixture
+def tree(tmp_path):
+    sources = make_small_rasters(tmp_path / "in", 3)
+    return tmp_path, sources
+
+
+def refused(res, *words):
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    for w in words:
+        assert str(w) in res.stderr, res.stderr
+
+
+def test_report_naming_a_source_is_refused(tree, run_batchwarp):
+    tmp_path, sources = tree
+    before = snapshot(tmp_path)
+    res = run_batchwarp([*WARP, "-q", "-report", sources[1], *sources, "-outdir", tmp_path / "out"])
+    refused(res, sources[1], "-report")
+    assert snapshot(tmp_path) == before
+
+
+def test_report_naming_a_source_through_a_link_is_refused(tree, run_batchwarp):
+    tmp_path, sources = tree
+    (tmp_path / "report.jsonl").symlink_to(sources[0])
+    before = snapshot(tmp_path)
+    res = run_batchwarp([*WARP, "-q", "-report", tmp_path / "report.jsonl", *sources, "-outdir", tmp_path / "out"])
+    refused(res, "-report")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["existing-output", "new-output"])
+def test_report_naming_an_output_is_refused(tree, run_batchwarp, existing):
+    tmp_path, sources = tree
+    out = tmp_path / "out"
+    if existing:
+        res = run_batchwarp([*WARP, "-q", *sources, "-outdir", out])
+        assert res.returncode == 0, res.stderr
+    before = snapshot(tmp_path)
+    target = out / os.path.basename(sources[2])
+    res = run_batchwarp([*WARP, "-q", "-report", target, *sources, "-outdir", out])
+    refused(res, target, "-report")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("overwrite", [True, False], ids=["overwrite", "no-overwrite"])
+def test_an_output_that_is_another_source_is_refused(tmp_path, run_batchwarp, overwrite):
+    """-suffix _w with the sources a.tif and a_w.tif in the output directory:
+    a.tif's output is the source a_w.tif."""
+    d = tmp_path / "in"
+    make_small_rasters(d, 2)
+    os.rename(d / "t0000.tif", d / "a.tif")
+    os.rename(d / "t0001.tif", d / "a_w.tif")
+    before = snapshot(tmp_path)
+    res = run_batchwarp([*WARP, "-q", "-suffix", "_w", *(["-overwrite"] if overwrite else []), d / "a.tif",
+                         d / "a_w.tif", "-outdir", d])
+    refused(res, d / "a_w.tif", "also a source")
+    assert snapshot(tmp_path) == before
+
+
+def test_an_output_that_is_a_hard_link_to_another_source_is_refused(tmp_path, run_batchwarp):
+    sources = make_small_rasters(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    os.link(sources[1], out / os.path.basename(sources[0]))
+    before = snapshot(tmp_path)
+    res = run_batchwarp([*WARP, "-q", *sources, "-outdir", out])
+    refused(res, "also a source")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_quoted_pattern_that_matches_the_outputs_is_refused(tmp_path, run_batchwarp):
+    d = tmp_path / "in"
+    make_small_rasters(d, 3)
+    before = snapshot(tmp_path)
+    res = run_batchwarp([*WARP, "-q", "-suffix", "_w", str(d / "*.tif"), "-outdir", d])
+    refused(res, "pattern", d / "*.tif")
+    assert snapshot(tmp_path) == before
+    # The same pattern into another directory is fine.
+    res = run_batchwarp([*WARP, "-q", "-suffix", "_w", str(d / "*.tif"), "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert len(os.listdir(tmp_path / "out")) == 3
