@@ -425,14 +425,29 @@ static int CheckOutputKind(const char *pszOutput, char **ppszError)
     return FALSE;
 }
 
+/* A stop (SIGINT, SIGTERM: the progress callback says so, GDAL's way to
+ * cancel) is heard while the sources are listed too. */
+static int ScanStopRequested(void *pData)
+{
+    const GDALBatchWarpOptions *psOptions = pData;
+    return psOptions->pfnProgress != NULL &&
+           !psOptions->pfnProgress(0.0, "", psOptions->pProgressData);
+}
+
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
     memset(psPlan, 0, sizeof(*psPlan));
     if (!CheckOutDirIsNotSource(psOptions, ppszError))
         return FALSE;
     BWSourceList sSources;
-    BWCollectSources(psOptions->papszSources, psOptions->bRecursive, psOptions->pszOutDir,
-                     &sSources);
+    BWCollectSourcesEx(psOptions->papszSources, psOptions->bRecursive, psOptions->pszOutDir,
+                       ScanStopRequested, (void *)psOptions, &sSources);
+    if (sSources.bStopped)
+    {
+        *ppszError = CPLStrdup("Interrupted while listing the sources: nothing was done.");
+        BWSourceListClear(&sSources);
+        return FALSE;
+    }
     if (sSources.pszError != NULL)
     {
         *ppszError = CPLStrdup(sSources.pszError);

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -246,27 +249,182 @@ static int IsSameOrBelow(const char *pszRelPath, const char *pszRelDir)
            (pszRelPath[nDir] == '\0' || pszRelPath[nDir] == '/');
 }
 
-/* A directory's files (its whole tree with bRecursive), in strcmp order of
- * their relative paths, through VSIOpenDir so that remote listings also give
- * sizes without one request per file. */
-static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
-                            const char *pszExcludeDir, CSLConstList papszExt)
+/* Adds a message to the list's errors (one per line). */
+static void AddError(BWSourceList *psList, const char *pszMessage)
 {
-    VSIDIR *psDir = VSIOpenDir(pszDir, bRecursive ? -1 : 0, NULL);
+    char *pszJoined = CPLStrdup(
+        psList->pszError ? CPLSPrintf("%s\n%s", psList->pszError, pszMessage) : pszMessage);
+    CPLFree(psList->pszError);
+    psList->pszError = pszJoined;
+}
+
+static int StopRequested(BWSourceList *psList, BWScanStopFunc pfnStop, void *pStopData)
+{
+    if (!psList->bStopped && pfnStop != NULL && pfnStop(pStopData))
+        psList->bStopped = TRUE;
+    return psList->bStopped;
+}
+
+typedef struct
+{
+    BWDirEntry *pasEntries;
+    int nEntries;
+    int nCapacity;
+    dev_t *panDev; /* directories entered: (device, inode) */
+    ino_t *panIno;
+    int nVisited;
+    int nVisitedCapacity;
+    BWScanStopFunc pfnStop;
+    void *pStopData;
+    const char *pszExcludeRel;
+    CSLConstList papszExt;
+    int bRecursive;
+} BWWalk;
+
+static void AddEntry(BWWalk *psWalk, const char *pszRelPath, GIntBig nSize)
+{
+    if (psWalk->nEntries == psWalk->nCapacity)
+    {
+        psWalk->nCapacity = psWalk->nCapacity ? 2 * psWalk->nCapacity : 64;
+        psWalk->pasEntries =
+            CPLRealloc(psWalk->pasEntries, sizeof(BWDirEntry) * (size_t)psWalk->nCapacity);
+    }
+    memset(&psWalk->pasEntries[psWalk->nEntries], 0, sizeof(BWDirEntry));
+    psWalk->pasEntries[psWalk->nEntries].pszRelPath = CPLStrdup(pszRelPath);
+    psWalk->pasEntries[psWalk->nEntries].pszDir = CPLStrdup(CPLGetPath(pszRelPath));
+    psWalk->pasEntries[psWalk->nEntries].nSize = nSize;
+    psWalk->nEntries++;
+}
+
+/* Whether the directory (nDev, nIno) was entered already (a link loop, or
+ * two links to one tree); records it if not. */
+static int AlreadyVisited(BWWalk *psWalk, dev_t nDev, ino_t nIno)
+{
+    for (int i = 0; i < psWalk->nVisited; ++i)
+    {
+        if (psWalk->panDev[i] == nDev && psWalk->panIno[i] == nIno)
+            return TRUE;
+    }
+    if (psWalk->nVisited == psWalk->nVisitedCapacity)
+    {
+        psWalk->nVisitedCapacity = psWalk->nVisitedCapacity ? 2 * psWalk->nVisitedCapacity : 16;
+        psWalk->panDev =
+            CPLRealloc(psWalk->panDev, sizeof(dev_t) * (size_t)psWalk->nVisitedCapacity);
+        psWalk->panIno =
+            CPLRealloc(psWalk->panIno, sizeof(ino_t) * (size_t)psWalk->nVisitedCapacity);
+    }
+    psWalk->panDev[psWalk->nVisited] = nDev;
+    psWalk->panIno[psWalk->nVisited] = nIno;
+    psWalk->nVisited++;
+    return FALSE;
+}
+
+/* A local directory's entries (its tree with -recursive) into psWalk:
+ * regular files with their sizes, dataset-like directories (not recursive)
+ * with size -1. Links are followed to what they name, but no directory is
+ * entered twice (device and inode), FIFOs, devices and sockets are never
+ * opened, and every directory that cannot be read is an error. */
+static void WalkLocal(BWSourceList *psList, BWWalk *psWalk, const char *pszTop,
+                      const char *pszRelDir)
+{
+    if (StopRequested(psList, psWalk->pfnStop, psWalk->pStopData))
+        return;
+    const char *pszDir = pszRelDir[0] ? CPLFormFilename(pszTop, pszRelDir, NULL) : pszTop;
+    DIR *psDir = opendir(pszDir);
     if (psDir == NULL)
     {
-        /* Never an empty directory in silence: the user named it. */
-        if (psList->pszError == NULL)
-            psList->pszError = CPLStrdup(
-                CPLSPrintf("Cannot list source directory '%s': %s", pszDir, VSIStrerror(errno)));
+        /* Never a directory left out in silence. */
+        AddError(psList,
+                 CPLSPrintf("Cannot list source directory '%s': %s", pszDir, VSIStrerror(errno)));
         return;
     }
+    const int nDirFd = dirfd(psDir);
+    struct stat sSelf;
+    if (fstat(nDirFd, &sSelf) != 0 || AlreadyVisited(psWalk, sSelf.st_dev, sSelf.st_ino))
+    {
+        closedir(psDir);
+        return;
+    }
+    char **papszSubDirs = NULL;
+    struct dirent *psEnt;
+    int nSeen = 0;
+    while ((psEnt = readdir(psDir)) != NULL)
+    {
+        if ((++nSeen % 256) == 0 && StopRequested(psList, psWalk->pfnStop, psWalk->pStopData))
+            break;
+        const char *pszName = psEnt->d_name;
+        if (pszName[0] == '.')
+            continue; /* hidden, and "." and ".." */
+        char *pszRel =
+            CPLStrdup(pszRelDir[0] ? CPLFormFilename(pszRelDir, pszName, NULL) : pszName);
+        struct stat sStat;
+        /* Where a link leads, without opening it. */
+        int nRet = fstatat(nDirFd, pszName, &sStat, 0);
+        if (nRet != 0)
+            nRet = fstatat(nDirFd, pszName, &sStat, AT_SYMLINK_NOFOLLOW);
+        if (nRet != 0 ||
+            (psWalk->pszExcludeRel != NULL && IsSameOrBelow(pszRel, psWalk->pszExcludeRel)))
+        {
+            CPLFree(pszRel);
+            continue;
+        }
+        if (S_ISREG(sStat.st_mode))
+            AddEntry(psWalk, pszRel, (GIntBig)sStat.st_size);
+        else if (S_ISDIR(sStat.st_mode))
+        {
+            if (psWalk->bRecursive)
+                papszSubDirs = CSLAddString(papszSubDirs, pszRel);
+            else if (IsDirectoryLikeRaster(CPLFormFilename(pszTop, pszRel, NULL), psWalk->papszExt))
+                AddEntry(psWalk, pszRel, -1);
+        }
+        /* FIFOs, devices, sockets, dangling links: not rasters, never opened. */
+        CPLFree(pszRel);
+    }
+    closedir(psDir);
+    for (char **papszIter = papszSubDirs; papszIter && *papszIter && !psList->bStopped; ++papszIter)
+        WalkLocal(psList, psWalk, pszTop, *papszIter);
+    CSLDestroy(papszSubDirs);
+}
+
+/* A directory's files (its whole tree with bRecursive), in strcmp order of
+ * their relative paths: local ones walked as above, others through
+ * VSIOpenDir so that remote listings also give sizes without one request
+ * per file. */
+static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
+                            const char *pszExcludeDir, CSLConstList papszExt,
+                            BWScanStopFunc pfnStop, void *pStopData)
+{
     char *pszExcludeRel = ExcludedRelativePath(pszDir, pszExcludeDir);
     BWDirEntry *pasEntries = NULL;
     int nEntries = 0;
     int nCapacity = 0;
+    if (!STARTS_WITH(pszDir, "/vsi"))
+    {
+        BWWalk sWalk;
+        memset(&sWalk, 0, sizeof(sWalk));
+        sWalk.pfnStop = pfnStop;
+        sWalk.pStopData = pStopData;
+        sWalk.pszExcludeRel = pszExcludeRel;
+        sWalk.papszExt = papszExt;
+        sWalk.bRecursive = bRecursive;
+        WalkLocal(psList, &sWalk, pszDir, "");
+        CPLFree(sWalk.panDev);
+        CPLFree(sWalk.panIno);
+        pasEntries = sWalk.pasEntries;
+        nEntries = sWalk.nEntries;
+    }
+    VSIDIR *psDir =
+        STARTS_WITH(pszDir, "/vsi") ? VSIOpenDir(pszDir, bRecursive ? -1 : 0, NULL) : NULL;
+    if (psDir == NULL && STARTS_WITH(pszDir, "/vsi"))
+    {
+        /* Never an empty directory in silence: the user named it. */
+        AddError(psList,
+                 CPLSPrintf("Cannot list source directory '%s': %s", pszDir, VSIStrerror(errno)));
+        CPLFree(pszExcludeRel);
+        return;
+    }
     const VSIDIREntry *psEntry;
-    while ((psEntry = VSIGetNextDirEntry(psDir)) != NULL)
+    while (psDir != NULL && (psEntry = VSIGetNextDirEntry(psDir)) != NULL)
     {
         if (psEntry->bModeKnown && VSI_ISDIR(psEntry->nMode) &&
             (bRecursive ||
@@ -286,7 +444,8 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
         pasEntries[nEntries].nSize = psEntry->bSizeKnown ? (GIntBig)psEntry->nSize : -1;
         ++nEntries;
     }
-    VSICloseDir(psDir);
+    if (psDir != NULL)
+        VSICloseDir(psDir);
     if (nEntries > 0)
         qsort(pasEntries, (size_t)nEntries, sizeof(BWDirEntry), CompareDirEntries);
     int nGroups = 0;
@@ -296,13 +455,15 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
     int *paiSourceEntry = CPLCalloc((size_t)nEntries + 1, sizeof(int));
     for (int i = 0; i < nEntries; ++i)
     {
+        if ((i % 64) == 63)
+            StopRequested(psList, pfnStop, pStopData);
         char *pszPath = CPLStrdup(CPLFormFilename(pszDir, pasEntries[i].pszRelPath, NULL));
         /* A directory without a known mode (some remote listings) is not a
          * raster file either. */
         VSIStatBufL sStat;
         const int bIsDir = pasEntries[i].nSize < 0 && VSIStatL(pszPath, &sStat) == 0 &&
                            VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(pszPath, papszExt);
-        if (!bIsDir && IsRasterFile(pszPath, papszExt))
+        if (!psList->bStopped && !bIsDir && IsRasterFile(pszPath, papszExt))
         {
             paiSourceEntry[psList->nSources - nFirst] = i;
             AddSource(psList, pszPath, pasEntries[i].pszDir, pasEntries[i].nSize);
@@ -353,6 +514,8 @@ char *BWCanonicalPath(const char *pszPath)
     return pszOut;
 }
 
+static int IsSpecialFile(BWSourceList *psList, const char *pszPath);
+
 static int HasWildcard(const char *pszPath)
 {
     return strpbrk(pszPath, "*?[") != NULL;
@@ -371,7 +534,10 @@ static int AppendPattern(BWSourceList *psList, const char *pszPattern)
         if (glob(pszPattern, 0, NULL, &sGlob) == 0)
         {
             for (size_t i = 0; i < sGlob.gl_pathc; ++i)
-                AddSource(psList, sGlob.gl_pathv[i], "", -1);
+            {
+                if (!IsSpecialFile(psList, sGlob.gl_pathv[i]))
+                    AddSource(psList, sGlob.gl_pathv[i], "", -1);
+            }
         }
         globfree(&sGlob);
         return psList->nSources > nBefore;
@@ -477,8 +643,29 @@ static void StatAll(CSLConstList papszPaths, const char *pabSkip, VSIStatBufL *p
     CPLFree(panNetwork);
 }
 
+/* A source named by the user (or matched by a pattern) that is a FIFO, a
+ * device or a socket: opening it could block, so it is refused. */
+static int IsSpecialFile(BWSourceList *psList, const char *pszPath)
+{
+    struct stat sStat;
+    if (STARTS_WITH(pszPath, "/vsi") || stat(pszPath, &sStat) != 0 || S_ISREG(sStat.st_mode) ||
+        S_ISDIR(sStat.st_mode))
+        return FALSE;
+    AddError(psList, CPLSPrintf("Source '%s' is %s, not a raster file.", pszPath,
+                                S_ISFIFO(sStat.st_mode)   ? "a FIFO"
+                                : S_ISSOCK(sStat.st_mode) ? "a socket"
+                                                          : "a device"));
+    return TRUE;
+}
+
 void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
                       BWSourceList *psList)
+{
+    BWCollectSourcesEx(papszSources, bRecursive, pszExcludeDir, NULL, NULL, psList);
+}
+
+void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
+                        BWScanStopFunc pfnStop, void *pStopData, BWSourceList *psList)
 {
     memset(psList, 0, sizeof(*psList));
     char **papszExt = RasterExtensions();
@@ -491,6 +678,8 @@ void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *psz
     StatAll(papszSources, pabNoStat, pasStat, pabExists);
     for (int iArg = 0; iArg < nArgs; ++iArg)
     {
+        if (StopRequested(psList, pfnStop, pStopData))
+            break;
         CSLConstList papszIter = papszSources + iArg;
         if (pabNoStat[iArg])
         {
@@ -499,9 +688,14 @@ void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *psz
         }
         VSIStatBufL sStat = pasStat[iArg];
         const int bExists = pabExists[iArg];
+        /* Special files only: a second stat, rarely. */
+        if (bExists && !STARTS_WITH(*papszIter, "/vsi") && !VSI_ISREG(sStat.st_mode) &&
+            !VSI_ISDIR(sStat.st_mode) && IsSpecialFile(psList, *papszIter))
+            continue;
         if (bExists && VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(*papszIter, papszExt))
         {
-            AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt);
+            AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt, pfnStop,
+                            pStopData);
         }
         else if (!bExists && CPLGetFilename(*papszIter)[0] == '\0')
         {

@@ -28,13 +28,21 @@ typedef struct
     BWSource *pasSources;
     int nSources;
     int nCapacity;
-    char *pszError; /* why a directory source could not be listed, or NULL */
+    char *pszError; /* why sources could not be listed (one per line), or NULL */
+    int bStopped;   /* the stop function asked to stop */
 } BWSourceList;
+
+/* Asked now and then while listing: non-zero stops the listing. */
+typedef int (*BWScanStopFunc)(void *pData);
 
 /* pszExcludeDir (may be NULL): a directory whose tree is never listed (the
  * output directory, when it lies inside a source tree). */
 void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
                       BWSourceList *psList);
+/* The same, asking pfnStop (may be NULL) now and then whether to stop;
+ * then psList->bStopped is set. */
+void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
+                        BWScanStopFunc pfnStop, void *pStopData, BWSourceList *psList);
 void BWSourceListClear(BWSourceList *psList);
 
 /* Canonical form of a local path whose last component may not exist yet

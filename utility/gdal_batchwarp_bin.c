@@ -53,6 +53,8 @@ static void PrintFailure(const GDALBatchWarpResult *psResult, void *pUserData)
 
 int main(int argc, char **argv)
 {
+    /* From the start: a stop while the sources are listed is heard too. */
+    InstallStopHandlers();
     /* --version must name this program, not only GDAL, so it is handled
      * before GDAL's general options. */
     for (int i = 1; i < argc; ++i)
@@ -97,7 +99,6 @@ int main(int argc, char **argv)
     GDALBatchWarpOptionsSetResultCallback(psOptions, PrintFailure, NULL);
     GDALBatchWarpOptionsSetSummary(psOptions, TRUE);
 
-    InstallStopHandlers();
     const GDALBatchWarpStatus eStatus = GDALBatchWarp(psOptions);
 
     GDALBatchWarpOptionsFree(psOptions);
