@@ -160,3 +160,26 @@ def test_every_unreadable_directory_is_an_error_naming_it(batchwarp_bin):
             for n in dirs:
                 os.chmod(os.path.join(root, n), 0o755)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_closed_stdout_under_print_outputs_ends_cleanly(tmp_path, batchwarp_bin):
+    """`-print_outputs | head -1`: the run stops as for a signal, with its
+    temporary directory removed and a complete report (issue 11, item 9)."""
+    sources = make_small_rasters(tmp_path / "in", 40, size=128)
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    proc = subprocess.Popen([batchwarp_bin, "-t_srs", "EPSG:3857", "-r", "cubic", "-q", "-j", "1", "-print_outputs",
+                             "-report", str(report), *sources, "-outdir", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=TIMEOUT)
+    assert first.strip().endswith(".tif")
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "Standard output was closed" in err, err
+    assert [n for n in os.listdir(out) if n.startswith(".")] == []
+    import json
+    records = [json.loads(line) for line in report.read_text().splitlines()]
+    assert records and all(r["ok"] for r in records)
+    assert all(os.path.isfile(r["output"]) for r in records)
+    assert len(records) < len(sources)

@@ -53,6 +53,7 @@ typedef struct
     int nFailed;
     int nInterrupted;
     volatile sig_atomic_t bStop; /* the progress callback asked to cancel */
+    int bStdoutClosed;           /* -print_outputs: the reader went away */
     BWReport *psReport;
     char *pszReportError; /* first failure to write the report */
     BWSummary *psSummary; /* for the summary on stderr, or NULL */
@@ -109,10 +110,16 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
         BWReportWrite(psBatch->psReport, psResult, &psBatch->pszReportError);
     /* Complete outputs only (kept ones are complete too), flushed at once,
      * so that the next program in a pipeline can start on them. */
-    if (psOptions->bPrintOutputs && psResult->bOk)
+    if (psOptions->bPrintOutputs && psResult->bOk && !psBatch->bStdoutClosed)
     {
-        printf("%s\n", psResult->pszOutput);
-        fflush(stdout);
+        /* A reader that went away (| head -1; SIGPIPE is ignored by the
+         * program) stops the batch as a stop signal would: nobody takes
+         * the outputs any more. */
+        if (printf("%s\n", psResult->pszOutput) < 0 || fflush(stdout) != 0)
+        {
+            psBatch->bStdoutClosed = TRUE;
+            psBatch->bStop = TRUE;
+        }
     }
     if (psOptions->pfnResult != NULL)
         psOptions->pfnResult(psResult, psOptions->pResultData);
@@ -577,6 +584,13 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     CPLFree(sBatch.pszReportError);
     if (!bPoolOk)
         return GDAL_BATCHWARP_FAILED;
+    if (sBatch.bStdoutClosed)
+    {
+        *ppszError = CPLStrdup(CPLSPrintf("Standard output was closed (-print_outputs): stopped "
+                                          "with %d of %d sources done, %d stopped.",
+                                          sBatch.nDone, psPlan->nItems, sBatch.nInterrupted));
+        return GDAL_BATCHWARP_FAILED;
+    }
     if (sBatch.bStop)
     {
         *ppszError = CPLStrdup(CPLSPrintf("Interrupted: %d of %d sources done, %d stopped.",

@@ -32,6 +32,9 @@ static void InstallStopHandlers(void)
     sigemptyset(&sAction.sa_mask);
     sigaction(SIGINT, &sAction, NULL);
     sigaction(SIGTERM, &sAction, NULL);
+    /* A closed stdout (-print_outputs | head -1) is an EPIPE the library
+     * handles, not a death that leaves temporary files behind. */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 /* The library stops handing out work when progress returns FALSE, GDAL's
