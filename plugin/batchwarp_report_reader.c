@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include <cpl_conv.h>
+#include <cpl_error.h>
 #include <cpl_hash_set.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
@@ -138,6 +139,20 @@ static void Remember(BWReportSet *psSet, BWReportEntry *psEntry, const char *psz
         CPLHashSetInsert(psSet->hIndex, psIndex);
 }
 
+/* Whether the line just read was the last one and had no end of line. */
+static int IsCutShortLastLine(VSILFILE *fp)
+{
+    const vsi_l_offset nPos = VSIFTellL(fp);
+    if (VSIFSeekL(fp, 0, SEEK_END) != 0)
+        return FALSE;
+    const vsi_l_offset nEnd = VSIFTellL(fp);
+    char chLast = '\n';
+    const int bLast = nEnd > 0 && nPos >= nEnd && VSIFSeekL(fp, nEnd - 1, SEEK_SET) == 0 &&
+                      VSIFReadL(&chLast, 1, 1, fp) == 1 && chLast != '\n';
+    VSIFSeekL(fp, nPos, SEEK_SET);
+    return bLast;
+}
+
 int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
 {
     VSILFILE *fp = VSIFOpenL(pszPath, "rb");
@@ -159,6 +174,17 @@ int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
         char *pszWhy = NULL;
         if (!BWReportParseLine(pszLine, strlen(pszLine), &sEntry, &pszWhy))
         {
+            if (IsCutShortLastLine(fp))
+            {
+                /* A run killed while writing its last line: what the
+                 * complete lines say still holds. */
+                CPLError(CE_Warning, CPLE_AppDefined,
+                         "Report '%s', line %d is cut short (%s): ignored; its source is not "
+                         "taken from this report.",
+                         pszPath, nLine, pszWhy);
+                CPLFree(pszWhy);
+                break;
+            }
             *ppszError = CPLStrdup(CPLSPrintf("Report '%s', line %d: %s", pszPath, nLine, pszWhy));
             CPLFree(pszWhy);
             bOk = FALSE;
