@@ -309,6 +309,18 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         if (psItem->pszStaged != NULL)
             BWDiscardTemp(psItem->pszStaged);
         pszError = CPLStrdup(psOutcome->pszFailure ? psOutcome->pszFailure : "worker lost");
+        /* Out of address space, a worker can die without a word of its own
+         * (a C++ allocation aborts, a thread cannot start). */
+        if (psBatch->psOptions->nWorkerMemLimit > 0 && psOutcome->pszFailure != NULL &&
+            strstr(psOutcome->pszFailure, "signal") != NULL)
+        {
+            char *pszHinted = CPLStrdup(
+                CPLSPrintf("%s; workers are limited to " CPL_FRMT_GIB
+                           " MB of address space (-worker_mem_limit): this task may need more",
+                           pszError, psBatch->psOptions->nWorkerMemLimit / (1024 * 1024)));
+            CPLFree(pszError);
+            pszError = pszHinted;
+        }
     }
     /* A worker lost while the batch is being stopped was part of the stop
      * (a signal to the whole process group reaches it first). */

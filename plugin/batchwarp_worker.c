@@ -139,10 +139,42 @@ static double Now(void)
 /* A cap on the worker's address space (as ulimit -v): an allocation past it
  * fails, and GDAL reports the task as out of memory instead of the machine's
  * OOM killer choosing a victim. */
-static void LimitAddressSpace(GIntBig nBytes)
+/* Below this much address space beyond what a worker holds once GDAL is
+ * loaded, a warp of even a tiny tile fails in places that cannot report it
+ * (a C++ allocation in a driver: SIGABRT; a thread's malloc arena or stack:
+ * SIGSEGV; or a hang when a thread cannot start). Measured with GDAL 3.6: a
+ * worker holds about 160 MB once loaded and needs 30 MB more for one
+ * thread; the floor leaves room for a few. */
+#define BW_MEMORY_HEADROOM (64 * 1024 * 1024)
+
+static GIntBig AddressSpaceBytes(void)
+{
+    FILE *fp = fopen("/proc/self/statm", "r");
+    long nSize = 0;
+    if (fp == NULL)
+        return 0;
+    if (fscanf(fp, "%ld", &nSize) != 1)
+        nSize = 0;
+    fclose(fp);
+    return (GIntBig)nSize * sysconf(_SC_PAGESIZE);
+}
+
+static void LimitAddressSpace(BWWorker *psWorker, GIntBig nBytes)
 {
     if (nBytes <= 0)
         return;
+    const GIntBig nFloor = AddressSpaceBytes() + BW_MEMORY_HEADROOM;
+    if (nBytes < nFloor && psWorker->pszInitError == NULL)
+    {
+        /* Said once per task, rather than workers dying without a word. */
+        psWorker->pszInitError = CPLStrdup(CPLSPrintf(
+            "-worker_mem_limit of " CPL_FRMT_GIB " MB is too low: a worker holds " CPL_FRMT_GIB
+            " MB of address space before any work (GDAL and its drivers) and needs at "
+            "least " CPL_FRMT_GIB " MB to warp anything. Give a higher limit.",
+            nBytes / (1024 * 1024), (nFloor - BW_MEMORY_HEADROOM) / (1024 * 1024),
+            (nFloor + 1024 * 1024 - 1) / (1024 * 1024)));
+        return;
+    }
     struct rlimit sLimit;
     sLimit.rlim_cur = (rlim_t)nBytes;
     sLimit.rlim_max = (rlim_t)nBytes;
@@ -167,6 +199,7 @@ static long ResidentKB(void)
 static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
 {
     char **papszWarpArgs = NULL;
+    GIntBig nMemoryLimit = 0;
     for (char **papszIter = psInit->papszFields; papszIter && *papszIter; ++papszIter)
     {
         const char *pszField = *papszIter;
@@ -184,7 +217,7 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
             psWorker->papszOpenOptions =
                 CSLAddString(psWorker->papszOpenOptions, pszField + strlen("OPEN_OPTION="));
         else if (STARTS_WITH(pszField, "MEMORY_LIMIT="))
-            LimitAddressSpace(CPLAtoGIntBig(pszField + strlen("MEMORY_LIMIT=")));
+            nMemoryLimit = CPLAtoGIntBig(pszField + strlen("MEMORY_LIMIT="));
         else if (STARTS_WITH(pszField, "INPUT_DRIVER="))
             psWorker->papszInputDrivers =
                 CSLAddString(psWorker->papszInputDrivers, pszField + strlen("INPUT_DRIVER="));
@@ -200,6 +233,8 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
             CPLStrdup(psWorker->sLog.papszErrors ? psWorker->sLog.papszErrors[0]
                                                  : "invalid gdalwarp options");
     psWorker->papszWarpArgs = papszWarpArgs;
+    /* Once GDAL is loaded, so that the limit can be judged against it. */
+    LimitAddressSpace(psWorker, nMemoryLimit);
     ClearLog(&psWorker->sLog);
 }
 
