@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from process_tree import descendants
+from process_tree import descendants, pids, processes, read_stat
 
 TEMP_PREFIX = ".batchwarp-tmp-"
 
@@ -58,51 +58,26 @@ def no_faults_env(env=None):
 # Processes
 
 
-def _state(pid):
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
+def _is_alive(pid):
+    proc = read_stat(pid)
+    return proc is not None and proc.state != "Z"
 
 
 def alive(pids):
     """Those of `pids` that are alive now (zombies excluded)."""
-    return [pid for pid in pids if _state(pid) not in (None, "Z")]
+    return [pid for pid in pids if _is_alive(pid)]
 
 
 def children_of(pid):
     """Pids of the live children of pid (a supervisor's workers)."""
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            kids.append(int(entry))
-    return kids
+    return [p.pid for p in processes() if p.ppid == pid and p.state != "Z"]
 
 
 def worker_processes():
     """Pids of gdal_batchwarp_worker processes alive now (zombies excluded)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state = stat[stat.rindex(")") + 2 :].split()[0]
-        if name.startswith("gdal_batchwar") and name != "gdal_batchwarp" and state != "Z":
-            pids.append(int(entry))
-    return pids
+    # The kernel cuts command names to 15 characters: "gdal_batchwarp_".
+    return [p.pid for p in processes()
+            if p.name.startswith("gdal_batchwar") and p.name != "gdal_batchwarp" and p.state != "Z"]
 
 
 class ProcessTag:
@@ -122,16 +97,16 @@ class ProcessTag:
         """Live (non-zombie) processes carrying the marker."""
         needle = f"{self.VAR}={self.value}".encode()
         found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
+        for pid in pids():
+            if pid == os.getpid():
                 continue
             try:
-                with open(f"/proc/{entry}/environ", "rb") as f:
+                with open(f"/proc/{pid}/environ", "rb") as f:
                     environ = f.read()
             except OSError:
                 continue
-            if needle in environ.split(b"\0") and _state(int(entry)) not in (None, "Z"):
-                found.append(int(entry))
+            if needle in environ.split(b"\0") and _is_alive(pid):
+                found.append(pid)
         return found
 
     def wait_gone(self, timeout=10.0):

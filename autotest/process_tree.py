@@ -1,25 +1,47 @@
-"""The process tree of a running program, read from /proc: its descendants
-and their summed resident memory."""
+"""Processes read from /proc: every process's name, state and parent (the
+one walk of /proc the tests use), a program's descendants and their summed
+resident memory."""
 import os
 import subprocess
 import time
+from typing import NamedTuple
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+class Proc(NamedTuple):
+    pid: int
+    ppid: int
+    name: str  # the command name, as in /proc/PID/comm
+    state: str  # "R", "S", "Z" (zombie)...
+
+
+def pids():
+    """Pids of the processes that exist now."""
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def read_stat(pid):
+    """Process pid as a Proc, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+        # The command name may hold spaces and parentheses: fields start after the last ')'.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return Proc(pid, int(fields[1]), stat[stat.index("(") + 1 : stat.rindex(")")], fields[0])
+    except (OSError, ValueError, IndexError):
+        return None  # exited meanwhile
+
+
+def processes():
+    """Every process that exists now, as a Proc."""
+    return [p for p in map(read_stat, pids()) if p is not None]
+
+
 def _children_by_parent():
     children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                stat = f.read()
-        except OSError:
-            continue  # exited meanwhile
-        # The command name may hold spaces and parentheses: fields start after the last ')'.
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
+    for p in processes():
+        children.setdefault(p.ppid, []).append(p.pid)
     return children
 
 

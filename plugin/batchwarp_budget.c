@@ -94,7 +94,7 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
 
 GIntBig BWTaskCost(GIntBig nSize)
 {
-    return (nSize > 0 ? nSize : 0) + (GIntBig)256 * 1024;
+    return (nSize > 0 ? nSize : 0) + BW_PER_FILE_COST_BYTES;
 }
 
 int BWThreadsForNextTask(int nThreadBudget, int nThreadsBusy, int nIdleWorkers, int nPendingAfter,

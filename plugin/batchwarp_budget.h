@@ -57,8 +57,13 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
 int BWThreadsForNextTask(int nThreadBudget, int nThreadsBusy, int nIdleWorkers, int nPendingAfter,
                          GIntBig nTaskCost, GIntBig nOtherPendingCost);
 
-/* The cost estimate of a task for scheduling: its size plus what opening,
- * setting up and closing any file costs, as a number of bytes. */
+/* What opening, setting up and closing any file costs, counted as bytes of
+ * source: it keeps many tiny files from looking free to the scheduler and
+ * to sharding. */
+#define BW_PER_FILE_COST_BYTES ((GIntBig)256 * 1024)
+
+/* The cost estimate of a task for scheduling: its size plus
+ * BW_PER_FILE_COST_BYTES. */
 GIntBig BWTaskCost(GIntBig nSize);
 
 #endif

@@ -23,6 +23,7 @@
 #include "batchwarp_pool.h"
 #include "batchwarp_report.h"
 #include "batchwarp_summary.h"
+#include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 #include "gdal_batchwarp.h"
 
@@ -497,7 +498,7 @@ static void PrintSummary(const BWBatch *psBatch, double dfStart)
 {
     if (psBatch->psSummary == NULL)
         return;
-    char *pszText = BWSummaryFormat(psBatch->psSummary, BWSummaryClock() - dfStart,
+    char *pszText = BWSummaryFormat(psBatch->psSummary, BWMonotonicSeconds() - dfStart,
                                     psBatch->psOptions->pszReport, psBatch->nInterrupted, 5);
     fputs(pszText, stderr);
     fflush(stderr);
@@ -614,7 +615,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
 
 GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
 {
-    const double dfStart = BWSummaryClock();
+    const double dfStart = BWMonotonicSeconds();
     char *pszError = NULL;
     BWPlan sPlan;
     memset(&sPlan, 0, sizeof(sPlan));

@@ -1,33 +1,30 @@
 #include "batchwarp_merge.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "batchwarp_report.h"
 #include "batchwarp_report_reader.h"
 
 static int WriteMerged(const BWReportSet *psSet, const char *pszPath, char **ppszError)
 {
-    FILE *fp = strcmp(pszPath, "-") == 0 ? stdout : fopen(pszPath, "w");
-    if (fp == NULL)
-    {
-        *ppszError =
-            CPLStrdup(CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(errno)));
+    BWReport *psReport = BWReportOpen(pszPath, ppszError);
+    if (psReport == NULL)
         return FALSE;
-    }
     int bOk = TRUE;
     for (int i = 0; i < psSet->nRecords && bOk; ++i)
-        bOk = fprintf(fp, "%s\n", psSet->pasRecords[i].pszLine) >= 0;
-    bOk = fflush(fp) == 0 && bOk;
-    if (fp != stdout && fclose(fp) != 0)
-        bOk = FALSE;
+        bOk = BWReportWriteLine(psReport, psSet->pasRecords[i].pszLine, ppszError);
     if (!bOk)
-        *ppszError =
-            CPLStrdup(CPLSPrintf("Cannot write report file '%s': %s", pszPath, strerror(errno)));
-    return bOk;
+    {
+        char *pszCloseError = NULL;
+        BWReportClose(psReport, &pszCloseError);
+        CPLFree(pszCloseError);
+        return FALSE;
+    }
+    return BWReportClose(psReport, ppszError);
 }
 
 GDALBatchWarpStatus BWMergeReports(const GDALBatchWarpOptions *psOptions, char **ppszError)

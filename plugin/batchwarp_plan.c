@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <cpl_conv.h>
+#include <cpl_hash_set.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
@@ -20,16 +22,6 @@
 #include "batchwarp_shard.h"
 #include "batchwarp_sources.h"
 #include "batchwarp_worker_config.h"
-
-char *BWOutputPathFor(const char *pszSource, const char *pszOutDir, const char *pszSuffix,
-                      const char *pszExtension)
-{
-    char *pszName = BWExpandOutputTemplate(BW_DEFAULT_OUTPUT_TEMPLATE, pszSource, "", pszSuffix,
-                                           pszExtension, NULL);
-    char *pszOut = CPLStrdup(CPLFormFilename(pszOutDir, pszName, NULL));
-    CPLFree(pszName);
-    return pszOut;
-}
 
 typedef struct
 {
@@ -314,26 +306,80 @@ static int CheckOutDirIsNotSource(const GDALBatchWarpOptions *psOptions, char **
     return bOk;
 }
 
-/* -retry_failed: the output the report names for a source, when it lies in
- * this run's -outdir (a -recursive run's subdirectories are kept that way);
- * NULL otherwise, and the output is named as usual (a retry into another
- * -outdir). */
-static const char *ReportedOutputFor(const GDALBatchWarpOptions *psOptions, const char *pszSource)
+/* -retry_failed: the outputs the report names, found by source in constant
+ * time, so that retrying a large report stays linear. */
+typedef struct
 {
+    const GDALBatchWarpOptions *psOptions;
+    CPLHashSet *psSources; /* of char ** into papszSources, the first of each name */
+    int nOutputs;          /* CSLCount(papszRetryOutputs) */
+    char *pszOutDir;       /* -outdir, canonical */
+    char *pszLastDir;      /* the directory last asked about (outputs share a few) */
+    int bLastInside;       /* whether it lies in -outdir */
+} BWReportedOutputs;
+
+static unsigned long HashSourceRef(const void *p)
+{
+    return CPLHashSetHashStr(*(const char *const *)p);
+}
+
+static int EqualSourceRefs(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b) == 0;
+}
+
+static void ReportedOutputsInit(BWReportedOutputs *psIndex, const GDALBatchWarpOptions *psOptions)
+{
+    memset(psIndex, 0, sizeof(*psIndex));
+    psIndex->psOptions = psOptions;
     if (psOptions->papszRetryOutputs == NULL)
+        return;
+    psIndex->psSources = CPLHashSetNew(HashSourceRef, EqualSourceRefs, NULL);
+    for (char **ppszSource = psOptions->papszSources; ppszSource && *ppszSource; ++ppszSource)
+    {
+        if (CPLHashSetLookup(psIndex->psSources, ppszSource) == NULL)
+            CPLHashSetInsert(psIndex->psSources, ppszSource);
+    }
+    psIndex->nOutputs = CSLCount(psOptions->papszRetryOutputs);
+    psIndex->pszOutDir = BWCanonicalPath(psOptions->pszOutDir);
+}
+
+static void ReportedOutputsClear(BWReportedOutputs *psIndex)
+{
+    if (psIndex->psSources != NULL)
+        CPLHashSetDestroy(psIndex->psSources);
+    CPLFree(psIndex->pszOutDir);
+    CPLFree(psIndex->pszLastDir);
+    memset(psIndex, 0, sizeof(*psIndex));
+}
+
+/* The output the report names for a source, when it lies in this run's
+ * -outdir (a -recursive run's subdirectories are kept that way); NULL
+ * otherwise, and the output is named as usual (a retry into another
+ * -outdir). */
+static const char *ReportedOutputFor(BWReportedOutputs *psIndex, const char *pszSource)
+{
+    if (psIndex->psSources == NULL)
         return NULL;
-    const int i = CSLFindStringCaseSensitive(psOptions->papszSources, pszSource);
-    if (i < 0 || i >= CSLCount(psOptions->papszRetryOutputs) ||
-        psOptions->papszRetryOutputs[i][0] == '\0')
+    char **ppszFound = CPLHashSetLookup(psIndex->psSources, &pszSource);
+    if (ppszFound == NULL)
         return NULL;
-    char *pszOutDir = BWCanonicalPath(psOptions->pszOutDir);
-    char *pszReported = BWCanonicalPath(CPLGetPath(psOptions->papszRetryOutputs[i]));
-    const size_t nLen = strlen(pszOutDir);
-    const int bInside = strncmp(pszReported, pszOutDir, nLen) == 0 &&
-                        (pszReported[nLen] == '\0' || pszReported[nLen] == '/');
-    CPLFree(pszOutDir);
-    CPLFree(pszReported);
-    return bInside ? psOptions->papszRetryOutputs[i] : NULL;
+    const ptrdiff_t i = ppszFound - psIndex->psOptions->papszSources;
+    if (i >= psIndex->nOutputs || psIndex->psOptions->papszRetryOutputs[i][0] == '\0')
+        return NULL;
+    const char *pszOutput = psIndex->psOptions->papszRetryOutputs[i];
+    const char *pszDir = CPLGetPath(pszOutput);
+    if (psIndex->pszLastDir == NULL || strcmp(pszDir, psIndex->pszLastDir) != 0)
+    {
+        CPLFree(psIndex->pszLastDir);
+        psIndex->pszLastDir = CPLStrdup(pszDir);
+        char *pszReported = BWCanonicalPath(pszDir);
+        const size_t nLen = strlen(psIndex->pszOutDir);
+        psIndex->bLastInside = strncmp(pszReported, psIndex->pszOutDir, nLen) == 0 &&
+                               (pszReported[nLen] == '\0' || pszReported[nLen] == '/');
+        CPLFree(pszReported);
+    }
+    return psIndex->bLastInside ? pszOutput : NULL;
 }
 
 /* Listings of the network directories that receive outputs, each taken
@@ -463,6 +509,8 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
     psPlan->pasItems = CPLCalloc((size_t)sSources.nSources, sizeof(BWPlanItem));
     BWListings sListings;
     memset(&sListings, 0, sizeof(sListings));
+    BWReportedOutputs sReported;
+    ReportedOutputsInit(&sReported, psOptions);
     int bOk = TRUE;
     for (int i = 0; i < sSources.nSources && bOk; ++i)
     {
@@ -482,7 +530,7 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
         psItem->pszSource = CPLStrdup(psSource->pszPath);
         /* -retry_failed: where the report says, so that a -recursive run's
          * outputs keep their subdirectories. */
-        const char *pszReported = ReportedOutputFor(psOptions, psSource->pszPath);
+        const char *pszReported = ReportedOutputFor(&sReported, psSource->pszPath);
         psItem->pszOutput = CPLStrdup(
             pszReported ? pszReported : CPLFormFilename(psOptions->pszOutDir, pszName, NULL));
         CPLFree(pszName);
@@ -514,6 +562,7 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
     }
     ListingsClear(&sListings);
     BWSourceListClear(&sSources);
+    ReportedOutputsClear(&sReported);
     if (!bOk)
         return FALSE;
     /* Every shard checks the whole batch, so that all refuse the same plan. */

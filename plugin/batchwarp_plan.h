@@ -43,8 +43,4 @@ int BWPlanAssignTemps(BWPlan *psPlan, char **ppszError);
 /* Items that will be warped (not skipped). */
 int BWPlanCountToDo(const BWPlan *psPlan);
 
-/* Output path for one source with the default name template (CPLFree it). */
-char *BWOutputPathFor(const char *pszSource, const char *pszOutDir, const char *pszSuffix,
-                      const char *pszExtension);
-
 #endif

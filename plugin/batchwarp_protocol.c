@@ -8,6 +8,9 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+/* A decoder's first buffer; it doubles as messages need. */
+#define BW_DECODER_INITIAL_BYTES 4096
+
 struct BWFrameDecoder
 {
     unsigned char *pabyBuf;
@@ -103,7 +106,7 @@ void BWFrameDecoderFeed(BWFrameDecoder *psDecoder, const void *pData, size_t nLe
         return;
     if (psDecoder->nLen + nLen > psDecoder->nCap)
     {
-        size_t nCap = psDecoder->nCap ? psDecoder->nCap : 4096;
+        size_t nCap = psDecoder->nCap ? psDecoder->nCap : BW_DECODER_INITIAL_BYTES;
         while (nCap < psDecoder->nLen + nLen)
             nCap *= 2;
         psDecoder->pabyBuf = CPLRealloc(psDecoder->pabyBuf, nCap);
@@ -202,7 +205,7 @@ int BWMessageRead(int fd, BWFrameDecoder *psDecoder, BWMessage *psMsg, char **pp
         const int nRet = BWFrameDecoderNext(psDecoder, psMsg, ppszError);
         if (nRet != 0)
             return nRet;
-        unsigned char abyBuf[65536];
+        unsigned char abyBuf[BW_READ_CHUNK_BYTES];
         const ssize_t n = read(fd, abyBuf, sizeof(abyBuf));
         if (n < 0 && errno == EINTR)
             continue;

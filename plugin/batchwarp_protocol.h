@@ -29,6 +29,8 @@
 #define BW_HEADER_SIZE 8
 /* Far above any real message; a larger length means a corrupt stream. */
 #define BW_MAX_PAYLOAD (16u * 1024u * 1024u)
+/* How many bytes one read() of a worker channel takes at most. */
+#define BW_READ_CHUNK_BYTES 65536
 
 typedef enum
 {

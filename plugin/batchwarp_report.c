@@ -60,14 +60,20 @@ char *BWResultToJson(const GDALBatchWarpResult *psResult)
     return pszJson;
 }
 
-int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char **ppszError)
+int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)
 {
-    char *pszJson = BWResultToJson(psResult);
-    const int bOk = fprintf(psReport->fp, "%s\n", pszJson) >= 0 && fflush(psReport->fp) == 0;
-    CPLFree(pszJson);
+    const int bOk = fprintf(psReport->fp, "%s\n", pszLine) >= 0 && fflush(psReport->fp) == 0;
     if (!bOk)
         *ppszError = CPLStrdup(
             CPLSPrintf("Cannot write report file '%s': %s", psReport->pszPath, strerror(errno)));
+    return bOk;
+}
+
+int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char **ppszError)
+{
+    char *pszJson = BWResultToJson(psResult);
+    const int bOk = BWReportWriteLine(psReport, pszJson, ppszError);
+    CPLFree(pszJson);
     return bOk;
 }
 

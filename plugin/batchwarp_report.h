@@ -12,6 +12,9 @@ typedef struct BWReport BWReport;
 /* pszPath "-" writes to stdout. Returns NULL with *ppszError. */
 BWReport *BWReportOpen(const char *pszPath, char **ppszError);
 int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char **ppszError);
+/* Writes one line as it is (a line of another report, for -merge_reports)
+ * and flushes it. Returns FALSE with *ppszError when the write fails. */
+int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError);
 /* Returns FALSE with *ppszError when the final flush or close fails. */
 int BWReportClose(BWReport *psReport, char **ppszError);
 

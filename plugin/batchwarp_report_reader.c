@@ -11,6 +11,9 @@
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 
+/* A report line longer than this is taken as a corrupt report. */
+#define BW_MAX_REPORT_LINE_BYTES (64 * 1024 * 1024)
+
 void BWReportEntryClear(BWReportEntry *psEntry)
 {
     CPLFree(psEntry->pszSource);
@@ -165,7 +168,7 @@ int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
     int nLine = 0;
     int bOk = TRUE;
     const char *pszLine;
-    while ((pszLine = CPLReadLine2L(fp, 64 * 1024 * 1024, NULL)) != NULL)
+    while ((pszLine = CPLReadLine2L(fp, BW_MAX_REPORT_LINE_BYTES, NULL)) != NULL)
     {
         ++nLine;
         if (pszLine[strspn(pszLine, " \t\r")] == '\0')
@@ -204,22 +207,26 @@ int BWReportReadFailed(const char *pszPath, char ***ppapszSources, char ***ppaps
     BWReportSet sSet;
     BWReportSetInit(&sSet);
     const int bOk = BWReportSetRead(&sSet, pszPath, ppszError);
+    /* Filled in place: CSLAddString() counts the list on every call, which
+     * a report of many failures would pay quadratically. */
+    int nFailed = 0;
     for (int i = 0; bOk && i < sSet.nRecords; ++i)
+        nFailed += !sSet.pasRecords[i].sEntry.bOk;
+    if (nFailed > 0)
+    {
+        *ppapszSources = CPLCalloc((size_t)nFailed + 1, sizeof(char *));
+        *ppapszOutputs = CPLCalloc((size_t)nFailed + 1, sizeof(char *));
+    }
+    int nOut = 0;
+    for (int i = 0; nFailed > 0 && i < sSet.nRecords; ++i)
     {
         const BWReportEntry *psEntry = &sSet.pasRecords[i].sEntry;
         if (psEntry->bOk)
             continue;
-        *ppapszSources = CSLAddString(*ppapszSources, psEntry->pszSource);
-        *ppapszOutputs = CSLAddString(*ppapszOutputs, psEntry->pszOutput ? psEntry->pszOutput : "");
+        (*ppapszSources)[nOut] = CPLStrdup(psEntry->pszSource);
+        (*ppapszOutputs)[nOut] = CPLStrdup(psEntry->pszOutput ? psEntry->pszOutput : "");
+        ++nOut;
     }
     BWReportSetClear(&sSet);
-    return bOk;
-}
-
-int BWReportReadFailedSources(const char *pszPath, char ***ppapszSources, char **ppszError)
-{
-    char **papszOutputs = NULL;
-    const int bOk = BWReportReadFailed(pszPath, ppapszSources, &papszOutputs, ppszError);
-    CSLDestroy(papszOutputs);
     return bOk;
 }

@@ -43,12 +43,10 @@ void BWReportSetClear(BWReportSet *psSet);
  * Returns FALSE with *ppszError naming the file and line on a bad report. */
 int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError);
 
-/* Sources whose last line in the report says ok=false, in report order.
- * Returns FALSE with *ppszError naming the file and line on a bad report. */
-int BWReportReadFailedSources(const char *pszPath, char ***ppapszSources, char **ppszError);
-
-/* The same, with each one's output as the report names it ("" when it names
- * none), in a list parallel to the sources. */
+/* Sources whose last line in the report says ok=false, in report order, and
+ * each one's output as the report names it ("" when it names none), in a
+ * list parallel to the sources. Returns FALSE with *ppszError naming the
+ * file and line on a bad report. */
 int BWReportReadFailed(const char *pszPath, char ***ppapszSources, char ***ppapszOutputs,
                        char **ppszError);
 

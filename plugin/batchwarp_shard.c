@@ -7,12 +7,16 @@
 #include <cpl_string.h>
 
 #include "batchwarp_budget.h"
+#include "batchwarp_util.h"
+
+/* Slurm numbers array tasks up to its MaxArraySize (at most 4000001); an
+ * index in the environment is read up to this much. */
+#define BW_MAX_SLURM_TASK_ID 100000000
 
 static int ParseIndex(const char *pszValue, long nMax, int *pnOut)
 {
-    char *pszEnd = NULL;
-    const long nValue = strtol(pszValue, &pszEnd, 10);
-    if (pszEnd == pszValue || *pszEnd != '\0' || nValue < 0 || nValue > nMax)
+    long nValue = 0;
+    if (!BWParseLong(pszValue, 0, nMax, &nValue))
         return FALSE;
     *pnOut = (int)nValue;
     return TRUE;
@@ -25,8 +29,8 @@ int BWShardParse(const char *pszValue, int *pnIndex, int *pnCount)
         return FALSE;
     char *pszIndex = CPLStrdup(pszValue);
     pszIndex[pszSlash - pszValue] = '\0';
-    const int bOk = ParseIndex(pszIndex, 1000000, pnIndex) &&
-                    ParseIndex(pszSlash + 1, 1000000, pnCount) && *pnCount >= 1 &&
+    const int bOk = ParseIndex(pszIndex, BW_MAX_SHARDS, pnIndex) &&
+                    ParseIndex(pszSlash + 1, BW_MAX_SHARDS, pnCount) && *pnCount >= 1 &&
                     *pnIndex < *pnCount;
     CPLFree(pszIndex);
     return bOk;
@@ -41,7 +45,7 @@ static int Unusable(const char *pszWhat, char **ppszError)
 static int FromSlurm(const char *pszId, int *pnIndex, int *pnCount, char **ppszError)
 {
     int nId = 0;
-    if (!ParseIndex(pszId, 100000000, &nId))
+    if (!ParseIndex(pszId, BW_MAX_SLURM_TASK_ID, &nId))
         return Unusable(CPLSPrintf("SLURM_ARRAY_TASK_ID='%s' is not an index", pszId), ppszError);
     const char *pszMin = CPLGetConfigOption("SLURM_ARRAY_TASK_MIN", NULL);
     const char *pszMax = CPLGetConfigOption("SLURM_ARRAY_TASK_MAX", NULL);
@@ -50,14 +54,14 @@ static int FromSlurm(const char *pszId, int *pnIndex, int *pnCount, char **ppszE
     int nMax = 0;
     int nCount = 0;
     /* --array=1-8 numbers tasks from 1: the shard index is the offset. */
-    if (pszMin != NULL && !ParseIndex(pszMin, 100000000, &nMin))
+    if (pszMin != NULL && !ParseIndex(pszMin, BW_MAX_SLURM_TASK_ID, &nMin))
         return Unusable("SLURM_ARRAY_TASK_MIN is not an index", ppszError);
     if (pszCount != NULL)
     {
-        if (!ParseIndex(pszCount, 100000000, &nCount) || nCount < 1)
+        if (!ParseIndex(pszCount, BW_MAX_SLURM_TASK_ID, &nCount) || nCount < 1)
             return Unusable("SLURM_ARRAY_TASK_COUNT is not a count", ppszError);
     }
-    else if (pszMin != NULL && pszMax != NULL && ParseIndex(pszMax, 100000000, &nMax) &&
+    else if (pszMin != NULL && pszMax != NULL && ParseIndex(pszMax, BW_MAX_SLURM_TASK_ID, &nMax) &&
              nMax >= nMin)
         nCount = nMax - nMin + 1;
     else
@@ -91,14 +95,14 @@ int BWShardFromEnvironment(int nCount, int *pnIndex, int *pnCount, char **ppszEr
         if (nCount <= 0)
         {
             const char *pszCount = CPLGetConfigOption("BATCHWARP_SHARD_COUNT", NULL);
-            if (pszCount == NULL || !ParseIndex(pszCount, 1000000, &nCount) || nCount < 1)
+            if (pszCount == NULL || !ParseIndex(pszCount, BW_MAX_SHARDS, &nCount) || nCount < 1)
                 return Unusable(CPLSPrintf("%s is set, but the number of shards is not: give "
                                            "-shard_count N or set BATCHWARP_SHARD_COUNT",
                                            apszIndexVars[i]),
                                 ppszError);
         }
         int nIndex = 0;
-        if (!ParseIndex(pszIndex, 1000000, &nIndex) || nIndex >= nCount)
+        if (!ParseIndex(pszIndex, BW_MAX_SHARDS, &nIndex) || nIndex >= nCount)
             return Unusable(CPLSPrintf("%s='%s' is not an index below the shard count %d",
                                        apszIndexVars[i], pszIndex, nCount),
                             ppszError);

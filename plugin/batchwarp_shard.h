@@ -11,6 +11,9 @@
 
 #include "batchwarp_plan.h"
 
+/* The most shards a batch may be cut into. */
+#define BW_MAX_SHARDS 1000000
+
 /* Parses "I/N" (0 <= I < N). Returns FALSE when malformed. */
 int BWShardParse(const char *pszValue, int *pnIndex, int *pnCount);
 

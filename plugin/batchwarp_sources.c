@@ -731,21 +731,14 @@ void BWSourceListClear(BWSourceList *psList)
     memset(psList, 0, sizeof(*psList));
 }
 
-char **BWExpandSources(CSLConstList papszSources)
-{
-    BWSourceList sList;
-    BWCollectSources(papszSources, FALSE, NULL, &sList);
-    char **papszOut = NULL;
-    for (int i = 0; i < sList.nSources; ++i)
-        papszOut = CSLAddString(papszOut, sList.pasSources[i].pszPath);
-    BWSourceListClear(&sList);
-    return papszOut;
-}
-
 char **BWSplitSourceList(const char *pachData, size_t nLen, int bNul)
 {
     const char chSeparator = bNul ? '\0' : '\n';
     char **papszOut = NULL;
+    /* Grown by doubling: CSLAddString() would count the list on every call,
+     * quadratic in a list of a million names. */
+    size_t nOut = 0;
+    size_t nCap = 0;
     size_t nStart = 0;
     while (nStart < nLen)
     {
@@ -759,16 +752,24 @@ char **BWSplitSourceList(const char *pachData, size_t nLen, int bNul)
         const size_t nName = bNul ? nEntry : strnlen(pachData + nStart, nEntry);
         if (nName > 0)
         {
+            if (nOut + 1 >= nCap)
+            {
+                nCap = nCap ? nCap * 2 : 64;
+                papszOut = CPLRealloc(papszOut, nCap * sizeof(char *));
+            }
             char *pszName = CPLMalloc(nName + 1);
             memcpy(pszName, pachData + nStart, nName);
             pszName[nName] = '\0';
-            papszOut = CSLAddString(papszOut, pszName);
-            CPLFree(pszName);
+            papszOut[nOut++] = pszName;
+            papszOut[nOut] = NULL;
         }
         nStart = nNext;
     }
     return papszOut;
 }
+
+/* The first buffer a list is read into; it doubles as the list needs. */
+#define BW_LIST_FIRST_BUFFER_BYTES 65536
 
 int BWReadSourceList(const char *pszPath, int bNul, char ***ppapszSources, char **ppszError)
 {
@@ -783,7 +784,7 @@ int BWReadSourceList(const char *pszPath, int bNul, char ***ppapszSources, char 
     /* Read whole: stdin cannot be read twice, and a list of a million names
      * is still only tens of megabytes. */
     size_t nLen = 0;
-    size_t nAlloc = 65536;
+    size_t nAlloc = BW_LIST_FIRST_BUFFER_BYTES;
     char *pachData = CPLMalloc(nAlloc);
     size_t nRead;
     while ((nRead = fread(pachData + nLen, 1, nAlloc - nLen, fp)) > 0)
@@ -807,8 +808,14 @@ int BWReadSourceList(const char *pszPath, int bNul, char ***ppapszSources, char 
     }
     char **papszNew = BWSplitSourceList(pachData, nLen, bNul);
     CPLFree(pachData);
-    for (char **papszIter = papszNew; papszIter && *papszIter; ++papszIter)
-        *ppapszSources = CSLAddString(*ppapszSources, *papszIter);
-    CSLDestroy(papszNew);
+    /* Appended at once, the names moved rather than copied one by one. */
+    const int nOld = CSLCount(*ppapszSources);
+    const int nNew = CSLCount(papszNew);
+    if (nNew > 0)
+    {
+        *ppapszSources = CPLRealloc(*ppapszSources, ((size_t)nOld + nNew + 1) * sizeof(char *));
+        memcpy(*ppapszSources + nOld, papszNew, ((size_t)nNew + 1) * sizeof(char *));
+    }
+    CPLFree(papszNew);
     return TRUE;
 }

@@ -49,9 +49,6 @@ void BWSourceListClear(BWSourceList *psList);
  * (CPLFree it); /vsi paths as given. */
 char *BWCanonicalPath(const char *pszPath);
 
-/* The same, as plain paths (CSLDestroy it), without recursion. */
-char **BWExpandSources(CSLConstList papszSources);
-
 /* Splits list text into names (CSLDestroy it): lines, or NUL-separated
  * with bNul; a trailing CR is dropped from lines, empty entries skipped. */
 char **BWSplitSourceList(const char *pachData, size_t nLen, int bNul);

@@ -2,7 +2,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cpl_conv.h>
 #include <cpl_string.h>
@@ -22,13 +21,6 @@ struct BWSummary
     BWReasonCount *pasReasons;
     int nReasons;
 };
-
-double BWSummaryClock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 BWSummary *BWSummaryNew(void)
 {

@@ -10,9 +10,6 @@
 
 typedef struct BWSummary BWSummary;
 
-/* Seconds on a monotonic clock, for the elapsed time. */
-double BWSummaryClock(void);
-
 BWSummary *BWSummaryNew(void);
 void BWSummaryFree(BWSummary *psSummary);
 

@@ -12,7 +12,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -27,6 +26,7 @@
 #include "batchwarp_fault_hooks.h"
 #include "batchwarp_output.h"
 #include "batchwarp_protocol.h"
+#include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 #include "gdal_batchwarp.h"
 
@@ -128,13 +128,6 @@ typedef struct
     char *pszInitError; /* why INIT failed: every task then fails with it */
     BWErrorLog sLog;
 } BWWorker;
-
-static double Now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* A cap on the worker's address space (as ulimit -v): an allocation past it
  * fails, and GDAL reports the task as out of memory instead of the machine's
@@ -244,6 +237,8 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
  * then closes without complaint. A file system left without room after the
  * output was written cannot be trusted to hold it whole: fail the task.
  */
+#define BW_MIN_FREE_BYTES_AFTER_WRITE (64 * 1024)
+
 static void CheckRoomLeft(const char *pszWritten)
 {
     if (STARTS_WITH(pszWritten, "/vsi"))
@@ -253,7 +248,7 @@ static void CheckRoomLeft(const char *pszWritten)
         return;
     const unsigned long long nFree =
         (unsigned long long)sFs.f_bavail * (unsigned long long)sFs.f_frsize;
-    if (nFree < 64 * 1024)
+    if (nFree < BW_MIN_FREE_BYTES_AFTER_WRITE)
         CPLError(CE_Failure, CPLE_FileIO,
                  "No space left on device: %llu bytes free after writing %s, which may be "
                  "incomplete",
@@ -485,7 +480,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
 
     ClearLog(&psWorker->sLog);
     CPLErrorReset();
-    const double dfStart = Now();
+    const double dfStart = BWMonotonicSeconds();
     int bOk = FALSE;
     char **papszFiles = NULL;
     if (pszId == NULL || pszSource == NULL || pszOutput == NULL || pszTemp == NULL)
@@ -545,7 +540,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     char **papszReply = NULL;
     papszReply = CSLAddNameValue(papszReply, "ID", pszId ? pszId : "");
     papszReply = CSLAddNameValue(papszReply, "OK", bOk ? "1" : "0");
-    papszReply = CSLAddNameValue(papszReply, "SECONDS", CPLSPrintf("%.6f", Now() - dfStart));
+    papszReply =
+        CSLAddNameValue(papszReply, "SECONDS", CPLSPrintf("%.6f", BWMonotonicSeconds() - dfStart));
     papszReply = CSLAddNameValue(papszReply, "RSS_KB", CPLSPrintf("%ld", ResidentKB()));
     for (char **papszIter = papszFiles; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "FILE", *papszIter);

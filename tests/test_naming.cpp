@@ -53,11 +53,4 @@ TEST(OutputTemplate, RefusesNamesOutsideOutdir)
     EXPECT_NE(Expand("{stem", "/d/x.tif").find("unclosed"), std::string::npos);
 }
 
-TEST(OutputTemplate, OutputPathForUsesTheDefault)
-{
-    char *pszOut = BWOutputPathFor("/in/x.tif", "/out", "_s", "tif");
-    EXPECT_STREQ(pszOut, "/out/x_s.tif");
-    CPLFree(pszOut);
-}
-
 } // namespace

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -129,6 +130,50 @@ TEST_F(PlanTest, RefusesTheSourceDirectoryAsOutputDirectory)
         EXPECT_FALSE(oPlan.bOk);
         EXPECT_NE(oPlan.osError.find("is the source directory"), std::string::npos)
             << oPlan.osError;
+    }
+    GDALBatchWarpOptionsFree(ps);
+}
+
+// -retry_failed: each source's output is where the report put it when that
+// lies in -outdir (a -recursive run's subdirectories), else named as usual.
+// Thousands of sources, so that every lookup by source is checked.
+TEST_F(PlanTest, RetryFailedPutsEachOutputWhereTheReportSays)
+{
+    const std::string osReport = oDir / "report.jsonl";
+    const int nMissing = 3000;
+    {
+        std::ofstream oOut(osReport);
+        auto Line = [&](const std::string &osSrc, const std::string &osOut, bool bOk)
+        {
+            oOut << "{\"source\":\"" << osSrc << "\",\"output\":\"" << osOut
+                 << "\",\"ok\":" << (bOk ? "true" : "false") << ",\"error\":null}\n";
+        };
+        Line(oDir / "a/x.tif", oDir / "out/sub/x.tif", false);
+        Line(oDir / "a/y.tif", oDir / "elsewhere/y.tif", false);
+        Line(oDir / "b/z.tif", oDir / "out/z.tif", true);
+        for (int i = 0; i < nMissing; ++i)
+        {
+            const std::string osName = "m" + std::to_string(i) + ".tif";
+            Line(oDir / ("gone/" + osName), oDir / ("out/sub/" + osName), false);
+        }
+    }
+    GDALBatchWarpOptions *ps = Options({"-retry_failed", osReport, "-outdir", oDir / "out"});
+    ASSERT_NE(ps, nullptr);
+    {
+        Plan oPlan(ps);
+        ASSERT_TRUE(oPlan.bOk) << oPlan.osError;
+        ASSERT_EQ(oPlan.sPlan.nItems, 2 + nMissing);
+        std::map<std::string, std::string> oOutputs;
+        for (int i = 0; i < oPlan.sPlan.nItems; ++i)
+            oOutputs[oPlan.sPlan.pasItems[i].pszSource] = oPlan.sPlan.pasItems[i].pszOutput;
+        EXPECT_EQ(oOutputs[oDir / "a/x.tif"], oDir / "out/sub/x.tif");
+        EXPECT_EQ(oOutputs[oDir / "a/y.tif"], oDir / "out/y.tif") << "outside -outdir: renamed";
+        EXPECT_EQ(oOutputs.count(oDir / "b/z.tif"), 0u) << "a source that was ok is not retried";
+        for (int i = 0; i < nMissing; ++i)
+        {
+            const std::string osName = "m" + std::to_string(i) + ".tif";
+            EXPECT_EQ(oOutputs[oDir / ("gone/" + osName)], oDir / ("out/sub/" + osName));
+        }
     }
     GDALBatchWarpOptionsFree(ps);
 }

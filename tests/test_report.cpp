@@ -84,9 +84,12 @@ TEST(Report, FailedSourcesLatestLineWins)
     std::ofstream(osPath, std::ios::app) << "\n   \n"; // blank lines are allowed
     char **papsz = nullptr;
     char *pszError = nullptr;
-    ASSERT_TRUE(BWReportReadFailedSources(osPath.c_str(), &papsz, &pszError)) << pszError;
+    char **papszOutputs = nullptr;
+    ASSERT_TRUE(BWReportReadFailed(osPath.c_str(), &papsz, &papszOutputs, &pszError)) << pszError;
     EXPECT_EQ(bwtest::ToVector(papsz), std::vector<std::string>{"c.tif"});
+    EXPECT_EQ(bwtest::ToVector(papszOutputs), std::vector<std::string>{"/out/x.tif"});
     CSLDestroy(papsz);
+    CSLDestroy(papszOutputs);
 }
 
 TEST(Report, BadReportNamesFileAndLine)
@@ -96,11 +99,13 @@ TEST(Report, BadReportNamesFileAndLine)
     std::ofstream(osPath) << "{\"source\":\"a\",\"ok\":true}\nnot json\n";
     char **papsz = nullptr;
     char *pszError = nullptr;
-    EXPECT_FALSE(BWReportReadFailedSources(osPath.c_str(), &papsz, &pszError));
+    char **papszOutputs = nullptr;
+    EXPECT_FALSE(BWReportReadFailed(osPath.c_str(), &papsz, &papszOutputs, &pszError));
     const std::string osError = bwtest::TakeString(pszError);
     EXPECT_NE(osError.find(osPath + "', line 2"), std::string::npos) << osError;
     CSLDestroy(papsz);
-    EXPECT_FALSE(BWReportReadFailedSources((oDir / "missing").c_str(), &papsz, &pszError));
+    CSLDestroy(papszOutputs);
+    EXPECT_FALSE(BWReportReadFailed((oDir / "missing").c_str(), &papsz, &papszOutputs, &pszError));
     EXPECT_NE(bwtest::TakeString(pszError).find("Cannot open report"), std::string::npos);
 }
 

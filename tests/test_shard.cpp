@@ -14,6 +14,7 @@
 extern "C"
 {
 #include "batchwarp_shard.h"
+#include "batchwarp_util.h"
 }
 
 namespace
@@ -28,6 +29,25 @@ TEST(ShardParse, AcceptsOnlyIndexBelowCount)
     EXPECT_TRUE(BWShardParse("6/7", &i, &n));
     for (const char *psz : {"7/7", "-1/3", "1", "1/", "/3", "a/3", "1/0", "1/3x", ""})
         EXPECT_FALSE(BWShardParse(psz, &i, &n)) << psz;
+    EXPECT_TRUE(BWShardParse("999999/1000000", &i, &n));
+    EXPECT_FALSE(BWShardParse("0/1000001", &i, &n)) << "past BW_MAX_SHARDS";
+}
+
+// The one integer parser the shard and environment readers share.
+TEST(ParseLong, WholeDecimalWithinBounds)
+{
+    long n = -7;
+    EXPECT_TRUE(BWParseLong("42", 0, 100, &n));
+    EXPECT_EQ(n, 42);
+    EXPECT_TRUE(BWParseLong("-3", -5, 5, &n));
+    EXPECT_EQ(n, -3);
+    n = -7;
+    for (const char *psz : {"", "x", "4x", "101", "-1", "99999999999999999999999", "0x10"})
+    {
+        EXPECT_FALSE(BWParseLong(psz, 0, 100, &n)) << psz;
+        EXPECT_EQ(n, -7) << "left alone on failure: " << psz;
+    }
+    EXPECT_FALSE(BWParseLong(nullptr, 0, 100, &n));
 }
 
 class Environment : public ::testing::Test
