@@ -1,6 +1,7 @@
-/* Atomic outputs: a worker writes under a temporary name in the destination
- * directory (batchwarp_temp.h), closes it, then renames it into place, so a
- * final name only ever holds a complete dataset. */
+/* Atomic outputs: a worker writes under a temporary name beside the final
+ * one (batchwarp_temp.h) and closes it; the supervisor then moves it into
+ * place and only then reports it, so a final name only ever holds a
+ * complete dataset. Staged outputs are copied into place by the worker. */
 #ifndef BATCHWARP_OUTPUT_H_INCLUDED
 #define BATCHWARP_OUTPUT_H_INCLUDED
 
@@ -27,7 +28,8 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
 /* Outputs under /vsi (object stores, archives; not /vsimem/) cannot be
  * written in place by most drivers, nor renamed atomically: they are written
  * to a local staging directory (CPL_TMPDIR, else TMPDIR, else /tmp), then
- * copied. BATCHWARP_STAGE_OUTPUTS=YES forces this for local outputs too. */
+ * copied. BATCHWARP_STAGE_OUTPUTS=YES forces this for local outputs too: a
+ * test-only switch, which no test sets since test_s3.py covers staging. */
 int BWOutputNeedsStaging(const char *pszOutput);
 /* Where plan item nIndex stages its output (CPLFree it): in this run's
  * temporary directory (batchwarp_temp.h) of the staging directory, under a

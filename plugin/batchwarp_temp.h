@@ -1,7 +1,7 @@
 /*
  * Temporary directories. A run writes each output into a hidden directory of
  * its own beside the final one, <dir>/.batchwarp-tmp-<random>/<name>, then
- * renames it into place: the same file system, so the rename is atomic, and
+ * the supervisor renames it into place: the same file system, so atomic, and
  * the same file name, so every sidecar keeps its name. Outputs staged for a
  * remote destination go to such a directory in the staging directory
  * (CPL_TMPDIR).
