@@ -134,9 +134,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *pabyData, size_t nSize)
             if (BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan), &sBudget, &pszError) &&
                 sBudget.nWorkers < 1)
                 abort();
+            /* Temporary names are given only once the run's temporary
+             * directories exist (BWPlanAssignTemps), never by planning. */
             for (int i = 0; i < sPlan.nItems; ++i)
             {
-                if (sPlan.pasItems[i].pszOutput == NULL || sPlan.pasItems[i].pszTemp == NULL)
+                if (sPlan.pasItems[i].pszOutput == NULL || sPlan.pasItems[i].pszTemp != NULL)
                     abort();
             }
         }
