@@ -6,6 +6,7 @@
 // overflow, as -output_template T -retry_failed R once did.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <string>
