@@ -126,11 +126,17 @@ def test_case(case, gdal_tree, tmp_path, batchwarp_abs):
     src = _prepare(case, gdal_tree, tmp_path)
     ref1, main = _oracle(case, gdal_tree, src, tmp_path / "ref1")
     if ref1.returncode != 0:
-        # gdalwarp fails on this GDAL: so must the task, and nothing appear.
+        # gdalwarp fails on this GDAL: so must the batch, and nothing appear.
+        # Options that GDAL's parser or a simple check refuses (e.g. -tap
+        # without -tr) are refused up front, with exit status 2 and GDAL's
+        # own message; other failures fail the task (exit status 1).
         for jobs in (1, 2):
             out = tmp_path / f"j{jobs}"
             res = _batch(batchwarp_abs, _warp_options(case), [src], out, jobs, gdal_tree)
-            assert res.returncode == 1, f"gdalwarp failed ({ref1.stderr}) but gdal_batchwarp: {res.stderr}"
+            assert res.returncode in (1, 2), f"gdalwarp failed ({ref1.stderr}) but gdal_batchwarp: {res.stderr}"
+            if res.returncode == 2:
+                first = ref1.stderr.strip().splitlines()[0]
+                assert first in res.stderr, f"refused up front without gdalwarp's message {first!r}: {res.stderr}"
             assert not _files(out)
         return
     ref2, _ = _oracle(case, gdal_tree, src, tmp_path / "ref2")
