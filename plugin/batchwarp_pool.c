@@ -1,4 +1,5 @@
 #include "batchwarp_pool.h"
+#include "batchwarp_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,13 +86,6 @@ typedef struct
     int bStopping;  /* stop request or failure seen: hand out nothing more */
     char *pszError; /* why the pool itself failed */
 } BWPool;
-
-static double Now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 char *BWDescribeWaitStatus(int nStatus)
 {
@@ -207,7 +201,7 @@ static void EndWorker(BWWorkerSlot *psSlot, BWEndReason eEnd, const char *pszDet
     psSlot->eState = BW_SLOT_EXITING;
     psSlot->eEnd = eEnd;
     psSlot->pszEndDetail = pszDetail ? CPLStrdup(pszDetail) : NULL;
-    psSlot->dfDeadline = Now() + BW_EXIT_GRACE_SECONDS;
+    psSlot->dfDeadline = BWMonotonicSeconds() + BW_EXIT_GRACE_SECONDS;
     if (eEnd == BW_END_BROKE_PROTOCOL || eEnd == BW_END_TIMED_OUT || eEnd == BW_END_INTERRUPTED)
     {
         kill(psSlot->nPid, SIGKILL);
@@ -228,7 +222,8 @@ static void ReportTask(BWPool *psPool, const BWWorkerSlot *psSlot, const BWSlotT
     sOutcome.bNotStarted = psTask->bQueued;
     sOutcome.nWorkerPid = (int)psSlot->nPid;
     if (!psTask->bQueued)
-        sOutcome.dfSeconds = Now() - (psTask->dfStart > 0 ? psTask->dfStart : psTask->dfSent);
+        sOutcome.dfSeconds =
+            BWMonotonicSeconds() - (psTask->dfStart > 0 ? psTask->dfStart : psTask->dfSent);
     psPool->psOptions->pfnDone(psPool->psOptions->pUser, psTask->pCookie, &sOutcome);
 }
 
@@ -274,7 +269,7 @@ static void ReportEnd(BWPool *psPool, BWWorkerSlot *psSlot, int nStatus)
  * reported and their slot emptied; late ones are killed. */
 static void ReapExiting(BWPool *psPool)
 {
-    const double dfNow = Now();
+    const double dfNow = BWMonotonicSeconds();
     for (int i = 0; i < psPool->nSlots; ++i)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
@@ -331,7 +326,7 @@ static void CompleteTask(BWPool *psPool, BWWorkerSlot *psSlot, const BWMessage *
     if (psSlot->nTasks > 0)
     {
         psSlot->asTasks[0].bQueued = FALSE;
-        psSlot->asTasks[0].dfStart = Now();
+        psSlot->asTasks[0].dfStart = BWMonotonicSeconds();
     }
     else
         psSlot->eState = BW_SLOT_IDLE;
@@ -351,7 +346,7 @@ static int HandleMessage(BWPool *psPool, BWWorkerSlot *psSlot, const BWMessage *
         /* A task sent before the worker was ready starts now: its timeout
          * does not count the worker's start-up. */
         if (psSlot->nTasks > 0)
-            psSlot->asTasks[0].dfStart = Now();
+            psSlot->asTasks[0].dfStart = BWMonotonicSeconds();
         return TRUE;
     }
     if (psMsg->eType != BW_MSG_RESULT || psSlot->eState != BW_SLOT_BUSY)
@@ -400,7 +395,7 @@ static void SendTask(BWWorkerSlot *psSlot, void *pCookie, char **papszFields)
 {
     BWSlotTask *psTask = &psSlot->asTasks[psSlot->nTasks++];
     psTask->pCookie = pCookie;
-    psTask->dfSent = Now();
+    psTask->dfSent = BWMonotonicSeconds();
     psTask->bQueued = psSlot->nTasks > 1;
     psTask->dfStart = psTask->bQueued || !psSlot->bReady ? 0 : psTask->dfSent;
     psSlot->eState = BW_SLOT_BUSY;
@@ -541,7 +536,7 @@ static void EnforceTimeouts(BWPool *psPool)
     const double dfTimeout = psPool->psOptions->dfTaskTimeout;
     if (dfTimeout <= 0)
         return;
-    const double dfNow = Now();
+    const double dfNow = BWMonotonicSeconds();
     for (int i = 0; i < psPool->nSlots; ++i)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
@@ -573,7 +568,7 @@ static void AddPoll(BWPool *psPool, int *pnPoll, int fd, int iSlot)
 static int PreparePoll(BWPool *psPool, int *pnPoll)
 {
     const BWPoolOptions *psOptions = psPool->psOptions;
-    const double dfNow = Now();
+    const double dfNow = BWMonotonicSeconds();
     /* Wake up regularly so that a stop request is seen promptly. */
     double dfWait = psOptions->pbStopRequested || psOptions->pfnTick ? BW_TICK_SECONDS : -1;
     *pnPoll = 0;

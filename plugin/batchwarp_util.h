@@ -1,7 +1,5 @@
-/* Small helpers that several modules need alike. Modules with a copy of
- * their own still to fold into these: batchwarp_pool.c (Now()),
- * batchwarp_options.c (ParsePositiveInt) and batchwarp_temp.c (the pid in a
- * temporary directory's name). */
+/* Small helpers that several modules need alike. A module with a copy of
+ * its own still to fold into these: batchwarp_options.c (ParsePositiveInt). */
 #ifndef BATCHWARP_UTIL_H_INCLUDED
 #define BATCHWARP_UTIL_H_INCLUDED
 
