@@ -1,16 +1,13 @@
 /* GDALBatchWarp(): plans a batch, runs it on the worker pool, reports. */
 #include <dlfcn.h>
 #include <signal.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
-#include <cpl_hash_set.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 
@@ -22,6 +19,7 @@
 #include "batchwarp_plan.h"
 #include "batchwarp_pool.h"
 #include "batchwarp_report.h"
+#include "batchwarp_scheduler.h"
 #include "batchwarp_summary.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
@@ -39,20 +37,9 @@ typedef struct
 {
     const GDALBatchWarpOptions *psOptions;
     BWPlan *psPlan;
-    int *panOrder; /* plan indices in dispatch order */
-    int nOrder;
-    int nNext;
-    int *panRetry; /* plan indices waiting for another attempt (a stack) */
-    int nRetry;
-    int *panAttempts; /* per plan item */
-    int *panThreads;  /* per plan item: threads of its running attempt */
-    const BWBudget *psBudget;
-    int nRunning;
-    int nThreadsBusy;     /* sum of panThreads over running tasks */
-    GIntBig nPendingCost; /* BWTaskCost() of the tasks not yet handed out */
+    BWScheduler *psSched;
     int nDone;
     int nFailed;
-    int nInterrupted;
     volatile sig_atomic_t bStop; /* the progress callback asked to cancel */
     int bStdoutClosed;           /* -print_outputs: the reader went away */
     BWReport *psReport;
@@ -130,31 +117,11 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
 static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFields)
 {
     BWBatch *psBatch = pUser;
-    if (bAhead)
-        return FALSE;
-    const int nPending = psBatch->nRetry + psBatch->nOrder - psBatch->nNext;
-    if (nPending == 0)
-        return FALSE;
-    const int iNext = psBatch->nRetry > 0 ? psBatch->panRetry[psBatch->nRetry - 1]
-                                          : psBatch->panOrder[psBatch->nNext];
-    const GIntBig nCost = BWTaskCost(psBatch->psPlan->pasItems[iNext].nSize);
+    int iItem = 0;
     int nThreads = 1;
-    if (psBatch->psBudget->bTailThreads)
-    {
-        nThreads = BWThreadsForNextTask(psBatch->psBudget->nThreadBudget, psBatch->nThreadsBusy,
-                                        psBatch->psBudget->nWorkers - psBatch->nRunning,
-                                        nPending - 1, nCost, psBatch->nPendingCost - nCost);
-        /* Tail tasks hold the free cores: wait for one to finish. */
-        if (nThreads == 0)
-            return FALSE;
-    }
-    int iItem;
-    if (psBatch->nRetry > 0)
-        iItem = psBatch->panRetry[--psBatch->nRetry];
-    else
-        iItem = psBatch->panOrder[psBatch->nNext++];
+    if (!BWSchedulerNext(psBatch->psSched, bAhead, &iItem, &nThreads))
+        return FALSE;
     const BWPlanItem *psItem = &psBatch->psPlan->pasItems[iItem];
-    psBatch->panAttempts[iItem]++;
     char **papszFields = NULL;
     papszFields = CSLAddNameValue(papszFields, "ID", CPLSPrintf("%d", iItem));
     papszFields = CSLAddNameValue(papszFields, "SRC", psItem->pszSource);
@@ -162,16 +129,12 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
     papszFields = CSLAddNameValue(papszFields, "TMP", psItem->pszTemp);
     if (psItem->pszStaged != NULL)
         papszFields = CSLAddNameValue(papszFields, "STAGE", psItem->pszStaged);
-    papszFields =
-        CSLAddNameValue(papszFields, "ATTEMPT", CPLSPrintf("%d", psBatch->panAttempts[iItem]));
+    papszFields = CSLAddNameValue(papszFields, "ATTEMPT",
+                                  CPLSPrintf("%d", BWSchedulerAttempts(psBatch->psSched, iItem)));
     if (nThreads > 1)
         papszFields = CSLAddNameValue(papszFields, "THREADS", CPLSPrintf("%d", nThreads));
     for (char **papszIter = psItem->papszSiblings; papszIter && *papszIter; ++papszIter)
         papszFields = CSLAddNameValue(papszFields, "SIBLING", *papszIter);
-    psBatch->panThreads[iItem] = nThreads;
-    psBatch->nThreadsBusy += nThreads;
-    psBatch->nPendingCost -= nCost;
-    psBatch->nRunning++;
     *ppapszFields = papszFields;
     *ppCookie = (void *)(intptr_t)iItem;
     return TRUE;
@@ -271,20 +234,19 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
     BWBatch *psBatch = pUser;
     const int iItem = (int)(intptr_t)pCookie;
     const BWPlanItem *psItem = &psBatch->psPlan->pasItems[iItem];
-    psBatch->nRunning--;
-    psBatch->nThreadsBusy -= psBatch->panThreads[iItem];
 
     GDALBatchWarpResult sResult;
     memset(&sResult, 0, sizeof(sResult));
     sResult.pszSource = psItem->pszSource;
     sResult.pszOutput = psItem->pszOutput;
     sResult.nWorkerPid = psOutcome->nWorkerPid;
-    sResult.nAttempts = psBatch->panAttempts[iItem];
-    sResult.nThreads = psBatch->panThreads[iItem];
+    sResult.nAttempts = BWSchedulerAttempts(psBatch->psSched, iItem);
+    sResult.nThreads = BWSchedulerThreads(psBatch->psSched, iItem);
     sResult.pszShard = psBatch->psOptions->pszShard;
     sResult.dfSeconds = psOutcome->dfSeconds;
     char *pszError = NULL;
     char **papszMessages = NULL;
+    BWAttemptEnd eEnd;
     if (psOutcome->psReply != NULL)
     {
         const char *pszOk = BWMessageGet(psOutcome->psReply, "OK");
@@ -301,11 +263,12 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
             sResult.dfSeconds = CPLAtof(pszSeconds);
         if (sResult.bOk && psItem->pszStaged == NULL)
             sResult.bOk = PublishInSupervisor(psItem, psOutcome->psReply, &pszError);
+        eEnd = sResult.bOk ? BW_ATTEMPT_OK : BW_ATTEMPT_FAILED;
     }
     else
     {
-        /* The worker died or was killed mid-task: its temporary file is
-         * ours to remove. */
+        /* The worker died or was killed mid-task (or before it started a
+         * queued one): its temporary file is ours to remove. */
         BWDiscardTemp(psItem->pszTemp);
         if (psItem->pszStaged != NULL)
             BWDiscardTemp(psItem->pszStaged);
@@ -322,22 +285,13 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
             CPLFree(pszError);
             pszError = pszHinted;
         }
+        eEnd = psOutcome->bInterrupted  ? BW_ATTEMPT_INTERRUPTED
+               : psOutcome->bNotStarted ? BW_ATTEMPT_NOT_STARTED
+                                        : BW_ATTEMPT_LOST;
     }
-    /* A worker lost while the batch is being stopped was part of the stop
-     * (a signal to the whole process group reaches it first). */
-    if (psOutcome->bInterrupted || (psBatch->bStop && psOutcome->psReply == NULL))
+    /* Stopped, retried or queued again: not reported now. */
+    if (BWSchedulerDone(psBatch->psSched, iItem, eEnd, psBatch->bStop) != BW_VERDICT_REPORT)
     {
-        /* Not finished, so not reported: a rerun will do it. */
-        psBatch->nInterrupted++;
-        CPLFree(pszError);
-        CSLDestroy(papszMessages);
-        return;
-    }
-    if (!sResult.bOk && psBatch->panAttempts[iItem] <= psBatch->psOptions->nRetries &&
-        !psBatch->bStop)
-    {
-        psBatch->panRetry[psBatch->nRetry++] = iItem;
-        psBatch->nPendingCost += BWTaskCost(psItem->nSize);
         CPLFree(pszError);
         CSLDestroy(papszMessages);
         return;
@@ -365,6 +319,13 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
     CSLDestroy(papszMessages);
 }
 
+/* A task queued behind another on its worker starts. */
+static void TaskStarted(void *pUser, void *pCookie)
+{
+    BWBatch *psBatch = pUser;
+    BWSchedulerStarted(psBatch->psSched, (int)(intptr_t)pCookie);
+}
+
 /* No worker could be started for the task: it failed. */
 static void StartFailed(void *pUser, void *pCookie, const char *pszError)
 {
@@ -372,116 +333,6 @@ static void StartFailed(void *pUser, void *pCookie, const char *pszError)
     memset(&sOutcome, 0, sizeof(sOutcome));
     sOutcome.pszFailure = pszError;
     TaskDone(pUser, pCookie, &sOutcome);
-}
-
-static int CompareBySizeDesc(const void *a, const void *b, void *pPlan)
-{
-    const BWPlan *psPlan = pPlan;
-    const int ia = *(const int *)a;
-    const int ib = *(const int *)b;
-    const GIntBig na = psPlan->pasItems[ia].nSize;
-    const GIntBig nb = psPlan->pasItems[ib].nSize;
-    if (na != nb)
-        return na > nb ? -1 : 1;
-    return ia - ib;
-}
-
-/* VSIMkdirRecursive() of GDAL 3.6 fails on relative paths: give it an
- * absolute one. */
-static int MakeDirectories(const char *pszDir)
-{
-    if (STARTS_WITH(pszDir, "/vsi") || !CPLIsFilenameRelative(pszDir))
-        return VSIMkdirRecursive(pszDir, 0755) == 0;
-    char *pszCwd = CPLGetCurrentDir();
-    if (pszCwd == NULL)
-        return FALSE;
-    char *pszAbsolute = CPLStrdup(CPLFormFilename(pszCwd, pszDir, NULL));
-    const int bOk = VSIMkdirRecursive(pszAbsolute, 0755) == 0;
-    CPLFree(pszAbsolute);
-    CPLFree(pszCwd);
-    return bOk;
-}
-
-static int PrepareOutDir(const char *pszOutDir, char **ppszError)
-{
-    VSIStatBufL sStat;
-    if (VSIStatL(pszOutDir, &sStat) == 0)
-    {
-        if (!VSI_ISDIR(sStat.st_mode))
-        {
-            *ppszError = CPLStrdup(
-                CPLSPrintf("Output directory '%s' exists and is not a directory.", pszOutDir));
-            return FALSE;
-        }
-    }
-    else if (VSIMkdir(pszOutDir, 0755) != 0 && !MakeDirectories(pszOutDir))
-    {
-        *ppszError = CPLStrdup(
-            CPLSPrintf("Cannot create output directory '%s': %s", pszOutDir, VSIStrerror(errno)));
-        return FALSE;
-    }
-    if (!STARTS_WITH(pszOutDir, "/vsi") && access(pszOutDir, W_OK | X_OK) != 0)
-    {
-        *ppszError = CPLStrdup(
-            CPLSPrintf("Output directory '%s' is not writable: %s", pszOutDir, VSIStrerror(errno)));
-        return FALSE;
-    }
-    return TRUE;
-}
-
-/* Calls pfnEach once for each directory that receives outputs (and the
- * staging directory, if remote outputs use it). */
-static int ForEachOutputDir(const BWPlan *psPlan, int (*pfnEach)(const char *, char **),
-                            char **ppszError)
-{
-    CPLHashSet *psDone = CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree);
-    int bOk = TRUE;
-    for (int i = 0; i < psPlan->nItems && bOk; ++i)
-    {
-        const BWPlanItem *psItem = &psPlan->pasItems[i];
-        for (int k = 0; k < 2 && bOk; ++k)
-        {
-            const char *pszDir = k == 0 ? CPLGetPath(psItem->pszOutput)
-                                 : BWOutputNeedsStaging(psItem->pszOutput) ? BWStagingDir()
-                                                                           : NULL;
-            if (pszDir == NULL || CPLHashSetLookup(psDone, pszDir) != NULL)
-                continue;
-            char *pszDirCopy = CPLStrdup(pszDir);
-            CPLHashSetInsert(psDone, pszDirCopy);
-            bOk = pfnEach(pszDirCopy, ppszError);
-        }
-    }
-    CPLHashSetDestroy(psDone);
-    return bOk;
-}
-
-/* Output directories below -outdir ({relpath} in the output template) are
- * made before any work; in each, the temporary directories of killed runs
- * go, and this run's is made. */
-static int PrepareOneDir(const char *pszDir, char **ppszError)
-{
-    VSIStatBufL sStat;
-    if (VSIStatL(pszDir, &sStat) != 0 && !MakeDirectories(pszDir))
-    {
-        *ppszError = CPLStrdup(
-            CPLSPrintf("Cannot create output directory '%s': %s", pszDir, VSIStrerror(errno)));
-        return FALSE;
-    }
-    BWRemoveStaleTemps(pszDir);
-    if (!BWMakeTempDir(pszDir))
-    {
-        *ppszError = CPLStrdup(CPLSPrintf("Cannot create a temporary directory in '%s': %s", pszDir,
-                                          VSIStrerror(errno)));
-        return FALSE;
-    }
-    return TRUE;
-}
-
-static int CleanOneDir(const char *pszDir, char **ppszError)
-{
-    (void)ppszError;
-    BWRemoveTempDir(pszDir);
-    return TRUE;
 }
 
 /* -dry_run: what would be done, one "source -> output" line each. */
@@ -494,12 +345,12 @@ static void PrintPlan(const BWPlan *psPlan)
 }
 
 /* The summary on stderr, if asked for and not -q (see batchwarp_summary.h). */
-static void PrintSummary(const BWBatch *psBatch, double dfStart)
+static void PrintSummary(const BWBatch *psBatch, int nStopped, double dfStart)
 {
     if (psBatch->psSummary == NULL)
         return;
     char *pszText = BWSummaryFormat(psBatch->psSummary, BWMonotonicSeconds() - dfStart,
-                                    psBatch->psOptions->pszReport, psBatch->nInterrupted, 5);
+                                    psBatch->psOptions->pszReport, nStopped, 5);
     fputs(pszText, stderr);
     fflush(stderr);
     CPLFree(pszText);
@@ -514,7 +365,6 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     if (psOptions->bSummary && !psOptions->bQuiet)
         sBatch.psSummary = BWSummaryNew();
     sBatch.psPlan = psPlan;
-    sBatch.psBudget = psBudget;
     if (psOptions->pszReport != NULL)
     {
         sBatch.psReport = BWReportOpen(psOptions->pszReport, ppszError);
@@ -524,18 +374,22 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     if (psOptions->pfnProgress != NULL)
         psOptions->pfnProgress(0.0, "", psOptions->pProgressData);
 
+    BWSchedulerOptions sSchedOptions;
+    memset(&sSchedOptions, 0, sizeof(sSchedOptions));
+    sSchedOptions.nRetries = psOptions->nRetries;
+    sSchedOptions.nWorkers = psBudget->nWorkers;
+    sSchedOptions.bTailThreads = psBudget->bTailThreads;
+    sSchedOptions.nThreadBudget = psBudget->nThreadBudget;
+    sBatch.psSched = BWSchedulerNew(&sSchedOptions, psPlan->nItems);
     /* Existing outputs are complete (outputs are atomic): keep them. */
-    sBatch.panOrder = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
-    sBatch.panRetry = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
-    sBatch.panAttempts = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
-    sBatch.panThreads = CPLCalloc((size_t)psPlan->nItems, sizeof(int));
+    int nToDo = 0;
     for (int i = 0; i < psPlan->nItems; ++i)
     {
         const BWPlanItem *psItem = &psPlan->pasItems[i];
         if (!psItem->bSkip)
         {
-            sBatch.panOrder[sBatch.nOrder++] = i;
-            sBatch.nPendingCost += BWTaskCost(psItem->nSize);
+            BWSchedulerAdd(sBatch.psSched, i, psItem->nSize);
+            nToDo++;
             continue;
         }
         GDALBatchWarpResult sResult;
@@ -547,12 +401,9 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         sResult.pszShard = psOptions->pszShard;
         Emit(&sBatch, &sResult);
     }
-    /* Largest first, so that a big file never starts last while the other
-     * workers sit idle. */
-    qsort_r(sBatch.panOrder, (size_t)sBatch.nOrder, sizeof(int), CompareBySizeDesc, psPlan);
 
     int bPoolOk = TRUE;
-    if (sBatch.nOrder > 0)
+    if (nToDo > 0)
     {
         const int nWorkers = psBudget->nWorkers;
         char *pszWorker = FindWorker();
@@ -567,20 +418,22 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         sPool.papszInitFields = papszInit;
         sPool.pbStopRequested = &sBatch.bStop;
         sPool.nMaxResidentKB = (long)(psOptions->nMaxWorkerRSS / 1024);
+        /* Each worker starts its next task as soon as it replied, while the
+         * supervisor publishes and reports the one before. */
+        sPool.nQueuedPerWorker = 1;
         sPool.pfnNext = NextTask;
         sPool.pfnDone = TaskDone;
         sPool.pfnStartFailed = StartFailed;
+        sPool.pfnStarted = TaskStarted;
         sPool.pfnTick = Tick;
         sPool.pUser = &sBatch;
         bPoolOk = BWPoolRun(&sPool, ppszError);
         CSLDestroy(papszInit);
         CPLFree(pszWorker);
     }
-    CPLFree(sBatch.panOrder);
-    CPLFree(sBatch.panRetry);
-    CPLFree(sBatch.panAttempts);
-    CPLFree(sBatch.panThreads);
-    PrintSummary(&sBatch, dfStart);
+    const int nStopped = BWSchedulerStopped(sBatch.psSched);
+    BWSchedulerFree(sBatch.psSched);
+    PrintSummary(&sBatch, nStopped, dfStart);
     BWSummaryFree(sBatch.psSummary);
 
     char *pszCloseError = NULL;
@@ -601,13 +454,13 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     {
         *ppszError = CPLStrdup(CPLSPrintf("Standard output was closed (-print_outputs): stopped "
                                           "with %d of %d sources done, %d stopped.",
-                                          sBatch.nDone, psPlan->nItems, sBatch.nInterrupted));
+                                          sBatch.nDone, psPlan->nItems, nStopped));
         return GDAL_BATCHWARP_FAILED;
     }
     if (sBatch.bStop)
     {
         *ppszError = CPLStrdup(CPLSPrintf("Interrupted: %d of %d sources done, %d stopped.",
-                                          sBatch.nDone, psPlan->nItems, sBatch.nInterrupted));
+                                          sBatch.nDone, psPlan->nItems, nStopped));
         return GDAL_BATCHWARP_FAILED;
     }
     return sBatch.nFailed == 0 ? GDAL_BATCHWARP_OK : GDAL_BATCHWARP_FAILED;
@@ -644,7 +497,7 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
         eStatus = GDAL_BATCHWARP_USAGE_ERROR;
     else if (psOptions->bDryRun)
         PrintPlan(&sPlan);
-    else if (!PrepareOutDir(psOptions->pszOutDir, &pszError))
+    else if (!BWPrepareOutDir(psOptions->pszOutDir, &pszError))
         eStatus = GDAL_BATCHWARP_FAILED;
     else
     {
@@ -654,12 +507,11 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
                 "Running %d workers instead of %d: that is what the memory budget of " CPL_FRMT_GIB
                 " MB holds (see -memory_budget).",
                 sBudget.nWorkers, psOptions->nWorkers, sBudget.nTotalBytes / (1024 * 1024));
-        if (!ForEachOutputDir(&sPlan, PrepareOneDir, &pszError) ||
-            !BWPlanAssignTemps(&sPlan, &pszError))
+        if (!BWPrepareOutputDirs(&sPlan, &pszError) || !BWPlanAssignTemps(&sPlan, &pszError))
             eStatus = GDAL_BATCHWARP_FAILED;
         else
             eStatus = RunPlan(psOptions, &sPlan, &sBudget, dfStart, &pszError);
-        ForEachOutputDir(&sPlan, CleanOneDir, NULL);
+        BWCleanOutputDirs(&sPlan);
     }
     BWPlanFree(&sPlan);
     BWNetworkDefaultsPop(papszNetworkDefaults);

@@ -7,6 +7,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_hash_set.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
@@ -253,4 +254,112 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
     CPLFree(pszOutDir);
     CPLFree(pszOutStem);
     return bOk;
+}
+
+/* VSIMkdirRecursive() of GDAL 3.6 fails on relative paths: give it an
+ * absolute one. */
+static int MakeDirectories(const char *pszDir)
+{
+    if (STARTS_WITH(pszDir, "/vsi") || !CPLIsFilenameRelative(pszDir))
+        return VSIMkdirRecursive(pszDir, 0755) == 0;
+    char *pszCwd = CPLGetCurrentDir();
+    if (pszCwd == NULL)
+        return FALSE;
+    char *pszAbsolute = CPLStrdup(CPLFormFilename(pszCwd, pszDir, NULL));
+    const int bOk = VSIMkdirRecursive(pszAbsolute, 0755) == 0;
+    CPLFree(pszAbsolute);
+    CPLFree(pszCwd);
+    return bOk;
+}
+
+int BWPrepareOutDir(const char *pszOutDir, char **ppszError)
+{
+    VSIStatBufL sStat;
+    if (VSIStatL(pszOutDir, &sStat) == 0)
+    {
+        if (!VSI_ISDIR(sStat.st_mode))
+        {
+            *ppszError = CPLStrdup(
+                CPLSPrintf("Output directory '%s' exists and is not a directory.", pszOutDir));
+            return FALSE;
+        }
+    }
+    else if (VSIMkdir(pszOutDir, 0755) != 0 && !MakeDirectories(pszOutDir))
+    {
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Cannot create output directory '%s': %s", pszOutDir, VSIStrerror(errno)));
+        return FALSE;
+    }
+    if (!STARTS_WITH(pszOutDir, "/vsi") && access(pszOutDir, W_OK | X_OK) != 0)
+    {
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Output directory '%s' is not writable: %s", pszOutDir, VSIStrerror(errno)));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Calls pfnEach once for each directory that receives outputs (and the
+ * staging directory, if remote outputs use it). */
+static int ForEachOutputDir(const BWPlan *psPlan, int (*pfnEach)(const char *, char **),
+                            char **ppszError)
+{
+    CPLHashSet *psDone = CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree);
+    int bOk = TRUE;
+    for (int i = 0; i < psPlan->nItems && bOk; ++i)
+    {
+        const BWPlanItem *psItem = &psPlan->pasItems[i];
+        for (int k = 0; k < 2 && bOk; ++k)
+        {
+            const char *pszDir = k == 0 ? CPLGetPath(psItem->pszOutput)
+                                 : BWOutputNeedsStaging(psItem->pszOutput) ? BWStagingDir()
+                                                                           : NULL;
+            if (pszDir == NULL || CPLHashSetLookup(psDone, pszDir) != NULL)
+                continue;
+            char *pszDirCopy = CPLStrdup(pszDir);
+            CPLHashSetInsert(psDone, pszDirCopy);
+            bOk = pfnEach(pszDirCopy, ppszError);
+        }
+    }
+    CPLHashSetDestroy(psDone);
+    return bOk;
+}
+
+/* Output directories below -outdir ({relpath} in the output template) are
+ * made before any work; in each, the temporary directories of killed runs
+ * go, and this run's is made. */
+static int PrepareOneDir(const char *pszDir, char **ppszError)
+{
+    VSIStatBufL sStat;
+    if (VSIStatL(pszDir, &sStat) != 0 && !MakeDirectories(pszDir))
+    {
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Cannot create output directory '%s': %s", pszDir, VSIStrerror(errno)));
+        return FALSE;
+    }
+    BWRemoveStaleTemps(pszDir);
+    if (!BWMakeTempDir(pszDir))
+    {
+        *ppszError = CPLStrdup(CPLSPrintf("Cannot create a temporary directory in '%s': %s", pszDir,
+                                          VSIStrerror(errno)));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static int CleanOneDir(const char *pszDir, char **ppszError)
+{
+    (void)ppszError;
+    BWRemoveTempDir(pszDir);
+    return TRUE;
+}
+
+int BWPrepareOutputDirs(const BWPlan *psPlan, char **ppszError)
+{
+    return ForEachOutputDir(psPlan, PrepareOneDir, ppszError);
+}
+
+void BWCleanOutputDirs(const BWPlan *psPlan)
+{
+    ForEachOutputDir(psPlan, CleanOneDir, NULL);
 }

@@ -7,6 +7,8 @@
 
 #include <cpl_port.h>
 
+#include "batchwarp_plan.h"
+
 /* Deletes a temporary output and its sidecars, if present. Quiet. */
 void BWDiscardTemp(const char *pszTemp);
 
@@ -44,5 +46,16 @@ const char *BWStagingDir(void);
  * pszTemp first, then renamed into place (BWPublishOutputFiles). Errors go
  * to CPLError. */
 int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp);
+
+/* Makes -outdir if needed; FALSE with *ppszError when it is not a writable
+ * directory. */
+int BWPrepareOutDir(const char *pszOutDir, char **ppszError);
+/* Makes every directory that receives outputs (below -outdir, from the
+ * {relpath} of a template) and the staging directory, if used; in each,
+ * removes the temporary directories of killed runs and makes this run's.
+ * FALSE with *ppszError on the first that fails. */
+int BWPrepareOutputDirs(const BWPlan *psPlan, char **ppszError);
+/* Removes this run's temporary directories made by BWPrepareOutputDirs(). */
+void BWCleanOutputDirs(const BWPlan *psPlan);
 
 #endif

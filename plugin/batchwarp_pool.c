@@ -46,7 +46,8 @@ typedef enum
     BW_END_DIED,           /* it died or dropped its channel: its wait status says how */
     BW_END_BROKE_PROTOCOL, /* killed: it sent what the protocol does not allow */
     BW_END_TIMED_OUT,      /* killed: its task ran past the timeout */
-    BW_END_INTERRUPTED     /* killed: the batch is being stopped */
+    BW_END_INTERRUPTED,    /* killed: the batch is being stopped */
+    BW_END_RECYCLED        /* killed: to be replaced, and holding a queued task */
 } BWEndReason;
 
 typedef struct
@@ -65,8 +66,7 @@ typedef struct
     int fdPid; /* pidfd, readable once the process ended; -1 if unavailable */
     BWFrameDecoder *psDecoder;
     int nTasksDone;
-    int bReady;    /* its READY came */
-    int bLastTask; /* recycle once the tasks it holds are done */
+    int bReady; /* its READY came */
     BWSlotTask asTasks[BW_MAX_SLOT_TASKS];
     int nTasks;
     /* exiting */
@@ -194,15 +194,21 @@ static int StartWorker(BWPool *psPool, BWWorkerSlot *psSlot)
  * of stream, which lets a healthy worker go) and, unless it is merely let go
  * or died by itself, it is killed. The tasks it holds are reported when it
  * is reaped. */
-static void EndWorker(BWWorkerSlot *psSlot, BWEndReason eEnd, const char *pszDetail)
+static double ExitGrace(const BWPool *psPool)
+{
+    const double dfGrace = psPool->psOptions->dfExitGrace;
+    return dfGrace > 0 ? dfGrace : BW_EXIT_GRACE_SECONDS;
+}
+
+static void EndWorker(BWPool *psPool, BWWorkerSlot *psSlot, BWEndReason eEnd, const char *pszDetail)
 {
     if (psSlot->eState == BW_SLOT_EXITING || psSlot->eState == BW_SLOT_EMPTY)
         return;
     psSlot->eState = BW_SLOT_EXITING;
     psSlot->eEnd = eEnd;
     psSlot->pszEndDetail = pszDetail ? CPLStrdup(pszDetail) : NULL;
-    psSlot->dfDeadline = BWMonotonicSeconds() + BW_EXIT_GRACE_SECONDS;
-    if (eEnd == BW_END_BROKE_PROTOCOL || eEnd == BW_END_TIMED_OUT || eEnd == BW_END_INTERRUPTED)
+    psSlot->dfDeadline = BWMonotonicSeconds() + ExitGrace(psPool);
+    if (eEnd != BW_END_LET_GO && eEnd != BW_END_DIED)
     {
         kill(psSlot->nPid, SIGKILL);
         psSlot->bKilled = TRUE;
@@ -252,6 +258,9 @@ static void ReportEnd(BWPool *psPool, BWWorkerSlot *psSlot, int nStatus)
     case BW_END_INTERRUPTED:
         pszFailure = CPLStrdup("interrupted");
         break;
+    case BW_END_RECYCLED: /* it held only a queued task */
+        pszFailure = CPLStrdup("not started");
+        break;
     }
     for (int i = 0; i < psSlot->nTasks; ++i)
     {
@@ -289,7 +298,7 @@ static void ReapExiting(BWPool *psPool)
         {
             kill(psSlot->nPid, SIGKILL);
             psSlot->bKilled = TRUE;
-            psSlot->dfDeadline = dfNow + BW_EXIT_GRACE_SECONDS;
+            psSlot->dfDeadline = dfNow + ExitGrace(psPool);
         }
     }
 }
@@ -315,24 +324,28 @@ static int MustRecycle(const BWPool *psPool, const BWWorkerSlot *psSlot, const B
 /* The current task of a busy worker has its RESULT. */
 static void CompleteTask(BWPool *psPool, BWWorkerSlot *psSlot, const BWMessage *psResult)
 {
+    const BWPoolOptions *psOptions = psPool->psOptions;
     psSlot->nTasksDone++;
-    if (MustRecycle(psPool, psSlot, psResult))
-        psSlot->bLastTask = TRUE;
+    const int bRecycle = MustRecycle(psPool, psSlot, psResult);
     const BWSlotTask sDone = psSlot->asTasks[0];
     /* The worker reads its queued task as soon as it has replied. */
     for (int i = 1; i < psSlot->nTasks; ++i)
         psSlot->asTasks[i - 1] = psSlot->asTasks[i];
     psSlot->nTasks--;
-    if (psSlot->nTasks > 0)
+    if (psSlot->nTasks > 0 && !bRecycle)
     {
         psSlot->asTasks[0].bQueued = FALSE;
         psSlot->asTasks[0].dfStart = BWMonotonicSeconds();
+        if (psOptions->pfnStarted != NULL)
+            psOptions->pfnStarted(psOptions->pUser, psSlot->asTasks[0].pCookie);
     }
-    else
+    else if (psSlot->nTasks == 0)
         psSlot->eState = BW_SLOT_IDLE;
     ReportTask(psPool, psSlot, &sDone, psResult, NULL, FALSE);
-    if (psSlot->bLastTask && psSlot->nTasks == 0)
-        EndWorker(psSlot, BW_END_LET_GO, NULL);
+    /* A worker to replace must not run its queued task: it is killed, and
+     * the task, reported as not started, runs elsewhere. */
+    if (bRecycle)
+        EndWorker(psPool, psSlot, psSlot->nTasks > 0 ? BW_END_RECYCLED : BW_END_LET_GO, NULL);
 }
 
 /* Handles one message; returns FALSE when the worker broke the protocol. */
@@ -370,7 +383,7 @@ static void ServiceWorker(BWPool *psPool, BWWorkerSlot *psSlot)
         /* Its end of the channel is closed: it exited or is exiting. */
         close(psSlot->fd);
         psSlot->fd = -1;
-        EndWorker(psSlot, BW_END_DIED, NULL);
+        EndWorker(psPool, psSlot, BW_END_DIED, NULL);
         return;
     }
     if (psSlot->eState == BW_SLOT_EXITING)
@@ -384,14 +397,15 @@ static void ServiceWorker(BWPool *psPool, BWWorkerSlot *psSlot)
         if (nRet == 0)
             return;
         if (nRet < 0 || !HandleMessage(psPool, psSlot, &sMsg))
-            EndWorker(psSlot, BW_END_BROKE_PROTOCOL, pszError ? pszError : "unexpected message");
+            EndWorker(psPool, psSlot, BW_END_BROKE_PROTOCOL,
+                      pszError ? pszError : "unexpected message");
         BWMessageClear(&sMsg);
         CPLFree(pszError);
     }
 }
 
 /* Sends a task to a live worker, which becomes busy. */
-static void SendTask(BWWorkerSlot *psSlot, void *pCookie, char **papszFields)
+static void SendTask(BWPool *psPool, BWWorkerSlot *psSlot, void *pCookie, char **papszFields)
 {
     BWSlotTask *psTask = &psSlot->asTasks[psSlot->nTasks++];
     psTask->pCookie = pCookie;
@@ -404,7 +418,7 @@ static void SendTask(BWWorkerSlot *psSlot, void *pCookie, char **papszFields)
     CSLDestroy(papszFields);
     CPLFree(pszError);
     if (!bSent)
-        EndWorker(psSlot, BW_END_DIED, NULL);
+        EndWorker(psPool, psSlot, BW_END_DIED, NULL);
 }
 
 static int CountLive(const BWPool *psPool)
@@ -455,7 +469,7 @@ static int FeedSlot(BWPool *psPool, BWWorkerSlot *psSlot, int bAhead)
         psOptions->pfnStartFailed(psOptions->pUser, pCookie, psPool->pszError);
         return -1;
     }
-    SendTask(psSlot, pCookie, papszFields);
+    SendTask(psPool, psSlot, pCookie, papszFields);
     return 1;
 }
 
@@ -488,7 +502,9 @@ static int Dispatch(BWPool *psPool)
     for (int i = 0; i < psPool->nSlots && !StopRequested(psPool); ++i)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
-        if (psSlot->eState != BW_SLOT_BUSY || psSlot->bLastTask || psSlot->nTasks >= nMaxTasks)
+        if (psSlot->eState != BW_SLOT_BUSY || psSlot->nTasks >= nMaxTasks ||
+            (psOptions->nMaxTasksPerWorker > 0 &&
+             psSlot->nTasksDone + psSlot->nTasks >= psOptions->nMaxTasksPerWorker))
             continue;
         if (FeedSlot(psPool, psSlot, TRUE) == 0)
             return TRUE;
@@ -502,9 +518,9 @@ static void StopAll(BWPool *psPool)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
         if (psSlot->eState == BW_SLOT_BUSY)
-            EndWorker(psSlot, BW_END_INTERRUPTED, NULL);
+            EndWorker(psPool, psSlot, BW_END_INTERRUPTED, NULL);
         else
-            EndWorker(psSlot, BW_END_LET_GO, NULL);
+            EndWorker(psPool, psSlot, BW_END_LET_GO, NULL);
     }
 }
 
@@ -517,7 +533,7 @@ static void LetIdleWorkersGo(BWPool *psPool)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
         if (psSlot->eState == BW_SLOT_STARTING || psSlot->eState == BW_SLOT_IDLE)
-            EndWorker(psSlot, BW_END_LET_GO, NULL);
+            EndWorker(psPool, psSlot, BW_END_LET_GO, NULL);
     }
 }
 
@@ -541,7 +557,7 @@ static void EnforceTimeouts(BWPool *psPool)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
         if (psSlot->eState == BW_SLOT_BUSY && dfNow >= TimeoutAt(psPool, psSlot))
-            EndWorker(psSlot, BW_END_TIMED_OUT, NULL);
+            EndWorker(psPool, psSlot, BW_END_TIMED_OUT, NULL);
     }
 }
 

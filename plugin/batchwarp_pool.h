@@ -59,6 +59,9 @@ typedef void (*BWPoolTaskDoneFn)(void *pUser, void *pTaskCookie, const BWTaskOut
  * FALSE with pszError). */
 typedef void (*BWPoolStartFailedFn)(void *pUser, void *pTaskCookie, const char *pszError);
 typedef void (*BWPoolTickFn)(void *pUser);
+/* A task queued behind another starts: the worker replied to the one before
+ * (called before pfnDone of that one). */
+typedef void (*BWPoolTaskStartedFn)(void *pUser, void *pTaskCookie);
 
 /* Everything a run of the pool needs, like git's run_process_parallel_opts. */
 typedef struct
@@ -78,9 +81,13 @@ typedef struct
     /* Replace a worker whose resident memory passed this many kB after a
      * task (from the RSS_KB field of its RESULT); 0 = never. */
     long nMaxResidentKB;
+    /* Seconds an exiting worker is given before it is killed; 0 means
+     * BW_EXIT_GRACE_SECONDS. */
+    double dfExitGrace;
     BWPoolNextTaskFn pfnNext;
     BWPoolTaskDoneFn pfnDone;
     BWPoolStartFailedFn pfnStartFailed;
+    BWPoolTaskStartedFn pfnStarted; /* may be NULL */
     /* Called at least every BW_TICK_SECONDS while tasks run, e.g. to let a
      * progress callback cancel the batch by setting *pbStopRequested. May
      * be NULL. */

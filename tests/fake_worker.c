@@ -4,7 +4,7 @@
  *     fake_worker --worker-fd 3
  * it reads INIT and answers READY, then answers each TASK with
  *     RESULT  ID=<task ID>  OK=1  ECHO=<task PAYLOAD>  PID=<its pid>  INIT_TAG=<INIT's TAG>
- *             SENT_MS=<CLOCK_MONOTONIC when sent, ms>
+ *             SENT_MS=<CLOCK_MONOTONIC when sent, ms>  RSS_KB=1024
  * unless the task's ACTION field asks it to misbehave:
  *     ok       reply normally (also the default)
  *     sleep    wait MS milliseconds (a task waiting on I/O), then reply
@@ -94,6 +94,7 @@ static int Reply(FakeWorker *psWorker, int fd)
     papszReply = CSLAddNameValue(papszReply, "PID", szPid);
     papszReply =
         CSLAddNameValue(papszReply, "INIT_TAG", psWorker->pszInitTag ? psWorker->pszInitTag : "");
+    papszReply = CSLAddNameValue(papszReply, "RSS_KB", "1024");
     papszReply = CSLAddNameValue(papszReply, "SENT_MS", CPLSPrintf("%.3f", NowMs()));
     char *pszError = NULL;
     const int bOk = BWMessageWrite(fd, BW_MSG_RESULT, papszReply, &pszError);

@@ -45,7 +45,8 @@ struct Outcome
     std::string osInitTag;
     std::string osFailure;
     int nPid = 0;
-    int nCount = 0;
+    int nCount = 0;      // outcomes, not counting those of tasks that never started
+    int nNotStarted = 0; // times it was handed back without having started
     double dfSentMs = 0; // when the worker sent its reply (CLOCK_MONOTONIC)
     double dfDoneMs = 0; // when the pool reported it
 };
@@ -64,17 +65,25 @@ struct Batch
     size_t nNext = 0;
     std::map<size_t, Outcome> oOutcomes;
     volatile sig_atomic_t bStop = 0;
-    size_t nStopAfter = 0; // request a stop after this many outcomes (0: never)
-    bool bQueueAhead = false;
+    size_t nStopAfter = 0;          // request a stop after this many outcomes (0: never)
+    bool bQueueAhead = false;       // accept tasks queued behind a running one
+    std::vector<size_t> anRequeued; // tasks that never started, to hand out again
 
     static int Next(void *pUser, int bAhead, void **ppCookie, char ***ppapszFields)
     {
         auto *poBatch = static_cast<Batch *>(pUser);
         if (bAhead && !poBatch->bQueueAhead)
             return FALSE;
-        if (poBatch->nNext >= poBatch->aoTasks.size())
+        size_t i;
+        if (!poBatch->anRequeued.empty())
+        {
+            i = poBatch->anRequeued.back();
+            poBatch->anRequeued.pop_back();
+        }
+        else if (poBatch->nNext < poBatch->aoTasks.size())
+            i = poBatch->nNext++;
+        else
             return FALSE;
-        const size_t i = poBatch->nNext++;
         char **papsz = nullptr;
         papsz = CSLAddNameValue(papsz, "ID", CPLSPrintf("%d", static_cast<int>(i)));
         papsz = CSLAddNameValue(papsz, "ACTION", poBatch->aoTasks[i].osAction.c_str());
@@ -89,7 +98,15 @@ struct Batch
     static void Done(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
     {
         auto *poBatch = static_cast<Batch *>(pUser);
-        Outcome &o = poBatch->oOutcomes[reinterpret_cast<size_t>(pCookie)];
+        const size_t iTask = reinterpret_cast<size_t>(pCookie);
+        Outcome &o = poBatch->oOutcomes[iTask];
+        if (psOutcome->bNotStarted && !psOutcome->bInterrupted)
+        {
+            // Not an attempt: it runs again, as the scheduler does it.
+            o.nNotStarted++;
+            poBatch->anRequeued.push_back(iTask);
+            return;
+        }
         o.nCount++;
         o.dfDoneMs = NowMs();
         o.nPid = psOutcome->nWorkerPid;
@@ -214,24 +231,121 @@ TEST_F(PoolTest, LetsEveryIdleWorkerGoBeforeWaitingForAny)
 }
 
 // A retiring worker is reaped without blocking the loop: while one worker
-// takes 2 s to exit (GDAL's teardown), another worker's result is read at
-// once. The old pool waited up to a second for each retiring worker.
+// takes 3 s to exit (GDAL's teardown), another worker's result is read at
+// once. The old pool waited for each retiring worker (up to a second).
 TEST_F(PoolTest, AnExitingWorkerDoesNotDelayAnotherWorkersResult)
 {
-    papszInit = CSLAddNameValue(papszInit, "EXIT_DELAY_MS", "2000");
+    papszInit = CSLAddNameValue(papszInit, "EXIT_DELAY_MS", "3000");
     sOptions.papszInitFields = papszInit;
     sOptions.nWorkers = 2;
     sOptions.nMaxTasksPerWorker = 1; // each worker retires after its task
+    sOptions.dfExitGrace = 30;       // not killed before it exits by itself
     Batch oBatch = Plain(2);
-    oBatch.aoTasks[1] = {"sleep", "slow", 200};
+    oBatch.aoTasks[1] = {"sleep", "slow", 1000};
     ASSERT_TRUE(Run(oBatch));
     const Outcome &oFast = oBatch.oOutcomes[0];
     const Outcome &oSlow = oBatch.oOutcomes[1];
     ASSERT_TRUE(oFast.bOk && oSlow.bOk) << oFast.osFailure << oSlow.osFailure;
     ASSERT_NE(oFast.nPid, oSlow.nPid);
     ASSERT_LT(oFast.dfDoneMs, oSlow.dfSentMs) << "the first worker must be retiring meanwhile";
-    EXPECT_LT(oSlow.dfDoneMs - oSlow.dfSentMs, 500.0)
+    ASSERT_LT(oSlow.dfSentMs, oFast.dfDoneMs + 3000)
+        << "the first worker must be retiring meanwhile";
+    EXPECT_LT(oSlow.dfDoneMs - oSlow.dfSentMs, 1000.0)
         << "the result waited for the other worker's exit";
+}
+
+// A busy worker may hold one queued task. When the worker dies during its
+// current task, the queued one was never started: it is handed back as such
+// and runs on another worker; every task has exactly one outcome.
+TEST_F(PoolTest, AQueuedTaskOfADyingWorkerRunsOnAnotherWorker)
+{
+    sOptions.nWorkers = 1;
+    sOptions.nQueuedPerWorker = 1;
+    Batch oBatch = Plain(4);
+    oBatch.bQueueAhead = true;
+    oBatch.aoTasks[0].osAction = "exit";
+    ASSERT_TRUE(Run(oBatch));
+    ASSERT_EQ(oBatch.oOutcomes.size(), 4u);
+    EXPECT_NE(oBatch.oOutcomes[0].osFailure.find("exited with status 3"), std::string::npos)
+        << oBatch.oOutcomes[0].osFailure;
+    EXPECT_EQ(oBatch.oOutcomes[1].nNotStarted, 1) << "task 1 was queued behind task 0";
+    for (size_t i = 0; i < 4; ++i)
+    {
+        EXPECT_EQ(oBatch.oOutcomes[i].nCount, 1) << i;
+        if (i > 0)
+        {
+            EXPECT_TRUE(oBatch.oOutcomes[i].bOk) << i << ": " << oBatch.oOutcomes[i].osFailure;
+        }
+    }
+    EXPECT_NE(oBatch.oOutcomes[1].nPid, oBatch.oOutcomes[0].nPid);
+}
+
+// A queued task starts when the worker replies to the one before it: its
+// timeout counts from then, not from when it was sent.
+TEST_F(PoolTest, AQueuedTasksTimeoutStartsWhenItStarts)
+{
+    sOptions.nWorkers = 1;
+    sOptions.nQueuedPerWorker = 1;
+    sOptions.dfTaskTimeout = 3;
+    Batch oBatch;
+    oBatch.bQueueAhead = true;
+    oBatch.aoTasks = {{"sleep", "a", 2000}, {"sleep", "b", 2000}};
+    ASSERT_TRUE(Run(oBatch));
+    for (size_t i = 0; i < 2; ++i)
+    {
+        EXPECT_TRUE(oBatch.oOutcomes[i].bOk) << i << ": " << oBatch.oOutcomes[i].osFailure;
+        EXPECT_EQ(oBatch.oOutcomes[i].nNotStarted, 0);
+    }
+    EXPECT_EQ(oBatch.oOutcomes[0].nPid, oBatch.oOutcomes[1].nPid) << "the second task was queued";
+}
+
+// A stop kills busy workers: their running tasks and the tasks queued
+// behind them are reported interrupted (the queued ones as not started),
+// each exactly once, and nothing more is handed out.
+TEST_F(PoolTest, AStopReportsQueuedTasksInterruptedOnce)
+{
+    sOptions.nWorkers = 2;
+    sOptions.nQueuedPerWorker = 1;
+    Batch oBatch = Plain(20);
+    oBatch.bQueueAhead = true;
+    for (size_t i = 1; i < 20; ++i)
+        oBatch.aoTasks[i].osAction = "hang";
+    oBatch.nStopAfter = 1;
+    sOptions.pbStopRequested = &oBatch.bStop;
+    ASSERT_TRUE(Run(oBatch));
+    EXPECT_EQ(oBatch.nNext, 4u) << "two running, two queued, then the stop";
+    ASSERT_EQ(oBatch.oOutcomes.size(), 4u);
+    EXPECT_TRUE(oBatch.oOutcomes[0].bOk);
+    size_t nQueued = 0;
+    for (size_t i = 1; i < 4; ++i)
+    {
+        const Outcome &o = oBatch.oOutcomes[i];
+        EXPECT_EQ(o.nCount, 1) << i;
+        EXPECT_TRUE(o.bInterrupted) << i;
+        nQueued += o.bNotStarted;
+    }
+    EXPECT_EQ(nQueued, 1u) << "the task queued behind a hung one never started";
+}
+
+// A worker to be replaced (here after a failed task) never runs the task
+// queued behind: it is killed and the task runs on another worker.
+TEST_F(PoolTest, AWorkerToReplaceDoesNotRunItsQueuedTask)
+{
+    sOptions.nWorkers = 1;
+    sOptions.nQueuedPerWorker = 1;
+    sOptions.nMaxResidentKB = 1; // every worker is past it after a task
+    Batch oBatch;
+    oBatch.bQueueAhead = true;
+    oBatch.aoTasks = {{"sleep", "a", 300}, {"ok", "b"}, {"ok", "c"}};
+    ASSERT_TRUE(Run(oBatch));
+    std::set<int> aoPids;
+    for (size_t i = 0; i < 3; ++i)
+    {
+        EXPECT_TRUE(oBatch.oOutcomes[i].bOk) << i;
+        EXPECT_EQ(oBatch.oOutcomes[i].nCount, 1) << i;
+        aoPids.insert(oBatch.oOutcomes[i].nPid);
+    }
+    EXPECT_EQ(aoPids.size(), 3u) << "one task per worker";
 }
 
 // A worker that does not exit after its channel ends is killed after the
