@@ -2,6 +2,8 @@
 (supervisor and workers), and the default budget is what keeps -j from
 taking the machine down."""
 import os
+import re
+import resource
 
 import numpy as np
 import pytest
@@ -81,3 +83,35 @@ def test_budget_lowers_the_number_of_workers(tmp_path, run_batchwarp, small_rast
     assert "Running 3 workers instead of 4" in res.stderr
     pids = {r["worker_pid"] for r in read_report(report)}
     assert 1 <= len(pids) <= 3, pids
+
+
+def _limit_address_space(nbytes):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (nbytes, nbytes))
+    return limit
+
+
+def test_default_budget_is_a_quarter_of_the_usable_ram_and_quiet_keeps_the_warning(tmp_path, run_batchwarp,
+                                                                                    small_rasters):
+    """The default -memory_budget is 25% of the RAM GDAL counts as usable
+    (CPLGetUsablePhysicalRAM: the physical RAM, or the address-space limit,
+    ulimit -v, if lower), as --help and the docs say. And -q silences the
+    progress bar and the summary, not warnings: the one that says the budget
+    holds fewer workers than -j asked for is still printed, as --help says."""
+    limit = 3000 * MB
+    if gdal.GetUsablePhysicalRAM() <= limit:
+        pytest.skip("this machine has less usable RAM than the address-space limit the test sets")
+    sources = small_rasters(tmp_path / "in", 8)
+    res = run_batchwarp(["-q", "-t_srs", "EPSG:3857", "-j", "64", *sources, "-outdir", tmp_path / "out"],
+                        preexec_fn=_limit_address_space(limit))
+    assert res.returncode == 0, res.stderr
+    # (750 - 96) MB / (96 + 16 + 16) MB per worker: 5 workers, not 8.
+    found = re.search(r"Running (\d+) workers instead of 64: that is what the memory budget of (\d+) MB holds",
+                      res.stderr)
+    assert found, res.stderr
+    assert int(found.group(2)) == limit // 4 // MB
+    assert "0...10" not in res.stderr and "Batch summary" not in res.stderr
+    help_text = run_batchwarp(["--help"]).stdout
+    quiet_entry = re.search(r"^  -q, -quiet +(.*?)\n(?=  -|\n)", help_text, re.S | re.M).group(1)
+    assert "no warnings" not in quiet_entry and "Warnings" in quiet_entry
+    assert "(default: 25%)" in " ".join(help_text.split())

@@ -7,12 +7,8 @@
 #include <cpl_multiproc.h>
 #include <cpl_string.h>
 
+#include "batchwarp_option_table.h"
 #include "batchwarp_worker_config.h"
-
-GIntBig BWDefaultMemoryBudget(void)
-{
-    return CPLGetUsablePhysicalRAM() / 4;
-}
 
 static GIntBig Clamp(GIntBig nValue, GIntBig nMin, GIntBig nMax)
 {

@@ -30,17 +30,13 @@
 
 typedef struct
 {
-    GIntBig nTotalBytes;          /* the budget: -memory_budget, or the default */
+    GIntBig nTotalBytes;          /* the budget: -memory_budget, or its default */
     int nWorkers;                 /* processes to start: -j, lowered to fit memory and tasks */
     int nThreadBudget;            /* threads all running tasks may use together */
     int bTailThreads;             /* give idle cores to the last tasks (no user thread setting) */
     GIntBig nCachePerWorker;      /* GDAL_CACHEMAX of each worker, bytes */
     GIntBig nWarpMemoryPerWorker; /* -wm of each worker, bytes; 0 = the user's -wm */
 } BWBudget;
-
-/* The default budget: a quarter of the usable RAM, so that no -j can make a
- * batch take the machine down. */
-GIntBig BWDefaultMemoryBudget(void);
 
 /* Splits the budget for a batch of nTasks tasks. Returns FALSE with
  * *ppszError (a usage error) when not even one worker fits. */

@@ -10,76 +10,57 @@
 #include <gdal.h>
 #include <gdal_utils.h>
 
+#include "batchwarp_option_table.h"
 #include "batchwarp_report_reader.h"
 #include "batchwarp_naming.h"
 #include "batchwarp_shard.h"
 #include "batchwarp_sources.h"
 #include "batchwarp_worker_config.h"
 
-#define BW_DEFAULT_MAX_TASKS_PER_WORKER 500
-
 /* The most values any gdalwarp option takes (-te has four). */
 #define BW_MAX_WARP_OPTION_VALUES 8
 
-typedef struct
+/* The spellings of the batch options (every name and alias of the table),
+ * for tests that sweep them all. */
+static const char *SpellingAt(int iSpelling, const BWOptionSpec **ppsSpec)
 {
-    const char *pszName;
-    int nValues;
-} BWBatchOption;
-
-/* Spellings chosen not to collide with any gdalwarp option; -q and
- * -overwrite are gdalwarp's, and are taken over with batch-wide meaning. */
-static const BWBatchOption asBatchOptions[] = {
-    {"-outdir", 1},
-    {"-j", 1},
-    {"-suffix", 1},
-    {"-report", 1},
-    {"-q", 0},
-    {"-quiet", 0},
-    {"-overwrite", 0},
-    {"-max_tasks_per_worker", 1},
-    {"-timeout", 1},
-    {"-retries", 1},
-    {"-retry_failed", 1},
-    {"-retry-failed", 1},
-    {"-worker_mem_limit", 1},
-    {"-max_worker_rss", 1},
-    {"-memory_budget", 1},
-    {"-shard", 1},
-    {"-shard_count", 1},
-    {"-merge_reports", 0},
-    {"-recursive", 0},
-    {"-output_template", 1},
-    {"-input_file_list", 1},
-    {"-null", 0},
-    {"-dry_run", 0},
-    {"-print_outputs", 0},
-    {"-strict_errors", 0},
-};
-
-static const BWBatchOption *FindBatchOption(const char *pszArg)
-{
-    for (size_t i = 0; i < sizeof(asBatchOptions) / sizeof(asBatchOptions[0]); ++i)
+    for (int i = 0; i < BWOptionSpecCount(); ++i)
     {
-        if (EQUAL(pszArg, asBatchOptions[i].pszName))
-            return &asBatchOptions[i];
+        const BWOptionSpec *psSpec = BWOptionSpecAt(i);
+        *ppsSpec = psSpec;
+        if (iSpelling-- == 0)
+            return psSpec->pszName;
+        for (const char *const *ppszAlias = psSpec->papszAliases; ppszAlias && *ppszAlias;
+             ++ppszAlias)
+        {
+            if (iSpelling-- == 0)
+                return *ppszAlias;
+        }
     }
+    *ppsSpec = NULL;
     return NULL;
 }
 
 int BWBatchOptionCount(void)
 {
-    return (int)(sizeof(asBatchOptions) / sizeof(asBatchOptions[0]));
+    const BWOptionSpec *psSpec = NULL;
+    int nCount = 0;
+    while (SpellingAt(nCount, &psSpec) != NULL)
+        ++nCount;
+    return nCount;
 }
 
 const char *BWBatchOptionName(int iOption)
 {
-    return asBatchOptions[iOption].pszName;
+    const BWOptionSpec *psSpec = NULL;
+    return SpellingAt(iOption, &psSpec);
 }
 
 int BWBatchOptionValueCount(int iOption)
 {
-    return asBatchOptions[iOption].nValues;
+    const BWOptionSpec *psSpec = NULL;
+    SpellingAt(iOption, &psSpec);
+    return psSpec ? psSpec->nValues : 0;
 }
 
 static int IsOptionWord(const char *pszArg)
@@ -221,140 +202,6 @@ static void ReportBadWarpOption(char **papszArgv, int nAvailable)
     CSLDestroy(papszChosen);
 }
 
-static int ParsePositiveInt(const char *pszOption, const char *pszValue, int *pnOut)
-{
-    char *pszEnd = NULL;
-    const long nValue = strtol(pszValue, &pszEnd, 10);
-    if (pszEnd == pszValue || *pszEnd != '\0' || nValue < 0 || nValue > 1000000)
-    {
-        CPLError(CE_Failure, CPLE_IllegalArg, "%s expects a non-negative integer, got '%s'",
-                 pszOption, pszValue);
-        return FALSE;
-    }
-    *pnOut = (int)nValue;
-    return TRUE;
-}
-
-/* Sizes as GDAL_CACHEMAX takes them: "512" (MB), "2GB", "10%" of RAM. */
-static int ParseSize(const char *pszOption, const char *pszValue, GIntBig *pnOut)
-{
-    *pnOut = BWParseCacheMax(pszValue, CPLGetUsablePhysicalRAM());
-    if (*pnOut < 0)
-    {
-        CPLError(CE_Failure, CPLE_IllegalArg,
-                 "%s expects a size such as 512 (MB), 2GB or 10%%, got '%s'", pszOption, pszValue);
-        return FALSE;
-    }
-    return TRUE;
-}
-
-static int ApplyBatchOption(GDALBatchWarpOptions *psOptions, const char *pszName,
-                            const char *pszValue)
-{
-    if (EQUAL(pszName, "-outdir"))
-    {
-        CPLFree(psOptions->pszOutDir);
-        psOptions->pszOutDir = CPLStrdup(pszValue);
-    }
-    else if (EQUAL(pszName, "-j"))
-    {
-        if (EQUAL(pszValue, "ALL_CPUS"))
-            psOptions->nWorkers = CPLGetNumCPUs();
-        else if (!ParsePositiveInt(pszName, pszValue, &psOptions->nWorkers))
-            return FALSE;
-        if (psOptions->nWorkers < 1)
-        {
-            CPLError(CE_Failure, CPLE_IllegalArg, "-j must be at least 1");
-            return FALSE;
-        }
-    }
-    else if (EQUAL(pszName, "-suffix"))
-    {
-        if (strchr(pszValue, '/') != NULL)
-        {
-            CPLError(CE_Failure, CPLE_IllegalArg, "-suffix must not contain '/': '%s'", pszValue);
-            return FALSE;
-        }
-        CPLFree(psOptions->pszSuffix);
-        psOptions->pszSuffix = CPLStrdup(pszValue);
-    }
-    else if (EQUAL(pszName, "-report"))
-    {
-        CPLFree(psOptions->pszReport);
-        psOptions->pszReport = CPLStrdup(pszValue);
-    }
-    else if (EQUAL(pszName, "-q") || EQUAL(pszName, "-quiet"))
-        psOptions->bQuiet = TRUE;
-    else if (EQUAL(pszName, "-overwrite"))
-        psOptions->bOverwrite = TRUE;
-    else if (EQUAL(pszName, "-max_tasks_per_worker"))
-        return ParsePositiveInt(pszName, pszValue, &psOptions->nMaxTasksPerWorker);
-    else if (EQUAL(pszName, "-retries"))
-        return ParsePositiveInt(pszName, pszValue, &psOptions->nRetries);
-    else if (EQUAL(pszName, "-retry_failed") || EQUAL(pszName, "-retry-failed"))
-    {
-        /* Only this option's own value: -output_template, -input_file_list
-         * and the rest keep theirs, whatever the order they came in. */
-        CPLFree(psOptions->pszRetryFailed);
-        psOptions->pszRetryFailed = CPLStrdup(pszValue);
-    }
-    else if (EQUAL(pszName, "-worker_mem_limit"))
-        return ParseSize(pszName, pszValue, &psOptions->nWorkerMemLimit);
-    else if (EQUAL(pszName, "-max_worker_rss"))
-        return ParseSize(pszName, pszValue, &psOptions->nMaxWorkerRSS);
-    else if (EQUAL(pszName, "-memory_budget"))
-        return ParseSize(pszName, pszValue, &psOptions->nMemoryBudget);
-    else if (EQUAL(pszName, "-shard"))
-    {
-        if (!BWShardParse(pszValue, &psOptions->nShardIndex, &psOptions->nShardCount))
-        {
-            CPLError(CE_Failure, CPLE_IllegalArg,
-                     "-shard expects I/N with 0 <= I < N (e.g. 0/4), got '%s'", pszValue);
-            return FALSE;
-        }
-    }
-    else if (EQUAL(pszName, "-shard_count"))
-    {
-        if (!ParsePositiveInt(pszName, pszValue, &psOptions->nShardCount) ||
-            psOptions->nShardCount < 1)
-        {
-            CPLError(CE_Failure, CPLE_IllegalArg, "-shard_count must be at least 1");
-            return FALSE;
-        }
-        psOptions->bShardCountOnly = TRUE;
-    }
-    else if (EQUAL(pszName, "-merge_reports"))
-        psOptions->bMergeReports = TRUE;
-    else if (EQUAL(pszName, "-recursive"))
-        psOptions->bRecursive = TRUE;
-    else if (EQUAL(pszName, "-output_template"))
-    {
-        CPLFree(psOptions->pszOutputTemplate);
-        psOptions->pszOutputTemplate = CPLStrdup(pszValue);
-    }
-    else if (EQUAL(pszName, "-input_file_list"))
-        psOptions->papszSourceLists = CSLAddString(psOptions->papszSourceLists, pszValue);
-    else if (EQUAL(pszName, "-null"))
-        psOptions->bNulSeparated = TRUE;
-    else if (EQUAL(pszName, "-dry_run"))
-        psOptions->bDryRun = TRUE;
-    else if (EQUAL(pszName, "-print_outputs"))
-        psOptions->bPrintOutputs = TRUE;
-    else if (EQUAL(pszName, "-strict_errors"))
-        psOptions->bStrictErrors = TRUE;
-    else if (EQUAL(pszName, "-timeout"))
-    {
-        char *pszEnd = NULL;
-        psOptions->dfTaskTimeout = CPLStrtod(pszValue, &pszEnd);
-        if (pszEnd == pszValue || *pszEnd != '\0' || psOptions->dfTaskTimeout < 0)
-        {
-            CPLError(CE_Failure, CPLE_IllegalArg, "-timeout expects seconds, got '%s'", pszValue);
-            return FALSE;
-        }
-    }
-    return TRUE;
-}
-
 /* gdalwarp's -wm: megabytes below 10000, bytes above, or a share of RAM. */
 static GIntBig WarpMemoryBytes(const char *pszValue)
 {
@@ -465,7 +312,7 @@ static int ParseArgv(GDALBatchWarpOptions *psOptions, char **papszArgv)
             bOnlySources = TRUE;
             continue;
         }
-        const BWBatchOption *psBatch = FindBatchOption(pszArg);
+        const BWOptionSpec *psBatch = BWOptionSpecFind(pszArg);
         if (psBatch != NULL)
         {
             if (i + psBatch->nValues >= nArgc)
@@ -474,8 +321,7 @@ static int ParseArgv(GDALBatchWarpOptions *psOptions, char **papszArgv)
                          psBatch->nValues);
                 return FALSE;
             }
-            if (!ApplyBatchOption(psOptions, psBatch->pszName,
-                                  psBatch->nValues ? papszArgv[i + 1] : NULL))
+            if (!psBatch->pfnApply(psOptions, psBatch, psBatch->nValues ? papszArgv[i + 1] : NULL))
                 return FALSE;
             i += psBatch->nValues;
             continue;
@@ -484,7 +330,7 @@ static int ParseArgv(GDALBatchWarpOptions *psOptions, char **papszArgv)
          * option's values ends only at a batch option or "--". */
         int nAvailable = 0;
         while (i + 1 + nAvailable < nArgc && strcmp(papszArgv[i + 1 + nAvailable], "--") != 0 &&
-               FindBatchOption(papszArgv[i + 1 + nAvailable]) == NULL)
+               BWOptionSpecFind(papszArgv[i + 1 + nAvailable]) == NULL)
             ++nAvailable;
         const int nValues = WarpOptionArity(papszArgv + i, nAvailable);
         if (nValues < 0)
@@ -669,9 +515,8 @@ GDALBatchWarpOptions *GDALBatchWarpOptionsNew(char **papszArgv, int *pbUsageErro
     GDALAllRegister();
     GDALBatchWarpOptions *psOptions = CPLCalloc(1, sizeof(GDALBatchWarpOptions));
     psOptions->pszSuffix = CPLStrdup("");
-    psOptions->nWorkers = CPLGetNumCPUs();
-    psOptions->nMaxTasksPerWorker = BW_DEFAULT_MAX_TASKS_PER_WORKER;
-    if (!ParseArgv(psOptions, papszArgv) || !ValidateOptions(psOptions))
+    if (!BWOptionsApplyDefaults(psOptions) || !ParseArgv(psOptions, papszArgv) ||
+        !ValidateOptions(psOptions))
     {
         GDALBatchWarpOptionsFree(psOptions);
         if (pbUsageError)

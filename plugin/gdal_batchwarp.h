@@ -229,6 +229,16 @@ extern "C"
      */
     GDAL_BATCHWARP_API const char *GDALBatchWarpGetUsage(void);
 
+    /** The batch options as JSON, from the same table as the usage text: an
+     *  array of objects with `name`, `aliases`, `values` (how many words
+     *  follow), `metavar`, `default` (as a user would type it, or null),
+     *  `group` and `help`. For documentation checks and completion scripts;
+     *  `gdal_batchwarp --list-batch-options` prints it.
+     *
+     * @return a string in static storage (do not free).
+     */
+    GDAL_BATCHWARP_API const char *GDALBatchWarpGetOptionList(void);
+
     /** Version of this library, e.g. "0.1.0".
      *
      * Test builds, with the worker fault hooks compiled in, append

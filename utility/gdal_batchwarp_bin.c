@@ -73,6 +73,12 @@ int main(int argc, char **argv)
             fputs(GDALBatchWarpGetUsage(), stdout);
             return 0;
         }
+        /* Not in --help: the option table, for documentation checks. */
+        if (strcmp(argv[i], "--list-batch-options") == 0)
+        {
+            fputs(GDALBatchWarpGetOptionList(), stdout);
+            return 0;
+        }
         if (strcmp(argv[i], "--") == 0)
             break;
     }
