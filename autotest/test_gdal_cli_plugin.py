@@ -87,6 +87,60 @@ def test_c_program_calling_gdalallregister_logs_nothing(gdal_cli, tmp_path):
     assert res.stderr == ""
 
 
+def needed_libraries(path):
+    res = run(["readelf", "-d", path], os.environ)
+    assert res.returncode == 0, res.stderr
+    return [line.split("[", 1)[1].rstrip("]") for line in res.stdout.splitlines() if "(NEEDED)" in line]
+
+
+def test_registration_loads_only_the_small_entry_object(gdal_cli, plugin_dir):
+    """What GDALAllRegister() maps for batch-warp: the entry object alone,
+    depending on the C library only. A plugin linked to libgdal (as the first
+    one was) makes the dynamic loader walk libgdal's whole dependency tree
+    again at every GDALAllRegister(): ~50% more instructions on GDAL 3.13
+    (bench/plugin_load_cost.py). The algorithm and libgdalbatchwarp are
+    mapped when batch-warp is instantiated and when a batch runs."""
+    if shutil.which("readelf") is None:
+        pytest.skip("readelf (binutils) is not installed")
+    res = run_python("""
+        import json
+        def mapped():
+            with open("/proc/self/maps") as f:
+                return sorted({line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6
+                               and line.split(None, 5)[5].startswith("/")})
+        out = {"before": mapped()}
+        from osgeo import gdal  # which calls GDALAllRegister()
+        gdal.UseExceptions()
+        gdal.AllRegister()
+        out["registered"] = mapped()
+        raster = gdal.GetGlobalAlgorithmRegistry().InstantiateAlg("raster")
+        # GDAL instantiates each declared sub-algorithm to list them.
+        out["names"] = raster.GetSubAlgorithmNames()
+        alg = raster.InstantiateSubAlgorithm("batch-warp")
+        out["instantiated"] = mapped()
+        out["has_output_crs"] = alg.GetArg("output-crs") is not None
+        print(json.dumps(out))
+    """, gdal_cli)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == ""
+    out = json.loads(res.stdout)
+    assert "batch-warp" in out["names"]
+    entry = os.path.realpath(os.path.join(plugin_dir, "gdal_BatchWarp.so"))
+    added = [p for p in out["registered"] if p not in out["before"]]
+    assert entry in [os.path.realpath(p) for p in added], added
+    assert not [p for p in out["registered"] if "libgdalbatchwarp" in os.path.basename(p)], added
+    for path in added:
+        if "batchwarp" in path.lower():
+            needed = needed_libraries(path)
+            assert needed == ["libc.so.6"], f"{path} needs {needed}: GDALAllRegister() pays for their trees"
+    # Instantiating batch-warp (`gdal raster --help` does) maps the algorithm,
+    # from beside libgdalbatchwarp, not from the plugin directory.
+    algorithm = [p for p in out["instantiated"] if os.path.basename(p) == "libgdalbatchwarp_algorithm.so"]
+    assert len(algorithm) == 1, out["instantiated"]
+    assert os.path.dirname(algorithm[0]) != os.path.realpath(plugin_dir)
+    assert out["has_output_crs"]
+
+
 # -- 2. Arguments of `gdal raster reproject` ---------------------------------
 
 def json_usage(alg, env):

@@ -8,6 +8,10 @@
  * --num-workers, --report, ...). Each file is warped with the gdalwarp words
  * that reproject stands for, by GDALBatchWarp(), so the pool, report and
  * guarantees are those of the gdal_batchwarp program.
+ *
+ * Built as libgdalbatchwarp_algorithm.so, which the plugin GDAL loads
+ * (gdal_BatchWarp.so, gdal_batchwarp_entry.cpp) opens only when the
+ * algorithm is instantiated.
  */
 #include <dlfcn.h>
 
@@ -29,10 +33,8 @@
 namespace
 {
 
-/* libgdalbatchwarp, opened when a batch runs rather than when GDAL loads the
- * plugin: every GDAL program loads the plugin (GDALAllRegister()), and most
- * never run a batch, so they need not pay for loading the library and its
- * dependencies. */
+/* libgdalbatchwarp, opened when a batch runs rather than when the algorithm
+ * is instantiated (`gdal raster --help` instantiates it to describe it). */
 struct BatchWarpLib
 {
     decltype(&GDALBatchWarpOptionsNew) pfnOptionsNew = nullptr;
@@ -48,9 +50,9 @@ struct BatchWarpLib
 #define BATCHWARP_LIB_SONAME "libgdalbatchwarp.so.0"
 #endif
 
-/* The library beside this plugin's directory (<libdir>/gdalplugins/.. once
- * installed, plugin/gdal_algorithm/.. in the build tree), else wherever the
- * dynamic loader finds it. NULL with CPLError() when it cannot be loaded. */
+/* The library beside this one (both in <libdir> once installed, in plugin/
+ * in the build tree), else wherever the dynamic loader finds it. NULL with
+ * CPLError() when it cannot be loaded. */
 const BatchWarpLib *LoadBatchWarpLib()
 {
     static std::mutex oMutex;
@@ -65,7 +67,7 @@ const BatchWarpLib *LoadBatchWarpLib()
     if (dladdr(reinterpret_cast<void *>(&LoadBatchWarpLib), &sInfo) != 0 &&
         sInfo.dli_fname != nullptr)
     {
-        const std::string osDir = CPLGetPath(CPLGetPath(sInfo.dli_fname));
+        const std::string osDir = CPLGetPath(sInfo.dli_fname);
         const std::string osPath = CPLFormFilename(osDir.c_str(), BATCHWARP_LIB_SONAME, nullptr);
         hLib = dlopen(osPath.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (hLib == nullptr)
@@ -723,34 +725,31 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
     }
 };
 
-void Register()
+} // namespace
+
+/* Called by gdal_BatchWarp.so, the plugin GDAL loads (gdal_batchwarp_entry.cpp),
+ * each time GDAL instantiates `gdal raster batch-warp`. */
+extern "C" __attribute__((visibility("default"))) GDALAlgorithm *GDALBatchWarpAlgorithmNew();
+/* Called by gdal_BatchWarp.so instead when it cannot reach GDAL's registry
+ * itself: declares the algorithm with a factory of this library. */
+extern "C" __attribute__((visibility("default"))) void
+GDALBatchWarpAlgorithmDelete(GDALAlgorithm *);
+extern "C" __attribute__((visibility("default"))) void GDALBatchWarpAlgorithmRegister();
+
+extern "C" GDALAlgorithm *GDALBatchWarpAlgorithmNew()
 {
-    // GDALAllRegister() may be called more than once: declare once.
-    static bool bDone = false;
-    if (bDone)
-        return;
-    bDone = true;
+    return new RasterBatchWarpAlgorithm();
+}
+
+extern "C" void GDALBatchWarpAlgorithmDelete(GDALAlgorithm *poAlg)
+{
+    delete poAlg;
+}
+
+extern "C" void GDALBatchWarpAlgorithmRegister()
+{
     GDALGlobalAlgorithmRegistry::GetSingleton().DeclareAlgorithm(
         {"raster", RasterBatchWarpAlgorithm::NAME},
         []() -> std::unique_ptr<GDALAlgorithm>
         { return std::make_unique<RasterBatchWarpAlgorithm>(); });
-}
-
-} // namespace
-
-/* GDAL's loader looks up GDALRegister_<Name> (from the file name
- * gdal_BatchWarp.so) first, and only then GDALRegisterMe: exporting the
- * first keeps the failed lookup from raising an error, which GDAL's Python
- * bindings with exceptions on turn into an exception at start-up. */
-extern "C" __attribute__((visibility("default"))) void GDALRegister_BatchWarp();
-extern "C" __attribute__((visibility("default"))) void GDALRegisterMe();
-
-extern "C" void GDALRegister_BatchWarp()
-{
-    Register();
-}
-
-extern "C" void GDALRegisterMe()
-{
-    Register();
 }
