@@ -8,7 +8,9 @@ Host header, which is passed on as is) and can:
   - answer 503 SlowDown, drop the connection without a reply, or send a body
     shorter than its Content-Length, for requests matching a method and a
     path pattern, a given number of times;
-  - count requests, per method and path, for tests and the benchmark.
+  - count requests, per method and path, for tests and the benchmark;
+  - count the requests in flight at once (the most seen, and the most
+    distinct objects among them), for tests of the pool's concurrency.
 
 s3rver is installed with npm into a cache directory outside the source tree
 ($BATCHWARP_S3RVER_DIR, default ~/.cache/gdal_batchwarp/s3rver-3.7.1) when
@@ -143,6 +145,13 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         body = self._read_body()
         path = urllib.parse.urlsplit(self.path).path
         fault = proxy.record(self.command, self.path, path)
+        proxy.enter(path)
+        try:
+            self._answer(proxy, body, path, fault)
+        finally:
+            proxy.leave(path)
+
+    def _answer(self, proxy, body, path, fault):
         if proxy.latency > 0:
             time.sleep(proxy.latency)
         if fault is not None and fault.kind == "drop":
@@ -212,6 +221,9 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._faults = []
         self.requests = []  # (method, path with query, path), in order
+        self._in_flight = collections.Counter()  # path -> requests being answered
+        self.max_in_flight = 0  # the most requests being answered at once
+        self.max_in_flight_paths = 0  # the most distinct paths among them
         self._server = _ThreadingServer(("127.0.0.1", 0), _ProxyHandler)
         self._server.proxy = self
         self.port = self._server.server_address[1]
@@ -226,6 +238,18 @@ class FaultProxy:
                     return fault
         return None
 
+    def enter(self, path):
+        with self._lock:
+            self._in_flight[path] += 1
+            self.max_in_flight = max(self.max_in_flight, sum(self._in_flight.values()))
+            self.max_in_flight_paths = max(self.max_in_flight_paths, len(self._in_flight))
+
+    def leave(self, path):
+        with self._lock:
+            self._in_flight[path] -= 1
+            if self._in_flight[path] <= 0:
+                del self._in_flight[path]
+
     def add_fault(self, kind, path=".", method=None, times=1):
         fault = Fault(kind, path, method, times)
         with self._lock:
@@ -239,6 +263,7 @@ class FaultProxy:
     def reset_counts(self):
         with self._lock:
             self.requests = []
+            self.max_in_flight = self.max_in_flight_paths = 0
 
     def counts(self, method=None):
         """Counter of request paths (unquoted), of one method or all."""

@@ -413,3 +413,62 @@ def test_explicit_network_sources_are_opened_as_empty_dir_unless_told(tmp_path, 
     print("requests per source", counts)
     assert counts["default"] <= 4, counts
     assert counts["YES"] > 10, counts  # the user's choice is obeyed: GDAL probes sidecars
+
+
+###############################################################################
+# Latency hidden: more workers than -j while tasks wait on the network
+
+
+@pytest.fixture
+def latency(s3):
+    """Sets the proxy's wait before each reply for one test."""
+    def set_latency(seconds):
+        s3.proxy.latency = seconds
+    yield set_latency
+    s3.proxy.latency = 0.0
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_waiting_on_the_network_overlaps_beyond_j(tmp_path, s3, prefix, latency, run_batchwarp, run_gdalwarp, jobs):
+    """Tasks that mostly wait for replies (0.1 s each here) use a CPU a small
+    share of their time: the pool runs more workers than -j, so that more
+    sources are read at once than -j (counted in the proxy, not timed), and
+    every output is still gdalwarp's."""
+    local = tmp_path / "in"
+    paths = make_small_rasters(local, 16, size=32)
+    upload_tree(s3, f"{prefix}/in", local)
+    s3.proxy.reset_counts()
+    latency(0.1)
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-j", str(jobs), "-report", report, f"/vsis3/{BUCKET}/{prefix}/in/",
+                         "-outdir", out], env=env_for(s3))
+    assert res.returncode == 0, res.stderr
+    sources_at_once = s3.proxy.max_in_flight_paths
+    records = read_report(report)
+    pids = {r["worker_pid"] for r in records}
+    print(f"-j {jobs}: at most {sources_at_once} objects read at once, {len(pids)} workers")
+    assert sources_at_once > jobs, (sources_at_once, s3.proxy.max_in_flight)
+    assert len(pids) > jobs, pids
+    latency(0.0)
+    assert sorted(os.listdir(out)) == sorted(os.path.basename(p) for p in paths)
+    for p in paths[:3]:
+        ref = tmp_path / f"ref_{os.path.basename(p)}"
+        run_gdalwarp(WARP, p, ref)
+        assert_same_raster(out / os.path.basename(p), ref)
+
+
+def test_max_workers_equal_to_j_keeps_j(tmp_path, s3, prefix, latency, run_batchwarp):
+    """-max_workers equal to -j turns the extra workers off: the same
+    network batch reads one object at a time with -j 1."""
+    local = tmp_path / "in"
+    make_small_rasters(local, 6, size=32)
+    upload_tree(s3, f"{prefix}/in", local)
+    s3.proxy.reset_counts()
+    latency(0.1)
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-j", "1", "-max_workers", "1", "-report", report,
+                         f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", tmp_path / "out"], env=env_for(s3))
+    assert res.returncode == 0, res.stderr
+    assert len({r["worker_pid"] for r in read_report(report)}) == 1
+    assert s3.proxy.max_in_flight_paths == 1, s3.proxy.max_in_flight_paths

@@ -7,6 +7,7 @@
 #include <cpl_multiproc.h>
 #include <cpl_string.h>
 
+#include "batchwarp_concurrency.h"
 #include "batchwarp_option_table.h"
 #include "batchwarp_worker_config.h"
 
@@ -47,6 +48,22 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
         nWorkers = (int)nFit;
     psBudget->nWorkers = nWorkers;
 
+    /* Room for workers that overlap I/O waits, only where each keeps a
+     * full-sized share: the -j workers of a CPU-bound batch lose nothing
+     * gdalwarp would use. */
+    int nMaxWorkers = psOptions->nMaxWorkers > 0 ? psOptions->nMaxWorkers
+                                                 : psOptions->nWorkers * BW_IO_WORKERS_PER_CORE;
+    nMaxWorkers = Min(nMaxWorkers, nTasks > 0 ? nTasks : 1);
+    const GIntBig nIOWorkerBytes =
+        nUserWarpMemory > 0 ? BW_PROCESS_BASELINE_BYTES + nUserWarpMemory + 4 * BW_MIN_CACHE_BYTES
+                            : BW_IO_WORKER_MIN_BYTES;
+    const GIntBig nFitIO = nForWorkers / nIOWorkerBytes;
+    if (nFitIO < nMaxWorkers)
+        nMaxWorkers = (int)nFitIO;
+    if (nMaxWorkers < nWorkers)
+        nMaxWorkers = nWorkers;
+    psBudget->nMaxWorkers = nMaxWorkers;
+
     /* -j is the number of cores the batch may use; idle workers' cores go to
      * the tasks still running only up to that (or the machine's count). */
     psBudget->nThreadBudget = Min(psOptions->nWorkers, CPLGetNumCPUs());
@@ -59,7 +76,7 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
                              BWCompressorThreadsQualify((CSLConstList)psOptions->papszWarpArgs,
                                                         psOptions->pszOutputFormat);
 
-    const GIntBig nShare = nForWorkers / nWorkers - BW_PROCESS_BASELINE_BYTES;
+    const GIntBig nShare = nForWorkers / nMaxWorkers - BW_PROCESS_BASELINE_BYTES;
     if (nUserWarpMemory > 0)
         psBudget->nWarpMemoryPerWorker = 0;
     else
@@ -77,7 +94,7 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
          * share is rounded up to that, but never past the user's value (a
          * total below it can only be 0 MB, which GDAL reads as such). */
         const GIntBig nUser = BWTotalCacheBudget();
-        psBudget->nCachePerWorker = nUser / nWorkers;
+        psBudget->nCachePerWorker = nUser / nMaxWorkers;
         if (psBudget->nCachePerWorker < BW_GDAL_BYTES_FROM)
             psBudget->nCachePerWorker = nUser < BW_GDAL_BYTES_FROM ? 0 : BW_GDAL_BYTES_FROM;
         return TRUE;

@@ -28,10 +28,21 @@
  * chunk keeps -multi's reading and warping overlapped. */
 #define BW_MAX_WARP_MEMORY_BYTES ((GIntBig)64 * 1024 * 1024)
 
+/* The least share of the budget an extra worker (beyond -j) is started
+ * with: its baseline, gdalwarp's default -wm and a 64 MB block cache. Extra
+ * workers never take a -j worker's warp memory below gdalwarp's default. */
+#define BW_IO_WORKER_MIN_BYTES                                                                     \
+    (BW_PROCESS_BASELINE_BYTES + BW_MAX_WARP_MEMORY_BYTES + 4 * BW_MIN_CACHE_BYTES)
+
 typedef struct
 {
-    GIntBig nTotalBytes;          /* the budget: -memory_budget, or its default */
-    int nWorkers;                 /* processes to start: -j, lowered to fit memory and tasks */
+    GIntBig nTotalBytes; /* the budget: -memory_budget, or its default */
+    int nWorkers;        /* processes to start: -j, lowered to fit memory and tasks */
+    /* Most live workers while tasks wait on I/O (batchwarp_concurrency.h):
+     * -max_workers, or -j * BW_IO_WORKERS_PER_CORE, lowered to the tasks
+     * and to what the memory budget holds at BW_IO_WORKER_MIN_BYTES each;
+     * never below nWorkers. The memory is split for this many. */
+    int nMaxWorkers;
     int nThreadBudget;            /* threads all running tasks may use together */
     int bTailThreads;             /* give idle cores to the last tasks (no user thread setting) */
     GIntBig nCachePerWorker;      /* GDAL_CACHEMAX of each worker, bytes */

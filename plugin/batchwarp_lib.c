@@ -380,6 +380,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     sSchedOptions.nWorkers = psBudget->nWorkers;
     sSchedOptions.bTailThreads = psBudget->bTailThreads;
     sSchedOptions.nThreadBudget = psBudget->nThreadBudget;
+    sSchedOptions.nMaxWorkers = psBudget->nMaxWorkers;
     sBatch.psSched = BWSchedulerNew(&sSchedOptions, psPlan->nItems);
     /* Existing outputs are complete (outputs are atomic): keep them. */
     int nToDo = 0;
@@ -413,6 +414,11 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         memset(&sPool, 0, sizeof(sPool));
         sPool.pszWorkerPath = pszWorker;
         sPool.nWorkers = nWorkers;
+        /* More workers while tasks wait on I/O, up to the budget's ceiling. */
+        BWConcurrency sConcurrency;
+        BWConcurrencyInit(&sConcurrency, nWorkers, psBudget->nMaxWorkers);
+        if (psBudget->nMaxWorkers > nWorkers)
+            sPool.psConcurrency = &sConcurrency;
         sPool.nMaxTasksPerWorker = psOptions->nMaxTasksPerWorker;
         sPool.dfTaskTimeout = psOptions->dfTaskTimeout;
         sPool.papszInitFields = papszInit;

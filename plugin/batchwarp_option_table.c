@@ -268,6 +268,15 @@ static const BWOptionSpec asSpecs[] = {
      .eGroup = BW_GROUP_WORKERS_MEMORY,
      .pfnApply = SetCount,
      .nField = FIELD(nMaxTasksPerWorker)},
+    {.pszName = "-max_workers",
+     .nValues = 1,
+     .pszMetaVar = "<n>",
+     .pszHelp = "Most workers at once: beyond -j, more run while tasks wait on I/O, as many "
+                "as keep -j cores busy (8 per -j unless given, within -memory_budget); "
+                "-max_workers equal to -j: none.",
+     .eGroup = BW_GROUP_WORKERS_MEMORY,
+     .pfnApply = SetCount,
+     .nField = FIELD(nMaxWorkers)},
     {.pszName = "-timeout",
      .nValues = 1,
      .pszMetaVar = "<seconds>",

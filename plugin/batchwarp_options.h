@@ -27,6 +27,7 @@ struct GDALBatchWarpOptions
     GIntBig nUserWarpMemory; /* bytes of the user's -wm; 0 = not given */
     int nWarpOptionsSeen;    /* BW_SEEN_* bits (batchwarp_options.c): -tr, -ts, -te, -tap */
     int nMaxTasksPerWorker;
+    int nMaxWorkers; /* -max_workers: most live workers, I/O-waiting ones included; 0 = default */
     double dfTaskTimeout;
     int bQuiet;
     int bOverwrite;

@@ -321,10 +321,37 @@ static int MustRecycle(const BWPool *psPool, const BWWorkerSlot *psSlot, const B
     return pszOk == NULL || strcmp(pszOk, "1") != 0;
 }
 
+/* The live workers wanted now. */
+static int TargetWorkers(const BWPool *psPool)
+{
+    const BWPoolOptions *psOptions = psPool->psOptions;
+    if (psOptions->psConcurrency != NULL)
+        return psOptions->psConcurrency->nTarget;
+    return psOptions->nWorkers > 0 ? psOptions->nWorkers : 1;
+}
+
+/* A RESULT is a sample of how the task used its wall time. */
+static void AddConcurrencySample(const BWPool *psPool, const BWMessage *psResult)
+{
+    BWConcurrency *psConc = psPool->psOptions->psConcurrency;
+    const char *pszWall = BWMessageGet(psResult, "SECONDS");
+    const char *pszCPU = BWMessageGet(psResult, "CPU_SECONDS");
+    if (psConc == NULL || pszWall == NULL || pszCPU == NULL)
+        return;
+    const char *pszRunQueue = BWMessageGet(psResult, "RUNQUEUE_SECONDS");
+    const int nBefore = psConc->nTarget;
+    BWConcurrencyAddSample(psConc, CPLAtof(pszCPU), pszRunQueue ? CPLAtof(pszRunQueue) : 0,
+                           CPLAtof(pszWall));
+    if (psConc->nTarget != nBefore)
+        CPLDebug("BATCHWARP", "workers: %d -> %d (recent tasks used a CPU %.0f%% of their time)",
+                 nBefore, psConc->nTarget, 100 * BWConcurrencyUtilisation(psConc));
+}
+
 /* The current task of a busy worker has its RESULT. */
 static void CompleteTask(BWPool *psPool, BWWorkerSlot *psSlot, const BWMessage *psResult)
 {
     const BWPoolOptions *psOptions = psPool->psOptions;
+    AddConcurrencySample(psPool, psResult);
     psSlot->nTasksDone++;
     const int bRecycle = MustRecycle(psPool, psSlot, psResult);
     const BWSlotTask sDone = psSlot->asTasks[0];
@@ -473,12 +500,30 @@ static int FeedSlot(BWPool *psPool, BWWorkerSlot *psSlot, int bAhead)
     return 1;
 }
 
+/* Lets idle workers go while more are alive than wanted (the tasks became
+ * CPU-bound again): busy ones are let go once idle. */
+static void RetireExtraWorkers(BWPool *psPool)
+{
+    int nExtra = CountLive(psPool) - TargetWorkers(psPool);
+    for (int i = 0; i < psPool->nSlots && nExtra > 0; ++i)
+    {
+        BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        if ((psSlot->eState == BW_SLOT_STARTING || psSlot->eState == BW_SLOT_IDLE) &&
+            psSlot->nTasks == 0)
+        {
+            EndWorker(psPool, psSlot, BW_END_LET_GO, NULL);
+            nExtra--;
+        }
+    }
+}
+
 /* Hands tasks out: first to live workers without one, then to new workers,
  * then into the queues of busy workers. Returns FALSE when a worker cannot
  * be started at all. */
 static int Dispatch(BWPool *psPool)
 {
     const BWPoolOptions *psOptions = psPool->psOptions;
+    RetireExtraWorkers(psPool);
     for (int i = 0; i < psPool->nSlots && !StopRequested(psPool); ++i)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
@@ -488,7 +533,7 @@ static int Dispatch(BWPool *psPool)
         if (nFed <= 0)
             return nFed == 0;
     }
-    const int nWorkers = psOptions->nWorkers > 0 ? psOptions->nWorkers : 1;
+    const int nWorkers = TargetWorkers(psPool);
     for (int i = 0; i < psPool->nSlots && !StopRequested(psPool); ++i)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
@@ -498,7 +543,10 @@ static int Dispatch(BWPool *psPool)
         if (nFed <= 0)
             return nFed == 0;
     }
-    const int nMaxTasks = 1 + (psOptions->nQueuedPerWorker > 0 ? 1 : 0);
+    /* While more workers are alive than wanted, none takes a task ahead:
+     * the extra ones must run dry to be let go. */
+    const int nMaxTasks =
+        1 + (psOptions->nQueuedPerWorker > 0 && CountLive(psPool) <= nWorkers ? 1 : 0);
     for (int i = 0; i < psPool->nSlots && !StopRequested(psPool); ++i)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
@@ -646,7 +694,9 @@ int BWPoolRun(const BWPoolOptions *psOptions, char **ppszError)
     BWPool sPool;
     memset(&sPool, 0, sizeof(sPool));
     sPool.psOptions = psOptions;
-    const int nWorkers = psOptions->nWorkers > 0 ? psOptions->nWorkers : 1;
+    int nWorkers = psOptions->nWorkers > 0 ? psOptions->nWorkers : 1;
+    if (psOptions->psConcurrency != NULL && psOptions->psConcurrency->nMax > nWorkers)
+        nWorkers = psOptions->psConcurrency->nMax;
     /* Room for a full set of live workers beside a full set of exiting
      * ones, so that a worker's teardown never holds up its replacement. */
     sPool.nSlots = 2 * nWorkers;

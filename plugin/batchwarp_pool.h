@@ -26,6 +26,7 @@
 
 #include <signal.h>
 
+#include "batchwarp_concurrency.h"
 #include "batchwarp_protocol.h"
 
 /* How long an exiting worker may take before it is killed. */
@@ -84,6 +85,11 @@ typedef struct
     /* Seconds an exiting worker is given before it is killed; 0 means
      * BW_EXIT_GRACE_SECONDS. */
     double dfExitGrace;
+    /* When set, the number of live workers follows its target instead of
+     * nWorkers (between its nCores and nMax): the pool feeds it each
+     * RESULT's CPU_SECONDS, RUNQUEUE_SECONDS and SECONDS, and lets idle
+     * workers above the target go. May be NULL. */
+    BWConcurrency *psConcurrency;
     BWPoolNextTaskFn pfnNext;
     BWPoolTaskDoneFn pfnDone;
     BWPoolStartFailedFn pfnStartFailed;

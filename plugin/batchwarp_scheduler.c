@@ -101,7 +101,12 @@ int BWSchedulerNext(BWScheduler *psSched, int bAhead, int *piItem, int *pnThread
                                           : psSched->panOrder[psSched->nNext];
     const GIntBig nCost = BWTaskCost(psSched->panSizes[iNext]);
     int nThreads = 1;
-    if (psOptions->bTailThreads && !bAhead)
+    /* Beyond nThreadBudget tasks at once (more workers than -j, while tasks
+     * wait on I/O: batchwarp_concurrency.h), a task runs on one thread:
+     * tail threads only ever share the -j cores. */
+    const int bBeyondCores = psOptions->nMaxWorkers > psOptions->nWorkers &&
+                             psSched->nRunning - psSched->nAhead >= psOptions->nThreadBudget;
+    if (psOptions->bTailThreads && !bAhead && !bBeyondCores)
     {
         int nIdle = psOptions->nWorkers - (psSched->nRunning - psSched->nAhead);
         if (nIdle < 0)

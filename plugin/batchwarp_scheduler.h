@@ -29,6 +29,9 @@ typedef struct
     int nWorkers;      /* workers of the pool */
     int bTailThreads;  /* give idle cores to the last tasks */
     int nThreadBudget; /* threads all running tasks may use together */
+    /* Most workers of the pool while tasks wait on I/O; beyond the thread
+     * budget, tasks then run on one thread each (0: nWorkers). */
+    int nMaxWorkers;
 } BWSchedulerOptions;
 
 /* How an attempt ended. */

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -187,6 +188,32 @@ static long ResidentKB(void)
         nResident = 0;
     fclose(fp);
     return nResident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* CPU time of the whole process (every thread), in seconds. */
+static double ProcessCPUSeconds(void)
+{
+    struct timespec sTs;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &sTs) != 0)
+        return 0;
+    return (double)sTs.tv_sec + (double)sTs.tv_nsec / 1e9;
+}
+
+/* How long the main thread waited for a CPU while runnable (the second
+ * field of /proc/self/schedstat), in seconds; 0 where the kernel keeps no
+ * such count. It tells a task starved of CPU, which more workers would not
+ * help, from one waiting on I/O. */
+static double RunQueueSeconds(void)
+{
+    FILE *fp = fopen("/proc/self/schedstat", "r");
+    unsigned long long nOnCPU = 0;
+    unsigned long long nWaiting = 0;
+    if (fp == NULL)
+        return 0;
+    if (fscanf(fp, "%llu %llu", &nOnCPU, &nWaiting) != 2)
+        nWaiting = 0;
+    fclose(fp);
+    return (double)nWaiting / 1e9;
 }
 
 static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
@@ -481,6 +508,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     ClearLog(&psWorker->sLog);
     CPLErrorReset();
     const double dfStart = BWMonotonicSeconds();
+    const double dfCPUStart = ProcessCPUSeconds();
+    const double dfRunQueueStart = RunQueueSeconds();
     int bOk = FALSE;
     char **papszFiles = NULL;
     if (pszId == NULL || pszSource == NULL || pszOutput == NULL || pszTemp == NULL)
@@ -543,6 +572,11 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     papszReply =
         CSLAddNameValue(papszReply, "SECONDS", CPLSPrintf("%.6f", BWMonotonicSeconds() - dfStart));
     papszReply = CSLAddNameValue(papszReply, "RSS_KB", CPLSPrintf("%ld", ResidentKB()));
+    /* What the task did with its wall time, for the pool's concurrency. */
+    papszReply = CSLAddNameValue(papszReply, "CPU_SECONDS",
+                                 CPLSPrintf("%.6f", ProcessCPUSeconds() - dfCPUStart));
+    papszReply = CSLAddNameValue(papszReply, "RUNQUEUE_SECONDS",
+                                 CPLSPrintf("%.6f", RunQueueSeconds() - dfRunQueueStart));
     for (char **papszIter = papszFiles; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "FILE", *papszIter);
     CSLDestroy(papszFiles);

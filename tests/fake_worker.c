@@ -5,6 +5,7 @@
  * it reads INIT and answers READY, then answers each TASK with
  *     RESULT  ID=<task ID>  OK=1  ECHO=<task PAYLOAD>  PID=<its pid>  INIT_TAG=<INIT's TAG>
  *             SENT_MS=<CLOCK_MONOTONIC when sent, ms>  RSS_KB=1024
+ *             SECONDS, CPU_SECONDS, RUNQUEUE_SECONDS (as a real worker's)
  * unless the task's ACTION field asks it to misbehave:
  *     ok       reply normally (also the default)
  *     sleep    wait MS milliseconds (a task waiting on I/O), then reply
@@ -39,6 +40,9 @@ typedef struct
     char *pszInitTag;
     char *pszExitLog;
     int nExitDelayMs;
+    double dfTaskStartMs;    /* when the current task came */
+    double dfTaskCPUStart;   /* the process's CPU seconds then */
+    double dfTaskQueueStart; /* its run-queue seconds then */
 } FakeWorker;
 
 /* Frees everything before exit(), so that LeakSanitizer (in a sanitizer
@@ -59,6 +63,25 @@ static double NowMs(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static double CPUSeconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double RunQueueSeconds(void)
+{
+    unsigned long long nOnCPU = 0, nWaiting = 0;
+    FILE *fp = fopen("/proc/self/schedstat", "r");
+    if (fp == NULL)
+        return 0;
+    if (fscanf(fp, "%llu %llu", &nOnCPU, &nWaiting) != 2)
+        nWaiting = 0;
+    fclose(fp);
+    return (double)nWaiting / 1e9;
 }
 
 static void LogEndOfChannel(const FakeWorker *psWorker)
@@ -96,6 +119,13 @@ static int Reply(FakeWorker *psWorker, int fd)
         CSLAddNameValue(papszReply, "INIT_TAG", psWorker->pszInitTag ? psWorker->pszInitTag : "");
     papszReply = CSLAddNameValue(papszReply, "RSS_KB", "1024");
     papszReply = CSLAddNameValue(papszReply, "SENT_MS", CPLSPrintf("%.3f", NowMs()));
+    papszReply = CSLAddNameValue(papszReply, "SECONDS",
+                                 CPLSPrintf("%.6f", (NowMs() - psWorker->dfTaskStartMs) / 1000));
+    papszReply = CSLAddNameValue(papszReply, "CPU_SECONDS",
+                                 CPLSPrintf("%.6f", CPUSeconds() - psWorker->dfTaskCPUStart));
+    papszReply =
+        CSLAddNameValue(papszReply, "RUNQUEUE_SECONDS",
+                        CPLSPrintf("%.6f", RunQueueSeconds() - psWorker->dfTaskQueueStart));
     char *pszError = NULL;
     const int bOk = BWMessageWrite(fd, BW_MSG_RESULT, papszReply, &pszError);
     if (!bOk)
@@ -167,6 +197,9 @@ int main(int argc, char **argv)
             break;
         }
 
+        sWorker.dfTaskStartMs = NowMs();
+        sWorker.dfTaskCPUStart = CPUSeconds();
+        sWorker.dfTaskQueueStart = RunQueueSeconds();
         const char *pszAction = BWMessageGet(&sWorker.sMsg, "ACTION");
         const char *pszMs = BWMessageGet(&sWorker.sMsg, "MS");
         const int nMs = pszMs ? atoi(pszMs) : 0;

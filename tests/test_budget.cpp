@@ -8,6 +8,7 @@
 extern "C"
 {
 #include "batchwarp_budget.h"
+#include "batchwarp_concurrency.h"
 #include "batchwarp_worker_config.h"
 }
 
@@ -28,12 +29,13 @@ struct OptionsFixture : public ::testing::Test
     }
 };
 
-// Resident memory the budget allows the process tree, as doc/design.md states it.
+// Resident memory the budget allows the process tree, as doc/design.md
+// states it: as many workers as may run while tasks wait on I/O.
 GIntBig TreeBytes(const BWBudget &sBudget)
 {
     const GIntBig nWarp = sBudget.nWarpMemoryPerWorker;
     return BW_PROCESS_BASELINE_BYTES +
-           sBudget.nWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker + nWarp);
+           sBudget.nMaxWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker + nWarp);
 }
 
 TEST_F(OptionsFixture, SplitStaysWithinTheBudget)
@@ -49,6 +51,8 @@ TEST_F(OptionsFixture, SplitStaysWithinTheBudget)
             ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError)) << pszError;
             EXPECT_GE(sBudget.nWorkers, 1);
             EXPECT_LE(sBudget.nWorkers, nWorkers);
+            EXPECT_GE(sBudget.nMaxWorkers, sBudget.nWorkers);
+            EXPECT_LE(sBudget.nMaxWorkers, nWorkers * BW_IO_WORKERS_PER_CORE);
             EXPECT_LE(TreeBytes(sBudget), nBudget) << nBudget / MB << " MB, -j " << nWorkers;
             EXPECT_GE(sBudget.nCachePerWorker, BW_MIN_CACHE_BYTES);
             EXPECT_GE(sBudget.nWarpMemoryPerWorker, BW_MIN_WARP_MEMORY_BYTES);
@@ -101,8 +105,8 @@ TEST_F(OptionsFixture, UserWarpMemoryIsKeptAndCounted)
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nWarpMemoryPerWorker, 0); // the user's -wm stays in the arguments
     EXPECT_LE(BW_PROCESS_BASELINE_BYTES +
-                  sBudget.nWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker +
-                                      sOptions.nUserWarpMemory),
+                  sBudget.nMaxWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker +
+                                         sOptions.nUserWarpMemory),
               sOptions.nMemoryBudget);
 }
 
@@ -110,6 +114,7 @@ TEST_F(OptionsFixture, UserCacheMaxIsTheTotalCache)
 {
     CPLSetConfigOption("GDAL_CACHEMAX", "400");
     sOptions.nMemoryBudget = 4096 * MB;
+    sOptions.nMaxWorkers = 2; // no workers beyond -j
     BWBudget sBudget;
     char *pszError = nullptr;
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
@@ -123,6 +128,7 @@ TEST_F(OptionsFixture, SmallUserCacheMaxIsNeverRaised)
     CPLSetConfigOption("GDAL_CACHEMAX", "1");
     sOptions.nMemoryBudget = 4096 * MB;
     sOptions.nWorkers = 2;
+    sOptions.nMaxWorkers = 2; // no workers beyond -j
     BWBudget sBudget;
     char *pszError = nullptr;
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
@@ -130,6 +136,7 @@ TEST_F(OptionsFixture, SmallUserCacheMaxIsNeverRaised)
     // Shares below 100000 bytes, which GDAL would read as megabytes, become
     // 100000 bytes: still no more than the user's 1 MB.
     sOptions.nWorkers = 16;
+    sOptions.nMaxWorkers = 16;
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nCachePerWorker, 100000);
     // 0 stays 0.
@@ -137,6 +144,46 @@ TEST_F(OptionsFixture, SmallUserCacheMaxIsNeverRaised)
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nCachePerWorker, 0);
     CPLSetConfigOption("GDAL_CACHEMAX", nullptr);
+}
+
+TEST_F(OptionsFixture, WorkersBeyondJOnlyWithAFullShareEach)
+{
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    // Plenty of memory: 8 per core of -j, no more than the tasks.
+    sOptions.nMemoryBudget = 16384 * MB;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nWorkers, 2);
+    EXPECT_EQ(sBudget.nMaxWorkers, 2 * BW_IO_WORKERS_PER_CORE);
+    EXPECT_EQ(sBudget.nWarpMemoryPerWorker, BW_MAX_WARP_MEMORY_BYTES);
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 5, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nMaxWorkers, 5);
+    // The memory budget caps them: (1000 - 96) / 224 = 4 workers.
+    sOptions.nMemoryBudget = 1000 * MB;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nMaxWorkers, 4);
+    EXPECT_GE(sBudget.nCachePerWorker + sBudget.nWarpMemoryPerWorker,
+              BW_IO_WORKER_MIN_BYTES - BW_PROCESS_BASELINE_BYTES);
+    EXPECT_LE(TreeBytes(sBudget), sOptions.nMemoryBudget);
+    // A budget that holds only -j workers: none beyond them, and their
+    // share is what it was without this feature.
+    sOptions.nMemoryBudget = 400 * MB;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nMaxWorkers, sBudget.nWorkers);
+    const GIntBig nCacheFloor = sBudget.nCachePerWorker;
+    sOptions.nMaxWorkers = 2;
+    BWBudget sOff;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sOff, &pszError));
+    EXPECT_EQ(sOff.nCachePerWorker, nCacheFloor);
+    // -max_workers caps them, and never lowers -j.
+    sOptions.nMemoryBudget = 16384 * MB;
+    sOptions.nMaxWorkers = 5;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nMaxWorkers, 5);
+    sOptions.nMaxWorkers = 1;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    EXPECT_EQ(sBudget.nWorkers, 2);
+    EXPECT_EQ(sBudget.nMaxWorkers, 2);
 }
 
 TEST_F(OptionsFixture, TailThreadsOnlyWithoutUserThreads)

@@ -70,6 +70,7 @@ class SweepFixture : public ::testing::Test
             {"-suffix", "_s"},
             {"-report", oDir / "report.jsonl"},
             {"-max_tasks_per_worker", "3"},
+            {"-max_workers", "4"},
             {"-timeout", "5"},
             {"-retries", "1"},
             {"-retry_failed", oDir / "failed.jsonl"},

@@ -208,6 +208,71 @@ TEST_F(PoolTest, RunsEveryTaskExactlyOnce)
 // for, so that their exits (GDAL's teardown) overlap. Each fake worker takes
 // 500 ms to exit once its channel closes: one after the other, the last of
 // four would see its channel close 1.5 s after the first.
+// With a concurrency controller, tasks that wait (sleep) make the pool run
+// more workers than nWorkers, up to its ceiling; tasks that use the CPU
+// keep nWorkers; and once waiting tasks turn CPU-bound, the extra workers
+// are let go.
+TEST_F(PoolTest, WaitingTasksGrowThePoolWithinItsCeiling)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 1, 4);
+    sOptions.nWorkers = 1;
+    sOptions.psConcurrency = &sConc;
+    Batch oBatch;
+    for (int i = 0; i < 24; ++i)
+        oBatch.aoTasks.push_back({"sleep", "", 100});
+    ASSERT_TRUE(Run(oBatch));
+    std::set<int> aoPids;
+    for (const auto &oEntry : oBatch.oOutcomes)
+    {
+        EXPECT_TRUE(oEntry.second.bOk);
+        aoPids.insert(oEntry.second.nPid);
+    }
+    EXPECT_GT(aoPids.size(), 1u);
+    EXPECT_LE(aoPids.size(), 4u);
+    EXPECT_EQ(sConc.nTarget, 4);
+}
+
+TEST_F(PoolTest, CPUBoundTasksKeepNWorkers)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 1, 4);
+    sOptions.nWorkers = 1;
+    sOptions.psConcurrency = &sConc;
+    Batch oBatch;
+    for (int i = 0; i < 12; ++i)
+        oBatch.aoTasks.push_back({"spin", "", 30});
+    ASSERT_TRUE(Run(oBatch));
+    std::set<int> aoPids;
+    for (const auto &oEntry : oBatch.oOutcomes)
+        aoPids.insert(oEntry.second.nPid);
+    EXPECT_EQ(aoPids.size(), 1u);
+    EXPECT_EQ(sConc.nTarget, 1);
+}
+
+TEST_F(PoolTest, ExtraWorkersAreLetGoWhenTasksTurnCPUBound)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 1, 4);
+    sOptions.nWorkers = 1;
+    sOptions.psConcurrency = &sConc;
+    Batch oBatch;
+    for (int i = 0; i < 16; ++i)
+        oBatch.aoTasks.push_back({"sleep", "", 100});
+    for (int i = 0; i < 40; ++i)
+        oBatch.aoTasks.push_back({"spin", "", 30});
+    ASSERT_TRUE(Run(oBatch));
+    ASSERT_EQ(oBatch.oOutcomes.size(), 56u);
+    EXPECT_EQ(sConc.nTarget, 1);
+    std::set<int> aoFirst, aoLast;
+    for (size_t i = 0; i < 16; ++i)
+        aoFirst.insert(oBatch.oOutcomes[i].nPid);
+    for (size_t i = 51; i < 56; ++i)
+        aoLast.insert(oBatch.oOutcomes[i].nPid);
+    EXPECT_GT(aoFirst.size(), 1u);
+    EXPECT_EQ(aoLast.size(), 1u);
+}
+
 TEST_F(PoolTest, LetsEveryIdleWorkerGoBeforeWaitingForAny)
 {
     const std::string osLog = "/tmp/batchwarp_pool_exit_" + std::to_string(getpid()) + ".log";

@@ -55,6 +55,7 @@ BWSchedulerOptions Options(int nWorkers, int nRetries = 0, bool bTail = false)
     s.nWorkers = nWorkers;
     s.bTailThreads = bTail ? TRUE : FALSE;
     s.nThreadBudget = nWorkers;
+    s.nMaxWorkers = nWorkers;
     return s;
 }
 
@@ -154,6 +155,21 @@ TEST(Scheduler, TheLastTaskGetsTheFreeCores)
     ASSERT_EQ(o.Next(false, &nThreads), 4);
     EXPECT_EQ(nThreads, 3);
     EXPECT_EQ(BWSchedulerThreads(o.psSched, 4), 3);
+}
+
+// With workers beyond -j (tasks waiting on I/O), tasks beyond the thread
+// budget run on one thread each instead of waiting for a free core.
+TEST(Scheduler, TasksBeyondTheCoresRunOnOneThreadEach)
+{
+    BWSchedulerOptions s = Options(2, 0, true);
+    s.nMaxWorkers = 16;
+    Sched o(s, {MB, MB, MB, MB, MB});
+    for (int i = 0; i < 5; ++i)
+    {
+        int nThreads = 0;
+        ASSERT_EQ(o.Next(false, &nThreads), i);
+        EXPECT_EQ(nThreads, 1) << i;
+    }
 }
 
 // A task larger than all the others together starts alone with every thread;

@@ -1,0 +1,66 @@
+#include "batchwarp_concurrency.h"
+
+#include <math.h>
+#include <string.h>
+
+void BWConcurrencyInit(BWConcurrency *psConc, int nCores, int nMax)
+{
+    memset(psConc, 0, sizeof(*psConc));
+    psConc->nCores = nCores > 0 ? nCores : 1;
+    psConc->nMax = nMax > psConc->nCores ? nMax : psConc->nCores;
+    psConc->nTarget = psConc->nCores;
+}
+
+double BWConcurrencyUtilisation(const BWConcurrency *psConc)
+{
+    if (psConc->dfWall <= 0)
+        return 1.0;
+    return psConc->dfBusy / psConc->dfWall;
+}
+
+/* Workers that keep nCores busy at utilisation dfUtil, within the bounds. */
+static int IdealWorkers(const BWConcurrency *psConc, double dfUtil)
+{
+    if (dfUtil >= BW_CPU_BOUND_UTILISATION)
+        return psConc->nCores;
+    const double dfMinUtil = (double)psConc->nCores / psConc->nMax;
+    const double dfIdeal = floor(psConc->nCores / (dfUtil > dfMinUtil ? dfUtil : dfMinUtil));
+    if (dfIdeal >= psConc->nMax)
+        return psConc->nMax;
+    return dfIdeal > psConc->nCores ? (int)dfIdeal : psConc->nCores;
+}
+
+int BWConcurrencyAddSample(BWConcurrency *psConc, double dfCPUSeconds, double dfRunQueueSeconds,
+                           double dfWallSeconds)
+{
+    if (!(dfWallSeconds > 0))
+        return psConc->nTarget;
+    double dfBusy =
+        (dfCPUSeconds > 0 ? dfCPUSeconds : 0) + (dfRunQueueSeconds > 0 ? dfRunQueueSeconds : 0);
+    /* Threads can make CPU time exceed wall time: that is CPU-bound. */
+    if (dfBusy > dfWallSeconds)
+        dfBusy = dfWallSeconds;
+    const int nWindow =
+        psConc->nTarget > BW_CONCURRENCY_MIN_WINDOW ? psConc->nTarget : BW_CONCURRENCY_MIN_WINDOW;
+    const double dfKeep = 1.0 - 1.0 / nWindow;
+    psConc->dfBusy = psConc->dfBusy * dfKeep + dfBusy;
+    psConc->dfWall = psConc->dfWall * dfKeep + dfWallSeconds;
+    psConc->nSamples++;
+    if (psConc->nSamples < BW_CONCURRENCY_MIN_SAMPLES)
+        return psConc->nTarget;
+
+    const int nIdeal = IdealWorkers(psConc, BWConcurrencyUtilisation(psConc));
+    if (nIdeal > psConc->nTarget)
+    {
+        const int nDouble = 2 * psConc->nTarget;
+        psConc->nTarget = nIdeal < nDouble ? nIdeal : nDouble;
+    }
+    else if (nIdeal < BW_CONCURRENCY_SHRINK_FRACTION * psConc->nTarget)
+    {
+        const int nStep = (int)floor(BW_CONCURRENCY_SHRINK_FRACTION * psConc->nTarget);
+        psConc->nTarget = nIdeal > nStep ? nIdeal : nStep;
+        if (psConc->nTarget < psConc->nCores)
+            psConc->nTarget = psConc->nCores;
+    }
+    return psConc->nTarget;
+}

@@ -1,0 +1,54 @@
+/*
+ * How many workers the pool keeps alive: -j while tasks are CPU-bound, more
+ * while they wait on I/O (object stores: tens of milliseconds per request),
+ * so that the waiting overlaps and the -j cores stay busy.
+ *
+ * Each finished task is a sample: its wall time, its CPU time, and the time
+ * it was runnable but waited for a CPU (the run queue). The share of wall
+ * time a task wanted a CPU (CPU plus run queue, over wall) is its
+ * utilisation u; -j / u workers keep -j cores busy. A task starved of CPU
+ * by an oversubscribed machine shows run-queue time, not I/O, so a loaded
+ * machine never makes the pool grow, and a pool grown too far shrinks.
+ *
+ * Pure: no clock, no process; the pool feeds it samples.
+ */
+#ifndef BATCHWARP_CONCURRENCY_H_INCLUDED
+#define BATCHWARP_CONCURRENCY_H_INCLUDED
+
+/* The default ceiling: this many workers per core of -j. */
+#define BW_IO_WORKERS_PER_CORE 8
+/* Utilisation at or above which tasks count as CPU-bound: -j workers. */
+#define BW_CPU_BOUND_UTILISATION 0.7
+/* Samples needed before the first decision (one slow first open must not
+ * grow the pool). */
+#define BW_CONCURRENCY_MIN_SAMPLES 2
+/* The fewest recent samples the utilisation is averaged over; more when
+ * more workers run (about one round of tasks). */
+#define BW_CONCURRENCY_MIN_WINDOW 4
+/* Hysteresis: the pool shrinks only when the ideal count is below this
+ * fraction of the current one, and by at most this fraction per sample; it
+ * grows at most twofold per sample. */
+#define BW_CONCURRENCY_SHRINK_FRACTION 0.75
+
+typedef struct
+{
+    int nCores;    /* -j: the CPU budget, and the floor */
+    int nMax;      /* the ceiling: -max_workers and the memory budget */
+    int nTarget;   /* live workers wanted now */
+    int nSamples;  /* samples seen */
+    double dfBusy; /* recent CPU plus run-queue seconds, decayed */
+    double dfWall; /* recent wall seconds, decayed */
+} BWConcurrency;
+
+/* Starts at nCores workers; nMax below nCores is raised to it. */
+void BWConcurrencyInit(BWConcurrency *psConc, int nCores, int nMax);
+
+/* Adds a finished task; returns the new target. Samples with no wall time
+ * are ignored. */
+int BWConcurrencyAddSample(BWConcurrency *psConc, double dfCPUSeconds, double dfRunQueueSeconds,
+                           double dfWallSeconds);
+
+/* The utilisation of recent tasks (1 before any sample). */
+double BWConcurrencyUtilisation(const BWConcurrency *psConc);
+
+#endif

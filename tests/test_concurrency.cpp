@@ -1,0 +1,120 @@
+// How many workers the pool keeps, driven by fake task samples.
+#include <gtest/gtest.h>
+
+extern "C"
+{
+#include "batchwarp_concurrency.h"
+}
+
+namespace
+{
+
+// Feeds n samples of tasks that used a CPU for dfCPU of dfWall seconds,
+// waiting dfRunQueue for one; returns the target after them.
+int Feed(BWConcurrency *psConc, int n, double dfCPU, double dfRunQueue, double dfWall)
+{
+    for (int i = 0; i < n; ++i)
+        BWConcurrencyAddSample(psConc, dfCPU, dfRunQueue, dfWall);
+    return psConc->nTarget;
+}
+
+TEST(Concurrency, StartsAtTheCores)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    EXPECT_EQ(sConc.nTarget, 2);
+    // A ceiling below -j is raised to it.
+    BWConcurrencyInit(&sConc, 4, 1);
+    EXPECT_EQ(sConc.nMax, 4);
+    EXPECT_EQ(sConc.nTarget, 4);
+}
+
+TEST(Concurrency, CPUBoundTasksKeepTheCores)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    EXPECT_EQ(Feed(&sConc, 200, 0.95, 0.0, 1.0), 2);
+    // Threads: CPU time beyond wall time.
+    EXPECT_EQ(Feed(&sConc, 50, 3.0, 0.0, 1.0), 2);
+}
+
+TEST(Concurrency, TasksStarvedOfCPUDoNotGrowThePool)
+{
+    // A loaded machine: tasks spend most of their wall time runnable but
+    // waiting for a core. More workers would only add to the queue.
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    EXPECT_EQ(Feed(&sConc, 200, 0.2, 0.75, 1.0), 2);
+}
+
+TEST(Concurrency, IOBoundTasksGrowThePoolQuickly)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    // Tasks using a CPU a tenth of their time: -j / 0.1 = 20, capped at 16.
+    BWConcurrencyAddSample(&sConc, 0.1, 0.0, 1.0);
+    EXPECT_EQ(sConc.nTarget, 2) << "one sample is not enough";
+    BWConcurrencyAddSample(&sConc, 0.1, 0.0, 1.0);
+    EXPECT_EQ(sConc.nTarget, 4) << "at most twofold per sample";
+    EXPECT_EQ(Feed(&sConc, 2, 0.1, 0.0, 1.0), 16);
+    EXPECT_EQ(Feed(&sConc, 100, 0.1, 0.0, 1.0), 16);
+}
+
+TEST(Concurrency, GrowsInProportionToTheWaiting)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    // A quarter of the time on a CPU: 8 workers keep 2 cores busy.
+    EXPECT_EQ(Feed(&sConc, 50, 0.25, 0.0, 1.0), 8);
+    BWConcurrencyInit(&sConc, 1, 8);
+    EXPECT_EQ(Feed(&sConc, 50, 0.4, 0.0, 1.0), 2);
+}
+
+TEST(Concurrency, TheCeilingCapsIt)
+{
+    // The memory budget held 3 workers.
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 3);
+    EXPECT_EQ(Feed(&sConc, 50, 0.01, 0.0, 1.0), 3);
+    // And a ceiling of -j turns it off.
+    BWConcurrencyInit(&sConc, 2, 2);
+    EXPECT_EQ(Feed(&sConc, 50, 0.01, 0.0, 1.0), 2);
+}
+
+TEST(Concurrency, ShrinksBackWhenTasksBecomeCPUBound)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    ASSERT_EQ(Feed(&sConc, 50, 0.05, 0.0, 1.0), 16);
+    // Gradually (the hysteresis), never below -j.
+    const int nAfterOne = Feed(&sConc, 1, 1.0, 0.0, 1.0);
+    EXPECT_LE(nAfterOne, 16);
+    EXPECT_GE(nAfterOne, 12);
+    EXPECT_EQ(Feed(&sConc, 200, 1.0, 0.0, 1.0), 2);
+    // Run-queue time counts as wanting a CPU: a pool grown so far that the
+    // cores are saturated shrinks as well.
+    ASSERT_EQ(Feed(&sConc, 50, 0.05, 0.0, 1.0), 16);
+    EXPECT_EQ(Feed(&sConc, 200, 0.1, 0.8, 1.0), 2);
+}
+
+TEST(Concurrency, SmallChangesDoNotMoveIt)
+{
+    // Utilisation between the CPU-bound mark and the current count's
+    // hysteresis band: the target stays.
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    ASSERT_EQ(Feed(&sConc, 50, 0.25, 0.0, 1.0), 8);
+    // 2 / 0.3 = 6.67 -> 6, which is not below 0.75 * 8: stays at 8.
+    EXPECT_EQ(Feed(&sConc, 50, 0.3, 0.0, 1.0), 8);
+}
+
+TEST(Concurrency, SamplesWithoutWallTimeAreIgnored)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    EXPECT_EQ(Feed(&sConc, 10, 0.0, 0.0, 0.0), 2);
+    EXPECT_EQ(sConc.nSamples, 0);
+    EXPECT_DOUBLE_EQ(BWConcurrencyUtilisation(&sConc), 1.0);
+}
+
+} // namespace
