@@ -10,7 +10,9 @@ so each tool's requests per source are reported next to its wall time.
     seed-style Python spawn pool with the seed's own settings
     (GDAL_DISABLE_READDIR_ON_OPEN=YES, processes = cores), the same pool tuned
     (EMPTY_DIR, 8 processes per core) and GNU parallel (8 jobs per core,
-    EMPTY_DIR); and gdal_batchwarp on the same files from local disk.
+    EMPTY_DIR); gdal_batchwarp on the same files from local disk; and
+    gdal_batchwarp with no more workers than -j (-max_workers = cores: the
+    latency not hidden).
 (f) 20,000 tiny objects listed on the store: the plan's time beyond the
     listing itself, the supervisor's peak memory, and the overhead per task.
 """
@@ -32,7 +34,8 @@ import s3_server  # noqa: E402
 NCPU = os.cpu_count() or 1
 LATENCY = 0.040
 BUCKET = "bench"
-E_TOOLS = ["gdal_batchwarp", "python_pool_seed", "python_pool_tuned", "parallel_tuned", "gdal_batchwarp_local"]
+E_TOOLS = ["gdal_batchwarp", "gdal_batchwarp_cores_only", "python_pool_seed", "python_pool_tuned", "parallel_tuned",
+           "gdal_batchwarp_local"]
 
 
 def _cog(path, src_plain):
@@ -94,6 +97,8 @@ def e_command(tool, batchwarp, warp, remote_dir, local_dir, listfile, outdir):
     pool = os.path.join(HERE, "py_spawn_pool.py")
     if tool == "gdal_batchwarp":
         return [batchwarp, *warp, "-q", remote_dir, "-outdir", outdir], {}
+    if tool == "gdal_batchwarp_cores_only":
+        return [batchwarp, *warp, "-q", "-max_workers", str(NCPU), remote_dir, "-outdir", outdir], {}
     if tool == "gdal_batchwarp_local":
         return [batchwarp, *warp, "-q", local_dir, "-outdir", outdir], {}
     if tool == "python_pool_seed":
@@ -172,6 +177,8 @@ def run_e(args, reps, quick, write_raster, measure, check_identical, warp):
 
     local = statistics.median(ours[r][0] / samples["gdal_batchwarp_local"][r][0] for r in ours)
     add("(e) wall on S3 / wall of the same batch from local disk", f"{local:.2f}", "<= 1.5", local <= 1.5)
+    off = results["gdal_batchwarp_cores_only"]["ratio"]
+    add("(e) vs the same with no more workers than -j (-max_workers = cores)", f"{off:.2f}x", "-", True)
     for peer, target in (("python_pool_tuned", 1.5), ("python_pool_seed", 10.0)):
         r = results[peer]["ratio"]
         add(f"(e) vs {peer}", f"{r:.2f}x", f">= {target}x", r >= target)

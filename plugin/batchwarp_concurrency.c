@@ -18,16 +18,11 @@ double BWConcurrencyUtilisation(const BWConcurrency *psConc)
     return psConc->dfBusy / psConc->dfWall;
 }
 
-/* Workers that keep nCores busy at utilisation dfUtil, within the bounds. */
-static int IdealWorkers(const BWConcurrency *psConc, double dfUtil)
+/* Workers that keep nCores busy at utilisation dfUtil (not rounded). */
+static double IdealWorkers(const BWConcurrency *psConc, double dfUtil)
 {
-    if (dfUtil >= BW_CPU_BOUND_UTILISATION)
-        return psConc->nCores;
     const double dfMinUtil = (double)psConc->nCores / psConc->nMax;
-    const double dfIdeal = floor(psConc->nCores / (dfUtil > dfMinUtil ? dfUtil : dfMinUtil));
-    if (dfIdeal >= psConc->nMax)
-        return psConc->nMax;
-    return dfIdeal > psConc->nCores ? (int)dfIdeal : psConc->nCores;
+    return psConc->nCores / (dfUtil > dfMinUtil ? dfUtil : dfMinUtil);
 }
 
 int BWConcurrencyAddSample(BWConcurrency *psConc, double dfCPUSeconds, double dfRunQueueSeconds,
@@ -49,14 +44,20 @@ int BWConcurrencyAddSample(BWConcurrency *psConc, double dfCPUSeconds, double df
     if (psConc->nSamples < BW_CONCURRENCY_MIN_SAMPLES)
         return psConc->nTarget;
 
-    const int nIdeal = IdealWorkers(psConc, BWConcurrencyUtilisation(psConc));
-    if (nIdeal > psConc->nTarget)
+    const double dfUtil = BWConcurrencyUtilisation(psConc);
+    const double dfIdeal = IdealWorkers(psConc, dfUtil);
+    /* Grow only while tasks are well below CPU-bound; shrink only when the
+     * ideal count falls clearly below the current one: between the two, the
+     * target stays (no flapping around a threshold). */
+    if (dfUtil < BW_CPU_BOUND_UTILISATION && floor(dfIdeal) > psConc->nTarget)
     {
+        const int nIdeal = dfIdeal >= psConc->nMax ? psConc->nMax : (int)floor(dfIdeal);
         const int nDouble = 2 * psConc->nTarget;
         psConc->nTarget = nIdeal < nDouble ? nIdeal : nDouble;
     }
-    else if (nIdeal < BW_CONCURRENCY_SHRINK_FRACTION * psConc->nTarget)
+    else if (dfIdeal < BW_CONCURRENCY_SHRINK_FRACTION * psConc->nTarget)
     {
+        const int nIdeal = (int)floor(dfIdeal);
         const int nStep = (int)floor(BW_CONCURRENCY_SHRINK_FRACTION * psConc->nTarget);
         psConc->nTarget = nIdeal > nStep ? nIdeal : nStep;
         if (psConc->nTarget < psConc->nCores)

@@ -17,7 +17,8 @@
 
 /* The default ceiling: this many workers per core of -j. */
 #define BW_IO_WORKERS_PER_CORE 8
-/* Utilisation at or above which tasks count as CPU-bound: -j workers. */
+/* Utilisation at or above which tasks count as CPU-bound: the pool does
+ * not grow. */
 #define BW_CPU_BOUND_UTILISATION 0.7
 /* Samples needed before the first decision (one slow first open must not
  * grow the pool). */
@@ -25,9 +26,9 @@
 /* The fewest recent samples the utilisation is averaged over; more when
  * more workers run (about one round of tasks). */
 #define BW_CONCURRENCY_MIN_WINDOW 4
-/* Hysteresis: the pool shrinks only when the ideal count is below this
- * fraction of the current one, and by at most this fraction per sample; it
- * grows at most twofold per sample. */
+/* Hysteresis: the pool shrinks only when the ideal count (-j / u, not
+ * rounded) is below this fraction of the current one, and by at most this
+ * fraction per sample; it grows at most twofold per sample. */
 #define BW_CONCURRENCY_SHRINK_FRACTION 0.75
 
 typedef struct

@@ -108,6 +108,25 @@ TEST(Concurrency, SmallChangesDoNotMoveIt)
     EXPECT_EQ(Feed(&sConc, 50, 0.3, 0.0, 1.0), 8);
 }
 
+TEST(Concurrency, DoesNotFlapAroundTheCPUBoundMark)
+{
+    // Seen on a loaded machine: utilisation wavering around 0.65-0.70 made
+    // a target that grew below the mark and shrank above it flap between 2
+    // and 3 on every sample. It may change once, not back and forth.
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    int nChanges = 0;
+    int nLast = sConc.nTarget;
+    for (int i = 0; i < 100; ++i)
+    {
+        BWConcurrencyAddSample(&sConc, i % 2 ? 0.63 : 0.71, 0.0, 1.0);
+        nChanges += sConc.nTarget != nLast;
+        nLast = sConc.nTarget;
+    }
+    EXPECT_LE(nChanges, 1);
+    EXPECT_LE(sConc.nTarget, 3);
+}
+
 TEST(Concurrency, SamplesWithoutWallTimeAreIgnored)
 {
     BWConcurrency sConc;
