@@ -10,6 +10,8 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "batchwarp_util.h"
+
 int BWFaultHooksCompiled(void)
 {
     return 1;
@@ -36,7 +38,7 @@ void BWInjectFault(const char *pszSource, int nAttempt)
     if (pszSpec == NULL)
         return;
     char **papszEntries = CSLTokenizeString2(pszSpec, ",", 0);
-    const char *pszName = CPLGetFilename(pszSource);
+    const char *pszName = BWPathName(pszSource);
     for (char **papszIter = papszEntries; papszIter && *papszIter; ++papszIter)
     {
         char *pszAction = CPLStrdup(*papszIter);

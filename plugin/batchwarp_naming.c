@@ -5,6 +5,8 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "batchwarp_util.h"
+
 static char *Fail(char **ppszError, const char *pszMessage)
 {
     if (ppszError != NULL)
@@ -12,23 +14,29 @@ static char *Fail(char **ppszError, const char *pszMessage)
     return NULL;
 }
 
-static const char *PlaceholderValue(const char *pszKey, size_t nKeyLen, const char *pszSource,
-                                    const char *pszRelDir, const char *pszSuffix,
-                                    const char *pszExtension)
+/* The value of a placeholder (CPLFree it), or NULL for an unknown one. */
+static char *PlaceholderValue(const char *pszKey, size_t nKeyLen, const char *pszSource,
+                              const char *pszRelDir, const char *pszSuffix,
+                              const char *pszExtension)
 {
 #define BW_KEY_IS(name) (nKeyLen == strlen(name) && strncmp(pszKey, name, nKeyLen) == 0)
     if (BW_KEY_IS("stem"))
-        return CPLGetBasename(pszSource);
+        return BWPathStem(pszSource);
     if (BW_KEY_IS("name"))
-        return CPLGetFilename(pszSource);
+        return CPLStrdup(BWPathName(pszSource));
     if (BW_KEY_IS("ext"))
-        return pszExtension;
+        return CPLStrdup(pszExtension);
     if (BW_KEY_IS("suffix"))
-        return pszSuffix;
+        return CPLStrdup(pszSuffix);
     if (BW_KEY_IS("relpath"))
-        return pszRelDir;
+        return CPLStrdup(pszRelDir);
     if (BW_KEY_IS("parent"))
-        return CPLGetFilename(CPLGetPath(pszSource));
+    {
+        char *pszDir = BWPathDir(pszSource);
+        char *pszParent = CPLStrdup(BWPathName(pszDir));
+        CPLFree(pszDir);
+        return pszParent;
+    }
 #undef BW_KEY_IS
     return NULL;
 }
@@ -63,7 +71,7 @@ char *BWExpandOutputTemplate(const char *pszTemplate, const char *pszSource, con
     char *pszOut = CPLStrdup("");
     for (const char *p = pszTemplate; *p;)
     {
-        const char *pszValue = NULL;
+        char *pszValue = NULL;
         size_t nConsumed = 1;
         if (*p == '{')
         {
@@ -94,6 +102,7 @@ char *BWExpandOutputTemplate(const char *pszTemplate, const char *pszSource, con
         char *pszJoined = CPLStrdup(pszValue ? CPLSPrintf("%s%s", pszOut, pszValue)
                                              : CPLSPrintf("%s%c", pszOut, *p));
         CPLFree(pszOut);
+        CPLFree(pszValue);
         pszOut = pszJoined;
         p += nConsumed;
     }

@@ -13,6 +13,7 @@
 #include <gdal.h>
 
 #include "batchwarp_temp.h"
+#include "batchwarp_util.h"
 
 void BWDiscardTemp(const char *pszTemp)
 {
@@ -67,7 +68,7 @@ static void RemoveStaleSidecars(const char *pszOutput, CSLConstList papszNewName
     static const char *const apszSuffixes[] = {".aux.xml", ".ovr", ".msk", NULL};
     for (int i = 0; apszSuffixes[i] != NULL; ++i)
     {
-        const char *pszName = CPLSPrintf("%s%s", CPLGetFilename(pszOutput), apszSuffixes[i]);
+        const char *pszName = CPLSPrintf("%s%s", BWPathName(pszOutput), apszSuffixes[i]);
         if (CSLFindStringCaseSensitive(papszNewNames, pszName) >= 0)
             continue;
         const char *pszPath = CPLSPrintf("%s%s", pszOutput, apszSuffixes[i]);
@@ -80,10 +81,10 @@ static void RemoveStaleSidecars(const char *pszOutput, CSLConstList papszNewName
 int BWPublishOutput(const char *pszTemp, const char *pszOutput)
 {
     /* Without the worker's list: the main file and its PAM sidecar. */
-    char **papszFiles = CSLAddString(NULL, CPLGetFilename(pszTemp));
+    char **papszFiles = CSLAddString(NULL, BWPathName(pszTemp));
     VSIStatBufL sStat;
     if (VSIStatL(CPLSPrintf("%s.aux.xml", pszTemp), &sStat) == 0)
-        papszFiles = CSLAddString(papszFiles, CPLSPrintf("%s.aux.xml", CPLGetFilename(pszTemp)));
+        papszFiles = CSLAddString(papszFiles, CPLSPrintf("%s.aux.xml", BWPathName(pszTemp)));
     const int bOk = BWPublishOutputFiles(pszTemp, pszOutput, papszFiles);
     CSLDestroy(papszFiles);
     return bOk;
@@ -93,9 +94,9 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
 {
     if (papszFiles == NULL || papszFiles[0] == NULL)
         return BWPublishOutput(pszTemp, pszOutput);
-    char *pszTempDir = CPLStrdup(CPLGetPath(pszTemp));
-    char *pszOutDir = CPLStrdup(CPLGetPath(pszOutput));
-    const char *pszMain = CPLGetFilename(pszTemp);
+    char *pszTempDir = BWPathDir(pszTemp);
+    char *pszOutDir = BWPathDir(pszOutput);
+    const char *pszMain = BWPathName(pszTemp);
     int bOk = TRUE;
     /* Nothing at a final name is touched unless every one can be replaced:
      * a failed task leaves the earlier output as it was. */
@@ -152,7 +153,7 @@ char *BWStagingPathFor(int nIndex, const char *pszOutput)
     if (pszDir == NULL)
         return NULL;
     return CPLStrdup(
-        CPLFormFilename(pszDir, CPLSPrintf("%d_%s", nIndex, CPLGetFilename(pszOutput)), NULL));
+        CPLFormFilename(pszDir, CPLSPrintf("%d_%s", nIndex, BWPathName(pszOutput)), NULL));
 }
 
 static int CopyFile(const char *pszFrom, const char *pszTo)
@@ -218,21 +219,22 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
         GDALClose(hDS);
     /* Both names end in the output's extension, if it has one; what
      * follows the stem (".tif.aux.xml", ".hdr") names each sidecar. */
-    char *pszStem = StemBefore(CPLGetFilename(pszStaged), CPLGetExtension(pszOutput));
-    char *pszOutDir = CPLStrdup(CPLGetPath(pszOutput));
-    char *pszOutStem = StemBefore(CPLGetFilename(pszOutput), CPLGetExtension(pszOutput));
+    char *pszStem = StemBefore(BWPathName(pszStaged), CPLGetExtension(pszOutput));
+    char *pszOutDir = BWPathDir(pszOutput);
+    char *pszOutStem = StemBefore(BWPathName(pszOutput), CPLGetExtension(pszOutput));
+    char *pszTempDir = pszTemp ? BWPathDir(pszTemp) : NULL;
     int bOk = TRUE;
     /* The main file last, so that a reader never finds it without its
      * sidecars. */
     for (int i = CSLCount(papszFiles) - 1; bOk && i >= 0; --i)
     {
-        const char *pszName = CPLGetFilename(papszFiles[i]);
+        const char *pszName = BWPathName(papszFiles[i]);
         if (strncmp(pszName, pszStem, strlen(pszStem)) != 0)
             continue;
         const char *pszTargetName = CPLSPrintf("%s%s", pszOutStem, pszName + strlen(pszStem));
         papszCopied = CSLAddString(papszCopied, pszTargetName);
-        char *pszTarget = CPLStrdup(
-            CPLFormFilename(bLocal ? CPLGetPath(pszTemp) : pszOutDir, pszTargetName, NULL));
+        char *pszTarget =
+            CPLStrdup(CPLFormFilename(bLocal ? pszTempDir : pszOutDir, pszTargetName, NULL));
         bOk = CopyFile(papszFiles[i], pszTarget);
         CPLFree(pszTarget);
     }
@@ -243,7 +245,7 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
         if (!bOk)
         {
             for (char **papszIter = papszCopied; papszIter && *papszIter; ++papszIter)
-                VSIUnlink(CPLFormFilename(CPLGetPath(pszTemp), *papszIter, NULL));
+                VSIUnlink(CPLFormFilename(pszTempDir, *papszIter, NULL));
         }
     }
     CSLDestroy(papszCopied);
@@ -253,6 +255,7 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
     CPLFree(pszStem);
     CPLFree(pszOutDir);
     CPLFree(pszOutStem);
+    CPLFree(pszTempDir);
     return bOk;
 }
 
@@ -311,12 +314,14 @@ static int ForEachOutputDir(const BWPlan *psPlan, int (*pfnEach)(const char *, c
         const BWPlanItem *psItem = &psPlan->pasItems[i];
         for (int k = 0; k < 2 && bOk; ++k)
         {
-            const char *pszDir = k == 0 ? CPLGetPath(psItem->pszOutput)
-                                 : BWOutputNeedsStaging(psItem->pszOutput) ? BWStagingDir()
-                                                                           : NULL;
-            if (pszDir == NULL || CPLHashSetLookup(psDone, pszDir) != NULL)
+            char *pszDirCopy = k == 0 ? BWPathDir(psItem->pszOutput)
+                               : BWOutputNeedsStaging(psItem->pszOutput) ? CPLStrdup(BWStagingDir())
+                                                                         : NULL;
+            if (pszDirCopy == NULL || CPLHashSetLookup(psDone, pszDirCopy) != NULL)
+            {
+                CPLFree(pszDirCopy);
                 continue;
-            char *pszDirCopy = CPLStrdup(pszDir);
+            }
             CPLHashSetInsert(psDone, pszDirCopy);
             bOk = pfnEach(pszDirCopy, ppszError);
         }

@@ -21,6 +21,7 @@
 #include "batchwarp_output.h"
 #include "batchwarp_shard.h"
 #include "batchwarp_sources.h"
+#include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 
 typedef struct
@@ -198,17 +199,19 @@ static int CheckPatternsMissOutputs(const GDALBatchWarpOptions *psOptions, const
         VSIStatBufL sStat;
         if (strpbrk(pszPattern, "*?[") == NULL || VSIStatL(pszPattern, &sStat) == 0)
             continue;
-        char *pszPatternDir =
-            BWCanonicalPath(CPLGetPath(pszPattern)[0] ? CPLGetPath(pszPattern) : ".");
-        const char *pszNamePattern = CPLGetFilename(pszPattern);
+        char *pszPatternDirName = BWPathDir(pszPattern);
+        char *pszPatternDir = BWCanonicalPath(pszPatternDirName[0] ? pszPatternDirName : ".");
+        CPLFree(pszPatternDirName);
+        const char *pszNamePattern = BWPathName(pszPattern);
         for (int i = 0; i < psPlan->nItems && bOk; ++i)
         {
             const char *pszOutput = psPlan->pasItems[i].pszOutput;
-            char *pszOutDir =
-                BWCanonicalPath(CPLGetPath(pszOutput)[0] ? CPLGetPath(pszOutput) : ".");
+            char *pszOutDirName = BWPathDir(pszOutput);
+            char *pszOutDir = BWCanonicalPath(pszOutDirName[0] ? pszOutDirName : ".");
+            CPLFree(pszOutDirName);
             if (fnmatch(pszPattern, pszOutput, FNM_PATHNAME | FNM_PERIOD) == 0 ||
                 (strcmp(pszOutDir, pszPatternDir) == 0 &&
-                 fnmatch(pszNamePattern, CPLGetFilename(pszOutput), FNM_PERIOD) == 0))
+                 fnmatch(pszNamePattern, BWPathName(pszOutput), FNM_PERIOD) == 0))
             {
                 *ppszError = CPLStrdup(CPLSPrintf(
                     "Source pattern '%s' matches the output '%s' of this batch: a rerun would "
@@ -247,7 +250,7 @@ static int CheckReportPath(const GDALBatchWarpOptions *psOptions, const BWPlan *
      * canonical path where the names agree. */
     struct stat sReport;
     const int bExists = stat(pszReport, &sReport) == 0;
-    const char *pszReportName = CPLGetFilename(pszCanonReport);
+    const char *pszReportName = BWPathName(pszCanonReport);
     for (int i = 0; i < psPlan->nItems && bOk; ++i)
     {
         const BWPlanItem *psItem = &psPlan->pasItems[i];
@@ -259,7 +262,7 @@ static int CheckReportPath(const GDALBatchWarpOptions *psOptions, const BWPlan *
             if (bExists)
                 bSame = !STARTS_WITH(pszPath, "/vsi") && stat(pszPath, &sStat) == 0 &&
                         sStat.st_dev == sReport.st_dev && sStat.st_ino == sReport.st_ino;
-            else if (k == 1 && strcmp(CPLGetFilename(pszPath), pszReportName) == 0)
+            else if (k == 1 && strcmp(BWPathName(pszPath), pszReportName) == 0)
             {
                 char *pszCanon = BWCanonicalPath(pszPath);
                 bSame = strcmp(pszCanon, pszCanonReport) == 0;
@@ -449,7 +452,7 @@ static char **SiblingsFor(BWSource *psSource)
     char **papszSiblings = psSource->papszSiblings;
     psSource->papszSiblings = NULL;
     if (papszSiblings == NULL && BWIsNetworkPath(psSource->pszPath))
-        papszSiblings = CSLAddString(NULL, CPLGetFilename(psSource->pszPath));
+        papszSiblings = CSLAddString(NULL, BWPathName(psSource->pszPath));
     return papszSiblings;
 }
 

@@ -18,6 +18,7 @@
 #include <cpl_multiproc.h>
 #include <gdal.h>
 
+#include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 
 /* Files that travel with a raster and are never rasters to warp themselves. */
@@ -63,7 +64,7 @@ static char **RasterExtensions(void)
  */
 static int IsRasterFile(const char *pszPath, CSLConstList papszExt)
 {
-    const char *pszName = CPLGetFilename(pszPath);
+    const char *pszName = BWPathName(pszPath);
     if (pszName[0] == '.')
         return FALSE;
     for (int i = 0; apszSidecarSuffixes[i] != NULL; ++i)
@@ -163,7 +164,7 @@ typedef struct
 {
     char *pszRelPath;
     GIntBig nSize;
-    char *pszDir; /* CPLGetPath(pszRelPath) */
+    char *pszDir; /* BWPathDir(pszRelPath) */
     int iGroup;   /* entries of one directory share it */
 } BWDirEntry;
 
@@ -203,7 +204,7 @@ static char ***GroupByDirectory(BWDirEntry *pasEntries, int nEntries, int *pnGro
         for (int k = i; k < j; ++k)
         {
             papsSorted[k]->iGroup = nGroups;
-            papszNames[k - i] = CPLStrdup(CPLGetFilename(papsSorted[k]->pszRelPath));
+            papszNames[k - i] = CPLStrdup(BWPathName(papsSorted[k]->pszRelPath));
         }
         papapszGroups[nGroups] = papszNames;
         panCounts[nGroups] = j - i;
@@ -291,7 +292,7 @@ static void AddEntry(BWWalk *psWalk, const char *pszRelPath, GIntBig nSize)
     }
     memset(&psWalk->pasEntries[psWalk->nEntries], 0, sizeof(BWDirEntry));
     psWalk->pasEntries[psWalk->nEntries].pszRelPath = CPLStrdup(pszRelPath);
-    psWalk->pasEntries[psWalk->nEntries].pszDir = CPLStrdup(CPLGetPath(pszRelPath));
+    psWalk->pasEntries[psWalk->nEntries].pszDir = BWPathDir(pszRelPath);
     psWalk->pasEntries[psWalk->nEntries].nSize = nSize;
     psWalk->nEntries++;
 }
@@ -440,7 +441,7 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
         }
         memset(&pasEntries[nEntries], 0, sizeof(BWDirEntry));
         pasEntries[nEntries].pszRelPath = CPLStrdup(psEntry->pszName);
-        pasEntries[nEntries].pszDir = CPLStrdup(CPLGetPath(psEntry->pszName));
+        pasEntries[nEntries].pszDir = BWPathDir(psEntry->pszName);
         pasEntries[nEntries].nSize = psEntry->bSizeKnown ? (GIntBig)psEntry->nSize : -1;
         ++nEntries;
     }
@@ -474,7 +475,7 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
     {
         const BWDirEntry *psOne = &pasEntries[paiSourceEntry[k - nFirst]];
         psList->pasSources[k].papszSiblings =
-            SiblingsFor(CPLGetFilename(psOne->pszRelPath), papapszGroups[psOne->iGroup],
+            SiblingsFor(BWPathName(psOne->pszRelPath), papapszGroups[psOne->iGroup],
                         panGroupCounts[psOne->iGroup]);
     }
     for (int g = 0; g < nGroups; ++g)
@@ -504,10 +505,10 @@ char *BWCanonicalPath(const char *pszPath)
     char szResolved[PATH_MAX];
     if (realpath(pszPath, szResolved) != NULL)
         return CPLStrdup(szResolved);
-    char *pszDir = CPLStrdup(CPLGetPath(pszPath));
+    char *pszDir = BWPathDir(pszPath);
     char *pszOut = NULL;
     if (realpath(pszDir[0] ? pszDir : ".", szResolved) != NULL)
-        pszOut = CPLStrdup(CPLFormFilename(szResolved, CPLGetFilename(pszPath), NULL));
+        pszOut = CPLStrdup(CPLFormFilename(szResolved, BWPathName(pszPath), NULL));
     else
         pszOut = CPLStrdup(pszPath);
     CPLFree(pszDir);
@@ -542,8 +543,8 @@ static int AppendPattern(BWSourceList *psList, const char *pszPattern)
         globfree(&sGlob);
         return psList->nSources > nBefore;
     }
-    char *pszDir = CPLStrdup(CPLGetPath(pszPattern));
-    const char *pszNamePattern = CPLGetFilename(pszPattern);
+    char *pszDir = BWPathDir(pszPattern);
+    const char *pszNamePattern = BWPathName(pszPattern);
     char **papszEntries = VSIReadDir(pszDir);
     const int nEntries = CSLCount(papszEntries);
     if (nEntries > 0)
@@ -697,7 +698,7 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
             AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt, pfnStop,
                             pStopData);
         }
-        else if (!bExists && CPLGetFilename(*papszIter)[0] == '\0')
+        else if (!bExists && BWPathName(*papszIter)[0] == '\0')
         {
             /* "missing/": a directory by its spelling, with no file name to
              * make an output name of. */

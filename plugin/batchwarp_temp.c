@@ -16,6 +16,8 @@
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 
+#include "batchwarp_util.h"
+
 /* What the marker file holds: enough to tell it from a file that merely has
  * its name. */
 #define BW_MARKER_TEXT "gdal_batchwarp temporary directory\n"
@@ -215,10 +217,12 @@ const char *BWTempDirOf(const char *pszDir)
 
 char *BWTempPathFor(const char *pszOutput)
 {
-    const char *pszTempDir = BWTempDirOf(CPLGetPath(pszOutput));
+    char *pszDir = BWPathDir(pszOutput);
+    const char *pszTempDir = BWTempDirOf(pszDir);
+    CPLFree(pszDir);
     if (pszTempDir == NULL)
         return NULL;
-    return CPLStrdup(CPLFormFilename(pszTempDir, CPLGetFilename(pszOutput), NULL));
+    return CPLStrdup(CPLFormFilename(pszTempDir, BWPathName(pszOutput), NULL));
 }
 
 /* Removes what the directory nFd holds (not the directory itself). */
@@ -317,7 +321,7 @@ void BWRemoveTempDir(const char *pszDir)
         const int nParentFd = OpenDirectory(pszDir);
         if (nParentFd >= 0)
         {
-            if (BWRemoveTreeAt(nParentFd, CPLGetFilename(psEntry->pszPath)) != 0)
+            if (BWRemoveTreeAt(nParentFd, BWPathName(psEntry->pszPath)) != 0)
                 CPLDebug("BATCHWARP", "cannot remove %s: %s", psEntry->pszPath, VSIStrerror(errno));
             close(nParentFd);
         }
@@ -398,7 +402,7 @@ int BWRemoveStaleTemps(const char *pszDir)
     while ((psEnt = readdir(psDir)) != NULL)
     {
         if (BWIsTempName(psEnt->d_name) && BWTempDirOf(pszDir) != NULL &&
-            strcmp(CPLGetFilename(BWTempDirOf(pszDir)), psEnt->d_name) == 0)
+            strcmp(BWPathName(BWTempDirOf(pszDir)), psEnt->d_name) == 0)
             continue; /* this run's own */
         if (BWIsTempName(psEnt->d_name))
             papszNames = CSLAddString(papszNames, psEnt->d_name);

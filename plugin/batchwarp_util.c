@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include <cpl_conv.h>
 #include <cpl_port.h>
 
 double BWMonotonicSeconds(void)
@@ -24,4 +26,44 @@ int BWParseLong(const char *pszValue, long nMin, long nMax, long *pnOut)
         return FALSE;
     *pnOut = nValue;
     return TRUE;
+}
+
+static int IsVSI(const char *pszPath)
+{
+    return STARTS_WITH(pszPath, "/vsi");
+}
+
+const char *BWPathName(const char *pszPath)
+{
+    if (IsVSI(pszPath))
+        return pszPath + strlen(pszPath) - strlen(CPLGetFilename(pszPath));
+    const char *pszSlash = strrchr(pszPath, '/');
+    return pszSlash ? pszSlash + 1 : pszPath;
+}
+
+char *BWPathDir(const char *pszPath)
+{
+    if (IsVSI(pszPath))
+        return CPLStrdup(CPLGetPath(pszPath));
+    const char *pszSlash = strrchr(pszPath, '/');
+    if (pszSlash == NULL)
+        return CPLStrdup("");
+    size_t nLen = (size_t)(pszSlash - pszPath);
+    /* "a//b" is in "a"; "/b" in "/". */
+    while (nLen > 1 && pszPath[nLen - 1] == '/')
+        --nLen;
+    char *pszDir = CPLStrdup(pszPath);
+    pszDir[nLen == 0 ? 1 : nLen] = '\0';
+    return pszDir;
+}
+
+char *BWPathStem(const char *pszPath)
+{
+    if (IsVSI(pszPath))
+        return CPLStrdup(CPLGetBasename(pszPath));
+    char *pszStem = CPLStrdup(BWPathName(pszPath));
+    char *pszDot = strrchr(pszStem, '.');
+    if (pszDot != NULL)
+        *pszDot = '\0';
+    return pszStem;
 }

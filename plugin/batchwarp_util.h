@@ -10,4 +10,19 @@ double BWMonotonicSeconds(void);
  * no trailing text. Returns FALSE, leaving *pnOut alone, otherwise. */
 int BWParseLong(const char *pszValue, long nMin, long nMax, long *pnOut);
 
+/* Path splitting. On POSIX only '/' separates the components of a local
+ * path, and a backslash is an ordinary character of a file name. GDAL's
+ * CPLGetPath, CPLGetFilename and CPLGetBasename split at a backslash too, so
+ * that a source named "a<backslash>b.tif" would be taken as "b.tif" in a
+ * directory "a". Paths under /vsi are split as GDAL splits them. Naming,
+ * listing and publishing split local paths with these alone. */
+/* The last component (a pointer into pszPath). */
+const char *BWPathName(const char *pszPath);
+/* Everything before the last component, without the separator ("" for a
+ * bare name, "/" for a name at the root). CPLFree it. */
+char *BWPathDir(const char *pszPath);
+/* The last component without its extension (from its last '.'). CPLFree
+ * it. */
+char *BWPathStem(const char *pszPath);
+
 #endif

@@ -271,7 +271,10 @@ static void CheckRoomLeft(const char *pszWritten)
     if (STARTS_WITH(pszWritten, "/vsi"))
         return;
     struct statvfs sFs;
-    if (statvfs(CPLGetPath(pszWritten), &sFs) != 0)
+    char *pszDir = BWPathDir(pszWritten);
+    const int nRet = statvfs(pszDir[0] ? pszDir : ".", &sFs);
+    CPLFree(pszDir);
+    if (nRet != 0)
         return;
     const unsigned long long nFree =
         (unsigned long long)sFs.f_bavail * (unsigned long long)sFs.f_frsize;
@@ -312,9 +315,11 @@ static const GDALWarpAppOptions *WarpOptionsFor(BWWorker *psWorker, int nThreads
  * in the task's temporary directory? A warped VRT also lists its source. */
 static int InTempDir(const char *pszPath, const char *pszWriteTo)
 {
-    char *pszDir = CPLStrdup(CPLGetPath(pszWriteTo));
-    const int bIn = strcmp(CPLGetPath(pszPath), pszDir) == 0;
+    char *pszDir = BWPathDir(pszWriteTo);
+    char *pszPathDir = BWPathDir(pszPath);
+    const int bIn = strcmp(pszPathDir, pszDir) == 0;
     CPLFree(pszDir);
+    CPLFree(pszPathDir);
     return bIn;
 }
 
@@ -479,7 +484,7 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
         for (char **papszIter = papszFiles; papszIter && *papszIter; ++papszIter)
         {
             if (InTempDir(*papszIter, pszWriteTo))
-                *ppapszFiles = CSLAddString(*ppapszFiles, CPLGetFilename(*papszIter));
+                *ppapszFiles = CSLAddString(*ppapszFiles, BWPathName(*papszIter));
         }
     }
     CSLDestroy(papszFiles);

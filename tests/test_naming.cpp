@@ -11,6 +11,7 @@ extern "C"
 {
 #include "batchwarp_naming.h"
 #include "batchwarp_plan.h"
+#include "batchwarp_util.h"
 }
 
 namespace
@@ -51,6 +52,60 @@ TEST(OutputTemplate, RefusesNamesOutsideOutdir)
     }
     EXPECT_NE(Expand("{nope}", "/d/x.tif").find("unknown placeholder '{nope}'"), std::string::npos);
     EXPECT_NE(Expand("{stem", "/d/x.tif").find("unclosed"), std::string::npos);
+}
+
+std::string Dir(const char *pszPath)
+{
+    return bwtest::TakeString(BWPathDir(pszPath));
+}
+
+std::string Stem(const char *pszPath)
+{
+    return bwtest::TakeString(BWPathStem(pszPath));
+}
+
+// On POSIX a backslash is part of a file name, never a separator.
+TEST(PathSplit, OnlySlashSeparatesLocalPaths)
+{
+    EXPECT_STREQ(BWPathName("d\\a\\b.tif"), "d\\a\\b.tif");
+    EXPECT_STREQ(BWPathName("/in/x\\y.tif"), "x\\y.tif");
+    EXPECT_EQ(Dir("/in/x\\y.tif"), "/in");
+    EXPECT_EQ(Dir("x\\y.tif"), "");
+    EXPECT_EQ(Stem("/in/x\\y.tif"), "x\\y");
+    EXPECT_EQ(Stem("/in.d/x\\y"), "x\\y");
+    EXPECT_EQ(Stem("a.b\\c"), "a");
+    EXPECT_EQ(Stem("/d/a.b.tif"), "a.b");
+}
+
+TEST(PathSplit, EdgeCases)
+{
+    EXPECT_STREQ(BWPathName("a.tif"), "a.tif");
+    EXPECT_STREQ(BWPathName("d/"), "");
+    EXPECT_EQ(Dir("a.tif"), "");
+    EXPECT_EQ(Dir("/a.tif"), "/");
+    EXPECT_EQ(Dir("d//a.tif"), "d");
+    EXPECT_EQ(Dir("/d/e/a.tif"), "/d/e");
+    EXPECT_EQ(Dir("d/"), "d");
+    EXPECT_EQ(Stem("d/noext"), "noext");
+    EXPECT_EQ(Stem(".hidden"), "");
+}
+
+// Paths under /vsi keep GDAL's own splitting.
+TEST(PathSplit, VSIPathsAsGDALSplitsThem)
+{
+    EXPECT_STREQ(BWPathName("/vsis3/b/k/x.tif"), "x.tif");
+    EXPECT_EQ(Dir("/vsis3/b/k/x.tif"), "/vsis3/b/k");
+    EXPECT_EQ(Stem("/vsis3/b/k/x.tif"), "x");
+}
+
+// The names a template gives keep the backslash: "x\\y.tif" and "y.tif" do
+// not collide.
+TEST(OutputTemplate, BackslashIsPartOfTheName)
+{
+    EXPECT_EQ(Expand("{stem}.{ext}", "/in/x\\y.tif"), "x\\y.tif");
+    EXPECT_EQ(Expand("{name}", "/in/x\\y.tif"), "x\\y.tif");
+    EXPECT_EQ(Expand("{parent}/{stem}.{ext}", "/in\\d/x\\y.tif"), "in\\d/x\\y.tif");
+    EXPECT_NE(Expand("{stem}.{ext}", "/in/x\\y.tif"), Expand("{stem}.{ext}", "/in/y.tif"));
 }
 
 } // namespace
