@@ -3,6 +3,7 @@
 #ifdef BATCHWARP_FAULT_HOOKS
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,19 @@ static void RunAction(const char *pszAction)
     }
     else if (EQUAL(pszAction, "exit"))
         _exit(3);
+    else if (EQUAL(pszAction, "gate"))
+    {
+        /* Lets a test act at a known point: says it is here (GATE.reached),
+         * then waits until the test opens the gate (creates GATE). */
+        const char *pszGate = getenv("GDAL_BATCHWARP_TEST_GATE");
+        if (pszGate == NULL)
+            return;
+        FILE *fp = fopen(CPLSPrintf("%s.reached", pszGate), "w");
+        if (fp != NULL)
+            fclose(fp);
+        while (access(pszGate, F_OK) != 0)
+            usleep(20000);
+    }
 }
 
 void BWInjectFault(const char *pszSource, int nAttempt)
@@ -63,6 +77,25 @@ void BWInjectFault(const char *pszSource, int nAttempt)
     CSLDestroy(papszEntries);
 }
 
+void BWInjectFaultAfterWrite(const char *pszSource)
+{
+    const char *pszSpec = getenv("GDAL_BATCHWARP_TEST_FAULTS");
+    if (pszSpec == NULL)
+        return;
+    char **papszEntries = CSLTokenizeString2(pszSpec, ",", 0);
+    const char *pszName = BWPathName(pszSource);
+    for (char **papszIter = papszEntries; papszIter && *papszIter; ++papszIter)
+    {
+        if (STARTS_WITH(*papszIter, "gate_after:") &&
+            strcmp(*papszIter + strlen("gate_after:"), pszName) == 0)
+        {
+            RunAction("gate");
+            break;
+        }
+    }
+    CSLDestroy(papszEntries);
+}
+
 #else
 
 int BWFaultHooksCompiled(void)
@@ -74,6 +107,11 @@ void BWInjectFault(const char *pszSource, int nAttempt)
 {
     (void)pszSource;
     (void)nAttempt;
+}
+
+void BWInjectFaultAfterWrite(const char *pszSource)
+{
+    (void)pszSource;
 }
 
 #endif

@@ -5,8 +5,12 @@
  *   GDAL_BATCHWARP_TEST_FAULTS="segv:t007.tif,hang:t013.tif,exit:t021.tif,segv_once:t030.tif"
  * Each entry is ACTION:BASENAME; the action runs when a task's source has
  * that base name. Actions: segv and abort raise the signal, hang sleeps
- * forever, exit ends the worker with status 3 without replying; a "_once"
- * suffix acts on the first attempt only, so a retry succeeds.
+ * forever, exit ends the worker with status 3 without replying, gate
+ * creates $GDAL_BATCHWARP_TEST_GATE.reached and waits until the file
+ * $GDAL_BATCHWARP_TEST_GATE exists (a test acts in between, e.g. swaps a
+ * directory); a "_once" suffix acts on the first attempt only, so a retry
+ * succeeds. The action gate_after (BWInjectFaultAfterWrite) is gate once
+ * the output is written and closed, before the supervisor renames it.
  */
 #ifndef BATCHWARP_FAULT_HOOKS_H_INCLUDED
 #define BATCHWARP_FAULT_HOOKS_H_INCLUDED
@@ -15,5 +19,6 @@
 int BWFaultHooksCompiled(void);
 
 void BWInjectFault(const char *pszSource, int nAttempt);
+void BWInjectFaultAfterWrite(const char *pszSource);
 
 #endif

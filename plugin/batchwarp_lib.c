@@ -221,9 +221,12 @@ static int PublishInSupervisor(const BWPlanItem *psItem, const BWMessage *psRepl
     CPLPopErrorHandler();
     if (!bOk)
     {
+        /* Every failure names its reason; this is only a last resort (and
+         * must not name the temporary file, which messages show as the
+         * output: "rename X to X"). */
         if (*ppszError == NULL)
-            *ppszError =
-                CPLStrdup(CPLSPrintf("Cannot rename %s to %s", psItem->pszTemp, psItem->pszOutput));
+            *ppszError = CPLStrdup(CPLSPrintf(
+                "Cannot move the new '%s' into place (no reason given)", psItem->pszOutput));
         BWDiscardTemp(psItem->pszTemp);
     }
     return bOk;
@@ -513,7 +516,8 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
                 "Running %d workers instead of %d: that is what the memory budget of " CPL_FRMT_GIB
                 " MB holds (see -memory_budget).",
                 sBudget.nWorkers, psOptions->nWorkers, sBudget.nTotalBytes / (1024 * 1024));
-        if (!BWPrepareOutputDirs(&sPlan, &pszError) || !BWPlanAssignTemps(&sPlan, &pszError))
+        if (!BWPrepareOutputDirs(&sPlan, psOptions->pszOutDir, &pszError) ||
+            !BWPlanAssignTemps(&sPlan, &pszError))
             eStatus = GDAL_BATCHWARP_FAILED;
         else
             eStatus = RunPlan(psOptions, &sPlan, &sBudget, dfStart, &pszError);

@@ -1,6 +1,7 @@
 #include "batchwarp_output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,12 +11,16 @@
 #include <cpl_hash_set.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
+#include <cpl_vsi_error.h>
 #include <gdal.h>
 
 #include "batchwarp_temp.h"
 #include "batchwarp_util.h"
 
-void BWDiscardTemp(const char *pszTemp)
+static int OpenOutDir(const char *pszOutDir);
+static int OpenTempDir(int nOutFd, const char *pszOutDir, const char *pszTempDir);
+
+static void DiscardByPath(const char *pszTemp)
 {
     CPLPushErrorHandler(CPLQuietErrorHandler);
     VSIStatBufL sStat;
@@ -32,16 +37,56 @@ void BWDiscardTemp(const char *pszTemp)
     CPLErrorReset();
 }
 
+void BWDiscardTemp(const char *pszTemp)
+{
+    char *pszTempDir = BWPathDir(pszTemp);
+    char *pszOutDir = BWPathDir(pszTempDir);
+    if (STARTS_WITH(pszTemp, "/vsi") || BWOutputDirFd(pszOutDir) < 0)
+        DiscardByPath(pszTemp);
+    else
+    {
+        /* In an output directory kept open for the run (see
+         * BWOpenOutputDir): reached from its descriptor, never through its
+         * path, which may have been swapped for a link since. The driver
+         * deletes through /proc/self/fd, which names that very directory. */
+        const int nOutFd = OpenOutDir(pszOutDir);
+        const int nTmpFd = nOutFd >= 0 ? OpenTempDir(nOutFd, pszOutDir, pszTempDir) : -1;
+        if (nTmpFd >= 0)
+        {
+            const char *pszName = BWPathName(pszTemp);
+            char *pszViaFd = CPLStrdup(CPLSPrintf("/proc/self/fd/%d", nTmpFd));
+            struct stat sViaFd;
+            struct stat sTmp;
+            if (stat(pszViaFd, &sViaFd) == 0 && fstat(nTmpFd, &sTmp) == 0 &&
+                sViaFd.st_dev == sTmp.st_dev && sViaFd.st_ino == sTmp.st_ino)
+                DiscardByPath(CPLFormFilename(pszViaFd, pszName, NULL));
+            else
+            {
+                unlinkat(nTmpFd, pszName, 0);
+                unlinkat(nTmpFd, CPLSPrintf("%s.aux.xml", pszName), 0);
+            }
+            CPLFree(pszViaFd);
+            close(nTmpFd);
+        }
+        if (nOutFd >= 0)
+            close(nOutFd);
+    }
+    CPLFree(pszTempDir);
+    CPLFree(pszOutDir);
+}
+
 /* What stands at a final name may be replaced only if it is a regular file
  * (or nothing): rename() then swaps it atomically, and never follows a link.
  * Anything else (a directory, a link someone planted, a device) is not ours
- * to replace, and a driver delete there could reach far beyond it. */
-static int CheckReplaceable(const char *pszPath)
+ * to replace, and a driver delete there could reach far beyond it. The entry
+ * pszName of the directory nDirFd (-1: pszPath, under /vsi); pszPath names it
+ * in messages. */
+static int CheckReplaceable(int nDirFd, const char *pszName, const char *pszPath)
 {
-    if (STARTS_WITH(pszPath, "/vsi"))
+    if (nDirFd < 0)
         return TRUE;
     struct stat sStat;
-    if (lstat(pszPath, &sStat) != 0)
+    if (fstatat(nDirFd, pszName, &sStat, AT_SYMLINK_NOFOLLOW) != 0)
     {
         if (errno == ENOENT)
             return TRUE;
@@ -63,18 +108,17 @@ static int CheckReplaceable(const char *pszPath)
 /* Sidecars that GDAL attaches to a dataset by name: those of an earlier
  * output that the new one lacks must not attach to it. Only regular files
  * are unlinked (unlink never follows a link anyway). */
-static void RemoveStaleSidecars(const char *pszOutput, CSLConstList papszNewNames)
+static void RemoveStaleSidecars(int nDirFd, const char *pszOutput, CSLConstList papszNewNames)
 {
     static const char *const apszSuffixes[] = {".aux.xml", ".ovr", ".msk", NULL};
-    for (int i = 0; apszSuffixes[i] != NULL; ++i)
+    for (int i = 0; apszSuffixes[i] != NULL && nDirFd >= 0; ++i)
     {
         const char *pszName = CPLSPrintf("%s%s", BWPathName(pszOutput), apszSuffixes[i]);
         if (CSLFindStringCaseSensitive(papszNewNames, pszName) >= 0)
             continue;
-        const char *pszPath = CPLSPrintf("%s%s", pszOutput, apszSuffixes[i]);
         struct stat sStat;
-        if (!STARTS_WITH(pszPath, "/vsi") && lstat(pszPath, &sStat) == 0 && S_ISREG(sStat.st_mode))
-            unlink(pszPath);
+        if (fstatat(nDirFd, pszName, &sStat, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sStat.st_mode))
+            unlinkat(nDirFd, pszName, 0);
     }
 }
 
@@ -90,6 +134,30 @@ int BWPublishOutput(const char *pszTemp, const char *pszOutput)
     return bOk;
 }
 
+/* Opens a local output directory for publishing: the descriptor this run
+ * keeps for it (BWOpenOutputDir: reached without following a link below
+ * -outdir), else by its path. */
+static int OpenOutDir(const char *pszOutDir)
+{
+    const int nKept = BWOutputDirFd(pszOutDir);
+    if (nKept >= 0)
+        return fcntl(nKept, F_DUPFD_CLOEXEC, 0);
+    return open(pszOutDir[0] ? pszOutDir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* The temporary directory, our own entry in the output directory nOutFd:
+ * opened from it without following a link. */
+static int OpenTempDir(int nOutFd, const char *pszOutDir, const char *pszTempDir)
+{
+    char *pszParent = BWPathDir(pszTempDir);
+    const int bChild = strcmp(pszParent, pszOutDir) == 0;
+    CPLFree(pszParent);
+    if (bChild)
+        return openat(nOutFd, BWPathName(pszTempDir),
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return open(pszTempDir[0] ? pszTempDir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles)
 {
     if (papszFiles == NULL || papszFiles[0] == NULL)
@@ -98,12 +166,30 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
     char *pszOutDir = BWPathDir(pszOutput);
     const char *pszMain = BWPathName(pszTemp);
     int bOk = TRUE;
+    /* Local outputs: one renameat() per file, from the temporary directory's
+     * descriptor into the output directory's, so that no path is resolved
+     * again (a directory swapped for a link is never followed). */
+    const int bLocal = !STARTS_WITH(pszOutput, "/vsi") && !STARTS_WITH(pszTemp, "/vsi");
+    int nOutFd = -1;
+    int nTmpFd = -1;
+    if (bLocal)
+    {
+        nOutFd = OpenOutDir(pszOutDir);
+        if (nOutFd < 0)
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot open output directory '%s': %s", pszOutDir,
+                     VSIStrerror(errno));
+        else if ((nTmpFd = OpenTempDir(nOutFd, pszOutDir, pszTempDir)) < 0)
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot open temporary directory '%s': %s",
+                     pszTempDir, VSIStrerror(errno));
+        bOk = nOutFd >= 0 && nTmpFd >= 0 && BWOutputDirInPlace(pszOutDir);
+    }
     /* Nothing at a final name is touched unless every one can be replaced:
      * a failed task leaves the earlier output as it was. */
     for (CSLConstList papszIter = papszFiles; *papszIter && bOk; ++papszIter)
     {
         if (strchr(*papszIter, '/') == NULL)
-            bOk = CheckReplaceable(CPLFormFilename(pszOutDir, *papszIter, NULL));
+            bOk =
+                CheckReplaceable(nOutFd, *papszIter, CPLFormFilename(pszOutDir, *papszIter, NULL));
     }
     /* Two passes: sidecars, then the main file, so that a reader never
      * finds the dataset without them. */
@@ -115,18 +201,25 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
             if (bIsMain != (nPass == 1) || strchr(*papszIter, '/') != NULL)
                 continue;
             char *pszFrom = CPLStrdup(CPLFormFilename(pszTempDir, *papszIter, NULL));
-            const char *pszTo = CPLFormFilename(pszOutDir, *papszIter, NULL);
-            if (VSIRename(pszFrom, pszTo) != 0)
+            char *pszTo = CPLStrdup(CPLFormFilename(pszOutDir, *papszIter, NULL));
+            const int nRet = bLocal ? renameat(nTmpFd, *papszIter, nOutFd, *papszIter)
+                                    : VSIRename(pszFrom, pszTo);
+            if (nRet != 0)
             {
                 CPLError(CE_Failure, CPLE_FileIO, "Cannot move the new '%s' into place: %s", pszTo,
                          VSIStrerror(errno));
                 bOk = FALSE;
             }
             CPLFree(pszFrom);
+            CPLFree(pszTo);
         }
     }
     if (bOk)
-        RemoveStaleSidecars(pszOutput, papszFiles);
+        RemoveStaleSidecars(nOutFd, pszOutput, papszFiles);
+    if (nTmpFd >= 0)
+        close(nTmpFd);
+    if (nOutFd >= 0)
+        close(nOutFd);
     CPLFree(pszTempDir);
     CPLFree(pszOutDir);
     return bOk;
@@ -156,35 +249,60 @@ char *BWStagingPathFor(int nIndex, const char *pszOutput)
         CPLFormFilename(pszDir, CPLSPrintf("%d_%s", nIndex, BWPathName(pszOutput)), NULL));
 }
 
+/* Why a VSI call failed: errno for local files; for network file systems,
+ * which leave errno alone, the message GDAL kept (VSIGetLastErrorMsg). */
+static const char *VSIReason(int nErrno)
+{
+    const char *pszMsg = VSIGetLastErrorMsg();
+    if (nErrno != 0)
+        return VSIStrerror(nErrno);
+    return pszMsg != NULL && pszMsg[0] != '\0' ? pszMsg : "unknown reason";
+}
+
 static int CopyFile(const char *pszFrom, const char *pszTo)
 {
+    VSIErrorReset();
+    errno = 0;
     VSILFILE *fpIn = VSIFOpenL(pszFrom, "rb");
     if (fpIn == NULL)
     {
-        CPLError(CE_Failure, CPLE_FileIO, "Cannot read staged file '%s'", pszFrom);
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot read staged file '%s': %s", pszFrom,
+                 VSIReason(errno));
         return FALSE;
     }
+    errno = 0;
     VSILFILE *fpOut = VSIFOpenL(pszTo, "wb");
     if (fpOut == NULL)
     {
+        const int nErr = errno;
         VSIFCloseL(fpIn);
-        CPLError(CE_Failure, CPLE_FileIO, "Cannot create '%s'", pszTo);
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot create '%s': %s", pszTo, VSIReason(nErr));
         return FALSE;
     }
     const size_t nBufferSize = 1024 * 1024;
     GByte *pabyBuffer = CPLMalloc(nBufferSize);
     int bOk = TRUE;
+    int nErr = 0;
     size_t nRead;
+    errno = 0;
     while (bOk && (nRead = VSIFReadL(pabyBuffer, 1, nBufferSize, fpIn)) > 0)
+    {
         bOk = VSIFWriteL(pabyBuffer, 1, nRead, fpOut) == nRead;
+        nErr = errno;
+    }
     CPLFree(pabyBuffer);
     VSIFCloseL(fpIn);
     /* Remote writers upload at close: its failure is the copy's failure. */
+    errno = 0;
     if (VSIFCloseL(fpOut) != 0)
+    {
         bOk = FALSE;
+        if (nErr == 0)
+            nErr = errno;
+    }
     if (!bOk)
     {
-        CPLError(CE_Failure, CPLE_FileIO, "Cannot write '%s'", pszTo);
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot write '%s': %s", pszTo, VSIReason(nErr));
         VSIUnlink(pszTo);
     }
     return bOk;
@@ -333,10 +451,19 @@ static int ForEachOutputDir(const BWPlan *psPlan, int (*pfnEach)(const char *, c
 /* Output directories below -outdir ({relpath} in the output template) are
  * made before any work; in each, the temporary directories of killed runs
  * go, and this run's is made. */
+static const char *pszPreparedOutDir = NULL; /* -outdir, for PrepareOneDir */
+
 static int PrepareOneDir(const char *pszDir, char **ppszError)
 {
+    /* Below -outdir: walked without following a link, made with mkdirat,
+     * and kept open for the run (see BWOpenOutputDir). */
+    const int nOpened = STARTS_WITH(pszDir, "/vsi") || pszPreparedOutDir == NULL
+                            ? 2
+                            : BWOpenOutputDir(pszPreparedOutDir, pszDir, ppszError);
+    if (nOpened == 0)
+        return FALSE;
     VSIStatBufL sStat;
-    if (VSIStatL(pszDir, &sStat) != 0 && !MakeDirectories(pszDir))
+    if (nOpened == 2 && VSIStatL(pszDir, &sStat) != 0 && !MakeDirectories(pszDir))
     {
         *ppszError = CPLStrdup(
             CPLSPrintf("Cannot create output directory '%s': %s", pszDir, VSIStrerror(errno)));
@@ -356,12 +483,16 @@ static int CleanOneDir(const char *pszDir, char **ppszError)
 {
     (void)ppszError;
     BWRemoveTempDir(pszDir);
+    BWCloseOutputDir(pszDir);
     return TRUE;
 }
 
-int BWPrepareOutputDirs(const BWPlan *psPlan, char **ppszError)
+int BWPrepareOutputDirs(const BWPlan *psPlan, const char *pszOutDir, char **ppszError)
 {
-    return ForEachOutputDir(psPlan, PrepareOneDir, ppszError);
+    pszPreparedOutDir = pszOutDir;
+    const int bOk = ForEachOutputDir(psPlan, PrepareOneDir, ppszError);
+    pszPreparedOutDir = NULL;
+    return bOk;
 }
 
 void BWCleanOutputDirs(const BWPlan *psPlan)

@@ -50,12 +50,15 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
 /* Makes -outdir if needed; FALSE with *ppszError when it is not a writable
  * directory. */
 int BWPrepareOutDir(const char *pszOutDir, char **ppszError);
-/* Makes every directory that receives outputs (below -outdir, from the
+/* Makes every directory that receives outputs (below pszOutDir, from the
  * {relpath} of a template) and the staging directory, if used; in each,
  * removes the temporary directories of killed runs and makes this run's.
- * FALSE with *ppszError on the first that fails. */
-int BWPrepareOutputDirs(const BWPlan *psPlan, char **ppszError);
-/* Removes this run's temporary directories made by BWPrepareOutputDirs(). */
+ * Those below pszOutDir are reached without following a link and kept open
+ * for the run (BWOpenOutputDir). FALSE with *ppszError on the first that
+ * fails. */
+int BWPrepareOutputDirs(const BWPlan *psPlan, const char *pszOutDir, char **ppszError);
+/* Removes this run's temporary directories made by BWPrepareOutputDirs(),
+ * and closes the output directories. */
 void BWCleanOutputDirs(const BWPlan *psPlan);
 
 #endif

@@ -319,6 +319,8 @@ typedef struct
     char *pszOutDir;       /* -outdir, canonical */
     char *pszLastDir;      /* the directory last asked about (outputs share a few) */
     int bLastInside;       /* whether it lies in -outdir */
+    char *pszLastRel;      /* if so, its path below -outdir */
+    char *pszLastOutput;   /* the output last returned */
 } BWReportedOutputs;
 
 static unsigned long HashSourceRef(const void *p)
@@ -353,6 +355,8 @@ static void ReportedOutputsClear(BWReportedOutputs *psIndex)
         CPLHashSetDestroy(psIndex->psSources);
     CPLFree(psIndex->pszOutDir);
     CPLFree(psIndex->pszLastDir);
+    CPLFree(psIndex->pszLastRel);
+    CPLFree(psIndex->pszLastOutput);
     memset(psIndex, 0, sizeof(*psIndex));
 }
 
@@ -371,7 +375,7 @@ static const char *ReportedOutputFor(BWReportedOutputs *psIndex, const char *psz
     if (i >= psIndex->nOutputs || psIndex->psOptions->papszRetryOutputs[i][0] == '\0')
         return NULL;
     const char *pszOutput = psIndex->psOptions->papszRetryOutputs[i];
-    const char *pszDir = CPLGetPath(pszOutput);
+    char *pszDir = BWPathDir(pszOutput);
     if (psIndex->pszLastDir == NULL || strcmp(pszDir, psIndex->pszLastDir) != 0)
     {
         CPLFree(psIndex->pszLastDir);
@@ -380,9 +384,23 @@ static const char *ReportedOutputFor(BWReportedOutputs *psIndex, const char *psz
         const size_t nLen = strlen(psIndex->pszOutDir);
         psIndex->bLastInside = strncmp(pszReported, psIndex->pszOutDir, nLen) == 0 &&
                                (pszReported[nLen] == '\0' || pszReported[nLen] == '/');
+        CPLFree(psIndex->pszLastRel);
+        psIndex->pszLastRel =
+            CPLStrdup(psIndex->bLastInside ? pszReported + nLen + (pszReported[nLen] == '/') : "");
         CPLFree(pszReported);
     }
-    return psIndex->bLastInside ? pszOutput : NULL;
+    CPLFree(pszDir);
+    if (!psIndex->bLastInside)
+        return NULL;
+    /* Spelt from this run's -outdir, so that the directories below it are
+     * walked from it (see BWStatBelowOutDir). */
+    const char *pszOutDir = psIndex->psOptions->pszOutDir;
+    CPLFree(psIndex->pszLastOutput);
+    char *pszNewDir = CPLStrdup(
+        psIndex->pszLastRel[0] ? CPLFormFilename(pszOutDir, psIndex->pszLastRel, NULL) : pszOutDir);
+    psIndex->pszLastOutput = CPLStrdup(CPLFormFilename(pszNewDir, BWPathName(pszOutput), NULL));
+    CPLFree(pszNewDir);
+    return psIndex->pszLastOutput;
 }
 
 /* Listings of the network directories that receive outputs, each taken
@@ -459,10 +477,23 @@ static char **SiblingsFor(BWSource *psSource)
 /* What stands at an output's name must be nothing or a regular file: a
  * directory is not a finished output to keep, and a link (perhaps planted
  * in a shared directory) is neither kept as done nor written through. */
-static int CheckOutputKind(const char *pszOutput, char **ppszError)
+static int CheckOutputKind(const char *pszOutDir, const char *pszOutput, int *pbExists,
+                           char **ppszError)
 {
     struct stat sStat;
-    if (STARTS_WITH(pszOutput, "/vsi") || lstat(pszOutput, &sStat) != 0 || S_ISREG(sStat.st_mode))
+    *pbExists = FALSE;
+    if (STARTS_WITH(pszOutput, "/vsi"))
+        return TRUE;
+    /* Below -outdir, no link is followed: a directory on the way that is a
+     * link, not a directory or another user's is refused (see
+     * BWStatBelowOutDir), and what stands at the name is looked at itself. */
+    const int nFound = BWStatBelowOutDir(pszOutDir, pszOutput, &sStat, ppszError);
+    if (nFound < 0)
+        return FALSE;
+    if (nFound == 1 || (nFound == 2 && lstat(pszOutput, &sStat) != 0))
+        return TRUE;
+    *pbExists = TRUE;
+    if (S_ISREG(sStat.st_mode))
         return TRUE;
     *ppszError = CPLStrdup(CPLSPrintf(
         "Output '%s' exists and is %s, not a regular file: gdal_batchwarp neither keeps it as "
@@ -554,13 +585,16 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
             psItem->nSize = VSIStatL(psItem->pszSource, &sStat) == 0 ? (GIntBig)sStat.st_size : 0;
         else if (psItem->nSize < 0)
             psItem->nSize = 0;
-        if (!CheckOutputKind(psItem->pszOutput, ppszError))
+        int bExists = FALSE;
+        if (!CheckOutputKind(psOptions->pszOutDir, psItem->pszOutput, &bExists, ppszError))
         {
             bOk = FALSE;
             break;
         }
         if (!psOptions->bOverwrite)
-            psItem->bSkip = OutputExists(psItem->pszOutput, &sListings);
+            psItem->bSkip = STARTS_WITH(psItem->pszOutput, "/vsi")
+                                ? OutputExists(psItem->pszOutput, &sListings)
+                                : bExists;
         psItem->papszSiblings = SiblingsFor(psSource);
     }
     ListingsClear(&sListings);

@@ -702,9 +702,15 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
         {
             /* "missing/": a directory by its spelling, with no file name to
              * make an output name of. */
-            if (psList->pszError == NULL)
-                psList->pszError = CPLStrdup(CPLSPrintf(
-                    "Source directory '%s' does not exist (or cannot be read).", *papszIter));
+            VSIStatBufL sAgain;
+            errno = 0;
+            const int nErr = VSIStatL(*papszIter, &sAgain) != 0 ? errno : 0;
+            if (psList->pszError == NULL && (nErr == ENOENT || nErr == 0))
+                psList->pszError =
+                    CPLStrdup(CPLSPrintf("Source directory '%s' does not exist.", *papszIter));
+            else if (psList->pszError == NULL)
+                psList->pszError = CPLStrdup(CPLSPrintf("Cannot read source directory '%s': %s",
+                                                        *papszIter, VSIStrerror(nErr)));
         }
         else if (bExists || !HasWildcard(*papszIter) || !AppendPattern(psList, *papszIter))
         {
@@ -798,13 +804,14 @@ int BWReadSourceList(const char *pszPath, int bNul, char ***ppapszSources, char 
         }
     }
     const int bError = ferror(fp);
+    const int nErr = errno;
     if (!bStdin)
         fclose(fp);
     if (bError)
     {
         CPLFree(pachData);
         *ppszError =
-            CPLStrdup(CPLSPrintf("Cannot read source list '%s': %s", pszPath, strerror(errno)));
+            CPLStrdup(CPLSPrintf("Cannot read source list '%s': %s", pszPath, strerror(nErr)));
         return FALSE;
     }
     char **papszNew = BWSplitSourceList(pachData, nLen, bNul);

@@ -83,9 +83,300 @@ static int RandomTag(char *pszOut, size_t nSize)
     return TRUE;
 }
 
+typedef struct
+{
+    char *pszDir;    /* as given to BWOpenOutputDir */
+    char *pszOutDir; /* the -outdir it is below */
+    int nFd;
+} BWOutputDirEntry;
+
+static BWOutputDirEntry *pasOutDirs = NULL;
+static int nOutDirs = 0;
+
+int BWOutputDirFd(const char *pszDir)
+{
+    for (int i = 0; i < nOutDirs; ++i)
+    {
+        if (strcmp(pasOutDirs[i].pszDir, pszDir) == 0)
+            return pasOutDirs[i].nFd;
+    }
+    return -1;
+}
+
+void BWCloseOutputDir(const char *pszDir)
+{
+    for (int i = 0; i < nOutDirs; ++i)
+    {
+        if (strcmp(pasOutDirs[i].pszDir, pszDir) != 0)
+            continue;
+        close(pasOutDirs[i].nFd);
+        CPLFree(pasOutDirs[i].pszDir);
+        CPLFree(pasOutDirs[i].pszOutDir);
+        pasOutDirs[i] = pasOutDirs[--nOutDirs];
+        if (nOutDirs == 0)
+        {
+            CPLFree(pasOutDirs);
+            pasOutDirs = NULL;
+        }
+        return;
+    }
+}
+
+/* The directory pszDir: the descriptor kept for it if it is an output
+ * directory (see BWOpenOutputDir), else opened by its path. */
 static int OpenDirectory(const char *pszDir)
 {
+    const int nKept = BWOutputDirFd(pszDir);
+    if (nKept >= 0)
+        return fcntl(nKept, F_DUPFD_CLOEXEC, 0);
     return open(pszDir[0] ? pszDir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* pszPath's components below pszOutDir (CSLDestroy them); NULL with
+ * *pbBelow FALSE when pszPath is neither pszOutDir nor below it. */
+static char **ComponentsBelow(const char *pszOutDir, const char *pszPath, int *pbBelow)
+{
+    size_t nLen = strlen(pszOutDir);
+    while (nLen > 1 && pszOutDir[nLen - 1] == '/')
+        --nLen;
+    *pbBelow = FALSE;
+    if (nLen == 0 || strncmp(pszPath, pszOutDir, nLen) != 0 ||
+        (pszPath[nLen] != '/' && pszPath[nLen] != '\0' && pszOutDir[nLen - 1] != '/'))
+        return NULL;
+    *pbBelow = TRUE;
+    return CSLTokenizeString2(pszPath + nLen, "/", 0);
+}
+
+/* pszOutDir/<the first n components>, for messages (valid until the next
+ * call; the supervisor's planning and preparing thread only). */
+static const char *PathOf(const char *pszOutDir, char **papszParts, int n)
+{
+    static char *pszPath = NULL;
+    CPLFree(pszPath);
+    pszPath = CPLStrdup(pszOutDir);
+    for (int i = 0; i < n; ++i)
+    {
+        const size_t nLen = strlen(pszPath);
+        const int bSlash = nLen > 0 && pszPath[nLen - 1] == '/';
+        char *pszJoined =
+            CPLStrdup(CPLSPrintf("%s%s%s", pszPath, bSlash ? "" : "/", papszParts[i]));
+        CPLFree(pszPath);
+        pszPath = pszJoined;
+    }
+    return pszPath;
+}
+
+static const char *KindOf(mode_t nMode)
+{
+    return S_ISLNK(nMode)   ? "a symbolic link"
+           : S_ISREG(nMode) ? "a regular file"
+           : S_ISDIR(nMode) ? "a directory"
+                            : "a special file";
+}
+
+/* Whether the directory nFd (the component n of papszParts) may receive
+ * outputs: a directory of our own uid. */
+static int CheckOwnDirectory(int nFd, const char *pszOutDir, char **papszParts, int n,
+                             char **ppszError)
+{
+    struct stat sStat;
+    if (fstat(nFd, &sStat) != 0)
+    {
+        const int nErr = errno;
+        *ppszError = CPLStrdup(CPLSPrintf("Cannot examine output directory '%s': %s",
+                                          PathOf(pszOutDir, papszParts, n), VSIStrerror(nErr)));
+        return FALSE;
+    }
+    if (sStat.st_uid != geteuid())
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Output directory '%s' belongs to another user (uid %ld): gdal_batchwarp writes only "
+            "into directories of its own below -outdir. Remove it or choose another -outdir.",
+            PathOf(pszOutDir, papszParts, n), (long)sStat.st_uid));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The message for a component below -outdir that is not a directory. */
+static char *NotADirectory(const char *pszOutDir, char **papszParts, int n, mode_t nMode)
+{
+    return CPLStrdup(
+        CPLSPrintf("'%s' below -outdir is %s, not a directory: gdal_batchwarp follows no link "
+                   "and replaces nothing there to make an output directory. Remove it or choose "
+                   "another -outdir.",
+                   PathOf(pszOutDir, papszParts, n), KindOf(nMode)));
+}
+
+int BWStatBelowOutDir(const char *pszOutDir, const char *pszPath, struct stat *psStat,
+                      char **ppszError)
+{
+    int bBelow = FALSE;
+    char **papszParts = ComponentsBelow(pszOutDir, pszPath, &bBelow);
+    if (!bBelow)
+        return 2;
+    int nFd = open(pszOutDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (nFd < 0)
+    {
+        /* Not there yet, or not usable: preparing -outdir says which. */
+        CSLDestroy(papszParts);
+        return 1;
+    }
+    const int nParts = CSLCount(papszParts);
+    int nRet = 1;
+    if (nParts == 0)
+    {
+        nRet = fstat(nFd, psStat) == 0 ? 0 : 1;
+        close(nFd);
+        CSLDestroy(papszParts);
+        return nRet;
+    }
+    for (int i = 0; i < nParts; ++i)
+    {
+        struct stat sStat;
+        if (fstatat(nFd, papszParts[i], &sStat, AT_SYMLINK_NOFOLLOW) != 0)
+        {
+            const int nErr = errno;
+            if (nErr == ENOENT)
+                nRet = 1;
+            else
+            {
+                *ppszError =
+                    CPLStrdup(CPLSPrintf("Cannot examine '%s': %s",
+                                         PathOf(pszOutDir, papszParts, i + 1), VSIStrerror(nErr)));
+                nRet = -1;
+            }
+            break;
+        }
+        if (i == nParts - 1)
+        {
+            *psStat = sStat;
+            nRet = 0;
+            break;
+        }
+        if (!S_ISDIR(sStat.st_mode))
+        {
+            *ppszError = NotADirectory(pszOutDir, papszParts, i + 1, sStat.st_mode);
+            nRet = -1;
+            break;
+        }
+        const int nSubFd =
+            openat(nFd, papszParts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nSubFd < 0)
+        {
+            const int nErr = errno;
+            *ppszError =
+                CPLStrdup(CPLSPrintf("Cannot open output directory '%s': %s",
+                                     PathOf(pszOutDir, papszParts, i + 1), VSIStrerror(nErr)));
+            nRet = -1;
+            break;
+        }
+        close(nFd);
+        nFd = nSubFd;
+        if (!CheckOwnDirectory(nFd, pszOutDir, papszParts, i + 1, ppszError))
+        {
+            nRet = -1;
+            break;
+        }
+    }
+    close(nFd);
+    CSLDestroy(papszParts);
+    return nRet;
+}
+
+int BWOutputDirInPlace(const char *pszDir)
+{
+    const BWOutputDirEntry *psEntry = NULL;
+    for (int i = 0; i < nOutDirs && psEntry == NULL; ++i)
+    {
+        if (strcmp(pasOutDirs[i].pszDir, pszDir) == 0)
+            psEntry = &pasOutDirs[i];
+    }
+    if (psEntry == NULL)
+        return TRUE;
+    struct stat sKept;
+    struct stat sFound;
+    char *pszError = NULL;
+    const int nFound = BWStatBelowOutDir(psEntry->pszOutDir, pszDir, &sFound, &pszError);
+    if (fstat(psEntry->nFd, &sKept) == 0 && nFound == 0 && S_ISDIR(sFound.st_mode) &&
+        sFound.st_dev == sKept.st_dev && sFound.st_ino == sKept.st_ino)
+        return TRUE;
+    CPLError(CE_Failure, CPLE_FileIO,
+             "Output directory '%s' was moved or replaced during the run%s%s%s: nothing was "
+             "published there, and nothing through it.",
+             pszDir, nFound == 0 ? " (it is now " : "",
+             nFound == 0 ? KindOf(sFound.st_mode) : (pszError ? ": " : ""),
+             nFound == 0 ? ")" : (pszError ? pszError : ""));
+    CPLFree(pszError);
+    return FALSE;
+}
+
+int BWOpenOutputDir(const char *pszOutDir, const char *pszDir, char **ppszError)
+{
+    if (BWOutputDirFd(pszDir) >= 0)
+        return 1;
+    int bBelow = FALSE;
+    char **papszParts = ComponentsBelow(pszOutDir, pszDir, &bBelow);
+    if (!bBelow)
+        return 2;
+    int nFd = open(pszOutDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (nFd < 0)
+    {
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Cannot open output directory '%s': %s", pszOutDir, VSIStrerror(errno)));
+        CSLDestroy(papszParts);
+        return 0;
+    }
+    int bOk = TRUE;
+    for (int i = 0; papszParts != NULL && papszParts[i] != NULL && bOk; ++i)
+    {
+        const int nFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        int nSubFd = openat(nFd, papszParts[i], nFlags);
+        if (nSubFd < 0 && errno == ENOENT)
+        {
+            /* Made here, or by someone else just now: either way opened
+             * below without following a link, and its owner checked. */
+            if (mkdirat(nFd, papszParts[i], 0755) != 0 && errno != EEXIST)
+            {
+                const int nErr = errno;
+                *ppszError =
+                    CPLStrdup(CPLSPrintf("Cannot create output directory '%s': %s",
+                                         PathOf(pszOutDir, papszParts, i + 1), VSIStrerror(nErr)));
+                bOk = FALSE;
+                break;
+            }
+            nSubFd = openat(nFd, papszParts[i], nFlags);
+        }
+        if (nSubFd < 0)
+        {
+            const int nErr = errno;
+            struct stat sStat;
+            if (fstatat(nFd, papszParts[i], &sStat, AT_SYMLINK_NOFOLLOW) == 0 &&
+                !S_ISDIR(sStat.st_mode))
+                *ppszError = NotADirectory(pszOutDir, papszParts, i + 1, sStat.st_mode);
+            else
+                *ppszError =
+                    CPLStrdup(CPLSPrintf("Cannot open output directory '%s': %s",
+                                         PathOf(pszOutDir, papszParts, i + 1), VSIStrerror(nErr)));
+            bOk = FALSE;
+            break;
+        }
+        close(nFd);
+        nFd = nSubFd;
+        bOk = CheckOwnDirectory(nFd, pszOutDir, papszParts, i + 1, ppszError);
+    }
+    CSLDestroy(papszParts);
+    if (!bOk)
+    {
+        close(nFd);
+        return 0;
+    }
+    pasOutDirs = CPLRealloc(pasOutDirs, sizeof(BWOutputDirEntry) * (size_t)(nOutDirs + 1));
+    pasOutDirs[nOutDirs].pszDir = CPLStrdup(pszDir);
+    pasOutDirs[nOutDirs].pszOutDir = CPLStrdup(pszOutDir);
+    pasOutDirs[nOutDirs].nFd = nFd;
+    ++nOutDirs;
+    return 1;
 }
 
 /* In the directory nDirFd (just made by us, mode 0700): the marker, locked

@@ -24,6 +24,8 @@
 #ifndef BATCHWARP_TEMP_H_INCLUDED
 #define BATCHWARP_TEMP_H_INCLUDED
 
+#include <sys/stat.h>
+
 #define BW_TEMP_PREFIX ".batchwarp-tmp-"
 /* Name of the marker file inside a temporary directory. */
 #define BW_TEMP_MARKER ".batchwarp-owner"
@@ -53,6 +55,46 @@ void BWRemoveTempDir(const char *pszDir);
 /* Removes the temporary directories that runs which are gone left in pszDir
  * (see above for what is proven first); returns how many. */
 int BWRemoveStaleTemps(const char *pszDir);
+
+/*
+ * Output directories below -outdir (from -recursive's {relpath} or a
+ * template). -outdir itself is opened as the user named it (a link there is
+ * the user's choice); each component below it is opened with
+ * openat(O_NOFOLLOW|O_DIRECTORY) from the one above, and made with mkdirat
+ * when missing, so that no link below -outdir is ever followed. A link,
+ * anything but a directory, or a directory of another user below -outdir is
+ * refused: in a shared output directory another user's entry is not ours to
+ * write into (and, being theirs, they could swap it for a link during the
+ * run). Each output directory stays open for the run: outputs are renamed
+ * into it with renameat() from its descriptor, and its temporary directory
+ * is made, found and removed from it too.
+ */
+
+/* What stands at pszPath (an output or an output directory) below or at
+ * pszOutDir, walked as above, creating and following nothing: 0 with
+ * *psStat (as lstat gives it) when it exists, 1 when it (or a directory
+ * above it) does not exist yet, 2 when pszPath is not below pszOutDir (look
+ * at it otherwise), -1 with *ppszError when a directory on the way is a
+ * link, not a directory, another user's, or cannot be read. */
+int BWStatBelowOutDir(const char *pszOutDir, const char *pszPath, struct stat *psStat,
+                      char **ppszError);
+
+/* Opens the output directory pszDir, at or below pszOutDir, making what is
+ * missing, and keeps its descriptor for the run: 1 on success, 0 with
+ * *ppszError, 2 when pszDir is not below pszOutDir (nothing done). */
+int BWOpenOutputDir(const char *pszOutDir, const char *pszDir, char **ppszError);
+
+/* The descriptor kept for the output directory pszDir, or -1. */
+int BWOutputDirFd(const char *pszDir);
+
+/* Whether the output directory pszDir (kept open) is still the one found at
+ * its path below -outdir, without following a link; if it was moved or
+ * replaced (by a link) during the run, FALSE with a CPLError: nothing is
+ * published there. TRUE for a directory not kept open. */
+int BWOutputDirInPlace(const char *pszDir);
+
+/* Closes the descriptor kept for pszDir, if any. */
+void BWCloseOutputDir(const char *pszDir);
 
 /* Removes the entry pszName of the directory open as nDirFd, and its whole
  * tree if it is a directory, without following any symbolic link; stays on

@@ -390,13 +390,20 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszFin
         char *pszNew = CPLStrdup(CPLSPrintf("%s<SourceDataset relativeToVRT=\"%d\">%s%s", pszText,
                                             bRelative ? 1 : 0, pszEscaped, pszEnd));
         CPLFree(pszEscaped);
+        errno = 0;
         VSILFILE *fp = VSIFOpenL(pszWritten, "wb");
         const size_t nLen = strlen(pszNew);
         int bOk = fp != NULL && VSIFWriteL(pszNew, 1, nLen, fp) == nLen;
+        int nErr = errno;
         if (fp != NULL && VSIFCloseL(fp) != 0)
+        {
             bOk = FALSE;
+            if (nErr == 0)
+                nErr = errno;
+        }
         if (!bOk)
-            CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite %s", pszWritten);
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite %s: %s", pszWritten,
+                     nErr != 0 ? VSIStrerror(nErr) : "unknown reason");
         CPLFree(pszNew);
         CPLFree(pszAbsSource);
         CPLFree(pszAbsDir);
@@ -477,6 +484,8 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
      * it once it has this result (see PublishInSupervisor). */
     if (bOk && bStage)
         bOk = BWPublishStagedOutput(pszWriteTo, pszOutput, pszTemp);
+    if (bOk)
+        BWInjectFaultAfterWrite(pszSource);
     if (!bOk)
         BWDiscardTemp(pszWriteTo);
     else if (!bStage)

@@ -196,3 +196,55 @@ TEST(TempDir, TempNamespaceInPaths)
     EXPECT_FALSE(BWPathEntersTempNamespace("/out/a" BW_TEMP_PREFIX "x.tif"));
     EXPECT_FALSE(BWPathEntersTempNamespace("/out/sub/a.tif"));
 }
+
+// Output directories below -outdir: made and opened without following a
+// link; a link or a file on the way is refused, naming it.
+TEST(OutputDir, WalkedWithoutFollowingLinks)
+{
+    bwtest::TempDir oDir;
+    ASSERT_TRUE(oDir.ok());
+    const std::string osOut = oDir.path() + "/out";
+    const std::string osVictim = oDir.path() + "/victim";
+    ASSERT_EQ(mkdir(osOut.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(osVictim.c_str(), 0755), 0);
+    struct stat sStat;
+    char *pszError = nullptr;
+    // Missing: not there yet, nothing made.
+    EXPECT_EQ(BWStatBelowOutDir(osOut.c_str(), (osOut + "/a/b/x.tif").c_str(), &sStat, &pszError),
+              1);
+    EXPECT_FALSE(Exists(osOut + "/a"));
+    // Made, kept open, and then found as a directory.
+    EXPECT_EQ(BWOpenOutputDir(osOut.c_str(), (osOut + "/a/b").c_str(), &pszError), 1);
+    EXPECT_GE(BWOutputDirFd((osOut + "/a/b").c_str()), 0);
+    EXPECT_TRUE(BWOutputDirInPlace((osOut + "/a/b").c_str()));
+    EXPECT_EQ(BWStatBelowOutDir(osOut.c_str(), (osOut + "/a/b").c_str(), &sStat, &pszError), 0);
+    EXPECT_TRUE(S_ISDIR(sStat.st_mode));
+    BWCloseOutputDir((osOut + "/a/b").c_str());
+    EXPECT_LT(BWOutputDirFd((osOut + "/a/b").c_str()), 0);
+    // Not below -outdir: left to the caller.
+    EXPECT_EQ(BWOpenOutputDir(osOut.c_str(), osVictim.c_str(), &pszError), 2);
+    EXPECT_EQ(BWOpenOutputDir(osOut.c_str(), (osOut + "x/a").c_str(), &pszError), 2);
+    // A link on the way: refused, never followed.
+    ASSERT_EQ(symlink(osVictim.c_str(), (osOut + "/l").c_str()), 0);
+    EXPECT_EQ(BWStatBelowOutDir(osOut.c_str(), (osOut + "/l/x.tif").c_str(), &sStat, &pszError),
+              -1);
+    ASSERT_NE(pszError, nullptr);
+    EXPECT_NE(std::string(pszError).find("'" + osOut + "/l' below -outdir is a symbolic link"),
+              std::string::npos)
+        << pszError;
+    CPLFree(pszError);
+    pszError = nullptr;
+    EXPECT_EQ(BWOpenOutputDir(osOut.c_str(), (osOut + "/l/sub").c_str(), &pszError), 0);
+    ASSERT_NE(pszError, nullptr);
+    EXPECT_NE(std::string(pszError).find("is a symbolic link"), std::string::npos) << pszError;
+    CPLFree(pszError);
+    pszError = nullptr;
+    EXPECT_FALSE(Exists(osVictim + "/sub"));
+    // A file on the way.
+    std::ofstream(osOut + "/f") << "file";
+    EXPECT_EQ(BWOpenOutputDir(osOut.c_str(), (osOut + "/f/sub").c_str(), &pszError), 0);
+    ASSERT_NE(pszError, nullptr);
+    EXPECT_NE(std::string(pszError).find("is a regular file, not a directory"), std::string::npos)
+        << pszError;
+    CPLFree(pszError);
+}
