@@ -59,7 +59,12 @@ void BWDiscardTemp(const char *pszTemp)
             struct stat sTmp;
             if (stat(pszViaFd, &sViaFd) == 0 && fstat(nTmpFd, &sTmp) == 0 &&
                 sViaFd.st_dev == sTmp.st_dev && sViaFd.st_ino == sTmp.st_ino)
-                DiscardByPath(CPLFormFilename(pszViaFd, pszName, NULL));
+            {
+                /* A copy: GDAL reuses CPLFormFilename's buffer. */
+                char *pszPath = CPLStrdup(CPLFormFilename(pszViaFd, pszName, NULL));
+                DiscardByPath(pszPath);
+                CPLFree(pszPath);
+            }
             else
             {
                 unlinkat(nTmpFd, pszName, 0);
