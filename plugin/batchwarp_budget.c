@@ -21,8 +21,8 @@ static int Min(int a, int b)
     return a < b ? a : b;
 }
 
-int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget *psBudget,
-                    char **ppszError)
+int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, int bNetworkSources,
+                    BWBudget *psBudget, char **ppszError)
 {
     memset(psBudget, 0, sizeof(*psBudget));
     const GIntBig nTotal =
@@ -50,9 +50,13 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget 
 
     /* Room for workers that overlap I/O waits, only where each keeps a
      * full-sized share: the -j workers of a CPU-bound batch lose nothing
-     * gdalwarp would use. */
+     * gdalwarp would use. By default only for sources on the network: the
+     * memory is split for the most workers, and a local batch, whose reads
+     * seldom wait, keeps each -j worker's whole share (its cache) as it had
+     * before workers beyond -j existed. */
     int nMaxWorkers = psOptions->nMaxWorkers > 0 ? psOptions->nMaxWorkers
-                                                 : psOptions->nWorkers * BW_IO_WORKERS_PER_CORE;
+                      : bNetworkSources          ? psOptions->nWorkers * BW_IO_WORKERS_PER_CORE
+                                                 : psOptions->nWorkers;
     nMaxWorkers = Min(nMaxWorkers, nTasks > 0 ? nTasks : 1);
     const GIntBig nIOWorkerBytes =
         nUserWarpMemory > 0 ? BW_PROCESS_BASELINE_BYTES + nUserWarpMemory + 4 * BW_MIN_CACHE_BYTES

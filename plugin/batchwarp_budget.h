@@ -39,7 +39,8 @@ typedef struct
     GIntBig nTotalBytes; /* the budget: -memory_budget, or its default */
     int nWorkers;        /* processes to start: -j, lowered to fit memory and tasks */
     /* Most live workers while tasks wait on I/O (batchwarp_concurrency.h):
-     * -max_workers, or -j * BW_IO_WORKERS_PER_CORE, lowered to the tasks
+     * -max_workers, or -j * BW_IO_WORKERS_PER_CORE where a source is on
+     * the network (else -j: a local batch is split as before), lowered to the tasks
      * and to what the memory budget holds at BW_IO_WORKER_MIN_BYTES each;
      * never below nWorkers. The memory is split for this many. */
     int nMaxWorkers;
@@ -49,10 +50,12 @@ typedef struct
     GIntBig nWarpMemoryPerWorker; /* -wm of each worker, bytes; 0 = the user's -wm */
 } BWBudget;
 
-/* Splits the budget for a batch of nTasks tasks. Returns FALSE with
- * *ppszError (a usage error) when not even one worker fits. */
-int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, BWBudget *psBudget,
-                    char **ppszError);
+/* Splits the budget for a batch of nTasks tasks, bNetworkSources telling
+ * whether any of them reads from the network (only such batches get workers
+ * beyond -j unless -max_workers asks). Returns FALSE with *ppszError (a
+ * usage error) when not even one worker fits. */
+int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, int bNetworkSources,
+                    BWBudget *psBudget, char **ppszError);
 
 /* Threads for the task about to be dispatched: 1 while there is a task for
  * every idle worker; when fewer remain (the tail), the free share of the

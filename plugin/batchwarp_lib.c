@@ -502,7 +502,8 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
         }
     }
     else if (!BWPlanBuild(psOptions, &sPlan, &pszError) ||
-             !BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan), &sBudget, &pszError))
+             !BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan), BWPlanHasNetworkSource(&sPlan),
+                              &sBudget, &pszError))
         eStatus = GDAL_BATCHWARP_USAGE_ERROR;
     else if (psOptions->bDryRun)
         PrintPlan(&sPlan);

@@ -272,7 +272,8 @@ static const BWOptionSpec asSpecs[] = {
      .nValues = 1,
      .pszMetaVar = "<n>",
      .pszHelp = "Most workers at once: beyond -j, more run while tasks wait on I/O, as many "
-                "as keep -j cores busy (8 per -j unless given, within -memory_budget); "
+                "as keep -j cores busy (unless given: 8 per -j when a source is on the "
+                "network, else -j; within -memory_budget); "
                 "-max_workers equal to -j: none.",
      .eGroup = BW_GROUP_WORKERS_MEMORY,
      .pfnApply = SetCount,

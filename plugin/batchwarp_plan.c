@@ -641,6 +641,14 @@ int BWPlanCountToDo(const BWPlan *psPlan)
     return nCount;
 }
 
+int BWPlanHasNetworkSource(const BWPlan *psPlan)
+{
+    for (int i = 0; i < psPlan->nItems; ++i)
+        if (!psPlan->pasItems[i].bSkip && BWIsNetworkPath(psPlan->pasItems[i].pszSource))
+            return TRUE;
+    return FALSE;
+}
+
 void BWPlanFree(BWPlan *psPlan)
 {
     for (int i = 0; i < psPlan->nItems; ++i)

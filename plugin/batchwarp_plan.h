@@ -43,4 +43,7 @@ int BWPlanAssignTemps(BWPlan *psPlan, char **ppszError);
 /* Items that will be warped (not skipped). */
 int BWPlanCountToDo(const BWPlan *psPlan);
 
+/* Whether an item to be warped reads its source from the network. */
+int BWPlanHasNetworkSource(const BWPlan *psPlan);
+
 #endif

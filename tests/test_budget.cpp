@@ -48,7 +48,7 @@ TEST_F(OptionsFixture, SplitStaysWithinTheBudget)
             sOptions.nMemoryBudget = nBudget;
             BWBudget sBudget;
             char *pszError = nullptr;
-            ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError)) << pszError;
+            ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sBudget, &pszError)) << pszError;
             EXPECT_GE(sBudget.nWorkers, 1);
             EXPECT_LE(sBudget.nWorkers, nWorkers);
             EXPECT_GE(sBudget.nMaxWorkers, sBudget.nWorkers);
@@ -67,11 +67,11 @@ TEST_F(OptionsFixture, LowersWorkersToWhatFits)
     sOptions.nMemoryBudget = 300 * MB;
     BWBudget sBudget;
     char *pszError = nullptr;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, TRUE, &sBudget, &pszError));
     // (300 - 96) / (96 + 16 + 16) = 1 worker.
     EXPECT_EQ(sBudget.nWorkers, 1);
     sOptions.nMemoryBudget = 700 * MB; // (700 - 96) / 128 = 4
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nWorkers, 4);
 }
 
@@ -81,7 +81,7 @@ TEST_F(OptionsFixture, NoMoreWorkersThanTasks)
     sOptions.nMemoryBudget = 4096 * MB;
     BWBudget sBudget;
     char *pszError = nullptr;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 3, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 3, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nWorkers, 3);
 }
 
@@ -90,7 +90,7 @@ TEST_F(OptionsFixture, TooSmallIsAnError)
     sOptions.nMemoryBudget = 100 * MB;
     BWBudget sBudget;
     char *pszError = nullptr;
-    EXPECT_FALSE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    EXPECT_FALSE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError));
     ASSERT_NE(pszError, nullptr);
     EXPECT_NE(strstr(pszError, "too small"), nullptr) << pszError;
     CPLFree(pszError);
@@ -102,7 +102,7 @@ TEST_F(OptionsFixture, UserWarpMemoryIsKeptAndCounted)
     sOptions.nUserWarpMemory = 200 * MB;
     BWBudget sBudget;
     char *pszError = nullptr;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nWarpMemoryPerWorker, 0); // the user's -wm stays in the arguments
     EXPECT_LE(BW_PROCESS_BASELINE_BYTES +
                   sBudget.nMaxWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker +
@@ -117,7 +117,7 @@ TEST_F(OptionsFixture, UserCacheMaxIsTheTotalCache)
     sOptions.nMaxWorkers = 2; // no workers beyond -j
     BWBudget sBudget;
     char *pszError = nullptr;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nCachePerWorker, 200 * MB);
     CPLSetConfigOption("GDAL_CACHEMAX", nullptr);
 }
@@ -131,17 +131,17 @@ TEST_F(OptionsFixture, SmallUserCacheMaxIsNeverRaised)
     sOptions.nMaxWorkers = 2; // no workers beyond -j
     BWBudget sBudget;
     char *pszError = nullptr;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nCachePerWorker, MB / 2);
     // Shares below 100000 bytes, which GDAL would read as megabytes, become
     // 100000 bytes: still no more than the user's 1 MB.
     sOptions.nWorkers = 16;
     sOptions.nMaxWorkers = 16;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nCachePerWorker, 100000);
     // 0 stays 0.
     CPLSetConfigOption("GDAL_CACHEMAX", "0");
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nCachePerWorker, 0);
     CPLSetConfigOption("GDAL_CACHEMAX", nullptr);
 }
@@ -152,15 +152,15 @@ TEST_F(OptionsFixture, WorkersBeyondJOnlyWithAFullShareEach)
     char *pszError = nullptr;
     // Plenty of memory: 8 per core of -j, no more than the tasks.
     sOptions.nMemoryBudget = 16384 * MB;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nWorkers, 2);
     EXPECT_EQ(sBudget.nMaxWorkers, 2 * BW_IO_WORKERS_PER_CORE);
     EXPECT_EQ(sBudget.nWarpMemoryPerWorker, BW_MAX_WARP_MEMORY_BYTES);
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 5, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 5, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nMaxWorkers, 5);
     // The memory budget caps them: (1000 - 96) / 224 = 4 workers.
     sOptions.nMemoryBudget = 1000 * MB;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nMaxWorkers, 4);
     EXPECT_GE(sBudget.nCachePerWorker + sBudget.nWarpMemoryPerWorker,
               BW_IO_WORKER_MIN_BYTES - BW_PROCESS_BASELINE_BYTES);
@@ -168,22 +168,45 @@ TEST_F(OptionsFixture, WorkersBeyondJOnlyWithAFullShareEach)
     // A budget that holds only -j workers: none beyond them, and their
     // share is what it was without this feature.
     sOptions.nMemoryBudget = 400 * MB;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nMaxWorkers, sBudget.nWorkers);
     const GIntBig nCacheFloor = sBudget.nCachePerWorker;
     sOptions.nMaxWorkers = 2;
     BWBudget sOff;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sOff, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sOff, &pszError));
     EXPECT_EQ(sOff.nCachePerWorker, nCacheFloor);
     // -max_workers caps them, and never lowers -j.
     sOptions.nMemoryBudget = 16384 * MB;
     sOptions.nMaxWorkers = 5;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nMaxWorkers, 5);
     sOptions.nMaxWorkers = 1;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nWorkers, 2);
     EXPECT_EQ(sBudget.nMaxWorkers, 2);
+}
+
+// A batch of local sources keeps -j workers and each one's whole share, as
+// before workers beyond -j existed: its cache is what -max_workers = -j
+// gives, not a sixteenth of the budget.
+TEST_F(OptionsFixture, LocalSourcesGetNoWorkersBeyondJUnlessAsked)
+{
+    BWBudget sLocal, sNetwork, sOff;
+    char *pszError = nullptr;
+    sOptions.nMemoryBudget = 16384 * MB;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, FALSE, &sLocal, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sNetwork, &pszError));
+    sOptions.nMaxWorkers = 2;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, FALSE, &sOff, &pszError));
+    EXPECT_EQ(sLocal.nMaxWorkers, 2);
+    EXPECT_EQ(sLocal.nCachePerWorker, sOff.nCachePerWorker);
+    EXPECT_EQ(sLocal.nWarpMemoryPerWorker, sOff.nWarpMemoryPerWorker);
+    EXPECT_EQ(sNetwork.nMaxWorkers, 2 * BW_IO_WORKERS_PER_CORE);
+    EXPECT_GT(sLocal.nCachePerWorker, sNetwork.nCachePerWorker);
+    // Asked for, local sources get them too.
+    sOptions.nMaxWorkers = 6;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, FALSE, &sLocal, &pszError));
+    EXPECT_EQ(sLocal.nMaxWorkers, 6);
 }
 
 TEST_F(OptionsFixture, TailThreadsOnlyWithoutUserThreads)
@@ -196,14 +219,14 @@ TEST_F(OptionsFixture, TailThreadsOnlyWithoutUserThreads)
     char *apszArgs[] = {szCo, szDeflate, nullptr};
     sOptions.pszOutputFormat = szGTiff;
     sOptions.papszWarpArgs = apszArgs;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError));
     EXPECT_TRUE(sBudget.bTailThreads);
     sOptions.bUserSetWarpThreads = TRUE;
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError));
     EXPECT_FALSE(sBudget.bTailThreads);
     sOptions.bUserSetWarpThreads = FALSE;
     CPLSetConfigOption("GDAL_NUM_THREADS", "4");
-    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, &sBudget, &pszError));
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError));
     EXPECT_FALSE(sBudget.bTailThreads);
     CPLSetConfigOption("GDAL_NUM_THREADS", nullptr);
     sOptions.papszWarpArgs = nullptr;

@@ -143,7 +143,8 @@ class SweepFixture : public ::testing::Test
             {
                 BWBudget sBudget;
                 memset(&sBudget, 0, sizeof(sBudget));
-                if (BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan), &sBudget, &pszError))
+                if (BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan),
+                                    BWPlanHasNetworkSource(&sPlan), &sBudget, &pszError))
                 {
                     EXPECT_GE(sBudget.nWorkers, 1) << osWords;
                 }

@@ -131,7 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *pabyData, size_t nSize)
         {
             BWBudget sBudget;
             memset(&sBudget, 0, sizeof(sBudget));
-            if (BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan), &sBudget, &pszError) &&
+            if (BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan), BWPlanHasNetworkSource(&sPlan),
+                                &sBudget, &pszError) &&
                 sBudget.nWorkers < 1)
                 abort();
             /* Temporary names are given only once the run's temporary
