@@ -247,6 +247,26 @@ def test_retries_are_bounded(tmp_path, hooks, run_batchwarp, hundred):
     assert all_files(tmp_path / "out") == sorted(base(s) for i, s in enumerate(hundred[:5]) if i != 2)
 
 
+def test_a_task_with_many_gdal_errors_gets_its_whole_report_line(tmp_path, hooks, run_batchwarp, hundred):
+    """100 GDAL errors of one task (over 8000 bytes joined) all reach its
+    report line and the failure reasons, none cut: the supervisor joined them
+    with CPLSPrintf, which keeps 8000 bytes (issue 14 item 5)."""
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-report", report, *hundred[:3], "-outdir", tmp_path / "out"],
+                        env=faults_env(errors=[base(hundred[1])]))
+    assert res.returncode == 1, res.stderr
+    records = records_by_source(read_report(report))
+    failed = [r for r in records.values() if not r["ok"]]
+    assert [norm(r["source"]) for r in failed] == [norm(hundred[1])]
+    expected = [f"injected error {i} of 100: a message as long as a typical GDAL one, naming a file and a reason"
+                for i in range(1, 101)]
+    assert len("\n".join(expected)) > 8000
+    assert failed[0]["error"].split("\n") == expected
+    assert failed[0]["messages"] == [f"ERROR 1: {e}" for e in expected]
+    assert "CPLSPrintf" not in res.stderr
+    assert all_files(tmp_path / "out") == sorted(base(s) for i, s in enumerate(hundred[:3]) if i != 1)
+
+
 def test_workers_are_replaced_after_max_tasks_around_a_crash(tmp_path, hooks, run_batchwarp, hundred):
     report = tmp_path / "report.jsonl"
     res = run_batchwarp([*WARP, "-q", "-j", "2", "-max_tasks_per_worker", "7", "-report", report, *hundred[:60],

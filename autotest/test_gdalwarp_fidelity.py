@@ -51,6 +51,29 @@ def test_vrt_output_is_published_and_opens_anywhere(tmp_path, run_batchwarp, run
     assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
 
 
+def test_vrt_output_longer_than_8000_bytes_is_whole(tmp_path, run_batchwarp, run_gdalwarp):
+    """A warped VRT whose text passes 8000 bytes (the source's metadata is
+    copied into it) is written whole: the same bytes as gdalwarp's, and it
+    opens. The rewrite of its SourceDataset went through CPLSPrintf, which
+    cut the file at 8000 bytes (issue 14 item 5)."""
+    src = _utm_source(tmp_path / "src.tif")
+    ds = gdal.Open(src, gdal.GA_Update)
+    ds.SetMetadata({"ITEM_%03d" % i: "value %03d of a long list of metadata items" % i for i in range(300)})
+    ds = None
+    os.mkdir(tmp_path / "out")
+    os.mkdir(tmp_path / "ref")
+    res = run_batchwarp(["-q", "-of", "VRT", "-t_srs", "EPSG:4326", src, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "out" / "src.vrt"
+    run_gdalwarp(["-of", "VRT", "-t_srs", "EPSG:4326"], src, tmp_path / "ref" / "src.vrt")
+    assert os.path.getsize(tmp_path / "ref" / "src.vrt") > 8000
+    assert filecmp.cmp(out, tmp_path / "ref" / "src.vrt", shallow=False)
+    opened = gdal.Open(str(out))
+    assert opened.GetMetadataItem("ITEM_299") == "value 299 of a long list of metadata items"
+    ref = gdal.Warp("", src, format="MEM", dstSRS="EPSG:4326")
+    assert opened.GetRasterBand(1).Checksum() == ref.GetRasterBand(1).Checksum()
+
+
 def test_vrt_source_under_output_dir_is_relative_as_gdalwarp_writes_it(tmp_path, run_batchwarp, run_gdalwarp):
     os.mkdir(tmp_path / "out")
     src = _utm_source(tmp_path / "out" / "src.tif")

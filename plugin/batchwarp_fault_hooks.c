@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cpl_conv.h>
+#include <cpl_error.h>
 #include <cpl_string.h>
 
 #include "batchwarp_util.h"
@@ -18,8 +19,18 @@ int BWFaultHooksCompiled(void)
     return 1;
 }
 
-static void RunAction(const char *pszAction)
+/* Returns TRUE when the task is to fail (without running). */
+static int RunAction(const char *pszAction)
 {
+    if (EQUAL(pszAction, "errors"))
+    {
+        for (int i = 1; i <= BW_FAULT_ERROR_COUNT; ++i)
+            CPLError(CE_Failure, CPLE_AppDefined,
+                     "injected error %d of %d: a message as long as a typical GDAL one, naming "
+                     "a file and a reason",
+                     i, BW_FAULT_ERROR_COUNT);
+        return TRUE;
+    }
     if (EQUAL(pszAction, "segv"))
         raise(SIGSEGV);
     else if (EQUAL(pszAction, "abort"))
@@ -37,20 +48,21 @@ static void RunAction(const char *pszAction)
          * then waits until the test opens the gate (creates GATE). */
         const char *pszGate = getenv("GDAL_BATCHWARP_TEST_GATE");
         if (pszGate == NULL)
-            return;
+            return FALSE;
         FILE *fp = fopen(CPLSPrintf("%s.reached", pszGate), "w");
         if (fp != NULL)
             fclose(fp);
         while (access(pszGate, F_OK) != 0)
             usleep(20000);
     }
+    return FALSE;
 }
 
-void BWInjectFault(const char *pszSource, int nAttempt)
+int BWInjectFault(const char *pszSource, int nAttempt)
 {
     const char *pszSpec = getenv("GDAL_BATCHWARP_TEST_FAULTS");
     if (pszSpec == NULL)
-        return;
+        return FALSE;
     char **papszEntries = CSLTokenizeString2(pszSpec, ",", 0);
     const char *pszName = BWPathName(pszSource);
     for (char **papszIter = papszEntries; papszIter && *papszIter; ++papszIter)
@@ -67,14 +79,15 @@ void BWInjectFault(const char *pszSource, int nAttempt)
             if (!bOnce || nAttempt <= 1)
             {
                 CSLDestroy(papszEntries);
-                RunAction(pszAction);
+                const int bFail = RunAction(pszAction);
                 CPLFree(pszAction);
-                return;
+                return bFail;
             }
         }
         CPLFree(pszAction);
     }
     CSLDestroy(papszEntries);
+    return FALSE;
 }
 
 void BWInjectFaultAfterWrite(const char *pszSource)
@@ -103,10 +116,11 @@ int BWFaultHooksCompiled(void)
     return 0;
 }
 
-void BWInjectFault(const char *pszSource, int nAttempt)
+int BWInjectFault(const char *pszSource, int nAttempt)
 {
     (void)pszSource;
     (void)nAttempt;
+    return 0;
 }
 
 void BWInjectFaultAfterWrite(const char *pszSource)

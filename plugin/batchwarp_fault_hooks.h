@@ -5,7 +5,8 @@
  *   GDAL_BATCHWARP_TEST_FAULTS="segv:t007.tif,hang:t013.tif,exit:t021.tif,segv_once:t030.tif"
  * Each entry is ACTION:BASENAME; the action runs when a task's source has
  * that base name. Actions: segv and abort raise the signal, hang sleeps
- * forever, exit ends the worker with status 3 without replying, gate
+ * forever, exit ends the worker with status 3 without replying, errors
+ * raises BW_FAULT_ERROR_COUNT GDAL errors and fails the task, gate
  * creates $GDAL_BATCHWARP_TEST_GATE.reached and waits until the file
  * $GDAL_BATCHWARP_TEST_GATE exists (a test acts in between, e.g. swaps a
  * directory); a "_once" suffix acts on the first attempt only, so a retry
@@ -18,7 +19,11 @@
 /* Whether this build carries the hooks. */
 int BWFaultHooksCompiled(void);
 
-void BWInjectFault(const char *pszSource, int nAttempt);
+#define BW_FAULT_ERROR_COUNT 100
+
+/* Runs the fault meant for this task, if any; TRUE when the task is to fail
+ * with the errors it raised. */
+int BWInjectFault(const char *pszSource, int nAttempt);
 void BWInjectFaultAfterWrite(const char *pszSource);
 
 #endif

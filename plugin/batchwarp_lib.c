@@ -20,6 +20,7 @@
 #include "batchwarp_pool.h"
 #include "batchwarp_report.h"
 #include "batchwarp_scheduler.h"
+#include "batchwarp_strbuf.h"
 #include "batchwarp_summary.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
@@ -141,22 +142,6 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
 }
 
 /* GDAL's messages of a task, one per line, or NULL when there are none. */
-static char *JoinFields(const BWMessage *psReply, const char *pszKey)
-{
-    char *pszOut = NULL;
-    const size_t nKeyLen = strlen(pszKey);
-    for (char **papszIter = psReply->papszFields; papszIter && *papszIter; ++papszIter)
-    {
-        if (strncmp(*papszIter, pszKey, nKeyLen) != 0 || (*papszIter)[nKeyLen] != '=')
-            continue;
-        const char *pszValue = *papszIter + nKeyLen + 1;
-        char *pszJoined = CPLStrdup(pszOut ? CPLSPrintf("%s\n%s", pszOut, pszValue) : pszValue);
-        CPLFree(pszOut);
-        pszOut = pszJoined;
-    }
-    return pszOut;
-}
-
 /* The values of every pszKey field of a reply, in order (CSLDestroy them). */
 static char **FieldsNamed(const BWMessage *psReply, const char *pszKey)
 {
@@ -174,19 +159,17 @@ static char **FieldsNamed(const BWMessage *psReply, const char *pszKey)
 static char *ReplaceAll(const char *pszText, const char *pszFrom, const char *pszTo)
 {
     const size_t nFrom = strlen(pszFrom);
-    char *pszOut = CPLStrdup("");
+    BWStrBuf sOut = BW_STRBUF_INIT;
     const char *p = pszText;
     const char *pszHit;
     while (nFrom > 0 && (pszHit = strstr(p, pszFrom)) != NULL)
     {
-        char *pszJoined = CPLStrdup(CPLSPrintf("%s%.*s%s", pszOut, (int)(pszHit - p), p, pszTo));
-        CPLFree(pszOut);
-        pszOut = pszJoined;
+        BWStrBufAdd(&sOut, p, (size_t)(pszHit - p));
+        BWStrBufAddStr(&sOut, pszTo);
         p = pszHit + nFrom;
     }
-    char *pszJoined = CPLStrdup(CPLSPrintf("%s%s", pszOut, p));
-    CPLFree(pszOut);
-    return pszJoined;
+    BWStrBufAddStr(&sOut, p);
+    return BWStrBufDetach(&sOut);
 }
 
 static void CPL_STDCALL CollectFailure(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
@@ -195,7 +178,7 @@ static void CPL_STDCALL CollectFailure(CPLErr eClass, CPLErrorNum nNum, const ch
     char **ppszError = CPLGetErrorHandlerUserData();
     if (eClass != CE_Failure && eClass != CE_Fatal)
         return;
-    char *pszJoined = CPLStrdup(*ppszError ? CPLSPrintf("%s\n%s", *ppszError, pszMsg) : pszMsg);
+    char *pszJoined = *ppszError ? BWStrPrintf("%s\n%s", *ppszError, pszMsg) : CPLStrdup(pszMsg);
     CPLFree(*ppszError);
     *ppszError = pszJoined;
 }
@@ -225,8 +208,8 @@ static int PublishInSupervisor(const BWPlanItem *psItem, const BWMessage *psRepl
          * must not name the temporary file, which messages show as the
          * output: "rename X to X"). */
         if (*ppszError == NULL)
-            *ppszError = CPLStrdup(CPLSPrintf(
-                "Cannot move the new '%s' into place (no reason given)", psItem->pszOutput));
+            *ppszError = BWStrPrintf("Cannot move the new '%s' into place (no reason given)",
+                                     psItem->pszOutput);
         BWDiscardTemp(psItem->pszTemp);
     }
     return bOk;
@@ -256,7 +239,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         sResult.bOk = pszOk != NULL && strcmp(pszOk, "1") == 0;
         if (!sResult.bOk)
         {
-            pszError = JoinFields(psOutcome->psReply, "ERROR");
+            pszError = BWMessageJoin(psOutcome->psReply, "ERROR");
             if (pszError == NULL)
                 pszError = CPLStrdup("failed without an error message");
         }

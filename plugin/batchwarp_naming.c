@@ -5,12 +5,16 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "batchwarp_strbuf.h"
 #include "batchwarp_util.h"
 
-static char *Fail(char **ppszError, const char *pszMessage)
+/* Takes pszMessage (from BWStrPrintf) into *ppszError. */
+static char *Fail(char **ppszError, char *pszMessage)
 {
     if (ppszError != NULL)
-        *ppszError = CPLStrdup(pszMessage);
+        *ppszError = pszMessage;
+    else
+        CPLFree(pszMessage);
     return NULL;
 }
 
@@ -47,7 +51,7 @@ static int NormaliseComponents(const char *pszIn, char **ppszOut)
 {
     char **papszParts = CSLTokenizeString2(pszIn, "/", 0);
     int bOk = TRUE;
-    char *pszOut = CPLStrdup("");
+    BWStrBuf sOut = BW_STRBUF_INIT;
     for (char **papszIter = papszParts; papszIter && *papszIter && bOk; ++papszIter)
     {
         if (strcmp(*papszIter, ".") == 0 || strcmp(*papszIter, "..") == 0)
@@ -55,20 +59,19 @@ static int NormaliseComponents(const char *pszIn, char **ppszOut)
             bOk = FALSE;
             break;
         }
-        char *pszJoined =
-            CPLStrdup(pszOut[0] ? CPLSPrintf("%s/%s", pszOut, *papszIter) : *papszIter);
-        CPLFree(pszOut);
-        pszOut = pszJoined;
+        if (sOut.nLen > 0)
+            BWStrBufAddCh(&sOut, '/');
+        BWStrBufAddStr(&sOut, *papszIter);
     }
     CSLDestroy(papszParts);
-    *ppszOut = pszOut;
-    return bOk && pszOut[0] != '\0';
+    *ppszOut = BWStrBufDetach(&sOut);
+    return bOk && (*ppszOut)[0] != '\0';
 }
 
 char *BWExpandOutputTemplate(const char *pszTemplate, const char *pszSource, const char *pszRelDir,
                              const char *pszSuffix, const char *pszExtension, char **ppszError)
 {
-    char *pszOut = CPLStrdup("");
+    BWStrBuf sOut = BW_STRBUF_INIT;
     for (const char *p = pszTemplate; *p;)
     {
         char *pszValue = NULL;
@@ -78,43 +81,43 @@ char *BWExpandOutputTemplate(const char *pszTemplate, const char *pszSource, con
             const char *pszEnd = strchr(p, '}');
             if (pszEnd == NULL)
             {
-                CPLFree(pszOut);
+                BWStrBufRelease(&sOut);
                 return Fail(ppszError,
-                            CPLSPrintf("Output template '%s' has an unclosed '{'.", pszTemplate));
+                            BWStrPrintf("Output template '%s' has an unclosed '{'.", pszTemplate));
             }
             pszValue = PlaceholderValue(p + 1, (size_t)(pszEnd - p - 1), pszSource, pszRelDir,
                                         pszSuffix, pszExtension);
             if (pszValue == NULL)
             {
-                CPLFree(pszOut);
+                BWStrBufRelease(&sOut);
                 return Fail(ppszError,
-                            CPLSPrintf("Output template '%s': unknown placeholder '%.*s' (known: "
-                                       "{stem} {name} {ext} {suffix} {relpath} {parent}).",
-                                       pszTemplate, (int)(pszEnd - p + 1), p));
+                            BWStrPrintf("Output template '%s': unknown placeholder '%.*s' (known: "
+                                        "{stem} {name} {ext} {suffix} {relpath} {parent}).",
+                                        pszTemplate, (int)(pszEnd - p + 1), p));
             }
             nConsumed = (size_t)(pszEnd - p + 1);
             /* "x.{ext}" with a driver without an extension gives "x". */
-            const size_t nOut = strlen(pszOut);
             if (pszValue[0] == '\0' && nConsumed == strlen("{ext}") &&
-                strncmp(p, "{ext}", nConsumed) == 0 && nOut > 0 && pszOut[nOut - 1] == '.')
-                pszOut[nOut - 1] = '\0';
+                strncmp(p, "{ext}", nConsumed) == 0 && sOut.nLen > 0 &&
+                sOut.pszBuf[sOut.nLen - 1] == '.')
+                BWStrBufSetLength(&sOut, sOut.nLen - 1);
         }
-        char *pszJoined = CPLStrdup(pszValue ? CPLSPrintf("%s%s", pszOut, pszValue)
-                                             : CPLSPrintf("%s%c", pszOut, *p));
-        CPLFree(pszOut);
+        if (pszValue != NULL)
+            BWStrBufAddStr(&sOut, pszValue);
+        else
+            BWStrBufAddCh(&sOut, *p);
         CPLFree(pszValue);
-        pszOut = pszJoined;
         p += nConsumed;
     }
     char *pszNormal = NULL;
-    const int bOk = pszTemplate[0] != '/' && NormaliseComponents(pszOut, &pszNormal);
-    CPLFree(pszOut);
+    const int bOk = pszTemplate[0] != '/' && NormaliseComponents(BWStrBufGet(&sOut), &pszNormal);
+    BWStrBufRelease(&sOut);
     if (!bOk)
     {
         Fail(ppszError,
-             CPLSPrintf("Output template '%s' gives '%s' for '%s': an output name must be a "
-                        "relative path inside -outdir, without '.' or '..'.",
-                        pszTemplate, pszNormal ? pszNormal : "", pszSource));
+             BWStrPrintf("Output template '%s' gives '%s' for '%s': an output name must be a "
+                         "relative path inside -outdir, without '.' or '..'.",
+                         pszTemplate, pszNormal ? pszNormal : "", pszSource));
         CPLFree(pszNormal);
         return NULL;
     }

@@ -8,6 +8,8 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "batchwarp_strbuf.h"
+
 /* A decoder's first buffer; it doubles as messages need. */
 #define BW_DECODER_INITIAL_BYTES 4096
 
@@ -234,4 +236,21 @@ const char *BWMessageGet(const BWMessage *psMsg, const char *pszKey)
             return *papszIter + nKeyLen + 1;
     }
     return NULL;
+}
+
+char *BWMessageJoin(const BWMessage *psMsg, const char *pszKey)
+{
+    const size_t nKeyLen = strlen(pszKey);
+    BWStrBuf sJoined = BW_STRBUF_INIT;
+    int bAny = FALSE;
+    for (char **papszIter = psMsg->papszFields; papszIter && *papszIter; ++papszIter)
+    {
+        if (strncmp(*papszIter, pszKey, nKeyLen) != 0 || (*papszIter)[nKeyLen] != '=')
+            continue;
+        if (bAny)
+            BWStrBufAddCh(&sJoined, '\n');
+        BWStrBufAddStr(&sJoined, *papszIter + nKeyLen + 1);
+        bAny = TRUE;
+    }
+    return bAny ? BWStrBufDetach(&sJoined) : NULL;
 }

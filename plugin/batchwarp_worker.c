@@ -27,6 +27,7 @@
 #include "batchwarp_fault_hooks.h"
 #include "batchwarp_output.h"
 #include "batchwarp_protocol.h"
+#include "batchwarp_strbuf.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 #include "gdal_batchwarp.h"
@@ -38,7 +39,6 @@
 typedef struct
 {
     char **papszErrors;
-    char **papszWarnings;
     /* The first sign that a request to an object store failed in transit
      * (a dropped connection, a body cut short): such a task is tried again. */
     char *pszTransport;
@@ -76,6 +76,13 @@ static int ContainsAny(const char *pszMsg, const char *const *papszSigns)
     return FALSE;
 }
 
+/* Takes pszMessage (from BWStrPrintf: whole, whatever its length). */
+static void AddMessage(BWErrorLog *psLog, char *pszMessage)
+{
+    psLog->papszMessages = CSLAddString(psLog->papszMessages, pszMessage);
+    CPLFree(pszMessage);
+}
+
 static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
 {
     BWErrorLog *psLog = CPLGetErrorHandlerUserData();
@@ -84,15 +91,10 @@ static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char
         psLog->papszErrors = CSLAddString(psLog->papszErrors, pszMsg);
         if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszUploadFailures))
             psLog->pszTransport = CPLStrdup(pszMsg);
-        psLog->papszMessages =
-            CSLAddString(psLog->papszMessages, CPLSPrintf("ERROR %d: %s", (int)nNum, pszMsg));
+        AddMessage(psLog, BWStrPrintf("ERROR %d: %s", (int)nNum, pszMsg));
     }
     else if (eClass == CE_Warning)
-    {
-        psLog->papszWarnings = CSLAddString(psLog->papszWarnings, pszMsg);
-        psLog->papszMessages =
-            CSLAddString(psLog->papszMessages, CPLSPrintf("Warning %d: %s", (int)nNum, pszMsg));
-    }
+        AddMessage(psLog, BWStrPrintf("Warning %d: %s", (int)nNum, pszMsg));
     else if (eClass == CE_Debug)
     {
         if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszTransportSigns))
@@ -108,11 +110,9 @@ static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char
 static void ClearLog(BWErrorLog *psLog)
 {
     CSLDestroy(psLog->papszErrors);
-    CSLDestroy(psLog->papszWarnings);
     CSLDestroy(psLog->papszMessages);
     CPLFree(psLog->pszTransport);
     psLog->papszErrors = NULL;
-    psLog->papszWarnings = NULL;
     psLog->papszMessages = NULL;
     psLog->pszTransport = NULL;
 }
@@ -387,8 +387,9 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszFin
         }
         char *pszEscaped = CPLEscapeString(pszRef, -1, CPLES_XML_BUT_QUOTES);
         *pszStart = '\0';
-        char *pszNew = CPLStrdup(CPLSPrintf("%s<SourceDataset relativeToVRT=\"%d\">%s%s", pszText,
-                                            bRelative ? 1 : 0, pszEscaped, pszEnd));
+        /* The whole text, whatever its length (CPLSPrintf keeps 8000 bytes). */
+        char *pszNew = BWStrPrintf("%s<SourceDataset relativeToVRT=\"%d\">%s%s", pszText,
+                                   bRelative ? 1 : 0, pszEscaped, pszEnd);
         CPLFree(pszEscaped);
         errno = 0;
         VSILFILE *fp = VSIFOpenL(pszWritten, "wb");
@@ -418,7 +419,8 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
                    const char *pszOutput, const char *pszTemp, const char *pszStaged, int nAttempt,
                    int nThreads, char ***ppapszFiles)
 {
-    BWInjectFault(pszSource, nAttempt);
+    if (BWInjectFault(pszSource, nAttempt))
+        return FALSE;
     if (psWorker->pszInitError != NULL)
     {
         CPLError(CE_Failure, CPLE_AppDefined, "%s", psWorker->pszInitError);
@@ -552,11 +554,11 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
                 if (!bOk && psWorker->sLog.pszTransport != NULL)
                 {
                     /* First in the report: the reason, naming the source. */
-                    char *pszWhy = CPLStrdup(CPLSPrintf(
+                    char *pszWhy = BWStrPrintf(
                         "%s: a request to the object store failed in transit (%s), on each "
                         "of %d tries: the reply was dropped or cut short, so nothing read "
                         "from it can be trusted",
-                        pszSource, psWorker->sLog.pszTransport, iTry));
+                        pszSource, psWorker->sLog.pszTransport, iTry);
                     psWorker->sLog.papszErrors =
                         CSLInsertString(psWorker->sLog.papszErrors, 0, pszWhy);
                     CPLFree(pszWhy);
@@ -596,8 +598,6 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     CSLDestroy(papszFiles);
     for (char **papszIter = psWorker->sLog.papszErrors; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "ERROR", *papszIter);
-    for (char **papszIter = psWorker->sLog.papszWarnings; papszIter && *papszIter; ++papszIter)
-        papszReply = CSLAddNameValue(papszReply, "WARNING", *papszIter);
     for (char **papszIter = psWorker->sLog.papszMessages; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "MESSAGE", *papszIter);
     ClearLog(&psWorker->sLog);
