@@ -10,6 +10,7 @@
 
 #include "batchwarp_naming.h"
 #include "batchwarp_shard.h"
+#include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 
 /* The field of the options that a generic handler sets. */
@@ -45,9 +46,8 @@ static int AddString(GDALBatchWarpOptions *psOptions, const BWOptionSpec *psSpec
 
 static int ParseCount(const char *pszOption, const char *pszValue, int *pnOut)
 {
-    char *pszEnd = NULL;
-    const long nValue = strtol(pszValue, &pszEnd, 10);
-    if (pszEnd == pszValue || *pszEnd != '\0' || nValue < 0 || nValue > 1000000)
+    long nValue = 0;
+    if (!BWParseLong(pszValue, 0, 1000000, &nValue))
     {
         CPLError(CE_Failure, CPLE_IllegalArg, "%s expects a non-negative integer, got '%s'",
                  pszOption, pszValue);

@@ -659,12 +659,6 @@ static int IsSpecialFile(BWSourceList *psList, const char *pszPath)
     return TRUE;
 }
 
-void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
-                      BWSourceList *psList)
-{
-    BWCollectSourcesEx(papszSources, bRecursive, pszExcludeDir, NULL, NULL, psList);
-}
-
 void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
                         BWScanStopFunc pfnStop, void *pStopData, BWSourceList *psList)
 {

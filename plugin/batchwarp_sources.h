@@ -36,11 +36,9 @@ typedef struct
 typedef int (*BWScanStopFunc)(void *pData);
 
 /* pszExcludeDir (may be NULL): a directory whose tree is never listed (the
- * output directory, when it lies inside a source tree). */
-void BWCollectSources(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
-                      BWSourceList *psList);
-/* The same, asking pfnStop (may be NULL) now and then whether to stop;
- * then psList->bStopped is set. */
+ * output directory, when it lies inside a source tree). pfnStop (may be
+ * NULL) is asked now and then whether to stop; then psList->bStopped is
+ * set. */
 void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
                         BWScanStopFunc pfnStop, void *pStopData, BWSourceList *psList);
 void BWSourceListClear(BWSourceList *psList);

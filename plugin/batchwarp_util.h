@@ -1,5 +1,4 @@
-/* Small helpers that several modules need alike. A module with a copy of
- * its own still to fold into these: batchwarp_options.c (ParsePositiveInt). */
+/* Small helpers that several modules need alike. */
 #ifndef BATCHWARP_UTIL_H_INCLUDED
 #define BATCHWARP_UTIL_H_INCLUDED
 

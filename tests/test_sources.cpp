@@ -53,7 +53,8 @@ std::vector<std::string> Collect(const std::vector<std::string> &aosSources, boo
 {
     char **papszSources = bwtest::ToCSL(aosSources);
     BWSourceList sList;
-    BWCollectSources(papszSources, bRecursive ? TRUE : FALSE, pszExclude, &sList);
+    BWCollectSourcesEx(papszSources, bRecursive ? TRUE : FALSE, pszExclude, nullptr, nullptr,
+                       &sList);
     std::vector<std::string> aos;
     for (int i = 0; i < sList.nSources; ++i)
     {
