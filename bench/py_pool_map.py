@@ -1,19 +1,26 @@
 """The seed's own script, as written: a spawn multiprocessing.Pool whose
 initializer sets GDAL up (exceptions, one thread, no directory scans, no VSI
 cache), and pool.map() over every file with its default chunking; each task
-opens the source, warps it with gdal.Warp and closes both datasets by
-dropping them. A peer in bench/.
+opens the source, warps it with gdal.Warp, closes both datasets by dropping
+them and logs one line to stdout, as the seed does. A peer in bench/.
 
     py_pool_map.py PROCESSES OUTDIR LISTFILE -- GDALWARP OPTIONS...
 
 The gdalwarp options are passed as they are (the bench's workload defines
 them), where the seed spells the same ones as gdal.Warp keywords.
 """
+import logging
 import os
 import sys
 from multiprocessing import Pool, set_start_method
 
 from osgeo import gdal
+
+logging.basicConfig(
+    level=logging.INFO,
+    format="%(asctime)s [%(levelname)s] %(processName)s: %(message)s",
+    handlers=[logging.StreamHandler(sys.stdout)],
+)
 
 
 def init_gdal_worker():
@@ -37,8 +44,10 @@ def reproject_raster(task):
             raise RuntimeError(f"gdal.Warp produced no output for {src_path}")
         dst_ds = None
         src_ds = None
+        logging.info("OK %s", os.path.basename(dst_path))
         return {"src": str(src_path), "ok": True, "error": None}
     except Exception as exc:  # the seed's pattern: report, do not raise
+        logging.error("FAIL %s: %s", src_path, exc)
         return {"src": str(src_path), "ok": False, "error": str(exc)}
 
 
@@ -48,12 +57,12 @@ def main():
     with open(listfile, encoding="utf-8") as f:
         sources = [line.rstrip("\n") for line in f if line.strip()]
     tasks = [(s, os.path.join(outdir, os.path.basename(s)), options) for s in sources]
+    logging.info("Submitting %d tasks to %d workers", len(tasks), processes)
     with Pool(processes=processes, initializer=init_gdal_worker) as pool:
         results = pool.map(reproject_raster, tasks)
-    failed = [r for r in results if not r["ok"]]
-    for r in failed:
-        print(f"FAIL {r['src']}: {r['error']}", file=sys.stderr)
-    sys.exit(0 if not failed else 1)
+    ok = sum(1 for r in results if r["ok"])
+    logging.info("Completed %d/%d successfully.", ok, len(tasks))
+    sys.exit(0 if ok == len(tasks) else 1)
 
 
 if __name__ == "__main__":
