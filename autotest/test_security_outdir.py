@@ -249,3 +249,110 @@ def test_rename_failure_names_the_output_and_the_reason(world, batchwarp_bin):
     assert proc.returncode == 1, err
     assert f"Cannot move the new '{expected}' into place: Permission denied" in err, err
     assert ".batchwarp-tmp-" not in err, err
+
+
+@needs_root
+@pytest.mark.parametrize("plant", ["link_in_their_directory", "their_temp_name_links_to_root_files"])
+def test_directory_swapped_before_the_worker_writes(world, batchwarp_bin, plant):
+    """-outdir world-writable without the sticky bit (0777, root's): nobody
+    renames the output subdirectory away while the worker is about to write
+    and puts in its place a link to a directory of theirs, which holds a
+    directory named like the run's temporary one and in it either a link
+    under the output's name to a file of root's, or (the temporary name
+    itself a link) root's directory holding a raster under the output's name.
+    The worker writes through the directory it checked (device, inode, owner)
+    and pinned by a descriptor, never by path: the task fails naming the
+    temporary directory, root's files are as they were and nothing outside
+    -outdir changed."""
+    require_fault_hooks(batchwarp_bin)
+    base, src, sources, shared, victim = world
+    out = os.path.join(base, "out")
+    os.mkdir(out)
+    os.chmod(out, 0o777)
+    theirs = os.path.join(base, "theirs")
+    os.mkdir(theirs)
+    os.chown(theirs, NOBODY, NOBODY)
+    name = os.path.basename(sources[0])
+    # A file of root's named like the output (a raster: a delete by path
+    # would take it), and the precious file.
+    shutil.copy(sources[0], os.path.join(victim, name))
+    gate = os.path.join(base, "gate")
+    proc = _start_gated(batchwarp_bin, [*WARP, "-q", "-j", "1", "-output_template", "sub/{stem}.{ext}",
+                                        sources[0], "-outdir", out], gate, sources[0], action="gate")
+    try:
+        _wait_for(gate + ".reached", proc)
+        sub = os.path.join(out, "sub")
+        temps = [n for n in os.listdir(sub) if n.startswith(".batchwarp-tmp-")]
+        assert len(temps) == 1, temps
+        as_nobody("mv", sub, sub + ".moved")
+        if plant == "link_in_their_directory":
+            as_nobody("mkdir", os.path.join(theirs, temps[0]))
+            as_nobody("ln", "-s", os.path.join(victim, "precious.tif"), os.path.join(theirs, temps[0], name))
+        else:
+            as_nobody("ln", "-s", victim, os.path.join(theirs, temps[0]))
+        as_nobody("ln", "-s", theirs, sub)
+        before = {"victim": snapshot(victim), "theirs": snapshot(theirs)}
+        with open(gate, "w"):
+            pass
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert f"Temporary directory '{sub}/{temps[0]}' was moved or replaced during the run" in err, err
+    assert {"victim": snapshot(victim), "theirs": snapshot(theirs)} == before
+    with open(os.path.join(victim, "precious.tif")) as f:
+        assert f.read() == "precious"
+    assert os.readlink(sub) == theirs
+    # Nor was anything published into the moved directory.
+    assert not os.path.exists(os.path.join(sub + ".moved", name))
+
+
+def _children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def test_worker_keeps_no_descriptor_of_a_temporary_directory(tmp_path, batchwarp_bin):
+    """The worker pins each task's temporary directory by a descriptor and
+    closes it with the task: at the start of the 6th task (paused at the
+    gate), none of its descriptors names a temporary directory."""
+    require_fault_hooks(batchwarp_bin)
+    sources = make_small_rasters(tmp_path / "in", 6)
+    out = tmp_path / "out"
+    out.mkdir()
+    gate = str(tmp_path / "gate")
+    last = sorted(sources)[-1]
+    proc = _start_gated(batchwarp_bin, [*WARP, "-q", "-j", "1", *sorted(sources), "-outdir", out], gate, last,
+                        action="gate")
+    try:
+        _wait_for(gate + ".reached", proc)
+        workers = _children(proc.pid)
+        assert workers
+        held = []
+        for pid in workers:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    held.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+                except OSError:
+                    pass
+        assert held
+        assert [h for h in held if ".batchwarp-tmp-" in h] == [], held
+        with open(gate, "w"):
+            pass
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert len([n for n in os.listdir(out) if n.endswith(".tif")]) == 6

@@ -21,6 +21,7 @@
 #include "batchwarp_report.h"
 #include "batchwarp_scheduler.h"
 #include "batchwarp_strbuf.h"
+#include "batchwarp_temp.h"
 #include "batchwarp_summary.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
@@ -128,6 +129,18 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
     papszFields = CSLAddNameValue(papszFields, "SRC", psItem->pszSource);
     papszFields = CSLAddNameValue(papszFields, "DST", psItem->pszOutput);
     papszFields = CSLAddNameValue(papszFields, "TMP", psItem->pszTemp);
+    /* The temporary directory we made, which the worker checks it writes in. */
+    char *pszTempDir = BWPathDir(psItem->pszTemp);
+    dev_t nTempDev = 0;
+    ino_t nTempIno = 0;
+    if (BWTempDirIdentity(pszTempDir, &nTempDev, &nTempIno))
+    {
+        papszFields = CSLAddNameValue(papszFields, "TMPDIR_DEV",
+                                      CPLSPrintf("%llu", (unsigned long long)nTempDev));
+        papszFields = CSLAddNameValue(papszFields, "TMPDIR_INO",
+                                      CPLSPrintf("%llu", (unsigned long long)nTempIno));
+    }
+    CPLFree(pszTempDir);
     if (psItem->pszStaged != NULL)
         papszFields = CSLAddNameValue(papszFields, "STAGE", psItem->pszStaged);
     papszFields = CSLAddNameValue(papszFields, "ATTEMPT",

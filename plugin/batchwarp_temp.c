@@ -31,6 +31,8 @@ typedef struct
     char *pszDir;  /* as given to BWMakeTempDir */
     char *pszPath; /* pszDir/.batchwarp-tmp-<random> */
     int nLockFd;   /* the marker, flock()ed for the run; -1 under /vsi */
+    dev_t nDev;    /* the directory made (local only), which workers check */
+    ino_t nIno;
 } BWTempEntry;
 
 static BWTempEntry *pasTemps = NULL;
@@ -403,7 +405,7 @@ static int MakeMarker(int nDirFd)
 }
 
 /* Makes a new local temporary directory in pszDir; its path and lock. */
-static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd)
+static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd, struct stat *psMade)
 {
     const int nParentFd = OpenDirectory(pszDir);
     if (nParentFd < 0)
@@ -443,6 +445,7 @@ static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd)
         }
         *ppszPath = CPLStrdup(CPLFormFilename(pszDir, szName, NULL));
         *pnLockFd = nLockFd;
+        *psMade = sStat;
         bOk = TRUE;
     }
     const int nErr = errno;
@@ -490,12 +493,17 @@ int BWMakeTempDir(const char *pszDir)
         return TRUE;
     char *pszPath = NULL;
     int nLockFd = -1;
-    if (!(IsLocal(pszDir) ? MakeLocal(pszDir, &pszPath, &nLockFd) : MakeVSI(pszDir, &pszPath)))
+    struct stat sMade;
+    memset(&sMade, 0, sizeof(sMade));
+    if (!(IsLocal(pszDir) ? MakeLocal(pszDir, &pszPath, &nLockFd, &sMade)
+                          : MakeVSI(pszDir, &pszPath)))
         return FALSE;
     pasTemps = CPLRealloc(pasTemps, sizeof(BWTempEntry) * (size_t)(nTemps + 1));
     pasTemps[nTemps].pszDir = CPLStrdup(pszDir);
     pasTemps[nTemps].pszPath = pszPath;
     pasTemps[nTemps].nLockFd = nLockFd;
+    pasTemps[nTemps].nDev = sMade.st_dev;
+    pasTemps[nTemps].nIno = sMade.st_ino;
     ++nTemps;
     return TRUE;
 }
@@ -504,6 +512,20 @@ const char *BWTempDirOf(const char *pszDir)
 {
     const BWTempEntry *psEntry = FindEntry(pszDir);
     return psEntry ? psEntry->pszPath : NULL;
+}
+
+int BWTempDirIdentity(const char *pszTempDir, dev_t *pnDev, ino_t *pnIno)
+{
+    for (int i = 0; i < nTemps; ++i)
+    {
+        if (pasTemps[i].nLockFd >= 0 && strcmp(pasTemps[i].pszPath, pszTempDir) == 0)
+        {
+            *pnDev = pasTemps[i].nDev;
+            *pnIno = pasTemps[i].nIno;
+            return TRUE;
+        }
+    }
+    return FALSE;
 }
 
 char *BWTempPathFor(const char *pszOutput)

@@ -43,6 +43,12 @@ int BWMakeTempDir(const char *pszDir);
 /* This run's temporary directory in pszDir, or NULL if none was made. */
 const char *BWTempDirOf(const char *pszDir);
 
+/* The device and inode of this run's local temporary directory whose path is
+ * pszTempDir (as BWTempDirOf gives it): FALSE when it is not one (/vsi). A
+ * worker checks them before it writes there (TASK fields TMPDIR_DEV,
+ * TMPDIR_INO). */
+int BWTempDirIdentity(const char *pszTempDir, dev_t *pnDev, ino_t *pnIno);
+
 /* Temporary path for an output: its own name in this run's temporary
  * directory of the output's directory (CPLFree it); NULL if none was made
  * there. */

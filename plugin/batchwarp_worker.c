@@ -4,6 +4,7 @@
  * reports success; the supervisor then renames the output into place.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +46,11 @@ typedef struct
     char *pszTransport;
     int bQuietDebug;      /* debug messages asked for by us, not by the user */
     char **papszMessages; /* errors and warnings in order, as gdalwarp prints them */
+    /* While a task writes through its pinned temporary directory
+     * ("/proc/self/fd/N", see PinTempDir): messages name the directory's
+     * path instead. */
+    const char *pszViaDir;
+    const char *pszRealDir;
 } BWErrorLog;
 
 /* What GDAL's network file systems say (as debug messages in GDAL 3.6, which
@@ -83,9 +90,32 @@ static void AddMessage(BWErrorLog *psLog, char *pszMessage)
     CPLFree(pszMessage);
 }
 
-static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
+/* pszText with every pszVia (not followed by a digit: /proc/self/fd/1 is not
+ * /proc/self/fd/12) named pszReal instead (CPLFree it). */
+static char *NameRealDir(const char *pszText, const char *pszVia, const char *pszReal)
+{
+    const size_t nVia = strlen(pszVia);
+    BWStrBuf sOut = BW_STRBUF_INIT;
+    const char *p = pszText;
+    const char *pszHit;
+    while ((pszHit = strstr(p, pszVia)) != NULL)
+    {
+        const char chNext = pszHit[nVia];
+        BWStrBufAdd(&sOut, p, (size_t)(pszHit - p));
+        BWStrBufAddStr(&sOut, chNext >= '0' && chNext <= '9' ? pszVia : pszReal);
+        p = pszHit + nVia;
+    }
+    BWStrBufAddStr(&sOut, p);
+    return BWStrBufDetach(&sOut);
+}
+
+static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char *pszMsgGiven)
 {
     BWErrorLog *psLog = CPLGetErrorHandlerUserData();
+    char *pszNamed = psLog->pszViaDir != NULL && strstr(pszMsgGiven, psLog->pszViaDir) != NULL
+                         ? NameRealDir(pszMsgGiven, psLog->pszViaDir, psLog->pszRealDir)
+                         : NULL;
+    const char *pszMsg = pszNamed != NULL ? pszNamed : pszMsgGiven;
     if (eClass == CE_Failure || eClass == CE_Fatal)
     {
         psLog->papszErrors = CSLAddString(psLog->papszErrors, pszMsg);
@@ -105,6 +135,7 @@ static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char
         if (!psLog->bQuietDebug)
             fprintf(stderr, "[worker %ld] %s\n", (long)getpid(), pszMsg);
     }
+    CPLFree(pszNamed);
 }
 
 static void ClearLog(BWErrorLog *psLog)
@@ -352,7 +383,8 @@ static char *ReadText(const char *pszPath)
  * VRT opens from any working directory. Only that element of the file
  * changes: the rest keeps the VRT driver's bytes.
  */
-static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszFinal)
+static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszWrittenName,
+                                      const char *pszFinal)
 {
     char *pszText = ReadText(pszWritten);
     CPLXMLNode *psRoot = pszText ? CPLParseXMLString(pszText) : NULL;
@@ -365,10 +397,10 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszFin
     VSIStatBufL sStat;
     const int bWasRelative =
         psSDS != NULL && CPLTestBool(CPLGetXMLValue(psSDS, "relativeToVRT", "0"));
-    char *pszSource = pszValue == NULL ? NULL
-                      : bWasRelative
-                          ? CPLStrdup(CPLProjectRelativeFilename(CPLGetPath(pszWritten), pszValue))
-                          : CPLStrdup(pszValue);
+    char *pszSource =
+        pszValue == NULL ? NULL
+        : bWasRelative ? CPLStrdup(CPLProjectRelativeFilename(CPLGetPath(pszWrittenName), pszValue))
+                       : CPLStrdup(pszValue);
     if (pszSource != NULL && pszEnd != NULL &&
         (bWasRelative || VSIStatExL(pszSource, &sStat, VSI_STAT_EXISTS_FLAG) == 0))
     {
@@ -403,7 +435,7 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszFin
                 nErr = errno;
         }
         if (!bOk)
-            CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite %s: %s", pszWritten,
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite %s: %s", pszWrittenName,
                      nErr != 0 ? VSIStrerror(nErr) : "unknown reason");
         CPLFree(pszNew);
         CPLFree(pszAbsSource);
@@ -415,20 +447,74 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszFin
     CPLFree(pszText);
 }
 
-static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papszSiblings,
-                   const char *pszOutput, const char *pszTemp, const char *pszStaged, int nAttempt,
-                   int nThreads, char ***ppapszFiles)
+/*
+ * A local output is written in the temporary directory the supervisor made
+ * (issue 11): someone who can rename entries of a world-writable -outdir
+ * could swap a directory on its path for a link at any moment, so that a
+ * write by path lands where they like. The directory is opened once and
+ * checked (the device and inode the supervisor sent, owned by us), then
+ * written through "/proc/self/fd/N", which names that very directory
+ * whatever happens to its path. Without /proc the check still holds at the
+ * open, and the write goes by path. Returns the descriptor (close it) and
+ * the directory to write in (CPLFree it), or -1 with the error raised.
+ */
+static int PinTempDir(const char *pszTemp, const char *pszDev, const char *pszIno,
+                      char **ppszWriteDir)
 {
-    if (BWInjectFault(pszSource, nAttempt))
-        return FALSE;
-    if (psWorker->pszInitError != NULL)
+    char *pszDir = BWPathDir(pszTemp);
+    if (pszDev == NULL || pszIno == NULL)
     {
-        CPLError(CE_Failure, CPLE_AppDefined, "%s", psWorker->pszInitError);
-        return FALSE;
+        CPLError(CE_Failure, CPLE_AppDefined,
+                 "malformed task message: no TMPDIR_DEV and TMPDIR_INO for %s", pszDir);
+        CPLFree(pszDir);
+        return -1;
     }
-    /* Remote outputs are written locally first (see BWOutputNeedsStaging). */
+    const int nFd = open(pszDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int nErr = errno;
+    struct stat sStat;
+    if (nFd < 0 || fstat(nFd, &sStat) != 0)
+    {
+        CPLError(CE_Failure, CPLE_FileIO,
+                 "Temporary directory '%s' was moved or replaced during the run (%s): "
+                 "nothing written there",
+                 pszDir, VSIStrerror(nFd < 0 ? nErr : errno));
+        if (nFd >= 0)
+            close(nFd);
+        CPLFree(pszDir);
+        return -1;
+    }
+    if ((unsigned long long)sStat.st_dev != strtoull(pszDev, NULL, 10) ||
+        (unsigned long long)sStat.st_ino != strtoull(pszIno, NULL, 10) || sStat.st_uid != geteuid())
+    {
+        CPLError(CE_Failure, CPLE_FileIO,
+                 "Temporary directory '%s' was moved or replaced during the run (it is now "
+                 "another directory, of uid %ld): nothing written there",
+                 pszDir, (long)sStat.st_uid);
+        close(nFd);
+        CPLFree(pszDir);
+        return -1;
+    }
+    char szVia[64];
+    snprintf(szVia, sizeof(szVia), "/proc/self/fd/%d", nFd);
+    struct stat sVia;
+    if (stat(szVia, &sVia) == 0 && sVia.st_dev == sStat.st_dev && sVia.st_ino == sStat.st_ino)
+    {
+        CPLFree(pszDir);
+        *ppszWriteDir = CPLStrdup(szVia);
+    }
+    else
+        *ppszWriteDir = pszDir; /* no /proc: by path, checked above */
+    return nFd;
+}
+
+/* The task once its place to write is known: pszWriteTo (through the pinned
+ * directory), whose path is pszWriteName. Takes nothing. */
+static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszSiblings,
+                  const char *pszOutput, const char *pszTemp, const char *pszStaged,
+                  const char *pszWriteTo, const char *pszWriteName, int nThreads,
+                  char ***ppapszFiles)
+{
     const int bStage = pszStaged != NULL;
-    char *pszWriteTo = CPLStrdup(bStage ? pszStaged : pszTemp);
     /* A retried task may find the leftovers of an attempt that crashed. */
     BWDiscardTemp(pszWriteTo);
     GDALDatasetH hSrc = GDALOpenEx(pszSource, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
@@ -436,10 +522,7 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
                                    (const char *const *)psWorker->papszOpenOptions,
                                    (const char *const *)papszSiblings);
     if (hSrc == NULL)
-    {
-        CPLFree(pszWriteTo);
         return FALSE;
-    }
 
     int bUsageError = FALSE;
     GDALDatasetH hOut =
@@ -467,7 +550,7 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     if (hOut != NULL && bVRT && nErrorsAtClose == 0)
     {
         const int nBefore = CSLCount(psWorker->sLog.papszErrors);
-        ReferSourceFromFinalPlace(pszWriteTo, pszOutput);
+        ReferSourceFromFinalPlace(pszWriteTo, pszWriteName, pszOutput);
         nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
     }
     if (hOut != NULL)
@@ -499,6 +582,51 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
         }
     }
     CSLDestroy(papszFiles);
+    return bOk;
+}
+
+static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papszSiblings,
+                   const char *pszOutput, const char *pszTemp, const char *pszStaged,
+                   const char *const *papszTempId, int nAttempt, int nThreads, char ***ppapszFiles)
+{
+    if (BWInjectFault(pszSource, nAttempt))
+        return FALSE;
+    if (psWorker->pszInitError != NULL)
+    {
+        CPLError(CE_Failure, CPLE_AppDefined, "%s", psWorker->pszInitError);
+        return FALSE;
+    }
+    /* Remote outputs are written locally first (see BWOutputNeedsStaging),
+     * in a private directory of ours: by path. */
+    const int bStage = pszStaged != NULL;
+    const int bPin = !bStage && !STARTS_WITH(pszTemp, "/vsi");
+    char *pszWriteTo = NULL;
+    char *pszTempDir = NULL;
+    char *pszWriteDir = NULL;
+    int nPinFd = -1;
+    if (bPin)
+    {
+        nPinFd = PinTempDir(pszTemp, papszTempId[0], papszTempId[1], &pszWriteDir);
+        if (nPinFd < 0)
+            return FALSE;
+        pszTempDir = BWPathDir(pszTemp);
+        pszWriteTo = CPLStrdup(CPLFormFilename(pszWriteDir, BWPathName(pszTemp), NULL));
+        if (strcmp(pszWriteDir, pszTempDir) != 0)
+        {
+            psWorker->sLog.pszViaDir = pszWriteDir;
+            psWorker->sLog.pszRealDir = pszTempDir;
+        }
+    }
+    else
+        pszWriteTo = CPLStrdup(bStage ? pszStaged : pszTemp);
+    const int bOk = WarpTo(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged,
+                           pszWriteTo, bPin ? pszTemp : pszWriteTo, nThreads, ppapszFiles);
+    psWorker->sLog.pszViaDir = NULL;
+    psWorker->sLog.pszRealDir = NULL;
+    if (nPinFd >= 0)
+        close(nPinFd);
+    CPLFree(pszWriteDir);
+    CPLFree(pszTempDir);
     CPLFree(pszWriteTo);
     return bOk;
 }
@@ -512,6 +640,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     const char *pszAttempt = BWMessageGet(psTask, "ATTEMPT");
     const char *pszThreads = BWMessageGet(psTask, "THREADS");
     const char *pszStaged = BWMessageGet(psTask, "STAGE");
+    const char *const apszTempId[2] = {BWMessageGet(psTask, "TMPDIR_DEV"),
+                                       BWMessageGet(psTask, "TMPDIR_INO")};
     /* The source's siblings, when the supervisor knows them (see
      * BWPlanItem): GDAL then neither lists nor probes the directory. */
     char **papszSiblings = NULL;
@@ -547,8 +677,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
         for (int iTry = 1;; ++iTry)
         {
             bOk = RunTask(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged,
-                          pszAttempt ? atoi(pszAttempt) : 1, pszThreads ? atoi(pszThreads) : 1,
-                          &papszFiles);
+                          apszTempId, pszAttempt ? atoi(pszAttempt) : 1,
+                          pszThreads ? atoi(pszThreads) : 1, &papszFiles);
             if (bOk || psWorker->sLog.pszTransport == NULL || iTry == nTries)
             {
                 if (!bOk && psWorker->sLog.pszTransport != NULL)
