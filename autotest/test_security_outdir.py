@@ -19,24 +19,11 @@ import time
 
 import pytest
 
+from attacker import NOBODY, as_nobody, needs_root
 from conftest import make_small_rasters
 from fault_util import require_fault_hooks
 
 WARP = ["-t_srs", "EPSG:3857"]
-NOBODY = 65534
-
-
-def _can_runuser():
-    return os.geteuid() == 0 and shutil.which("runuser") is not None
-
-
-needs_root = pytest.mark.skipif(not _can_runuser(), reason="needs root and runuser (attacker user nobody)")
-
-
-def as_nobody(*argv):
-    subprocess.run(["runuser", "-u", "nobody", "--", *map(str, argv)], check=True, timeout=60)
-
-
 def snapshot(directory):
     """Every entry below `directory` (links not followed) with its kind and,
     for files, its bytes."""

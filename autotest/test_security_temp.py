@@ -14,24 +14,11 @@ import time
 
 import pytest
 
+from attacker import as_nobody, needs_root
 from conftest import all_files, assert_same_raster, hidden_files, make_small_rasters
 from fault_util import is_run_temp_dir_name
 
 WARP = ["-t_srs", "EPSG:3857"]
-NOBODY = 65534
-
-
-def _can_runuser():
-    return os.geteuid() == 0 and shutil.which("runuser") is not None
-
-
-needs_root = pytest.mark.skipif(not _can_runuser(), reason="needs root and runuser (attacker user nobody)")
-
-
-def as_nobody(*argv):
-    subprocess.run(["runuser", "-u", "nobody", "--", *map(str, argv)], check=True, timeout=60)
-
-
 def old_style_name(pid):
     """The predictable name the program used to give its directory."""
     host = socket.gethostname()
