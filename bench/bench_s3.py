@@ -58,18 +58,22 @@ def make_cogs(directory, count, write_raster):
     return paths
 
 
+def _put(server, key, data):
+    """Writes data to s3://BUCKET/key on the test server."""
+    for k, v in server.env.items():
+        gdal.SetThreadLocalConfigOption(k, v)
+    fp = gdal.VSIFOpenL(f"/vsis3/{BUCKET}/{key}", "wb")
+    gdal.VSIFWriteL(data, 1, len(data), fp)
+    if gdal.VSIFCloseL(fp) != 0:
+        raise RuntimeError(f"upload of {key} failed")
+
+
 def upload(server, files, prefix, threads=16):
     """Uploads local files to s3://BUCKET/prefix/<basename>, concurrently."""
 
     def put(path):
         with open(path, "rb") as f:
-            data = f.read()
-        for k, v in server.env.items():
-            gdal.SetThreadLocalConfigOption(k, v)
-        fp = gdal.VSIFOpenL(f"/vsis3/{BUCKET}/{prefix}/{os.path.basename(path)}", "wb")
-        gdal.VSIFWriteL(data, 1, len(data), fp)
-        if gdal.VSIFCloseL(fp) != 0:
-            raise RuntimeError(f"upload of {path} failed")
+            _put(server, f"{prefix}/{os.path.basename(path)}", f.read())
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         list(pool.map(put, files))
@@ -77,17 +81,8 @@ def upload(server, files, prefix, threads=16):
 
 def upload_copies(server, data, names, prefix, threads=16):
     """Uploads the same bytes under many names."""
-
-    def put(name):
-        for k, v in server.env.items():
-            gdal.SetThreadLocalConfigOption(k, v)
-        fp = gdal.VSIFOpenL(f"/vsis3/{BUCKET}/{prefix}/{name}", "wb")
-        gdal.VSIFWriteL(data, 1, len(data), fp)
-        if gdal.VSIFCloseL(fp) != 0:
-            raise RuntimeError(f"upload of {name} failed")
-
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        list(pool.map(put, names))
+        list(pool.map(lambda name: _put(server, f"{prefix}/{name}", data), names))
 
 
 def e_command(tool, batchwarp, warp, remote_dir, local_dir, listfile, outdir):
