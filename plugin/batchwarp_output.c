@@ -54,11 +54,8 @@ void BWDiscardTemp(const char *pszTemp)
         if (nTmpFd >= 0)
         {
             const char *pszName = BWPathName(pszTemp);
-            char *pszViaFd = CPLStrdup(CPLSPrintf("/proc/self/fd/%d", nTmpFd));
-            struct stat sViaFd;
-            struct stat sTmp;
-            if (stat(pszViaFd, &sViaFd) == 0 && fstat(nTmpFd, &sTmp) == 0 &&
-                sViaFd.st_dev == sTmp.st_dev && sViaFd.st_ino == sTmp.st_ino)
+            char *pszViaFd = BWPathThroughFd(nTmpFd);
+            if (pszViaFd != NULL)
             {
                 /* A copy: GDAL reuses CPLFormFilename's buffer. */
                 char *pszPath = CPLStrdup(CPLFormFilename(pszViaFd, pszName, NULL));

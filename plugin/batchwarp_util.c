@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cpl_conv.h>
 #include <cpl_port.h>
+#include <cpl_string.h>
 
 double BWMonotonicSeconds(void)
 {
@@ -66,4 +68,16 @@ char *BWPathStem(const char *pszPath)
     if (pszDot != NULL)
         *pszDot = '\0';
     return pszStem;
+}
+
+char *BWPathThroughFd(int nFd)
+{
+    char *pszVia = CPLStrdup(CPLSPrintf("/proc/self/fd/%d", nFd));
+    struct stat sVia;
+    struct stat sFd;
+    if (stat(pszVia, &sVia) == 0 && fstat(nFd, &sFd) == 0 && sVia.st_dev == sFd.st_dev &&
+        sVia.st_ino == sFd.st_ino)
+        return pszVia;
+    CPLFree(pszVia);
+    return NULL;
 }

@@ -24,4 +24,9 @@ char *BWPathDir(const char *pszPath);
  * it. */
 char *BWPathStem(const char *pszPath);
 
+/* "/proc/self/fd/<nFd>" (CPLFree it), a path that names the very directory
+ * the descriptor holds whatever happens to its path, or NULL where /proc
+ * does not show that directory (not mounted). */
+char *BWPathThroughFd(int nFd);
+
 #endif

@@ -494,13 +494,11 @@ static int PinTempDir(const char *pszTemp, const char *pszDev, const char *pszIn
         CPLFree(pszDir);
         return -1;
     }
-    char szVia[64];
-    snprintf(szVia, sizeof(szVia), "/proc/self/fd/%d", nFd);
-    struct stat sVia;
-    if (stat(szVia, &sVia) == 0 && sVia.st_dev == sStat.st_dev && sVia.st_ino == sStat.st_ino)
+    char *pszVia = BWPathThroughFd(nFd);
+    if (pszVia != NULL)
     {
         CPLFree(pszDir);
-        *ppszWriteDir = CPLStrdup(szVia);
+        *ppszWriteDir = pszVia;
     }
     else
         *ppszWriteDir = pszDir; /* no /proc: by path, checked above */
