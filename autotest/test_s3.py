@@ -394,6 +394,31 @@ def test_listed_sources_cost_few_requests_and_keep_their_sidecars(tmp_path, s3, 
     assert counts["a.tif"] <= 4, (counts, s3.proxy.requests)
 
 
+def test_small_listed_sources_are_read_in_one_request(tmp_path, s3, prefix, run_batchwarp, run_gdalwarp):
+    """A source whose listed size is small is read whole by the request that
+    opens it: one GET per COG instead of one for its header and one for its
+    tiles, and the outputs are still gdalwarp's. (Fails on the old code: two
+    GETs per source.)"""
+    local = tmp_path / "in"
+    local.mkdir()
+    names = ["a.tif", "b.tif", "c.tif"]
+    for i, name in enumerate(names):
+        make_cog(local / name, seed=i)
+        assert 16384 < os.path.getsize(local / name) < 2 * 1024 * 1024
+    upload_tree(s3, f"{prefix}/in", local)
+    s3.proxy.reset_counts()
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", "-j", "2", f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", out], env=env_for(s3))
+    assert res.returncode == 0, res.stderr
+    gets = {name: sum(1 for m, _, p in s3.proxy.requests if m == "GET" and p == f"/{BUCKET}/{prefix}/in/{name}")
+            for name in names}
+    assert gets == {name: 1 for name in names}, (gets, s3.proxy.requests)
+    for name in names:
+        ref = tmp_path / f"ref_{name}"
+        run_gdalwarp(WARP, local / name, ref)
+        assert_same_raster(out / name, ref)
+
+
 def test_explicit_network_sources_are_opened_as_empty_dir_unless_told(tmp_path, s3, prefix, run_batchwarp):
     """A network source given as a file: GDAL neither lists its prefix nor
     probes sidecar names (as GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR), unless

@@ -129,6 +129,9 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
     papszFields = CSLAddNameValue(papszFields, "SRC", psItem->pszSource);
     papszFields = CSLAddNameValue(papszFields, "DST", psItem->pszOutput);
     papszFields = CSLAddNameValue(papszFields, "TMP", psItem->pszTemp);
+    /* Known from a listing: a small network source is then read whole. */
+    if (psItem->nSize > 0)
+        papszFields = CSLAddNameValue(papszFields, "SIZE", CPLSPrintf(CPL_FRMT_GIB, psItem->nSize));
     /* The temporary directory we made, which the worker checks it writes in. */
     char *pszTempDir = BWPathDir(psItem->pszTemp);
     dev_t nTempDev = 0;

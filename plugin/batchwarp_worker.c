@@ -36,6 +36,12 @@
 
 /* Tries of a task whose requests to an object store failed in transit. */
 #define BW_TRANSPORT_TRIES 3
+/* A network source at most this large (its size known from the listing) is
+ * read whole by the request that opens it (GDAL_INGESTED_BYTES_AT_OPEN): one
+ * round trip instead of one for the header and one or more for the data.
+ * Larger ones are read as GDAL would: a warp may need only part of them
+ * (overviews, a window), and the whole must fit in /vsicurl's 16 MB cache. */
+#define BW_WHOLE_READ_MAX_BYTES (2 * 1024 * 1024)
 
 /* Messages GDAL raised during the current task. */
 typedef struct
@@ -159,6 +165,7 @@ typedef struct
     char **papszInputDrivers;
     char *pszInitError; /* why INIT failed: every task then fails with it */
     BWErrorLog sLog;
+    GIntBig nSourceSize; /* the current task's source size (SIZE), 0 if unknown */
 } BWWorker;
 
 /* A cap on the worker's address space (as ulimit -v): an allocation past it
@@ -515,10 +522,22 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
     const int bStage = pszStaged != NULL;
     /* A retried task may find the leftovers of an attempt that crashed. */
     BWDiscardTemp(pszWriteTo);
+    /* A small object on the network: one request reads it whole (the bytes
+     * GDAL reads are the same, from /vsicurl's cache), unless the user set
+     * how much is read at open. */
+    const int bWhole = psWorker->nSourceSize > 0 &&
+                       psWorker->nSourceSize <= BW_WHOLE_READ_MAX_BYTES &&
+                       BWIsNetworkPath(pszSource) &&
+                       CPLGetConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL) == NULL;
+    if (bWhole)
+        CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN",
+                                      CPLSPrintf(CPL_FRMT_GIB, psWorker->nSourceSize));
     GDALDatasetH hSrc = GDALOpenEx(pszSource, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
                                    (const char *const *)psWorker->papszInputDrivers,
                                    (const char *const *)psWorker->papszOpenOptions,
                                    (const char *const *)papszSiblings);
+    if (bWhole)
+        CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL);
     if (hSrc == NULL)
         return FALSE;
 
@@ -638,6 +657,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     const char *pszAttempt = BWMessageGet(psTask, "ATTEMPT");
     const char *pszThreads = BWMessageGet(psTask, "THREADS");
     const char *pszStaged = BWMessageGet(psTask, "STAGE");
+    const char *pszSize = BWMessageGet(psTask, "SIZE");
+    psWorker->nSourceSize = pszSize ? CPLAtoGIntBig(pszSize) : 0;
     const char *const apszTempId[2] = {BWMessageGet(psTask, "TMPDIR_DEV"),
                                        BWMessageGet(psTask, "TMPDIR_INO")};
     /* The source's siblings, when the supervisor knows them (see
