@@ -2,6 +2,7 @@
 
 #ifdef BATCHWARP_FAULT_HOOKS
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,59 @@ void BWInjectFaultAfterWrite(const char *pszSource)
     CSLDestroy(papszEntries);
 }
 
+static void AppendEvent(const char *pszPath, const char *pszLine)
+{
+    const int fd = open(pszPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    const ssize_t nLen = (ssize_t)strlen(pszLine);
+    if (write(fd, pszLine, (size_t)nLen) != nLen)
+        fprintf(stderr, "cannot write %s\n", pszPath);
+    close(fd);
+}
+
+void BWFaultWorkerStarted(void)
+{
+    const char *pszPath = getenv("GDAL_BATCHWARP_TEST_EVENTS");
+    if (pszPath != NULL)
+        AppendEvent(pszPath, CPLSPrintf("worker_started %ld\n", (long)getpid()));
+}
+
+int BWFaultPlanBuilt(int bBuilt)
+{
+    const char *pszPath = getenv("GDAL_BATCHWARP_TEST_EVENTS");
+    if (pszPath == NULL)
+        return bBuilt;
+    for (int i = 0; i < BW_FAULT_EVENT_WAIT_SECONDS * 50; ++i)
+    {
+        /* Plain stdio: a log not yet written is no GDAL error. */
+        char szText[4096];
+        size_t nRead = 0;
+        FILE *fp = fopen(pszPath, "r");
+        if (fp != NULL)
+        {
+            nRead = fread(szText, 1, sizeof(szText) - 1, fp);
+            fclose(fp);
+        }
+        szText[nRead] = '\0';
+        if (strstr(szText, "worker_started") != NULL)
+            break;
+        usleep(20000);
+    }
+    AppendEvent(pszPath, bBuilt ? "plan_built\n" : "plan_refused\n");
+    return bBuilt;
+}
+
 #else
+
+void BWFaultWorkerStarted(void)
+{
+}
+
+int BWFaultPlanBuilt(int bBuilt)
+{
+    return bBuilt;
+}
 
 int BWFaultHooksCompiled(void)
 {

@@ -26,4 +26,19 @@ int BWFaultHooksCompiled(void);
 int BWInjectFault(const char *pszSource, int nAttempt);
 void BWInjectFaultAfterWrite(const char *pszSource);
 
+/*
+ * GDAL_BATCHWARP_TEST_EVENTS=FILE: the order in which a batch starts, one
+ * line appended to FILE per event: "worker_started PID" when a worker
+ * process begins (BWFaultWorkerStarted), "plan_built" once the supervisor
+ * has built its plan, or "plan_refused" (BWFaultPlanBuilt). So that the
+ * order says what overlaps and not how fast each side was, BWFaultPlanBuilt
+ * first waits, up to BW_FAULT_EVENT_WAIT_SECONDS, for a worker_started line:
+ * a worker that only starts after the plan is built never writes it in time.
+ */
+#define BW_FAULT_EVENT_WAIT_SECONDS 20
+void BWFaultWorkerStarted(void);
+/* Called with what BWPlanBuild returned (built or refused), which it
+ * returns; logs "plan_built" or "plan_refused". */
+int BWFaultPlanBuilt(int bBuilt);
+
 #endif

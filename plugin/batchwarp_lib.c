@@ -359,7 +359,8 @@ static void PrintSummary(const BWBatch *psBatch, int nStopped, double dfStart)
 }
 
 static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan,
-                                   const BWBudget *psBudget, double dfStart, char **ppszError)
+                                   const BWBudget *psBudget, BWPrestarted *psPrestarted,
+                                   double dfStart, char **ppszError)
 {
     BWBatch sBatch;
     memset(&sBatch, 0, sizeof(sBatch));
@@ -415,6 +416,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         BWPoolOptions sPool;
         memset(&sPool, 0, sizeof(sPool));
         sPool.pszWorkerPath = pszWorker;
+        sPool.psPrestarted = psPrestarted;
         sPool.nWorkers = nWorkers;
         /* More workers while tasks wait on I/O, up to the budget's ceiling. */
         BWConcurrency sConcurrency;
@@ -474,6 +476,27 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     return sBatch.nFailed == 0 ? GDAL_BATCHWARP_OK : GDAL_BATCHWARP_FAILED;
 }
 
+/* How many workers to start while the plan is built: -j, but no more than
+ * there are sources when each is named on its own (one file, -j 64: one
+ * worker). A directory, a pattern, a list or a remote path (not stat'ed
+ * here: a round trip) may stand for any number. */
+static int WorkersToPrestart(const GDALBatchWarpOptions *psOptions)
+{
+    if (psOptions->papszSourceLists != NULL)
+        return psOptions->nWorkers;
+    int nFiles = 0;
+    for (char **papszIter = psOptions->papszSources;
+         papszIter && *papszIter && nFiles < psOptions->nWorkers; ++papszIter)
+    {
+        VSIStatBufL sStat;
+        if (STARTS_WITH(*papszIter, "/vsi") || strpbrk(*papszIter, "*?[") != NULL ||
+            VSIStatL(*papszIter, &sStat) != 0 || !VSI_ISREG(sStat.st_mode))
+            return psOptions->nWorkers;
+        nFiles++;
+    }
+    return nFiles;
+}
+
 GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
 {
     const double dfStart = BWMonotonicSeconds();
@@ -485,6 +508,15 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
     GDALBatchWarpStatus eStatus = GDAL_BATCHWARP_OK;
     /* HTTP retries for object stores, here and in the workers. */
     char **papszNetworkDefaults = BWNetworkDefaultsPush();
+    /* Workers load GDAL while the plan is built (which may stat every
+     * source): at most -j, the most the budget runs at first. */
+    BWPrestarted *psPrestarted = NULL;
+    if (!psOptions->bMergeReports && !psOptions->bNothingToRetry && !psOptions->bDryRun)
+    {
+        char *pszWorker = FindWorker();
+        psPrestarted = BWPoolPrestart(pszWorker, WorkersToPrestart(psOptions));
+        CPLFree(pszWorker);
+    }
     if (psOptions->bMergeReports)
         eStatus = BWMergeReports(psOptions, &pszError);
     else if (psOptions->bNothingToRetry)
@@ -500,7 +532,7 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
                 eStatus = GDAL_BATCHWARP_FAILED;
         }
     }
-    else if (!BWPlanBuild(psOptions, &sPlan, &pszError) ||
+    else if (!BWFaultPlanBuilt(BWPlanBuild(psOptions, &sPlan, &pszError)) ||
              !BWBudgetCompute(psOptions, BWPlanCountToDo(&sPlan), BWPlanHasNetworkSource(&sPlan),
                               &sBudget, &pszError))
         eStatus = GDAL_BATCHWARP_USAGE_ERROR;
@@ -510,6 +542,8 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
         eStatus = GDAL_BATCHWARP_FAILED;
     else
     {
+        /* No more than the budget runs at first (fewer tasks, less memory). */
+        BWPoolPrestartedKeep(psPrestarted, BWPlanCountToDo(&sPlan) > 0 ? sBudget.nWorkers : 0);
         if (sBudget.nWorkers < psOptions->nWorkers && sBudget.nWorkers < BWPlanCountToDo(&sPlan))
             CPLError(
                 CE_Warning, CPLE_AppDefined,
@@ -520,9 +554,11 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
             !BWPlanAssignTemps(&sPlan, &pszError))
             eStatus = GDAL_BATCHWARP_FAILED;
         else
-            eStatus = RunPlan(psOptions, &sPlan, &sBudget, dfStart, &pszError);
+            eStatus = RunPlan(psOptions, &sPlan, &sBudget, psPrestarted, dfStart, &pszError);
         BWCleanOutputDirs(&sPlan);
     }
+    /* Those the pool did not take (fewer tasks than -j, an error). */
+    BWPoolPrestartedFree(psPrestarted);
     BWPlanFree(&sPlan);
     BWNetworkDefaultsPop(papszNetworkDefaults);
     if (pszError != NULL)

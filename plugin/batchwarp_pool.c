@@ -131,15 +131,14 @@ static int MoveAbove(int fd, int nMin)
     return fdNew;
 }
 
-/* Spawns a worker into an empty slot, which becomes starting. */
-static int StartWorker(BWPool *psPool, BWWorkerSlot *psSlot)
+/* Spawns a worker (path --worker-fd 3): its pid and the supervisor's end of
+ * its channel. It loads GDAL's libraries, then waits for INIT. */
+static int SpawnWorker(const char *pszWorkerPath, pid_t *pnPid, int *pfd, char **ppszError)
 {
-    const BWPoolOptions *psOptions = psPool->psOptions;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     {
-        psPool->pszError =
-            CPLStrdup(CPLSPrintf("cannot create a worker channel: %s", strerror(errno)));
+        *ppszError = CPLStrdup(CPLSPrintf("cannot create a worker channel: %s", strerror(errno)));
         return FALSE;
     }
     /* dup2(fd, fd) would keep FD_CLOEXEC set, so the child end must not
@@ -162,24 +161,105 @@ static int StartWorker(BWPool *psPool, BWWorkerSlot *psSlot)
 
     char szFd[16];
     snprintf(szFd, sizeof(szFd), "%d", BW_WORKER_FD);
-    char *apszArgv[] = {(char *)psOptions->pszWorkerPath, (char *)"--worker-fd", szFd, NULL};
+    char *apszArgv[] = {(char *)pszWorkerPath, (char *)"--worker-fd", szFd, NULL};
     pid_t nPid = 0;
-    const int nErr =
-        posix_spawn(&nPid, psOptions->pszWorkerPath, &sActions, &sAttr, apszArgv, environ);
+    const int nErr = posix_spawn(&nPid, pszWorkerPath, &sActions, &sAttr, apszArgv, environ);
     posix_spawn_file_actions_destroy(&sActions);
     posix_spawnattr_destroy(&sAttr);
     close(sv[1]);
     if (nErr != 0)
     {
         close(sv[0]);
-        psPool->pszError = CPLStrdup(
-            CPLSPrintf("cannot start worker %s: %s", psOptions->pszWorkerPath, strerror(nErr)));
+        *ppszError =
+            CPLStrdup(CPLSPrintf("cannot start worker %s: %s", pszWorkerPath, strerror(nErr)));
         return FALSE;
     }
+    *pnPid = nPid;
+    *pfd = sv[0];
+    return TRUE;
+}
+
+struct BWPrestarted
+{
+    int nCount;   /* spawned */
+    int nAdopted; /* the first nAdopted belong to a pool now */
+    pid_t *panPid;
+    int *panFd;
+};
+
+BWPrestarted *BWPoolPrestart(const char *pszWorkerPath, int nWorkers)
+{
+    BWPrestarted *psPre = CPLCalloc(1, sizeof(BWPrestarted));
+    psPre->panPid = CPLCalloc((size_t)(nWorkers > 0 ? nWorkers : 1), sizeof(pid_t));
+    psPre->panFd = CPLCalloc((size_t)(nWorkers > 0 ? nWorkers : 1), sizeof(int));
+    for (int i = 0; i < nWorkers; ++i)
+    {
+        char *pszError = NULL;
+        /* A failure is the pool's to report, when it starts a worker itself. */
+        if (!SpawnWorker(pszWorkerPath, &psPre->panPid[psPre->nCount], &psPre->panFd[psPre->nCount],
+                         &pszError))
+        {
+            CPLFree(pszError);
+            break;
+        }
+        psPre->nCount++;
+    }
+    return psPre;
+}
+
+void BWPoolPrestartedKeep(BWPrestarted *psPre, int nKeep)
+{
+    if (psPre == NULL)
+        return;
+    if (nKeep < psPre->nAdopted)
+        nKeep = psPre->nAdopted;
+    /* Never sent INIT: they hold nothing (no GDAL state, no file), so they
+     * are killed rather than waited for while they finish loading. */
+    for (int i = nKeep; i < psPre->nCount; ++i)
+    {
+        close(psPre->panFd[i]);
+        kill(psPre->panPid[i], SIGKILL);
+    }
+    for (int i = nKeep; i < psPre->nCount; ++i)
+    {
+        while (waitpid(psPre->panPid[i], NULL, 0) < 0 && errno == EINTR)
+        {
+        }
+    }
+    if (nKeep < psPre->nCount)
+        psPre->nCount = nKeep;
+}
+
+void BWPoolPrestartedFree(BWPrestarted *psPre)
+{
+    if (psPre == NULL)
+        return;
+    BWPoolPrestartedKeep(psPre, 0);
+    CPLFree(psPre->panPid);
+    CPLFree(psPre->panFd);
+    CPLFree(psPre);
+}
+
+/* Starts a worker in an empty slot, which becomes starting: one spawned
+ * ahead (see BWPoolPrestart) while there is one, else a new one. */
+static int StartWorker(BWPool *psPool, BWWorkerSlot *psSlot)
+{
+    const BWPoolOptions *psOptions = psPool->psOptions;
+    BWPrestarted *psPre = psOptions->psPrestarted;
+    pid_t nPid = 0;
+    int fd = -1;
+    if (psPre != NULL && psPre->nAdopted < psPre->nCount)
+    {
+        nPid = psPre->panPid[psPre->nAdopted];
+        fd = psPre->panFd[psPre->nAdopted];
+        psPre->nAdopted++;
+    }
+    else if (!SpawnWorker(psOptions->pszWorkerPath, &nPid, &fd, &psPool->pszError))
+        return FALSE;
     ResetSlot(psSlot);
     psSlot->eState = BW_SLOT_STARTING;
     psSlot->nPid = nPid;
-    psSlot->fd = sv[0];
+    psSlot->fd = fd;
     /* Not yet reaped, so the pid is still this child's. */
     psSlot->fdPid = pidfd_open(nPid, 0);
     psSlot->psDecoder = BWFrameDecoderNew();

@@ -64,6 +64,19 @@ typedef void (*BWPoolTickFn)(void *pUser);
  * (called before pfnDone of that one). */
 typedef void (*BWPoolTaskStartedFn)(void *pUser, void *pTaskCookie);
 
+/* Workers spawned ahead of a run, e.g. while the caller builds its plan:
+ * each loads GDAL's libraries meanwhile and waits for its INIT, which the
+ * pool sends when it takes the worker as one it would have started. */
+typedef struct BWPrestarted BWPrestarted;
+/* Spawns up to nWorkers (fewer if a spawn fails: the pool then starts its
+ * own and reports why that fails). */
+BWPrestarted *BWPoolPrestart(const char *pszWorkerPath, int nWorkers);
+/* Kills and reaps those beyond the first nKeep that no pool took yet. */
+void BWPoolPrestartedKeep(BWPrestarted *psPre, int nKeep);
+/* Kills and reaps the workers no pool took (they were never sent INIT and
+ * hold nothing), and frees. NULL is allowed. */
+void BWPoolPrestartedFree(BWPrestarted *psPre);
+
 /* Everything a run of the pool needs, like git's run_process_parallel_opts. */
 typedef struct
 {
@@ -90,6 +103,9 @@ typedef struct
      * RESULT's CPU_SECONDS, RUNQUEUE_SECONDS and SECONDS, and lets idle
      * workers above the target go. May be NULL. */
     BWConcurrency *psConcurrency;
+    /* Workers to take, before spawning any, when a worker is to start
+     * (they must run pszWorkerPath). May be NULL. */
+    BWPrestarted *psPrestarted;
     BWPoolNextTaskFn pfnNext;
     BWPoolTaskDoneFn pfnDone;
     BWPoolStartFailedFn pfnStartFailed;

@@ -777,6 +777,7 @@ int GDALBatchWarpWorkerMain(int fd)
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &sCred, &nCredLen) == 0 ? getppid() != sCred.pid
                                                                         : getppid() == 1)
         return 1;
+    BWFaultWorkerStarted();
 
     BWWorker sWorker;
     memset(&sWorker, 0, sizeof(sWorker));
