@@ -25,6 +25,13 @@ gdal.UseExceptions()
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WARP = ["-t_srs", "EPSG:3857", "-r", "bilinear", "-co", "COMPRESS=LZW", "-co", "TILED=YES"]
+# (a) as issue 15 item 8 tried it, as a new user would: gdalwarp's usual
+# error threshold spelled out, and BigTIFF outputs.
+WARP_OF = {"a": WARP + ["-et", "0.125", "-co", "BIGTIFF=YES"]}
+# BENCH_SKIP=parallel,xargs,sequential_multi leaves those tools out (one
+# process per file: minutes per repetition), e.g. to compare two builds of
+# gdal_batchwarp with its close peers only.
+SKIP = [t for t in os.environ.get("BENCH_SKIP", "").split(",") if t]
 NCPU = os.cpu_count() or 1
 TOOLS = ["gdal_batchwarp", "parallel", "xargs", "python_spawn_pool", "sequential_multi", "python_pool_map"]
 # The seed's script as written (pool.map, default chunking): a peer of (a) only.
@@ -168,12 +175,13 @@ def measure(argv, stdin_data=None, env=None):
     return wall, cpu, peak[0]
 
 
-def command(tool, batchwarp, sources, outdir, listfile, jobs=NCPU, report=None):
-    """argv and stdin of one tool warping `sources` into `outdir`."""
+def command(tool, batchwarp, sources, outdir, listfile, jobs=NCPU, report=None, warp=None):
+    """argv and stdin of one tool warping `sources` into `outdir` with the gdalwarp options `warp`."""
     os.makedirs(outdir, exist_ok=True)
-    gdalwarp = ["gdalwarp", "-q", "-overwrite", *WARP]
+    warp = warp or WARP
+    gdalwarp = ["gdalwarp", "-q", "-overwrite", *warp]
     if tool == "gdal_batchwarp":
-        argv = [batchwarp, *WARP, "-q", "-j", str(jobs), "-input_file_list", listfile, "-outdir", outdir]
+        argv = [batchwarp, *warp, "-q", "-j", str(jobs), "-input_file_list", listfile, "-outdir", outdir]
         if report:
             argv += ["-report", report]
         return argv, None
@@ -181,16 +189,16 @@ def command(tool, batchwarp, sources, outdir, listfile, jobs=NCPU, report=None):
         return ["parallel", "--will-cite", "-j", str(jobs), *gdalwarp, "{}", f"{outdir}/{{/}}",
                 "::::", listfile], None
     if tool == "xargs":
-        script = f'exec gdalwarp -q -overwrite {" ".join(WARP)} "$1" "{outdir}/$(basename "$1")"'
+        script = f'exec gdalwarp -q -overwrite {" ".join(warp)} "$1" "{outdir}/$(basename "$1")"'
         return ["xargs", "-P", str(jobs), "-n", "1", "-a", listfile, "sh", "-c", script, "sh"], None
     if tool == "python_spawn_pool":
         return [sys.executable, os.path.join(HERE, "py_spawn_pool.py"), str(jobs), outdir, listfile, "--",
-                *WARP], None
+                *warp], None
     if tool == "python_pool_map":
         return [sys.executable, os.path.join(HERE, "py_pool_map.py"), str(jobs), outdir, listfile, "--",
-                *WARP], None
+                *warp], None
     if tool == "sequential_multi":
-        script = (f'while IFS= read -r f; do gdalwarp -q -overwrite {" ".join(WARP)} -multi '
+        script = (f'while IFS= read -r f; do gdalwarp -q -overwrite {" ".join(warp)} -multi '
                   f'-wo NUM_THREADS=ALL_CPUS -co NUM_THREADS=ALL_CPUS "$f" "{outdir}/$(basename "$f")" || exit 1; '
                   f"done < {listfile}")
         return ["sh", "-c", script], None
@@ -334,7 +342,8 @@ def main():
 
     print(f"generating data in {args.data} ...", flush=True)
     workloads = make_workloads(args.data, args.quick, args.workloads.split(","))
-    tools_for = {name: [t for t in TOOLS if name == "a" or t not in ONLY_IN_A] for name in workloads}
+    tools_for = {name: [t for t in TOOLS if (name == "a" or t not in ONLY_IN_A) and t not in SKIP]
+                 for name in workloads}
     # 5000 files at ~40 ms of start-up each: one process per file takes
     # minutes per repetition; overhead is measured on gdal_batchwarp and
     # the Python pool.
@@ -366,9 +375,10 @@ def main():
                 if tool == LIMIT_TOOL:
                     report = os.path.join(args.work, f"{name}_j1.jsonl")
                     argv, stdin_data = command("gdal_batchwarp", args.batchwarp, sources, outdir, listfile,
-                                               jobs=1, report=report)
+                                               jobs=1, report=report, warp=WARP_OF.get(name, WARP))
                 else:
-                    argv, stdin_data = command(tool, args.batchwarp, sources, outdir, listfile)
+                    argv, stdin_data = command(tool, args.batchwarp, sources, outdir, listfile,
+                                               warp=WARP_OF.get(name, WARP))
                 # The previous run's outputs must not be written back to
                 # disk during this one.
                 os.sync()
@@ -406,7 +416,8 @@ def main():
 
     checks = targets(args, workloads, results, samples)
     meta = {"cpus": NCPU, "gdal": gdal.__version__, "reps": reps, "close_reps": close_reps,
-            "quick": args.quick, "warp_options": WARP}
+            "quick": args.quick, "warp_options": WARP,
+            "warp_options_of": WARP_OF, "skipped_tools": SKIP}
     # (e) and (f): on the S3 test server (bench/bench_s3.py).
     selected = args.workloads.split(",")
     if "e" in selected or "f" in selected:
