@@ -35,6 +35,20 @@ def test_batch_of_210_files_with_two_workers(tmp_path, run_batchwarp, run_gdalwa
         os.unlink(ref)
 
 
+def test_listing_a_large_directory_draws_the_progress_bar_once(tmp_path, run_batchwarp, many_sources):
+    """The check for a stop while a directory is listed (every 64 entries)
+    asks the progress callback at 0%: the bar is drawn once all the same,
+    not a "0" per 64 entries (which -dry_run printed alone before, 20,000
+    listed objects giving 312 of them)."""
+    directory = os.path.dirname(many_sources[0])
+    res = run_batchwarp(["-dry_run", *WARP, directory, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert "00" not in res.stderr, res.stderr
+    res = run_batchwarp([*WARP, "-j", "2", directory, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.startswith("0...10...20...30...40...50...60...70...80...90...100 - done."), res.stderr
+
+
 def test_report_to_stdout(tmp_path, run_batchwarp, many_sources):
     res = run_batchwarp([*WARP, "-q", "-report", "-", *many_sources[:5], "-outdir", tmp_path / "out"])
     assert res.returncode == 0, res.stderr

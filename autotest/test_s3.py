@@ -317,6 +317,38 @@ def test_throttled_and_dropped_requests_are_retried(tmp_path, s3, prefix, run_ba
     assert_same_raster(get(s3, f"{prefix}/out/t0000.tif", tmp_path / "got.tif"), ref)
 
 
+@pytest.mark.parametrize("how", ["--config", "environment"])
+def test_retry_defaults_yield_to_the_users_settings(tmp_path, s3, prefix, run_batchwarp, how):
+    """GDAL_HTTP_MAX_RETRY=5 is the default only where the user sets none:
+    with a source throttled for good, GDAL asks 6 times per attempt of the
+    task by default, twice with the user's GDAL_HTTP_MAX_RETRY=1 (given with
+    --config or in the environment). The user's GDAL_HTTP_RETRY_DELAY alone
+    (here to keep the test short) leaves the default count in place."""
+    local = tmp_path / "in"
+    make_small_rasters(local, 2)
+    upload_tree(s3, f"{prefix}/in", local)
+    hits = {}
+    for label in ("default", "user"):
+        fault = s3.proxy.add_fault("slowdown", path=f"/{prefix}/in/t0001\\.tif$", method="GET", times=10**6)
+        config = [("GDAL_HTTP_RETRY_DELAY", "0.01")] + ([("GDAL_HTTP_MAX_RETRY", "1")] if label == "user" else [])
+        report = tmp_path / f"{label}.jsonl"
+        args = [*WARP, "-q", "-j", "1", "-report", report, f"/vsis3/{BUCKET}/{prefix}/in/",
+                "-outdir", tmp_path / label]
+        if how == "--config":
+            args = [a for k, v in config for a in ("--config", k, v)] + args
+            env = env_for(s3)
+        else:
+            env = env_for(s3, **dict(config))
+        res = run_batchwarp(args, env=env)
+        s3.proxy.clear_faults()
+        assert res.returncode == 1, res.stderr
+        failed = [r for r in read_report(report) if not r["ok"]]
+        assert [os.path.basename(r["source"]) for r in failed] == ["t0001.tif"], failed
+        attempts = failed[0].get("attempts", 1)
+        hits[label] = fault.hits / attempts
+    assert hits == {"default": 6, "user": 2}, hits
+
+
 @pytest.mark.parametrize("remote_output", [False, True])
 def test_truncated_body_fails_the_task_clearly_without_output(tmp_path, s3, prefix, run_batchwarp, remote_output):
     """A body cut short of its Content-Length fails its task, with a message
@@ -417,6 +449,41 @@ def test_small_listed_sources_are_read_in_one_request(tmp_path, s3, prefix, run_
         ref = tmp_path / f"ref_{name}"
         run_gdalwarp(WARP, local / name, ref)
         assert_same_raster(out / name, ref)
+
+
+@pytest.mark.parametrize("recursive", [False, True])
+def test_listed_sources_keep_their_external_overviews(tmp_path, s3, prefix, run_batchwarp, run_gdalwarp, recursive):
+    """An external .ovr next to a listed source is one of the siblings the
+    worker hands GDAL, so a warp to a coarser grid reads it as gdalwarp does
+    (its pixels differ from the full resolution's here, so the output shows
+    which was read), in a subdirectory of a -recursive listing too."""
+    local = tmp_path / "in"
+    sub = local / "sub" if recursive else local
+    sub.mkdir(parents=True)
+    make_raster(sub / "d.tif", xsize=512, ysize=512, seed=3, pixel_size=(0.0005, 0.0005))
+    ds = gdal.Open(str(sub / "d.tif"))  # read-only: the overviews go to d.tif.ovr
+    assert ds.BuildOverviews("AVERAGE", [2, 4]) == 0
+    ds = None
+    ovr = gdal.Open(str(sub / "d.tif.ovr"), gdal.GA_Update)
+    for i in range(ovr.RasterCount):  # not what the full resolution would give
+        ovr.GetRasterBand(i + 1).Fill(7.0)
+    ovr = None
+    assert sorted(os.listdir(sub)) == ["d.tif", "d.tif.ovr"]
+    upload_tree(s3, f"{prefix}/in", local)
+    options = [*WARP, "-ts", "64", "64", "-r", "near"]
+    out = tmp_path / "out"
+    res = run_batchwarp([*options, "-q", *(["-recursive"] if recursive else []), f"/vsis3/{BUCKET}/{prefix}/in/",
+                         "-outdir", out], env=env_for(s3))
+    assert res.returncode == 0, res.stderr
+    got = out / ("sub/d.tif" if recursive else "d.tif")
+    ref = tmp_path / "ref.tif"
+    run_gdalwarp(options, sub / "d.tif", ref)
+    assert_same_raster(got, ref)
+    # The overview mattered: without it, gdalwarp gives other pixels.
+    os.unlink(sub / "d.tif.ovr")
+    run_gdalwarp(options, sub / "d.tif", tmp_path / "no_ovr.tif")
+    with_ovr, without = gdal.Open(str(got)), gdal.Open(str(tmp_path / "no_ovr.tif"))
+    assert with_ovr.GetRasterBand(1).ReadRaster() != without.GetRasterBand(1).ReadRaster()
 
 
 def test_explicit_network_sources_are_opened_as_empty_dir_unless_told(tmp_path, s3, prefix, run_batchwarp):
