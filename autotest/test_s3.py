@@ -349,6 +349,61 @@ def test_retry_defaults_yield_to_the_users_settings(tmp_path, s3, prefix, run_ba
     assert hits == {"default": 6, "user": 2}, hits
 
 
+@pytest.fixture
+def fail_listing_pages(s3):
+    """fail_listing_pages(kind, times): the next `times` requests for a page
+    of a listing after the first (they carry a marker) get the fault `kind`
+    (the proxy's faults match paths, and every page has the bucket's)."""
+    record = s3.proxy.record
+    left = {}
+
+    def faulty(method, full_path, path):
+        fault = record(method, full_path, path)
+        if fault is None and left.get("n", 0) > 0 and "marker=" in full_path:
+            left["n"] -= 1
+            left["hits"] += 1
+            return s3_server_fault(left["kind"])
+        return fault
+
+    def arm(kind, times):
+        left.update(kind=kind, n=times, hits=0)
+        return left
+
+    s3.proxy.record = faulty
+    yield arm
+    s3.proxy.record = record
+
+
+def s3_server_fault(kind):
+    import s3_server
+
+    return s3_server.Fault(kind)
+
+
+@pytest.mark.parametrize("kind", ["slowdown", "drop"])
+def test_a_listing_page_that_fails_is_read_again_or_fails_the_batch(tmp_path, s3, prefix, run_batchwarp,
+                                                                     fail_listing_pages, kind):
+    """GDAL 3.6 ends a paged listing at a page that fails (throttled,
+    dropped) as if it were complete: the batch would leave the objects of
+    the pages after it out, in silence. The listing is read again, and if
+    its pages keep failing, nothing is done and the error says so. (Fails
+    on the old code: 2 of 5 sources planned, exit status 0.)"""
+    local = tmp_path / "in"
+    make_small_rasters(local, 5)
+    upload_tree(s3, f"{prefix}/in", local)
+    env = env_for(s3, AWS_MAX_KEYS=2, GDAL_HTTP_RETRY_DELAY=0.01)
+    args = ["-dry_run", *WARP, f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", tmp_path / "out"]
+    state = fail_listing_pages(kind, 1)
+    res = run_batchwarp(args, env=env)
+    assert res.returncode == 0, res.stderr
+    assert state["hits"] == 1
+    assert len(res.stdout.splitlines()) == 5, res.stdout
+    fail_listing_pages(kind, 10**6)
+    res = run_batchwarp(args, env=env)
+    assert res.returncode != 0 and res.stdout == "", (res.stdout, res.stderr)
+    assert f"Listing of source directory '/vsis3/{BUCKET}/{prefix}/in/' failed part-way" in res.stderr, res.stderr
+
+
 @pytest.mark.parametrize("remote_output", [False, True])
 def test_truncated_body_fails_the_task_clearly_without_output(tmp_path, s3, prefix, run_batchwarp, remote_output):
     """A body cut short of its Content-Length fails its task, with a message

@@ -435,7 +435,8 @@ def main():
             checks += checks_f
     table = write_results(results, checks, results_dir, meta)
     try:
-        draw_chart(results, os.path.join(results_dir, "chart.png"))
+        if results:  # none with --only f: scale figures, no wall times to chart
+            draw_chart(results, os.path.join(results_dir, "chart.png"))
     except ImportError as e:
         print(f"no chart: {e}", file=sys.stderr)
     print()

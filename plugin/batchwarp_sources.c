@@ -387,46 +387,97 @@ static void WalkLocal(BWSourceList *psList, BWWalk *psWalk, const char *pszTop,
     CSLDestroy(papszSubDirs);
 }
 
-/* A directory's files (its whole tree with bRecursive), in strcmp order of
- * their relative paths: local ones walked as above, others through
- * VSIOpenDir so that remote listings also give sizes without one request
- * per file. */
-static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
-                            const char *pszExcludeDir, CSLConstList papszExt,
-                            BWScanStopFunc pfnStop, void *pStopData)
+/* What GDAL said while a listing was read. GDAL (3.6) ends a paged
+ * listing whose next page failed (throttled, dropped, an error reply) as if
+ * it were complete, saying so only in a debug message: read with debug
+ * messages on for the network file systems, a call that ends the listing
+ * after a message has failed. */
+typedef struct
 {
-    char *pszExcludeRel = ExcludedRelativePath(pszDir, pszExcludeDir);
+    int nDebug;     /* debug messages since the last entry */
+    char *pszLast;  /* the last of them */
+    int bUserDebug; /* CPL_DEBUG was the user's: pass them on */
+} BWListingLog;
+
+static void CPL_STDCALL ListingErrorHandler(CPLErr eClass, CPLErrorNum nNo, const char *pszMsg)
+{
+    BWListingLog *psLog = CPLGetErrorHandlerUserData();
+    if (eClass == CE_Debug)
+    {
+        psLog->nDebug++;
+        CPLFree(psLog->pszLast);
+        psLog->pszLast = CPLStrdup(pszMsg);
+        if (!psLog->bUserDebug)
+            return;
+    }
+    /* Anything else (and the user's debug output) goes to the handler below,
+     * as if this one were not there. pszMsg is CPLError's own buffer. */
+    char *pszCopy = CPLStrdup(pszMsg);
+    CPLPopErrorHandler();
+    if (eClass == CE_Debug)
+    {
+        const char *pszColon = strstr(pszCopy, ": ");
+        if (pszColon != NULL)
+        {
+            char *pszCategory = CPLStrdup(pszCopy);
+            pszCategory[pszColon - pszCopy] = '\0';
+            CPLDebug(pszCategory, "%s", pszColon + 2);
+            CPLFree(pszCategory);
+        }
+        else
+            CPLDebug("BATCHWARP", "%s", pszCopy);
+    }
+    else
+        CPLError(eClass, nNo, "%s", pszCopy);
+    CPLFree(pszCopy);
+    CPLPushErrorHandlerEx(ListingErrorHandler, psLog);
+}
+
+/* The last line of a GDAL message, shortened (an XML error body, most
+ * often), for an error of ours. */
+static char *ListingFailureReason(const char *pszMsg)
+{
+    if (pszMsg == NULL)
+        return CPLStrdup("no reason given");
+    char *pszOut = CPLStrdup(pszMsg);
+    for (char *p = pszOut; *p; ++p)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    if (strlen(pszOut) > 300)
+        strcpy(pszOut + 297, "...");
+    return pszOut;
+}
+
+/* One reading of a network directory's listing into *ppasEntries. Returns
+ * 1 when complete, 0 when VSIOpenDir failed, -1 when it stopped part-way
+ * (*ppszReason says why). */
+static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszExcludeRel,
+                            CSLConstList papszExt, BWDirEntry **ppasEntries, int *pnEntries,
+                            char **ppszReason)
+{
+    BWListingLog sLog;
+    memset(&sLog, 0, sizeof(sLog));
+    const char *pszUserDebug = CPLGetConfigOption("CPL_DEBUG", NULL);
+    sLog.bUserDebug = pszUserDebug != NULL && CPLTestBool(pszUserDebug);
+    char *pszOldLocal = CPLStrdup(CPLGetThreadLocalConfigOption("CPL_DEBUG", ""));
+    const int bHadLocal = CPLGetThreadLocalConfigOption("CPL_DEBUG", NULL) != NULL;
+    if (!sLog.bUserDebug)
+        CPLSetThreadLocalConfigOption("CPL_DEBUG", "S3 GS AZURE ADLS OSS SWIFT WEBHDFS");
+    CPLPushErrorHandlerEx(ListingErrorHandler, &sLog);
+    CPLSetCurrentErrorHandlerCatchDebug(TRUE);
+
+    int nStatus = 1;
     BWDirEntry *pasEntries = NULL;
     int nEntries = 0;
     int nCapacity = 0;
-    if (!STARTS_WITH(pszDir, "/vsi"))
-    {
-        BWWalk sWalk;
-        memset(&sWalk, 0, sizeof(sWalk));
-        sWalk.pfnStop = pfnStop;
-        sWalk.pStopData = pStopData;
-        sWalk.pszExcludeRel = pszExcludeRel;
-        sWalk.papszExt = papszExt;
-        sWalk.bRecursive = bRecursive;
-        WalkLocal(psList, &sWalk, pszDir, "");
-        CPLFree(sWalk.panDev);
-        CPLFree(sWalk.panIno);
-        pasEntries = sWalk.pasEntries;
-        nEntries = sWalk.nEntries;
-    }
-    VSIDIR *psDir =
-        STARTS_WITH(pszDir, "/vsi") ? VSIOpenDir(pszDir, bRecursive ? -1 : 0, NULL) : NULL;
-    if (psDir == NULL && STARTS_WITH(pszDir, "/vsi"))
-    {
-        /* Never an empty directory in silence: the user named it. */
-        AddError(psList,
-                 CPLSPrintf("Cannot list source directory '%s': %s", pszDir, VSIStrerror(errno)));
-        CPLFree(pszExcludeRel);
-        return;
-    }
-    const VSIDIREntry *psEntry;
+    VSIDIR *psDir = VSIOpenDir(pszDir, bRecursive ? -1 : 0, NULL);
+    const VSIDIREntry *psEntry = NULL;
+    if (psDir == NULL)
+        nStatus = 0;
+    sLog.nDebug = 0; /* only what the pages after the first say counts */
     while (psDir != NULL && (psEntry = VSIGetNextDirEntry(psDir)) != NULL)
     {
+        sLog.nDebug = 0;
         if (psEntry->bModeKnown && VSI_ISDIR(psEntry->nMode) &&
             (bRecursive ||
              !IsDirectoryLikeRaster(CPLFormFilename(pszDir, psEntry->pszName, NULL), papszExt)))
@@ -445,8 +496,111 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
         pasEntries[nEntries].nSize = psEntry->bSizeKnown ? (GIntBig)psEntry->nSize : -1;
         ++nEntries;
     }
+    if (psDir != NULL && sLog.nDebug > 0)
+    {
+        nStatus = -1;
+        *ppszReason = ListingFailureReason(sLog.pszLast);
+    }
     if (psDir != NULL)
         VSICloseDir(psDir);
+
+    CPLPopErrorHandler();
+    CPLSetThreadLocalConfigOption("CPL_DEBUG", bHadLocal ? pszOldLocal : NULL);
+    CPLFree(pszOldLocal);
+    CPLFree(sLog.pszLast);
+    *ppasEntries = pasEntries;
+    *pnEntries = nEntries;
+    return nStatus;
+}
+
+static void FreeDirEntries(BWDirEntry *pasEntries, int nEntries)
+{
+    for (int i = 0; i < nEntries; ++i)
+    {
+        CPLFree(pasEntries[i].pszRelPath);
+        CPLFree(pasEntries[i].pszDir);
+    }
+    CPLFree(pasEntries);
+}
+
+/* A network directory's listing, read again (GDAL_HTTP_MAX_RETRY times,
+ * after GDAL_HTTP_RETRY_DELAY, doubled each time) when it stopped part-way:
+ * never a batch that leaves out, in silence, the objects of a page that
+ * failed. FALSE, with an error added, when it cannot be read whole. */
+static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
+                            const char *pszExcludeRel, CSLConstList papszExt,
+                            BWDirEntry **ppasEntries, int *pnEntries)
+{
+    const int nRetries = atoi(CPLGetConfigOption("GDAL_HTTP_MAX_RETRY", "0"));
+    double dfDelay = CPLAtof(CPLGetConfigOption("GDAL_HTTP_RETRY_DELAY", "30"));
+    for (int iTry = 0;; ++iTry)
+    {
+        char *pszReason = NULL;
+        const int nStatus = ReadVSIDirectory(pszDir, bRecursive, pszExcludeRel, papszExt,
+                                             ppasEntries, pnEntries, &pszReason);
+        if (nStatus == 1)
+            return TRUE;
+        if (nStatus == 0)
+        {
+            /* Never an empty directory in silence: the user named it. */
+            AddError(psList, CPLSPrintf("Cannot list source directory '%s': %s", pszDir,
+                                        VSIStrerror(errno)));
+            return FALSE;
+        }
+        const int nGot = *pnEntries;
+        FreeDirEntries(*ppasEntries, *pnEntries);
+        *ppasEntries = NULL;
+        *pnEntries = 0;
+        if (iTry >= nRetries)
+        {
+            AddError(psList,
+                     CPLSPrintf("Listing of source directory '%s' failed part-way (after %d "
+                                "entries, %d tries): %s. The batch would leave its other "
+                                "objects out: nothing is done.",
+                                pszDir, nGot, iTry + 1, pszReason));
+            CPLFree(pszReason);
+            return FALSE;
+        }
+        CPLDebug("BATCHWARP", "listing of %s failed part-way (%s): read again in %.1f s", pszDir,
+                 pszReason, dfDelay);
+        CPLFree(pszReason);
+        CPLSleep(dfDelay);
+        dfDelay *= 2;
+    }
+}
+
+/* A directory's files (its whole tree with bRecursive), in strcmp order of
+ * their relative paths: local ones walked as above, others through
+ * VSIOpenDir so that remote listings also give sizes without one request
+ * per file. */
+static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
+                            const char *pszExcludeDir, CSLConstList papszExt,
+                            BWScanStopFunc pfnStop, void *pStopData)
+{
+    char *pszExcludeRel = ExcludedRelativePath(pszDir, pszExcludeDir);
+    BWDirEntry *pasEntries = NULL;
+    int nEntries = 0;
+    if (!STARTS_WITH(pszDir, "/vsi"))
+    {
+        BWWalk sWalk;
+        memset(&sWalk, 0, sizeof(sWalk));
+        sWalk.pfnStop = pfnStop;
+        sWalk.pStopData = pStopData;
+        sWalk.pszExcludeRel = pszExcludeRel;
+        sWalk.papszExt = papszExt;
+        sWalk.bRecursive = bRecursive;
+        WalkLocal(psList, &sWalk, pszDir, "");
+        CPLFree(sWalk.panDev);
+        CPLFree(sWalk.panIno);
+        pasEntries = sWalk.pasEntries;
+        nEntries = sWalk.nEntries;
+    }
+    if (STARTS_WITH(pszDir, "/vsi") && !ListVSIDirectory(psList, pszDir, bRecursive, pszExcludeRel,
+                                                         papszExt, &pasEntries, &nEntries))
+    {
+        CPLFree(pszExcludeRel);
+        return;
+    }
     if (nEntries > 0)
         qsort(pasEntries, (size_t)nEntries, sizeof(BWDirEntry), CompareDirEntries);
     int nGroups = 0;
