@@ -250,7 +250,9 @@ def write_results(results, checks, outdir, meta):
     os.makedirs(outdir, exist_ok=True)
     lines = [f"Machine: {meta['cpus']} CPUs, GDAL {meta['gdal']}. Wall and CPU time: medians over the runs; "
              f"peak RSS: the largest. Ratio: the median, over the repetitions that ran both, of the peer's wall "
-             f"time / gdal_batchwarp's in the same repetition (above 1: gdal_batchwarp is faster).", ""]
+             f"time / gdal_batchwarp's in the same repetition (above 1: gdal_batchwarp is faster)."
+             + (f" Load average (1 min) after each run: {meta['load_1min'][0]:.1f} to {meta['load_1min'][1]:.1f}"
+                f" on {meta['cpus']} CPUs." if meta.get("load_1min") else ""), ""]
     lines.append("| workload | tool | runs | wall (s) | CPU (s) | peak RSS (MB) | ratio | requests/source |")
     lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for wl, tools in results.items():
@@ -355,6 +357,7 @@ def main():
         tools_for["a"].append(LIMIT_TOOL)
 
     # samples[name][tool][rep] = (wall, CPU, peak RSS, task seconds or None)
+    loads = []  # the 1-minute load average after each run
     samples = {name: {t: {} for t in tools_for[name]} for name in workloads}
     identity_failures = []
     for rep in range(close_reps):
@@ -385,8 +388,12 @@ def main():
                 wall, cpu, rss = measure(argv, stdin_data)
                 samples[name][tool][rep] = (wall, cpu, rss, task_seconds(report) if report else None)
                 outdirs[tool] = outdir
+                # What else ran on the machine meanwhile: figures taken under
+                # load say little about the tools.
+                loads.append(os.getloadavg()[0])
                 print(f"rep {rep + 1}/{runs_of(name, tool, reps, close_reps)} {what:<45} {tool:<18} "
-                      f"wall {wall:7.2f} s  CPU {cpu:7.2f} s  peak {rss / 2**20:6.0f} MB", flush=True)
+                      f"wall {wall:7.2f} s  CPU {cpu:7.2f} s  peak {rss / 2**20:6.0f} MB  load {loads[-1]:4.1f}",
+                      flush=True)
             if rep == 0:
                 for tool, outdir in outdirs.items():
                     if tool != "gdal_batchwarp":
@@ -417,7 +424,8 @@ def main():
     checks = targets(args, workloads, results, samples)
     meta = {"cpus": NCPU, "gdal": gdal.__version__, "reps": reps, "close_reps": close_reps,
             "quick": args.quick, "warp_options": WARP,
-            "warp_options_of": WARP_OF, "skipped_tools": SKIP}
+            "warp_options_of": WARP_OF, "skipped_tools": SKIP,
+            "load_1min": [min(loads), max(loads)] if loads else None}
     # (e) and (f): on the S3 test server (bench/bench_s3.py).
     selected = args.workloads.split(",")
     if "e" in selected or "f" in selected:
