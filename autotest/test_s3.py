@@ -150,6 +150,18 @@ def test_plan_of_a_listed_prefix_asks_only_for_the_listing(tmp_path, s3, prefix,
     others = [r for r in s3.proxy.requests if r[2] not in (f"/{BUCKET}/", f"/{BUCKET}/{prefix}/in/",
                                                            f"/{BUCKET}/{prefix}/in")]
     assert others == []
+    # The listing once, nothing before it: a prefix named with its slash is
+    # listed without a stat (which cost a request on the prefix's name and
+    # a listing request of its own: 0.5 s of the plan of 20,000 objects on
+    # s3rver). (Failed before: 3 requests.)
+    assert [r[2] for r in s3.proxy.requests] == [f"/{BUCKET}/"], s3.proxy.requests
+
+
+def test_a_listed_prefix_with_no_object_is_a_missing_directory(tmp_path, s3, prefix, run_batchwarp):
+    res = run_batchwarp(["-dry_run", *WARP, f"/vsis3/{BUCKET}/{prefix}/nothing/", "-outdir", tmp_path / "out"],
+                        env=env_for(s3))
+    assert res.returncode != 0
+    assert f"Source directory '/vsis3/{BUCKET}/{prefix}/nothing/' does not exist." in res.stderr, res.stderr
 
 
 def test_plan_of_an_explicit_list_stats_no_source_in_sequence(tmp_path, s3, prefix, run_batchwarp):

@@ -453,7 +453,7 @@ static char *ListingFailureReason(const char *pszMsg)
  * (*ppszReason says why). */
 static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszExcludeRel,
                             CSLConstList papszExt, BWDirEntry **ppasEntries, int *pnEntries,
-                            char **ppszReason)
+                            int *pnListed, char **ppszReason)
 {
     BWListingLog sLog;
     memset(&sLog, 0, sizeof(sLog));
@@ -475,9 +475,11 @@ static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszE
     if (psDir == NULL)
         nStatus = 0;
     sLog.nDebug = 0; /* only what the pages after the first say counts */
+    *pnListed = 0;
     while (psDir != NULL && (psEntry = VSIGetNextDirEntry(psDir)) != NULL)
     {
         sLog.nDebug = 0;
+        ++*pnListed;
         if (psEntry->bModeKnown && VSI_ISDIR(psEntry->nMode) &&
             (bRecursive ||
              !IsDirectoryLikeRaster(CPLFormFilename(pszDir, psEntry->pszName, NULL), papszExt)))
@@ -529,7 +531,7 @@ static void FreeDirEntries(BWDirEntry *pasEntries, int nEntries)
  * failed. FALSE, with an error added, when it cannot be read whole. */
 static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
                             const char *pszExcludeRel, CSLConstList papszExt,
-                            BWDirEntry **ppasEntries, int *pnEntries)
+                            BWDirEntry **ppasEntries, int *pnEntries, int *pnListed)
 {
     const int nRetries = atoi(CPLGetConfigOption("GDAL_HTTP_MAX_RETRY", "0"));
     double dfDelay = CPLAtof(CPLGetConfigOption("GDAL_HTTP_RETRY_DELAY", "30"));
@@ -537,14 +539,22 @@ static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecur
     {
         char *pszReason = NULL;
         const int nStatus = ReadVSIDirectory(pszDir, bRecursive, pszExcludeRel, papszExt,
-                                             ppasEntries, pnEntries, &pszReason);
+                                             ppasEntries, pnEntries, pnListed, &pszReason);
         if (nStatus == 1)
             return TRUE;
         if (nStatus == 0)
         {
-            /* Never an empty directory in silence: the user named it. */
-            AddError(psList, CPLSPrintf("Cannot list source directory '%s': %s", pszDir,
-                                        VSIStrerror(errno)));
+            /* Never an empty directory in silence: the user named it. GDAL
+             * fails to open an object store's prefix with no object under
+             * it (leaving errno alone): a stat, only then, tells. */
+            VSIStatBufL sStat;
+            errno = 0;
+            const int nErr = VSIStatL(pszDir, &sStat) != 0 ? errno : EIO;
+            if (nErr == ENOENT || nErr == 0)
+                AddError(psList, CPLSPrintf("Source directory '%s' does not exist.", pszDir));
+            else
+                AddError(psList, CPLSPrintf("Cannot list source directory '%s': %s", pszDir,
+                                            VSIStrerror(nErr)));
             return FALSE;
         }
         const int nGot = *pnEntries;
@@ -572,14 +582,15 @@ static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecur
 /* A directory's files (its whole tree with bRecursive), in strcmp order of
  * their relative paths: local ones walked as above, others through
  * VSIOpenDir so that remote listings also give sizes without one request
- * per file. */
+ * per file (*pnListed: how many entries the listing had, all kinds). */
 static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
                             const char *pszExcludeDir, CSLConstList papszExt,
-                            BWScanStopFunc pfnStop, void *pStopData)
+                            BWScanStopFunc pfnStop, void *pStopData, int *pnListed)
 {
     char *pszExcludeRel = ExcludedRelativePath(pszDir, pszExcludeDir);
     BWDirEntry *pasEntries = NULL;
     int nEntries = 0;
+    int nListed = 0;
     if (!STARTS_WITH(pszDir, "/vsi"))
     {
         BWWalk sWalk;
@@ -594,13 +605,17 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
         CPLFree(sWalk.panIno);
         pasEntries = sWalk.pasEntries;
         nEntries = sWalk.nEntries;
+        nListed = nEntries;
     }
-    if (STARTS_WITH(pszDir, "/vsi") && !ListVSIDirectory(psList, pszDir, bRecursive, pszExcludeRel,
-                                                         papszExt, &pasEntries, &nEntries))
+    if (STARTS_WITH(pszDir, "/vsi") &&
+        !ListVSIDirectory(psList, pszDir, bRecursive, pszExcludeRel, papszExt, &pasEntries,
+                          &nEntries, &nListed))
     {
         CPLFree(pszExcludeRel);
         return;
     }
+    if (pnListed != NULL)
+        *pnListed = nListed;
     if (nEntries > 0)
         qsort(pasEntries, (size_t)nEntries, sizeof(BWDirEntry), CompareDirEntries);
     int nGroups = 0;
@@ -726,6 +741,23 @@ static int IsRemoteRasterName(const char *pszPath, CSLConstList papszExt)
     return pszExt[0] != '\0' && CSLFindString(papszExt, pszExt) >= 0;
 }
 
+/* A prefix of an object store named as a directory ("/vsis3/bucket/p/"):
+ * no extension (x.zarr/ may be a dataset), no wildcard. */
+static int IsRemotePlainPrefix(const char *pszPath)
+{
+    const size_t nLen = strlen(pszPath);
+    if (nLen < 2 || pszPath[nLen - 1] != '/' || !STARTS_WITH(pszPath, "/vsi") ||
+        !BWIsNetworkPath(pszPath) || HasWildcard(pszPath))
+        return FALSE;
+    char *pszTrimmed = CPLStrdup(pszPath);
+    size_t nTrim = nLen;
+    while (nTrim > 1 && pszTrimmed[nTrim - 1] == '/')
+        pszTrimmed[--nTrim] = '\0';
+    const int bPlain = CPLGetExtension(pszTrimmed)[0] == '\0';
+    CPLFree(pszTrimmed);
+    return bPlain;
+}
+
 typedef struct
 {
     CSLConstList papszPaths;
@@ -822,9 +854,15 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
     char *pabNoStat = CPLCalloc((size_t)nArgs + 1, 1);
     VSIStatBufL *pasStat = CPLCalloc((size_t)nArgs + 1, sizeof(VSIStatBufL));
     int *pabExists = CPLCalloc((size_t)nArgs + 1, sizeof(int));
+    char *pabPrefix = CPLCalloc((size_t)nArgs + 1, 1);
+    char *pabSkip = CPLCalloc((size_t)nArgs + 1, 1);
     for (int i = 0; i < nArgs; ++i)
+    {
         pabNoStat[i] = (char)IsRemoteRasterName(papszSources[i], papszExt);
-    StatAll(papszSources, pabNoStat, pasStat, pabExists);
+        pabPrefix[i] = (char)IsRemotePlainPrefix(papszSources[i]);
+        pabSkip[i] = (char)(pabNoStat[i] || pabPrefix[i]);
+    }
+    StatAll(papszSources, pabSkip, pasStat, pabExists);
     for (int iArg = 0; iArg < nArgs; ++iArg)
     {
         if (StopRequested(psList, pfnStop, pStopData))
@@ -833,6 +871,20 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
         if (pabNoStat[iArg])
         {
             AddSource(psList, *papszIter, "", -1);
+            continue;
+        }
+        if (pabPrefix[iArg])
+        {
+            /* Listed without a stat first: on an object store that is a
+             * listing request of its own. No object under the prefix is
+             * what a stat would call a directory that does not exist. */
+            int nListed = 0;
+            const int bHadError = psList->pszError != NULL;
+            AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt, pfnStop,
+                            pStopData, &nListed);
+            if (nListed == 0 && !bHadError && psList->pszError == NULL && !psList->bStopped)
+                psList->pszError =
+                    CPLStrdup(CPLSPrintf("Source directory '%s' does not exist.", *papszIter));
             continue;
         }
         VSIStatBufL sStat = pasStat[iArg];
@@ -844,7 +896,7 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
         if (bExists && VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(*papszIter, papszExt))
         {
             AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt, pfnStop,
-                            pStopData);
+                            pStopData, NULL);
         }
         else if (!bExists && BWPathName(*papszIter)[0] == '\0')
         {
@@ -868,6 +920,8 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
         }
     }
     CPLFree(pabNoStat);
+    CPLFree(pabPrefix);
+    CPLFree(pabSkip);
     CPLFree(pasStat);
     CPLFree(pabExists);
     CSLDestroy(papszExt);
