@@ -342,7 +342,10 @@ def test_retry_defaults_yield_to_the_users_settings(tmp_path, s3, prefix, run_ba
     hits = {}
     for label in ("default", "user"):
         fault = s3.proxy.add_fault("slowdown", path=f"/{prefix}/in/t0001\\.tif$", method="GET", times=10**6)
-        config = [("GDAL_HTTP_RETRY_DELAY", "0.01")] + ([("GDAL_HTTP_MAX_RETRY", "1")] if label == "user" else [])
+        # BATCHWARP_PREFETCH=NO: a worker's prefetch of t0001 (one try of
+        # its own) would add to the requests counted here.
+        config = [("GDAL_HTTP_RETRY_DELAY", "0.01"), ("BATCHWARP_PREFETCH", "NO")] + (
+            [("GDAL_HTTP_MAX_RETRY", "1")] if label == "user" else [])
         report = tmp_path / f"{label}.jsonl"
         args = [*WARP, "-q", "-j", "1", "-report", report, f"/vsis3/{BUCKET}/{prefix}/in/",
                 "-outdir", tmp_path / label]
@@ -618,16 +621,48 @@ def test_waiting_on_the_network_overlaps_beyond_j(tmp_path, s3, prefix, latency,
 
 
 def test_max_workers_equal_to_j_keeps_j(tmp_path, s3, prefix, latency, run_batchwarp):
-    """-max_workers equal to -j turns the extra workers off: the same
-    network batch reads one object at a time with -j 1."""
+    """-max_workers equal to -j turns the extra workers off, and
+    BATCHWARP_PREFETCH=NO the worker's prefetch: the same network batch
+    reads one object at a time with -j 1."""
     local = tmp_path / "in"
     make_small_rasters(local, 6, size=32)
     upload_tree(s3, f"{prefix}/in", local)
     s3.proxy.reset_counts()
     latency(0.1)
     report = tmp_path / "report.jsonl"
-    res = run_batchwarp([*WARP, "-q", "-j", "1", "-max_workers", "1", "-report", report,
-                         f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", tmp_path / "out"], env=env_for(s3))
+    res = run_batchwarp([*WARP, "-q", "-j", "1", "-max_workers", "1", "--config", "BATCHWARP_PREFETCH", "NO",
+                         "-report", report, f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", tmp_path / "out"],
+                        env=env_for(s3))
     assert res.returncode == 0, res.stderr
     assert len({r["worker_pid"] for r in read_report(report)}) == 1
     assert s3.proxy.max_in_flight_paths == 1, s3.proxy.max_in_flight_paths
+
+
+def test_a_worker_prefetches_its_queued_source(tmp_path, s3, prefix, latency, run_batchwarp, run_gdalwarp):
+    """One worker (-j 1 -max_workers 1) reads the source of the task queued
+    behind its current one while it runs that one: two objects are read at
+    once (counted in the proxy, not timed), yet each object is asked for
+    only once, and every output is gdalwarp's. (Fails on the old code: one
+    object at a time.)"""
+    local = tmp_path / "in"
+    paths = make_small_rasters(local, 6, size=32)
+    upload_tree(s3, f"{prefix}/in", local)
+    s3.proxy.reset_counts()
+    latency(0.1)
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-j", "1", "-max_workers", "1", "-report", report,
+                         f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", out], env=env_for(s3))
+    assert res.returncode == 0, res.stderr
+    latency(0.0)
+    assert len({r["worker_pid"] for r in read_report(report)}) == 1
+    assert s3.proxy.max_in_flight_paths == 2, s3.proxy.max_in_flight_paths
+    names = [os.path.basename(p) for p in paths]
+    gets = {name: sum(1 for m, _, p in s3.proxy.requests if m == "GET" and p == f"/{BUCKET}/{prefix}/in/{name}")
+            for name in names}
+    assert gets == {name: 1 for name in names}, gets
+    assert sorted(os.listdir(out)) == sorted(names)
+    for p in paths:
+        ref = tmp_path / f"ref_{os.path.basename(p)}"
+        run_gdalwarp(WARP, p, ref)
+        assert_same_raster(out / os.path.basename(p), ref)

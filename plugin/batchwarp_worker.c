@@ -648,6 +648,74 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     return bOk;
 }
 
+/*
+ * Prefetch: while a worker runs a task on a network source, a thread reads
+ * the next message (the task the supervisor queued behind it) and, when it
+ * is a TASK for a small network source of known size, reads that object
+ * whole, which leaves its bytes in GDAL's process-wide /vsicurl cache: the
+ * task then opens and reads it without a round trip. Only the cache is
+ * shared: the task itself runs, fails, retries and reports as without it.
+ * A prefetch that failed in any way (an error, a reply dropped or cut
+ * short) drops what it cached, so the task reads the object itself and
+ * sees the failure; a larger or unsized source is not prefetched.
+ */
+typedef struct
+{
+    int fd;
+    BWFrameDecoder *psDecoder;
+    BWMessage sMsg; /* the next message */
+    int nRet;       /* BWMessageRead's */
+    char *pszError;
+} BWLookahead;
+
+/* Swallows the prefetch thread's messages, noting any sign of failure. */
+static void CPL_STDCALL PrefetchError(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
+{
+    (void)nNum;
+    int *pbFailed = CPLGetErrorHandlerUserData();
+    if (eClass != CE_Debug || ContainsAny(pszMsg, apszTransportSigns))
+        *pbFailed = TRUE;
+}
+
+static void PrefetchSource(const BWMessage *psTask)
+{
+    const char *pszSource = BWMessageGet(psTask, "SRC");
+    const char *pszSize = BWMessageGet(psTask, "SIZE");
+    const GIntBig nSize = pszSize ? CPLAtoGIntBig(pszSize) : 0;
+    if (pszSource == NULL || nSize <= 0 || nSize > BW_WHOLE_READ_MAX_BYTES ||
+        !BWIsNetworkPath(pszSource) || CPLGetConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL))
+        return;
+    int bFailed = FALSE;
+    CPLPushErrorHandlerEx(PrefetchError, &bFailed);
+    /* The network file systems' debug messages are how a reply dropped or
+     * cut short shows (see apszTransportSigns). */
+    CPLSetThreadLocalConfigOption("CPL_DEBUG", BW_NETWORK_DEBUG_CATEGORIES);
+    /* One try: a throttled object is left to the task's own retries, not
+     * asked for twice as often. */
+    CPLSetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", "0");
+    void *pBuf = VSIMalloc((size_t)nSize);
+    VSILFILE *fp = pBuf ? VSIFOpenL(pszSource, "rb") : NULL;
+    if (fp == NULL || VSIFReadL(pBuf, 1, (size_t)nSize, fp) != (size_t)nSize)
+        bFailed = TRUE;
+    if (fp != NULL)
+        VSIFCloseL(fp);
+    VSIFree(pBuf);
+    CPLSetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", NULL);
+    CPLSetThreadLocalConfigOption("CPL_DEBUG", NULL);
+    CPLPopErrorHandler();
+    if (bFailed)
+        VSICurlPartialClearCache(pszSource);
+}
+
+static void LookaheadThread(void *pData)
+{
+    BWLookahead *psAhead = pData;
+    psAhead->nRet =
+        BWMessageRead(psAhead->fd, psAhead->psDecoder, &psAhead->sMsg, &psAhead->pszError);
+    if (psAhead->nRet > 0 && psAhead->sMsg.eType == BW_MSG_TASK)
+        PrefetchSource(&psAhead->sMsg);
+}
+
 static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char **ppszError)
 {
     const char *pszId = BWMessageGet(psTask, "ID");
@@ -786,11 +854,24 @@ int GDALBatchWarpWorkerMain(int fd)
     BWFrameDecoder *psDecoder = BWFrameDecoderNew();
     int nExit = 0;
     int bInitDone = FALSE;
+    BWLookahead sAhead;
+    memset(&sAhead, 0, sizeof(sAhead));
+    CPLJoinableThread *hAhead = NULL; /* reading the next message: see PrefetchSource */
     for (;;)
     {
         BWMessage sMsg = {0, NULL};
         char *pszError = NULL;
-        const int nRet = BWMessageRead(fd, psDecoder, &sMsg, &pszError);
+        int nRet;
+        if (hAhead != NULL)
+        {
+            CPLJoinThread(hAhead);
+            hAhead = NULL;
+            sMsg = sAhead.sMsg;
+            nRet = sAhead.nRet;
+            pszError = sAhead.pszError;
+        }
+        else
+            nRet = BWMessageRead(fd, psDecoder, &sMsg, &pszError);
         if (nRet <= 0)
         {
             /* End of stream is the normal way a worker is let go. */
@@ -811,7 +892,18 @@ int GDALBatchWarpWorkerMain(int fd)
             bContinue = BWMessageWrite(fd, BW_MSG_READY, NULL, &pszError);
         }
         else if (sMsg.eType == BW_MSG_TASK && bInitDone)
+        {
+            const char *pszSource = BWMessageGet(&sMsg, "SRC");
+            if (pszSource != NULL && BWIsNetworkPath(pszSource) &&
+                CPLTestBool(CPLGetConfigOption("BATCHWARP_PREFETCH", "YES")))
+            {
+                memset(&sAhead, 0, sizeof(sAhead));
+                sAhead.fd = fd;
+                sAhead.psDecoder = psDecoder;
+                hAhead = CPLCreateJoinableThread(LookaheadThread, &sAhead);
+            }
             bContinue = ServeTask(&sWorker, fd, &sMsg, &pszError);
+        }
         else if (sMsg.eType == BW_MSG_QUIT)
             bContinue = FALSE;
         else
@@ -828,6 +920,14 @@ int GDALBatchWarpWorkerMain(int fd)
         CPLFree(pszError);
         if (!bContinue)
             break;
+    }
+    if (hAhead != NULL)
+    {
+        /* Wakes its read: the worker is leaving. */
+        shutdown(fd, SHUT_RD);
+        CPLJoinThread(hAhead);
+        BWMessageClear(&sAhead.sMsg);
+        CPLFree(sAhead.pszError);
     }
     BWFrameDecoderFree(psDecoder);
     if (sWorker.psWarpOptions)
