@@ -666,3 +666,29 @@ def test_a_worker_prefetches_its_queued_source(tmp_path, s3, prefix, latency, ru
         ref = tmp_path / f"ref_{os.path.basename(p)}"
         run_gdalwarp(WARP, p, ref)
         assert_same_raster(out / os.path.basename(p), ref)
+
+
+def test_a_prefetched_source_is_read_once_in_a_large_directory(tmp_path, s3, prefix, run_batchwarp, run_gdalwarp):
+    """In a listed directory of more names than the plan hands a worker as
+    siblings (256), the prefetch of a queued source must still leave it in
+    the cache the task's own open reads: each object asked for once. (Fails
+    on the old code, whose prefetch read the object with VSIFReadL, which
+    first asks for its head to learn its size: two GETs per object.)"""
+    cog = make_cog(tmp_path / "one.tif", seed=1, size=256)
+    assert 16384 < os.path.getsize(cog) < 2 * 1024 * 1024
+    names = [f"c{i:03d}.tif" for i in range(260)]
+    for name in names:
+        put(s3, cog, f"{prefix}/in/{name}")
+    s3.proxy.reset_counts()
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", "-j", "1", "-max_workers", "1", f"/vsis3/{BUCKET}/{prefix}/in/",
+                         "-outdir", out], env=env_for(s3))
+    assert res.returncode == 0, res.stderr
+    gets = {name: sum(1 for m, _, p in s3.proxy.requests if m == "GET" and p == f"/{BUCKET}/{prefix}/in/{name}")
+            for name in names}
+    assert {n: c for n, c in gets.items() if c != 1} == {}
+    assert sorted(os.listdir(out)) == sorted(names)
+    ref = tmp_path / "ref.tif"
+    run_gdalwarp(WARP, cog, ref)
+    for name in names[:2] + names[-2:]:
+        assert_same_raster(out / name, ref)

@@ -651,14 +651,28 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
 /*
  * Prefetch: while a worker runs a task on a network source, a thread reads
  * the next message (the task the supervisor queued behind it) and, when it
- * is a TASK for a small network source of known size, reads that object
- * whole, which leaves its bytes in GDAL's process-wide /vsicurl cache: the
- * task then opens and reads it without a round trip. Only the cache is
+ * is a TASK for a small network source of known size, opens it as the task
+ * will, so that one request reads the object whole and leaves its bytes in
+ * GDAL's process-wide /vsicurl cache: the task then opens and reads it
+ * without a round trip. Only the cache is
  * shared: the task itself runs, fails, retries and reports as without it.
  * A prefetch that failed in any way (an error, a reply dropped or cut
  * short) drops what it cached, so the task reads the object itself and
  * sees the failure; a larger or unsized source is not prefetched.
  */
+/* A TASK's source siblings, when the supervisor knows them (see
+ * BWPlanItem): GDAL then neither lists nor probes the directory. */
+static char **SiblingsOf(const BWMessage *psTask)
+{
+    char **papszSiblings = NULL;
+    for (char **papszIter = psTask->papszFields; papszIter && *papszIter; ++papszIter)
+    {
+        if (STARTS_WITH(*papszIter, "SIBLING="))
+            papszSiblings = CSLAddString(papszSiblings, *papszIter + strlen("SIBLING="));
+    }
+    return papszSiblings;
+}
+
 typedef struct
 {
     int fd;
@@ -693,13 +707,21 @@ static void PrefetchSource(const BWMessage *psTask)
     /* One try: a throttled object is left to the task's own retries, not
      * asked for twice as often. */
     CPLSetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", "0");
-    void *pBuf = VSIMalloc((size_t)nSize);
-    VSILFILE *fp = pBuf ? VSIFOpenL(pszSource, "rb") : NULL;
-    if (fp == NULL || VSIFReadL(pBuf, 1, (size_t)nSize, fp) != (size_t)nSize)
+    /* Opened as the task will open it (its siblings, the whole object read
+     * at open), not read with VSIFReadL: a plain read of an object whose
+     * size GDAL does not know asks for its head first, then for the rest,
+     * and so costs two requests where the task's open costs one. The
+     * user's -if and -oo are not needed: only the bytes are kept. */
+    char **papszSiblings = SiblingsOf(psTask);
+    CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", pszSize);
+    GDALDatasetH hDS =
+        GDALOpenEx(pszSource, GDAL_OF_RASTER, NULL, NULL, (const char *const *)papszSiblings);
+    CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL);
+    CSLDestroy(papszSiblings);
+    if (hDS == NULL)
         bFailed = TRUE;
-    if (fp != NULL)
-        VSIFCloseL(fp);
-    VSIFree(pBuf);
+    else
+        GDALClose(hDS);
     CPLSetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", NULL);
     CPLSetThreadLocalConfigOption("CPL_DEBUG", NULL);
     CPLPopErrorHandler();
@@ -729,14 +751,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
     psWorker->nSourceSize = pszSize ? CPLAtoGIntBig(pszSize) : 0;
     const char *const apszTempId[2] = {BWMessageGet(psTask, "TMPDIR_DEV"),
                                        BWMessageGet(psTask, "TMPDIR_INO")};
-    /* The source's siblings, when the supervisor knows them (see
-     * BWPlanItem): GDAL then neither lists nor probes the directory. */
-    char **papszSiblings = NULL;
-    for (char **papszIter = psTask->papszFields; papszIter && *papszIter; ++papszIter)
-    {
-        if (STARTS_WITH(*papszIter, "SIBLING="))
-            papszSiblings = CSLAddString(papszSiblings, *papszIter + strlen("SIBLING="));
-    }
+    char **papszSiblings = SiblingsOf(psTask);
 
     ClearLog(&psWorker->sLog);
     CPLErrorReset();
