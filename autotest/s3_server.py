@@ -317,6 +317,13 @@ class S3Server:
             "AWS_NO_SIGN_REQUEST": "NO",
         }
 
+    def s3rver_cpu_seconds(self):
+        """CPU time s3rver has used so far (all its threads), for the
+        benchmark: it runs on the same cores as the tools it serves."""
+        with open(f"/proc/{self._proc.pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def _kill(self):
         if self._proc.poll() is None:
             self._proc.terminate()
