@@ -471,7 +471,8 @@ def targets(args, workloads, results, samples):
     names = {k: v[0] for k, v in workloads.items()}
     if "a" in names:
         wl = names["a"]
-        add("(a) vs GNU parallel", fmt_ratio(ratio(wl, "parallel")), ">= 5x", (ratio(wl, "parallel") or 0) >= 5)
+        if "parallel" not in SKIP:
+            add("(a) vs GNU parallel", fmt_ratio(ratio(wl, "parallel")), ">= 5x", (ratio(wl, "parallel") or 0) >= 5)
         add("(a) vs Python spawn pool", fmt_ratio(ratio(wl, "python_spawn_pool")), ">= 1.1x",
             (ratio(wl, "python_spawn_pool") or 0) >= 1.1)
         add("(a) vs the seed's script (pool.map)", fmt_ratio(ratio(wl, "python_pool_map")), ">= 1.15x",

@@ -568,5 +568,5 @@ void GDALBatchWarpOptionsSetSummary(GDALBatchWarpOptions *psOptions, int bSummar
 
 int GDALBatchWarpOptionsIsQuiet(const GDALBatchWarpOptions *psOptions)
 {
-    return psOptions->bQuiet;
+    return psOptions->bQuiet || psOptions->bDryRun;
 }

@@ -183,13 +183,14 @@ extern "C"
     GDAL_BATCHWARP_API void GDALBatchWarpOptionsSetSummary(GDALBatchWarpOptions *psOptions,
                                                            int bSummary);
 
-    /** TRUE when -q was given.
+    /** TRUE when a program should draw no progress bar.
      *
      * The library itself draws no progress bar: this tells a program whether
      * it should.
      *
      * @param psOptions the options.
-     * @return TRUE when `-q` or `-quiet` was among the arguments.
+     * @return TRUE when `-q` or `-quiet` was among the arguments, or
+     * `-dry_run` (which prints its plan and runs no task).
      */
     GDAL_BATCHWARP_API int GDALBatchWarpOptionsIsQuiet(const GDALBatchWarpOptions *psOptions);
 
