@@ -135,14 +135,17 @@ static BWSource *AddSource(BWSourceList *psList, const char *pszPath, const char
 
 /* A listing's names that a source's sidecars could have: all of them in a
  * directory of up to BW_MAX_SIBLINGS names; in a larger one, those that start
- * with the source's stem, the name up to its first dot (x.tif.ovr, x.aux,
- * x_rpc.txt), found by binary search in the sorted names. */
+ * with the source's stem, the name without its last extension (x.tif.ovr,
+ * x.aux, x_rpc.txt: GDAL forms sidecar names from the whole name or by
+ * replacing its extension), found by binary search in the sorted names. Not
+ * up to the first dot: in a directory of t.0001.tif ... t.9999.tif every
+ * source would get every name, n squared in all. */
 #define BW_MAX_SIBLINGS 256
 static char **SiblingsFor(const char *pszName, char *const *papszDirNames, int nNames)
 {
     if (nNames <= BW_MAX_SIBLINGS)
         return CSLDuplicate((CSLConstList)papszDirNames);
-    const char *pszDot = strchr(pszName, '.');
+    const char *pszDot = strrchr(pszName, '.');
     const size_t nStem = pszDot ? (size_t)(pszDot - pszName) : strlen(pszName);
     int nLow = 0;
     int nHigh = nNames;

@@ -117,3 +117,32 @@ TEST_F(Tree, DirectoryNamedLikeARasterIsOneSource)
 }
 
 } // namespace
+
+// In a directory of more than 256 names, a source gets as siblings only the
+// names its sidecars could have: those that start with its name without the
+// last extension. Dotted names (t.0001.tif) once gave every source every
+// name, n squared in all.
+TEST(SourceList, SiblingsInALargeDirectoryOfDottedNames)
+{
+    bwtest::TempDir oDir;
+    ASSERT_TRUE(oDir.ok());
+    for (int i = 0; i < 300; ++i)
+        std::ofstream(oDir / CPLSPrintf("t.%04d.tif", i)).put('x');
+    for (const char *pszSidecar : {"t.0007.tif.ovr", "t.0007.aux", "t.0007_rpc.txt"})
+        std::ofstream(oDir / pszSidecar).put('x');
+    const char *const apszSources[] = {oDir.path().c_str(), nullptr};
+    BWSourceList sList = {};
+    BWCollectSourcesEx(apszSources, FALSE, nullptr, nullptr, nullptr, &sList);
+    ASSERT_EQ(sList.pszError, nullptr);
+    const BWSource *psSource = nullptr;
+    for (int i = 0; i < sList.nSources; ++i)
+    {
+        if (std::string(sList.pasSources[i].pszPath) == oDir / "t.0007.tif")
+            psSource = &sList.pasSources[i];
+    }
+    ASSERT_NE(psSource, nullptr);
+    EXPECT_EQ(
+        bwtest::ToVector(psSource->papszSiblings),
+        (std::vector<std::string>{"t.0007.aux", "t.0007.tif", "t.0007.tif.ovr", "t.0007_rpc.txt"}));
+    BWSourceListClear(&sList);
+}
