@@ -107,6 +107,12 @@ def source_requests(s3, key):
                                          full.replace("%2F", "/")))
 
 
+def object_gets(s3, directory, names):
+    """How many GETs the proxy saw on each object <directory>/<name>."""
+    return {name: sum(1 for m, _, p in s3.proxy.requests if m == "GET" and p == f"/{BUCKET}/{directory}/{name}")
+            for name in names}
+
+
 ###############################################################################
 # Sources listed from a prefix
 
@@ -512,8 +518,7 @@ def test_small_listed_sources_are_read_in_one_request(tmp_path, s3, prefix, run_
     out = tmp_path / "out"
     res = run_batchwarp([*WARP, "-q", "-j", "2", f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", out], env=env_for(s3))
     assert res.returncode == 0, res.stderr
-    gets = {name: sum(1 for m, _, p in s3.proxy.requests if m == "GET" and p == f"/{BUCKET}/{prefix}/in/{name}")
-            for name in names}
+    gets = object_gets(s3, f"{prefix}/in", names)
     assert gets == {name: 1 for name in names}, (gets, s3.proxy.requests)
     for name in names:
         ref = tmp_path / f"ref_{name}"
@@ -658,8 +663,7 @@ def test_a_worker_prefetches_its_queued_source(tmp_path, s3, prefix, latency, ru
     assert len({r["worker_pid"] for r in read_report(report)}) == 1
     assert s3.proxy.max_in_flight_paths == 2, s3.proxy.max_in_flight_paths
     names = [os.path.basename(p) for p in paths]
-    gets = {name: sum(1 for m, _, p in s3.proxy.requests if m == "GET" and p == f"/{BUCKET}/{prefix}/in/{name}")
-            for name in names}
+    gets = object_gets(s3, f"{prefix}/in", names)
     assert gets == {name: 1 for name in names}, gets
     assert sorted(os.listdir(out)) == sorted(names)
     for p in paths:
@@ -684,8 +688,7 @@ def test_a_prefetched_source_is_read_once_in_a_large_directory(tmp_path, s3, pre
     res = run_batchwarp([*WARP, "-q", "-j", "1", "-max_workers", "1", f"/vsis3/{BUCKET}/{prefix}/in/",
                          "-outdir", out], env=env_for(s3))
     assert res.returncode == 0, res.stderr
-    gets = {name: sum(1 for m, _, p in s3.proxy.requests if m == "GET" and p == f"/{BUCKET}/{prefix}/in/{name}")
-            for name in names}
+    gets = object_gets(s3, f"{prefix}/in", names)
     assert {n: c for n, c in gets.items() if c != 1} == {}
     assert sorted(os.listdir(out)) == sorted(names)
     ref = tmp_path / "ref.tif"

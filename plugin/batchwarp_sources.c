@@ -886,8 +886,7 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
             AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt, pfnStop,
                             pStopData, &nListed);
             if (nListed == 0 && !bHadError && psList->pszError == NULL && !psList->bStopped)
-                psList->pszError =
-                    CPLStrdup(CPLSPrintf("Source directory '%s' does not exist.", *papszIter));
+                AddError(psList, CPLSPrintf("Source directory '%s' does not exist.", *papszIter));
             continue;
         }
         VSIStatBufL sStat = pasStat[iArg];

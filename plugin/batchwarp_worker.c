@@ -512,6 +512,33 @@ static int PinTempDir(const char *pszTemp, const char *pszDev, const char *pszIn
     return nFd;
 }
 
+/* A small object on the network, of known size: one request reads it whole
+ * (the bytes GDAL reads are the same, from /vsicurl's cache), unless the
+ * user set how much is read at open. */
+static int ReadWholeAtOpen(const char *pszSource, GIntBig nSize)
+{
+    return nSize > 0 && nSize <= BW_WHOLE_READ_MAX_BYTES && BWIsNetworkPath(pszSource) &&
+           CPLGetConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL) == NULL;
+}
+
+/* GDALOpenEx of a task's source (nSize: its listed size, 0 if unknown), the
+ * task's and the prefetch's one way to open it. */
+static GDALDatasetH OpenSource(const char *pszSource, GIntBig nSize, unsigned int nFlags,
+                               CSLConstList papszDrivers, CSLConstList papszOpenOptions,
+                               CSLConstList papszSiblings)
+{
+    const int bWhole = ReadWholeAtOpen(pszSource, nSize);
+    if (bWhole)
+        CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN",
+                                      CPLSPrintf(CPL_FRMT_GIB, nSize));
+    GDALDatasetH hDS =
+        GDALOpenEx(pszSource, nFlags, (const char *const *)papszDrivers,
+                   (const char *const *)papszOpenOptions, (const char *const *)papszSiblings);
+    if (bWhole)
+        CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL);
+    return hDS;
+}
+
 /* The task once its place to write is known: pszWriteTo (through the pinned
  * directory), whose path is pszWriteName. Takes nothing. */
 static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszSiblings,
@@ -522,22 +549,9 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
     const int bStage = pszStaged != NULL;
     /* A retried task may find the leftovers of an attempt that crashed. */
     BWDiscardTemp(pszWriteTo);
-    /* A small object on the network: one request reads it whole (the bytes
-     * GDAL reads are the same, from /vsicurl's cache), unless the user set
-     * how much is read at open. */
-    const int bWhole = psWorker->nSourceSize > 0 &&
-                       psWorker->nSourceSize <= BW_WHOLE_READ_MAX_BYTES &&
-                       BWIsNetworkPath(pszSource) &&
-                       CPLGetConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL) == NULL;
-    if (bWhole)
-        CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN",
-                                      CPLSPrintf(CPL_FRMT_GIB, psWorker->nSourceSize));
-    GDALDatasetH hSrc = GDALOpenEx(pszSource, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
-                                   (const char *const *)psWorker->papszInputDrivers,
-                                   (const char *const *)psWorker->papszOpenOptions,
-                                   (const char *const *)papszSiblings);
-    if (bWhole)
-        CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL);
+    GDALDatasetH hSrc =
+        OpenSource(pszSource, psWorker->nSourceSize, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
+                   psWorker->papszInputDrivers, psWorker->papszOpenOptions, papszSiblings);
     if (hSrc == NULL)
         return FALSE;
 
@@ -648,18 +662,6 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     return bOk;
 }
 
-/*
- * Prefetch: while a worker runs a task on a network source, a thread reads
- * the next message (the task the supervisor queued behind it) and, when it
- * is a TASK for a small network source of known size, opens it as the task
- * will, so that one request reads the object whole and leaves its bytes in
- * GDAL's process-wide /vsicurl cache: the task then opens and reads it
- * without a round trip. Only the cache is
- * shared: the task itself runs, fails, retries and reports as without it.
- * A prefetch that failed in any way (an error, a reply dropped or cut
- * short) drops what it cached, so the task reads the object itself and
- * sees the failure; a larger or unsized source is not prefetched.
- */
 /* A TASK's source siblings, when the supervisor knows them (see
  * BWPlanItem): GDAL then neither lists nor probes the directory. */
 static char **SiblingsOf(const BWMessage *psTask)
@@ -673,6 +675,18 @@ static char **SiblingsOf(const BWMessage *psTask)
     return papszSiblings;
 }
 
+/*
+ * Prefetch: while a worker runs a task on a network source, a thread reads
+ * the next message (the task the supervisor queued behind it) and, when it
+ * is a TASK for a small network source of known size, opens it as the task
+ * will, so that one request reads the object whole and leaves its bytes in
+ * GDAL's process-wide /vsicurl cache: the task then opens and reads it
+ * without a round trip. Only the cache is shared: the task itself runs,
+ * fails, retries and reports as without it.
+ * A prefetch that failed in any way (an error, a reply dropped or cut
+ * short) drops what it cached, so the task reads the object itself and
+ * sees the failure; a larger or unsized source is not prefetched.
+ */
 typedef struct
 {
     int fd;
@@ -696,8 +710,7 @@ static void PrefetchSource(const BWMessage *psTask)
     const char *pszSource = BWMessageGet(psTask, "SRC");
     const char *pszSize = BWMessageGet(psTask, "SIZE");
     const GIntBig nSize = pszSize ? CPLAtoGIntBig(pszSize) : 0;
-    if (pszSource == NULL || nSize <= 0 || nSize > BW_WHOLE_READ_MAX_BYTES ||
-        !BWIsNetworkPath(pszSource) || CPLGetConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL))
+    if (pszSource == NULL || !ReadWholeAtOpen(pszSource, nSize))
         return;
     int bFailed = FALSE;
     CPLPushErrorHandlerEx(PrefetchError, &bFailed);
@@ -713,10 +726,7 @@ static void PrefetchSource(const BWMessage *psTask)
      * and so costs two requests where the task's open costs one. The
      * user's -if and -oo are not needed: only the bytes are kept. */
     char **papszSiblings = SiblingsOf(psTask);
-    CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", pszSize);
-    GDALDatasetH hDS =
-        GDALOpenEx(pszSource, GDAL_OF_RASTER, NULL, NULL, (const char *const *)papszSiblings);
-    CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL);
+    GDALDatasetH hDS = OpenSource(pszSource, nSize, GDAL_OF_RASTER, NULL, NULL, papszSiblings);
     CSLDestroy(papszSiblings);
     if (hDS == NULL)
         bFailed = TRUE;
