@@ -155,6 +155,10 @@ def run_e(args, reps, quick, write_raster, measure, check_identical, warp):
         # e.g. python_pool_seed, which takes minutes; their checks too.
         skip = {t for t in os.environ.get("BENCH_E_SKIP", "").split(",") if t}
         tools = [t for t in E_TOOLS if t not in skip or t == "gdal_batchwarp"]
+        # BENCH_E_ONCE: peers run in the first repetition only (the seed's
+        # settings take about 16 minutes at 300 COGs); their ratio is then
+        # that repetition's.
+        once = {t for t in os.environ.get("BENCH_E_ONCE", "").split(",") if t} - {"gdal_batchwarp"}
         samples = {t: {} for t in tools}
         requests = {t: [] for t in tools}
         store = {t: [] for t in tools}
@@ -162,6 +166,8 @@ def run_e(args, reps, quick, write_raster, measure, check_identical, warp):
         server.proxy.latency = LATENCY
         for rep in range(reps):
             order = tools[rep % len(tools):] + tools[: rep % len(tools)]
+            if rep > 0:
+                order = [t for t in order if t not in once]
             outdirs = {}
             for tool in order:
                 outdir = os.path.join(args.work, "out", "e", tool)

@@ -30,16 +30,24 @@ int BWConcurrencyAddSample(BWConcurrency *psConc, double dfCPUSeconds, double df
 {
     if (!(dfWallSeconds > 0))
         return psConc->nTarget;
-    double dfBusy =
-        (dfCPUSeconds > 0 ? dfCPUSeconds : 0) + (dfRunQueueSeconds > 0 ? dfRunQueueSeconds : 0);
-    /* Threads can make CPU time exceed wall time: that is CPU-bound. */
-    if (dfBusy > dfWallSeconds)
-        dfBusy = dfWallSeconds;
+    /* The time the task did not wait for a core: on one, or waiting on I/O.
+     * Run-queue time is left out of both sides: it says the cores are
+     * taken, by other work or by this pool's own extra workers, not how
+     * much of a core the task wants. Counted as busy, a pool grown just
+     * enough to keep the cores busy looked CPU-bound at once and shrank,
+     * and then grew again (2, 3, 2, 3... on (e), a worker spawned each time). */
+    double dfNotQueued = dfWallSeconds - (dfRunQueueSeconds > 0 ? dfRunQueueSeconds : 0);
+    double dfBusy = dfCPUSeconds > 0 ? dfCPUSeconds : 0;
+    /* Threads can make CPU time exceed that time: that is CPU-bound. */
+    if (dfBusy > dfNotQueued)
+        dfNotQueued = dfBusy;
+    if (!(dfNotQueued > 0))
+        return psConc->nTarget;
     const int nWindow =
         psConc->nTarget > BW_CONCURRENCY_MIN_WINDOW ? psConc->nTarget : BW_CONCURRENCY_MIN_WINDOW;
     const double dfKeep = 1.0 - 1.0 / nWindow;
     psConc->dfBusy = psConc->dfBusy * dfKeep + dfBusy;
-    psConc->dfWall = psConc->dfWall * dfKeep + dfWallSeconds;
+    psConc->dfWall = psConc->dfWall * dfKeep + dfNotQueued;
     psConc->nSamples++;
     if (psConc->nSamples < BW_CONCURRENCY_MIN_SAMPLES)
         return psConc->nTarget;

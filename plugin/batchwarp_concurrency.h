@@ -4,11 +4,14 @@
  * so that the waiting overlaps and the -j cores stay busy.
  *
  * Each finished task is a sample: its wall time, its CPU time, and the time
- * it was runnable but waited for a CPU (the run queue). The share of wall
- * time a task wanted a CPU (CPU plus run queue, over wall) is its
- * utilisation u; -j / u workers keep -j cores busy. A task starved of CPU
- * by an oversubscribed machine shows run-queue time, not I/O, so a loaded
- * machine never makes the pool grow, and a pool grown too far shrinks.
+ * it was runnable but waited for a CPU (the run queue). Of the time it did
+ * not wait for a CPU, the share it spent on one (CPU over wall minus run
+ * queue; the rest is I/O) is its utilisation u: a worker wants u of a core,
+ * so -j / u workers keep -j cores busy. A task starved of CPU by an
+ * oversubscribed machine shows run-queue time, not I/O, so a loaded machine
+ * never makes the pool grow; a pool grown too far sees its tasks' I/O
+ * share fall, and shrinks; and one grown just far enough, whose extra
+ * workers now queue for the cores, is not mistaken for CPU-bound.
  *
  * Pure: no clock, no process; the pool feeds it samples.
  */
@@ -28,8 +31,10 @@
 #define BW_CONCURRENCY_MIN_WINDOW 4
 /* Hysteresis: the pool shrinks only when the ideal count (-j / u, not
  * rounded) is below this fraction of the current one, and by at most this
- * fraction per sample; it grows at most twofold per sample. */
-#define BW_CONCURRENCY_SHRINK_FRACTION 0.75
+ * fraction per sample; it grows at most twofold per sample. Wide, because
+ * u itself rises as the pool grows when workers prefetch (each has longer
+ * to hide its next read): at 3/4, (e) on 2 cores flapped 2, 3, 2, 3. */
+#define BW_CONCURRENCY_SHRINK_FRACTION (2.0 / 3.0)
 
 typedef struct
 {
@@ -37,8 +42,8 @@ typedef struct
     int nMax;      /* the ceiling: -max_workers and the memory budget */
     int nTarget;   /* live workers wanted now */
     int nSamples;  /* samples seen */
-    double dfBusy; /* recent CPU plus run-queue seconds, decayed */
-    double dfWall; /* recent wall seconds, decayed */
+    double dfBusy; /* recent CPU seconds, decayed */
+    double dfWall; /* recent wall seconds minus run-queue seconds, decayed */
 } BWConcurrency;
 
 /* Starts at nCores workers; nMax below nCores is raised to it. */

@@ -410,7 +410,11 @@ static int TargetWorkers(const BWPool *psPool)
     return psOptions->nWorkers > 0 ? psOptions->nWorkers : 1;
 }
 
-/* A RESULT is a sample of how the task used its wall time. */
+/* A RESULT is a sample of how the task used its wall time. The time its
+ * worker waited, before the task began, for the prefetch of its source to
+ * finish (WAITED_SECONDS) is waiting on I/O too: without it, a worker whose
+ * prefetch only half hides the store's latency looks CPU-bound, and the
+ * pool never grows while its cores sit idle. */
 static void AddConcurrencySample(const BWPool *psPool, const BWMessage *psResult)
 {
     BWConcurrency *psConc = psPool->psOptions->psConcurrency;
@@ -419,9 +423,11 @@ static void AddConcurrencySample(const BWPool *psPool, const BWMessage *psResult
     if (psConc == NULL || pszWall == NULL || pszCPU == NULL)
         return;
     const char *pszRunQueue = BWMessageGet(psResult, "RUNQUEUE_SECONDS");
+    const char *pszWaited = BWMessageGet(psResult, "WAITED_SECONDS");
+    const double dfWaited = pszWaited ? CPLAtof(pszWaited) : 0;
     const int nBefore = psConc->nTarget;
     BWConcurrencyAddSample(psConc, CPLAtof(pszCPU), pszRunQueue ? CPLAtof(pszRunQueue) : 0,
-                           CPLAtof(pszWall));
+                           CPLAtof(pszWall) + (dfWaited > 0 ? dfWaited : 0));
     if (psConc->nTarget != nBefore)
         CPLDebug("BATCHWARP", "workers: %d -> %d (recent tasks used a CPU %.0f%% of their time)",
                  nBefore, psConc->nTarget, 100 * BWConcurrencyUtilisation(psConc));

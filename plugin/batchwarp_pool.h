@@ -100,7 +100,7 @@ typedef struct
     double dfExitGrace;
     /* When set, the number of live workers follows its target instead of
      * nWorkers (between its nCores and nMax): the pool feeds it each
-     * RESULT's CPU_SECONDS, RUNQUEUE_SECONDS and SECONDS, and lets idle
+     * RESULT's CPU_SECONDS, RUNQUEUE_SECONDS, SECONDS and WAITED_SECONDS, and lets idle
      * workers above the target go. May be NULL. */
     BWConcurrency *psConcurrency;
     /* Workers to take, before spawning any, when a worker is to start

@@ -694,6 +694,7 @@ typedef struct
     BWMessage sMsg; /* the next message */
     int nRet;       /* BWMessageRead's */
     char *pszError;
+    double dfReceived; /* when the message came (BWMonotonicSeconds) */
 } BWLookahead;
 
 /* Swallows the prefetch thread's messages, noting any sign of failure. */
@@ -744,11 +745,15 @@ static void LookaheadThread(void *pData)
     BWLookahead *psAhead = pData;
     psAhead->nRet =
         BWMessageRead(psAhead->fd, psAhead->psDecoder, &psAhead->sMsg, &psAhead->pszError);
+    psAhead->dfReceived = BWMonotonicSeconds();
     if (psAhead->nRet > 0 && psAhead->sMsg.eType == BW_MSG_TASK)
         PrefetchSource(&psAhead->sMsg);
 }
 
-static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char **ppszError)
+/* dfWaited: how long the worker waited, once the task had come, for the
+ * prefetch of its source before starting it (see AddConcurrencySample). */
+static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double dfWaited,
+                     char **ppszError)
 {
     const char *pszId = BWMessageGet(psTask, "ID");
     const char *pszSource = BWMessageGet(psTask, "SRC");
@@ -835,6 +840,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, char *
                                  CPLSPrintf("%.6f", ProcessCPUSeconds() - dfCPUStart));
     papszReply = CSLAddNameValue(papszReply, "RUNQUEUE_SECONDS",
                                  CPLSPrintf("%.6f", RunQueueSeconds() - dfRunQueueStart));
+    papszReply = CSLAddNameValue(papszReply, "WAITED_SECONDS", CPLSPrintf("%.6f", dfWaited));
     for (char **papszIter = papszFiles; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "FILE", *papszIter);
     CSLDestroy(papszFiles);
@@ -887,13 +893,18 @@ int GDALBatchWarpWorkerMain(int fd)
         BWMessage sMsg = {0, NULL};
         char *pszError = NULL;
         int nRet;
+        double dfWaited = 0;
         if (hAhead != NULL)
         {
+            const double dfJoin = BWMonotonicSeconds();
             CPLJoinThread(hAhead);
             hAhead = NULL;
             sMsg = sAhead.sMsg;
             nRet = sAhead.nRet;
             pszError = sAhead.pszError;
+            /* Waiting for the supervisor to send a task is not the task's. */
+            const double dfFrom = dfJoin > sAhead.dfReceived ? dfJoin : sAhead.dfReceived;
+            dfWaited = BWMonotonicSeconds() - dfFrom;
         }
         else
             nRet = BWMessageRead(fd, psDecoder, &sMsg, &pszError);
@@ -927,7 +938,7 @@ int GDALBatchWarpWorkerMain(int fd)
                 sAhead.psDecoder = psDecoder;
                 hAhead = CPLCreateJoinableThread(LookaheadThread, &sAhead);
             }
-            bContinue = ServeTask(&sWorker, fd, &sMsg, &pszError);
+            bContinue = ServeTask(&sWorker, fd, &sMsg, dfWaited, &pszError);
         }
         else if (sMsg.eType == BW_MSG_QUIT)
             bContinue = FALSE;

@@ -5,11 +5,14 @@
  * it reads INIT and answers READY, then answers each TASK with
  *     RESULT  ID=<task ID>  OK=1  ECHO=<task PAYLOAD>  PID=<its pid>  INIT_TAG=<INIT's TAG>
  *             SENT_MS=<CLOCK_MONOTONIC when sent, ms>  RSS_KB=1024
- *             SECONDS, CPU_SECONDS, RUNQUEUE_SECONDS (as a real worker's)
+ *             SECONDS, CPU_SECONDS, RUNQUEUE_SECONDS, WAITED_SECONDS (as a real worker's)
  * unless the task's ACTION field asks it to misbehave:
  *     ok       reply normally (also the default)
  *     sleep    wait MS milliseconds (a task waiting on I/O), then reply
  *     spin     use the CPU for MS milliseconds, then reply
+ *     waited   wait MS milliseconds before the task's clock starts, as a real
+ *              worker waits for the prefetch of its source (WAITED_SECONDS),
+ *              then use the CPU for 20 ms and reply
  *     exit     exit(3) without replying
  *     segv     die of SIGSEGV without replying
  *     hang     never reply
@@ -43,6 +46,7 @@ typedef struct
     double dfTaskStartMs;    /* when the current task came */
     double dfTaskCPUStart;   /* the process's CPU seconds then */
     double dfTaskQueueStart; /* its run-queue seconds then */
+    double dfTaskWaitedMs;   /* how long it waited before that (action waited) */
 } FakeWorker;
 
 /* Frees everything before exit(), so that LeakSanitizer (in a sanitizer
@@ -123,6 +127,8 @@ static int Reply(FakeWorker *psWorker, int fd)
                                  CPLSPrintf("%.6f", (NowMs() - psWorker->dfTaskStartMs) / 1000));
     papszReply = CSLAddNameValue(papszReply, "CPU_SECONDS",
                                  CPLSPrintf("%.6f", CPUSeconds() - psWorker->dfTaskCPUStart));
+    papszReply = CSLAddNameValue(papszReply, "WAITED_SECONDS",
+                                 CPLSPrintf("%.6f", psWorker->dfTaskWaitedMs / 1000));
     papszReply =
         CSLAddNameValue(papszReply, "RUNQUEUE_SECONDS",
                         CPLSPrintf("%.6f", RunQueueSeconds() - psWorker->dfTaskQueueStart));
@@ -197,12 +203,21 @@ int main(int argc, char **argv)
             break;
         }
 
+        const char *pszAction = BWMessageGet(&sWorker.sMsg, "ACTION");
+        const char *pszMs = BWMessageGet(&sWorker.sMsg, "MS");
+        int nMs = pszMs ? atoi(pszMs) : 0;
+        sWorker.dfTaskWaitedMs = 0;
+        if (pszAction != NULL && strcmp(pszAction, "waited") == 0)
+        {
+            const struct timespec sDelay = {nMs / 1000, (long)(nMs % 1000) * 1000000L};
+            nanosleep(&sDelay, NULL);
+            sWorker.dfTaskWaitedMs = nMs;
+            pszAction = "spin";
+            nMs = 20;
+        }
         sWorker.dfTaskStartMs = NowMs();
         sWorker.dfTaskCPUStart = CPUSeconds();
         sWorker.dfTaskQueueStart = RunQueueSeconds();
-        const char *pszAction = BWMessageGet(&sWorker.sMsg, "ACTION");
-        const char *pszMs = BWMessageGet(&sWorker.sMsg, "MS");
-        const int nMs = pszMs ? atoi(pszMs) : 0;
         if (pszAction != NULL && strcmp(pszAction, "sleep") == 0)
         {
             const struct timespec sDelay = {nMs / 1000, (long)(nMs % 1000) * 1000000L};

@@ -233,6 +233,30 @@ TEST_F(PoolTest, WaitingTasksGrowThePoolWithinItsCeiling)
     EXPECT_EQ(sConc.nTarget, 4);
 }
 
+// A worker that waited for the prefetch of its task's source before the
+// task's clock started (WAITED_SECONDS) was waiting on I/O, however busy the
+// task itself then was: such tasks grow the pool too. (On the old code the
+// wait was not counted: 20 ms of CPU in 20 ms of wall kept one worker.)
+TEST_F(PoolTest, WaitingForAPrefetchGrowsThePool)
+{
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 1, 4);
+    sOptions.nWorkers = 1;
+    sOptions.psConcurrency = &sConc;
+    Batch oBatch;
+    for (int i = 0; i < 16; ++i)
+        oBatch.aoTasks.push_back({"waited", "", 100});
+    ASSERT_TRUE(Run(oBatch));
+    std::set<int> aoPids;
+    for (const auto &oEntry : oBatch.oOutcomes)
+    {
+        EXPECT_TRUE(oEntry.second.bOk);
+        aoPids.insert(oEntry.second.nPid);
+    }
+    EXPECT_GT(aoPids.size(), 1u);
+    EXPECT_GT(sConc.nTarget, 1);
+}
+
 TEST_F(PoolTest, CPUBoundTasksKeepNWorkers)
 {
     BWConcurrency sConc;
