@@ -425,6 +425,37 @@ def test_a_listing_page_that_fails_is_read_again_or_fails_the_batch(tmp_path, s3
     assert f"Listing of source directory '/vsis3/{BUCKET}/{prefix}/in/' failed part-way" in res.stderr, res.stderr
 
 
+@pytest.mark.parametrize("kind", ["slowdown", "drop", "truncate"])
+def test_a_listing_whose_first_request_fails_is_read_again(tmp_path, s3, prefix, run_batchwarp, kind):
+    """The first request of a listing throttled (503 SlowDown), dropped or
+    cut short: GDAL 3.6 retries none of them for a listing, and the batch
+    failed at once, or called a throttled prefix missing ("does not
+    exist"). It is read again; if it keeps failing, the error names the
+    directory and what the store answered, and says nothing of a missing
+    directory. (Fails on the old code: exit status 2 on one fault.)"""
+    local = tmp_path / "in"
+    make_small_rasters(local, 5)
+    upload_tree(s3, f"{prefix}/in", local)
+    env = env_for(s3, GDAL_HTTP_RETRY_DELAY=0.01)
+    src = f"/vsis3/{BUCKET}/{prefix}/in/"
+    args = ["-dry_run", *WARP, src, "-outdir", tmp_path / "out"]
+    fault = s3.proxy.add_fault(kind, path=f"^/{BUCKET}/?$", method="GET", times=1)
+    res = run_batchwarp(args, env=env)
+    assert fault.hits == 1
+    assert res.returncode == 0, res.stderr
+    assert len(res.stdout.splitlines()) == 5, res.stdout
+    assert "ERROR" not in res.stderr, res.stderr
+    s3.proxy.clear_faults()
+    s3.proxy.add_fault(kind, path=f"^/{BUCKET}/?$", method="GET", times=10**6)
+    res = run_batchwarp(args, env=env)
+    s3.proxy.clear_faults()
+    assert res.returncode != 0 and res.stdout == "", (res.stdout, res.stderr)
+    assert f"Cannot list source directory '{src}'" in res.stderr, res.stderr
+    assert "does not exist" not in res.stderr, res.stderr
+    why = {"slowdown": "SlowDown", "drop": "no reply", "truncate": "Parse error"}[kind]
+    assert why in res.stderr, res.stderr
+
+
 @pytest.mark.parametrize("remote_output", [False, True])
 def test_truncated_body_fails_the_task_clearly_without_output(tmp_path, s3, prefix, run_batchwarp, remote_output):
     """A body cut short of its Content-Length fails its task, with a message

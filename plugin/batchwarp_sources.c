@@ -397,14 +397,26 @@ static void WalkLocal(BWSourceList *psList, BWWalk *psWalk, const char *pszTop,
  * after a message has failed. */
 typedef struct
 {
-    int nDebug;     /* debug messages since the last entry */
-    char *pszLast;  /* the last of them */
-    int bUserDebug; /* CPL_DEBUG was the user's: pass them on */
+    int nDebug;           /* debug messages since the last entry */
+    char *pszLast;        /* the last of them */
+    int nFailures;        /* errors raised while listing */
+    char *pszLastFailure; /* the last of them */
+    int bUserDebug;       /* CPL_DEBUG was the user's: pass them on */
 } BWListingLog;
 
 static void CPL_STDCALL ListingErrorHandler(CPLErr eClass, CPLErrorNum nNo, const char *pszMsg)
 {
     BWListingLog *psLog = CPLGetErrorHandlerUserData();
+    /* An error (an XML reply cut short...) is the listing's failure: its
+     * reason goes into the one error that says what became of the listing,
+     * not to stderr on a try that the next one may make good. */
+    if (eClass == CE_Failure)
+    {
+        psLog->nFailures++;
+        CPLFree(psLog->pszLastFailure);
+        psLog->pszLastFailure = CPLStrdup(pszMsg);
+        return;
+    }
     if (eClass == CE_Debug)
     {
         psLog->nDebug++;
@@ -442,6 +454,11 @@ static char *ListingFailureReason(const char *pszMsg)
 {
     if (pszMsg == NULL)
         return CPLStrdup("no reason given");
+    /* What GDAL 3.6 says of a request that got no reply at all. */
+    const size_t nLen = strlen(pszMsg);
+    if (nLen >= 6 && strcmp(pszMsg + nLen - 6, "(null)") == 0)
+        return CPLStrdup(
+            CPLSPrintf("%.*sno reply (the connection was dropped)", (int)(nLen - 6), pszMsg));
     char *pszOut = CPLStrdup(pszMsg);
     for (char *p = pszOut; *p; ++p)
         if (*p == '\n' || *p == '\r')
@@ -452,8 +469,10 @@ static char *ListingFailureReason(const char *pszMsg)
 }
 
 /* One reading of a network directory's listing into *ppasEntries. Returns
- * 1 when complete, 0 when VSIOpenDir failed, -1 when it stopped part-way
- * (*ppszReason says why). */
+ * 1 when complete, 0 when VSIOpenDir failed without a word (no object under
+ * a prefix, most often), -1 when it stopped part-way, -2 when its first
+ * request failed (throttled, dropped, cut short: GDAL 3.6 retries none of
+ * them for a listing); *ppszReason says why for -1 and -2. */
 static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszExcludeRel,
                             CSLConstList papszExt, BWDirEntry **ppasEntries, int *pnEntries,
                             int *pnListed, char **ppszReason)
@@ -476,8 +495,17 @@ static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszE
     VSIDIR *psDir = VSIOpenDir(pszDir, bRecursive ? -1 : 0, NULL);
     const VSIDIREntry *psEntry = NULL;
     if (psDir == NULL)
-        nStatus = 0;
-    sLog.nDebug = 0; /* only what the pages after the first say counts */
+    {
+        /* A prefix with no object under it fails in silence; a request
+         * that failed leaves a network file system's message or an error. */
+        nStatus = sLog.nDebug > 0 || sLog.nFailures > 0 ? -2 : 0;
+        if (nStatus == -2)
+            *ppszReason =
+                ListingFailureReason(sLog.pszLastFailure ? sLog.pszLastFailure : sLog.pszLast);
+    }
+    /* Only what the pages after the first say counts from here. */
+    sLog.nDebug = 0;
+    sLog.nFailures = 0;
     *pnListed = 0;
     while (psDir != NULL && (psEntry = VSIGetNextDirEntry(psDir)) != NULL)
     {
@@ -501,10 +529,11 @@ static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszE
         pasEntries[nEntries].nSize = psEntry->bSizeKnown ? (GIntBig)psEntry->nSize : -1;
         ++nEntries;
     }
-    if (psDir != NULL && sLog.nDebug > 0)
+    if (psDir != NULL && (sLog.nDebug > 0 || sLog.nFailures > 0))
     {
         nStatus = -1;
-        *ppszReason = ListingFailureReason(sLog.pszLast);
+        *ppszReason =
+            ListingFailureReason(sLog.pszLastFailure ? sLog.pszLastFailure : sLog.pszLast);
     }
     if (psDir != NULL)
         VSICloseDir(psDir);
@@ -513,6 +542,7 @@ static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszE
     CPLSetThreadLocalConfigOption("CPL_DEBUG", bHadLocal ? pszOldLocal : NULL);
     CPLFree(pszOldLocal);
     CPLFree(sLog.pszLast);
+    CPLFree(sLog.pszLastFailure);
     *ppasEntries = pasEntries;
     *pnEntries = nEntries;
     return nStatus;
@@ -529,9 +559,11 @@ static void FreeDirEntries(BWDirEntry *pasEntries, int nEntries)
 }
 
 /* A network directory's listing, read again (GDAL_HTTP_MAX_RETRY times,
- * after GDAL_HTTP_RETRY_DELAY, doubled each time) when it stopped part-way:
- * never a batch that leaves out, in silence, the objects of a page that
- * failed. FALSE, with an error added, when it cannot be read whole. */
+ * after GDAL_HTTP_RETRY_DELAY, doubled each time) when a request for it
+ * failed: the first (a throttled bucket must not fail the batch, nor be
+ * called missing) or a later page (never a batch that leaves out, in
+ * silence, the objects of a page that failed). FALSE, with an error added,
+ * when it cannot be read whole. */
 static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
                             const char *pszExcludeRel, CSLConstList papszExt,
                             BWDirEntry **ppasEntries, int *pnEntries, int *pnListed)
@@ -564,18 +596,23 @@ static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecur
         FreeDirEntries(*ppasEntries, *pnEntries);
         *ppasEntries = NULL;
         *pnEntries = 0;
-        if (iTry >= nRetries)
+        /* A zip or tar that cannot be read will not be read better later. */
+        if (iTry >= nRetries || (nStatus == -2 && !BWIsNetworkPath(pszDir)))
         {
-            AddError(psList,
-                     CPLSPrintf("Listing of source directory '%s' failed part-way (after %d "
-                                "entries, %d tries): %s. The batch would leave its other "
-                                "objects out: nothing is done.",
-                                pszDir, nGot, iTry + 1, pszReason));
+            if (nStatus == -2)
+                AddError(psList, CPLSPrintf("Cannot list source directory '%s' (%d tries): %s",
+                                            pszDir, iTry + 1, pszReason));
+            else
+                AddError(psList,
+                         CPLSPrintf("Listing of source directory '%s' failed part-way (after %d "
+                                    "entries, %d tries): %s. The batch would leave its other "
+                                    "objects out: nothing is done.",
+                                    pszDir, nGot, iTry + 1, pszReason));
             CPLFree(pszReason);
             return FALSE;
         }
-        CPLDebug("BATCHWARP", "listing of %s failed part-way (%s): read again in %.1f s", pszDir,
-                 pszReason, dfDelay);
+        CPLDebug("BATCHWARP", "listing of %s failed %s(%s): read again in %.1f s", pszDir,
+                 nStatus == -2 ? "" : "part-way ", pszReason, dfDelay);
         CPLFree(pszReason);
         CPLSleep(dfDelay);
         dfDelay *= 2;
