@@ -54,6 +54,7 @@ int BWConcurrencyAddSample(BWConcurrency *psConc, double dfCPUSeconds, double df
 
     const double dfUtil = BWConcurrencyUtilisation(psConc);
     const double dfIdeal = IdealWorkers(psConc, dfUtil);
+    psConc->nFullyBusy = dfUtil >= BW_CONCURRENCY_FULLY_BUSY ? psConc->nFullyBusy + 1 : 0;
     /* Grow only while tasks are well below CPU-bound; shrink only when the
      * ideal count falls clearly below the current one: between the two, the
      * target stays (no flapping around a threshold). */
@@ -62,6 +63,9 @@ int BWConcurrencyAddSample(BWConcurrency *psConc, double dfCPUSeconds, double df
         const int nIdeal = dfIdeal >= psConc->nMax ? psConc->nMax : (int)floor(dfIdeal);
         const int nDouble = 2 * psConc->nTarget;
         psConc->nTarget = nIdeal < nDouble ? nIdeal : nDouble;
+        if (psConc->bBusyShrunk && psConc->nBusyBackoff < 16)
+            psConc->nBusyBackoff++;
+        psConc->bBusyShrunk = 0;
     }
     else if (dfIdeal < BW_CONCURRENCY_SHRINK_FRACTION * psConc->nTarget)
     {
@@ -70,6 +74,15 @@ int BWConcurrencyAddSample(BWConcurrency *psConc, double dfCPUSeconds, double df
         psConc->nTarget = nIdeal > nStep ? nIdeal : nStep;
         if (psConc->nTarget < psConc->nCores)
             psConc->nTarget = psConc->nCores;
+        psConc->bBusyShrunk = 0;
+    }
+    else if (psConc->nTarget > psConc->nCores && psConc->nFullyBusy >= (2 * nWindow)
+                                                                           << psConc->nBusyBackoff)
+    {
+        const int nExtra = psConc->nTarget - psConc->nCores;
+        psConc->nTarget -= nExtra / 3 > 1 ? nExtra / 3 : 1;
+        psConc->nFullyBusy = 0;
+        psConc->bBusyShrunk = 1;
     }
     return psConc->nTarget;
 }

@@ -35,15 +35,26 @@
  * u itself rises as the pool grows when workers prefetch (each has longer
  * to hide its next read): at 3/4, (e) on 2 cores flapped 2, 3, 2, 3. */
 #define BW_CONCURRENCY_SHRINK_FRACTION (2.0 / 3.0)
+/* That hysteresis never lets go the last extra workers of a pool at most
+ * 1.5 times -j (-j / u is at least -j): those go, a third of the extras at a
+ * time, once u stayed at or above this for two windows of samples in a row
+ * (tasks that no longer wait at all). When the pool then has to grow again
+ * (on (e), 3 workers on 2 cores wait on nothing, 2 wait a third of the
+ * time), the run needed doubles: a few round trips per batch, not one per
+ * round of tasks. */
+#define BW_CONCURRENCY_FULLY_BUSY 0.97
 
 typedef struct
 {
-    int nCores;    /* -j: the CPU budget, and the floor */
-    int nMax;      /* the ceiling: -max_workers and the memory budget */
-    int nTarget;   /* live workers wanted now */
-    int nSamples;  /* samples seen */
-    double dfBusy; /* recent CPU seconds, decayed */
-    double dfWall; /* recent wall seconds minus run-queue seconds, decayed */
+    int nCores;       /* -j: the CPU budget, and the floor */
+    int nMax;         /* the ceiling: -max_workers and the memory budget */
+    int nTarget;      /* live workers wanted now */
+    int nSamples;     /* samples seen */
+    double dfBusy;    /* recent CPU seconds, decayed */
+    double dfWall;    /* recent wall seconds minus run-queue seconds, decayed */
+    int nFullyBusy;   /* samples in a row with u >= BW_CONCURRENCY_FULLY_BUSY */
+    int nBusyBackoff; /* times the pool grew back after such a shrink */
+    int bBusyShrunk;  /* the last change was such a shrink */
 } BWConcurrency;
 
 /* Starts at nCores workers; nMax below nCores is raised to it. */

@@ -241,9 +241,9 @@ static double ProcessCPUSeconds(void)
  * field of /proc/self/schedstat), in seconds; 0 where the kernel keeps no
  * such count. It tells a task starved of CPU, which more workers would not
  * help, from one waiting on I/O. */
-static double RunQueueSeconds(void)
+static double RunQueueSecondsOf(const char *pszSchedstat)
 {
-    FILE *fp = fopen("/proc/self/schedstat", "r");
+    FILE *fp = fopen(pszSchedstat, "r");
     unsigned long long nOnCPU = 0;
     unsigned long long nWaiting = 0;
     if (fp == NULL)
@@ -252,6 +252,17 @@ static double RunQueueSeconds(void)
         nWaiting = 0;
     fclose(fp);
     return (double)nWaiting / 1e9;
+}
+
+static double RunQueueSeconds(void)
+{
+    return RunQueueSecondsOf("/proc/self/schedstat");
+}
+
+/* The same for the calling thread (the prefetch's). */
+static double ThreadRunQueueSeconds(void)
+{
+    return RunQueueSecondsOf("/proc/thread-self/schedstat");
 }
 
 static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
@@ -695,6 +706,7 @@ typedef struct
     int nRet;       /* BWMessageRead's */
     char *pszError;
     double dfReceived; /* when the message came (BWMonotonicSeconds) */
+    double dfQueued;   /* the thread's run-queue seconds from then to its end */
 } BWLookahead;
 
 /* Swallows the prefetch thread's messages, noting any sign of failure. */
@@ -746,8 +758,10 @@ static void LookaheadThread(void *pData)
     psAhead->nRet =
         BWMessageRead(psAhead->fd, psAhead->psDecoder, &psAhead->sMsg, &psAhead->pszError);
     psAhead->dfReceived = BWMonotonicSeconds();
+    const double dfQueueStart = ThreadRunQueueSeconds();
     if (psAhead->nRet > 0 && psAhead->sMsg.eType == BW_MSG_TASK)
         PrefetchSource(&psAhead->sMsg);
+    psAhead->dfQueued = ThreadRunQueueSeconds() - dfQueueStart;
 }
 
 /* dfWaited: how long the worker waited, once the task had come, for the
@@ -897,14 +911,24 @@ int GDALBatchWarpWorkerMain(int fd)
         if (hAhead != NULL)
         {
             const double dfJoin = BWMonotonicSeconds();
+            const double dfCPUJoin = ProcessCPUSeconds();
+            const double dfQueueJoin = RunQueueSeconds();
             CPLJoinThread(hAhead);
             hAhead = NULL;
             sMsg = sAhead.sMsg;
             nRet = sAhead.nRet;
             pszError = sAhead.pszError;
-            /* Waiting for the supervisor to send a task is not the task's. */
+            /* Only the wait on the store counts: not a wait for the
+             * supervisor to send a task, nor the prefetch's own CPU (this
+             * thread is blocked, so the process's CPU is the prefetch's),
+             * nor either thread's wait for a core, which a loaded machine
+             * would otherwise turn into "I/O" and a larger pool. It errs
+             * towards not growing. */
             const double dfFrom = dfJoin > sAhead.dfReceived ? dfJoin : sAhead.dfReceived;
-            dfWaited = BWMonotonicSeconds() - dfFrom;
+            dfWaited = BWMonotonicSeconds() - dfFrom - (ProcessCPUSeconds() - dfCPUJoin) -
+                       (RunQueueSeconds() - dfQueueJoin) - sAhead.dfQueued;
+            if (dfWaited < 0)
+                dfWaited = 0;
         }
         else
             nRet = BWMessageRead(fd, psDecoder, &sMsg, &pszError);

@@ -96,9 +96,7 @@ TEST(Concurrency, ShrinksBackWhenTasksBecomeCPUBound)
     // Each worker wants half a core: 4 keep 2 cores busy; the hysteresis
     // (shrink only below 2/3 of the target) stops it at 6 on the way down.
     ASSERT_EQ(Feed(&sConc, 50, 0.05, 0.0, 1.0), 16);
-    const int nSaturated = Feed(&sConc, 200, 0.1, 0.8, 1.0);
-    EXPECT_GE(nSaturated, 4);
-    EXPECT_LE(nSaturated, 6);
+    EXPECT_EQ(Feed(&sConc, 200, 0.1, 0.8, 1.0), 6);
 }
 
 TEST(Concurrency, APoolGrownJustEnoughStays)
@@ -123,6 +121,44 @@ TEST(Concurrency, APoolGrownJustEnoughStays)
     EXPECT_EQ(sConc.nTarget, 3);
 }
 
+TEST(Concurrency, APoolGrownByHalfShrinksWhenCPUBound)
+{
+    // -j / u is never below -j, so a pool of 3 on 2 cores is never below
+    // 2/3 of its ideal: tasks that stopped waiting altogether let the extra
+    // worker go all the same, once they stayed so for two windows.
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    ASSERT_EQ(Feed(&sConc, 20, 0.62, 0.0, 1.0), 3);
+    EXPECT_EQ(Feed(&sConc, 200, 1.0, 0.0, 1.0), 2);
+    // And a pool of 12 on 8 cores, a third of its extras at a time.
+    BWConcurrencyInit(&sConc, 8, 16);
+    ASSERT_EQ(Feed(&sConc, 20, 0.62, 0.0, 1.0), 12);
+    EXPECT_EQ(Feed(&sConc, 500, 1.0, 0.0, 1.0), 8);
+}
+
+TEST(Concurrency, ShrinkingABusyPoolBacksOffWhenItHasToGrowAgain)
+{
+    // (e): 3 workers on 2 cores wait on nothing; 2 wait a third of the
+    // time. Each shrink that has to be undone doubles the run of fully
+    // busy samples the next one needs: a few round trips, not one a round.
+    BWConcurrency sConc;
+    BWConcurrencyInit(&sConc, 2, 16);
+    ASSERT_EQ(Feed(&sConc, 20, 0.6, 0.0, 1.0), 3);
+    int nChanges = 0;
+    int nLast = sConc.nTarget;
+    for (int i = 0; i < 2000; ++i)
+    {
+        if (sConc.nTarget == 3)
+            BWConcurrencyAddSample(&sConc, 1.0, 0.0, 1.0);
+        else
+            BWConcurrencyAddSample(&sConc, 0.6, 0.0, 1.0);
+        nChanges += sConc.nTarget != nLast;
+        nLast = sConc.nTarget;
+    }
+    EXPECT_LE(nChanges, 16);
+    EXPECT_GE(nChanges, 2);
+}
+
 TEST(Concurrency, SmallChangesDoNotMoveIt)
 {
     // Utilisation between the CPU-bound mark and the current count's
@@ -130,7 +166,7 @@ TEST(Concurrency, SmallChangesDoNotMoveIt)
     BWConcurrency sConc;
     BWConcurrencyInit(&sConc, 2, 16);
     ASSERT_EQ(Feed(&sConc, 50, 0.25, 0.0, 1.0), 8);
-    // 2 / 0.3 = 6.67 -> 6, which is not below 0.75 * 8: stays at 8.
+    // 2 / 0.3 = 6.67 -> 6, which is not below 2/3 * 8: stays at 8.
     EXPECT_EQ(Feed(&sConc, 50, 0.3, 0.0, 1.0), 8);
 }
 
