@@ -69,15 +69,18 @@ int BWConcurrencyAddSample(BWConcurrency *psConc, double dfCPUSeconds, double df
     }
     else if (dfIdeal < BW_CONCURRENCY_SHRINK_FRACTION * psConc->nTarget)
     {
-        const int nIdeal = (int)floor(dfIdeal);
+        /* Rounded to the nearest, not down: 4 workers at u = 0.79 on 2
+         * cores (2.53) went straight to 2, and had to grow again. */
+        const int nIdeal = (int)floor(dfIdeal + 0.5);
         const int nStep = (int)floor(BW_CONCURRENCY_SHRINK_FRACTION * psConc->nTarget);
         psConc->nTarget = nIdeal > nStep ? nIdeal : nStep;
         if (psConc->nTarget < psConc->nCores)
             psConc->nTarget = psConc->nCores;
         psConc->bBusyShrunk = 0;
     }
-    else if (psConc->nTarget > psConc->nCores && psConc->nFullyBusy >= (2 * nWindow)
-                                                                           << psConc->nBusyBackoff)
+    else if (psConc->nTarget > psConc->nCores &&
+             psConc->nFullyBusy >= (BW_CONCURRENCY_FULLY_BUSY_WINDOWS * nWindow)
+                                       << psConc->nBusyBackoff)
     {
         const int nExtra = psConc->nTarget - psConc->nCores;
         psConc->nTarget -= nExtra / 3 > 1 ? nExtra / 3 : 1;

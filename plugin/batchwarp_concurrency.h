@@ -37,12 +37,12 @@
 #define BW_CONCURRENCY_SHRINK_FRACTION (2.0 / 3.0)
 /* That hysteresis never lets go the last extra workers of a pool at most
  * 1.5 times -j (-j / u is at least -j): those go, a third of the extras at a
- * time, once u stayed at or above this for two windows of samples in a row
- * (tasks that no longer wait at all). When the pool then has to grow again
- * (on (e), 3 workers on 2 cores wait on nothing, 2 wait a third of the
- * time), the run needed doubles: a few round trips per batch, not one per
- * round of tasks. */
+ * time, once u stayed at or above this for BW_CONCURRENCY_FULLY_BUSY_WINDOWS
+ * windows of samples in a row (tasks that no longer wait at all). When the pool then has to grow
+ * again (on (e), 3 workers on 2 cores wait on nothing, 2 wait a third of the time), the run needed
+ * doubles: a few round trips per batch, not one per round of tasks. */
 #define BW_CONCURRENCY_FULLY_BUSY 0.97
+#define BW_CONCURRENCY_FULLY_BUSY_WINDOWS 4
 
 typedef struct
 {
