@@ -18,6 +18,21 @@ int Feed(BWConcurrency *psConc, int n, double dfCPU, double dfRunQueue, double d
     return psConc->nTarget;
 }
 
+// Feeds n samples, each the one pfnSample picks for the current target;
+// returns how many times the target changed.
+template <typename SampleFunc> int CountChanges(BWConcurrency *psConc, int n, SampleFunc pfnSample)
+{
+    int nChanges = 0;
+    int nLast = psConc->nTarget;
+    for (int i = 0; i < n; ++i)
+    {
+        pfnSample(psConc, i);
+        nChanges += psConc->nTarget != nLast;
+        nLast = psConc->nTarget;
+    }
+    return nChanges;
+}
+
 TEST(Concurrency, StartsAtTheCores)
 {
     BWConcurrency sConc;
@@ -113,14 +128,9 @@ TEST(Concurrency, APoolGrownJustEnoughStays)
     BWConcurrency sConc;
     BWConcurrencyInit(&sConc, 2, 16);
     ASSERT_EQ(Feed(&sConc, 20, 0.62, 0.0, 1.0), 3);
-    int nChanges = 0;
-    int nLast = sConc.nTarget;
-    for (int i = 0; i < 100; ++i)
-    {
-        BWConcurrencyAddSample(&sConc, 0.163, 0.737, 1.0);
-        nChanges += sConc.nTarget != nLast;
-        nLast = sConc.nTarget;
-    }
+    const int nChanges = CountChanges(&sConc, 100,
+                                      [](BWConcurrency *psConc, int)
+                                      { BWConcurrencyAddSample(psConc, 0.163, 0.737, 1.0); });
     EXPECT_EQ(nChanges, 0);
     EXPECT_EQ(sConc.nTarget, 3);
 }
@@ -148,17 +158,11 @@ TEST(Concurrency, ShrinkingABusyPoolBacksOffWhenItHasToGrowAgain)
     BWConcurrency sConc;
     BWConcurrencyInit(&sConc, 2, 16);
     ASSERT_EQ(Feed(&sConc, 20, 0.6, 0.0, 1.0), 3);
-    int nChanges = 0;
-    int nLast = sConc.nTarget;
-    for (int i = 0; i < 2000; ++i)
-    {
-        if (sConc.nTarget == 3)
-            BWConcurrencyAddSample(&sConc, 1.0, 0.0, 1.0);
-        else
-            BWConcurrencyAddSample(&sConc, 0.6, 0.0, 1.0);
-        nChanges += sConc.nTarget != nLast;
-        nLast = sConc.nTarget;
-    }
+    const int nChanges =
+        CountChanges(&sConc, 2000,
+                     [](BWConcurrency *psConc, int) {
+                         BWConcurrencyAddSample(psConc, psConc->nTarget == 3 ? 1.0 : 0.6, 0.0, 1.0);
+                     });
     EXPECT_LE(nChanges, 16);
     EXPECT_GE(nChanges, 2);
 }
@@ -181,14 +185,10 @@ TEST(Concurrency, DoesNotFlapAroundTheCPUBoundMark)
     // and 3 on every sample. It may change once, not back and forth.
     BWConcurrency sConc;
     BWConcurrencyInit(&sConc, 2, 16);
-    int nChanges = 0;
-    int nLast = sConc.nTarget;
-    for (int i = 0; i < 100; ++i)
-    {
-        BWConcurrencyAddSample(&sConc, i % 2 ? 0.63 : 0.71, 0.0, 1.0);
-        nChanges += sConc.nTarget != nLast;
-        nLast = sConc.nTarget;
-    }
+    const int nChanges =
+        CountChanges(&sConc, 100,
+                     [](BWConcurrency *psConc, int i)
+                     { BWConcurrencyAddSample(psConc, i % 2 ? 0.63 : 0.71, 0.0, 1.0); });
     EXPECT_LE(nChanges, 1);
     EXPECT_LE(sConc.nTarget, 3);
 }

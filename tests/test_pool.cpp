@@ -162,6 +162,14 @@ class PoolTest : public ::testing::Test
         EXPECT_EQ(errno, ECHILD);
     }
 
+    // One worker to start with, growing to 4 while tasks wait.
+    void UseConcurrency(BWConcurrency *psConc)
+    {
+        BWConcurrencyInit(psConc, 1, 4);
+        sOptions.nWorkers = 1;
+        sOptions.psConcurrency = psConc;
+    }
+
     bool Run(Batch &oBatch, std::string *posError = nullptr)
     {
         char *pszError = nullptr;
@@ -212,22 +220,27 @@ TEST_F(PoolTest, RunsEveryTaskExactlyOnce)
 // more workers than nWorkers, up to its ceiling; tasks that use the CPU
 // keep nWorkers; and once waiting tasks turn CPU-bound, the extra workers
 // are let go.
-TEST_F(PoolTest, WaitingTasksGrowThePoolWithinItsCeiling)
+// The workers that ran a batch's tasks, each of which succeeded.
+static std::set<int> PidsOfSuccesses(const Batch &oBatch)
 {
-    BWConcurrency sConc;
-    BWConcurrencyInit(&sConc, 1, 4);
-    sOptions.nWorkers = 1;
-    sOptions.psConcurrency = &sConc;
-    Batch oBatch;
-    for (int i = 0; i < 24; ++i)
-        oBatch.aoTasks.push_back({"sleep", "", 100});
-    ASSERT_TRUE(Run(oBatch));
     std::set<int> aoPids;
     for (const auto &oEntry : oBatch.oOutcomes)
     {
         EXPECT_TRUE(oEntry.second.bOk);
         aoPids.insert(oEntry.second.nPid);
     }
+    return aoPids;
+}
+
+TEST_F(PoolTest, WaitingTasksGrowThePoolWithinItsCeiling)
+{
+    BWConcurrency sConc;
+    UseConcurrency(&sConc);
+    Batch oBatch;
+    for (int i = 0; i < 24; ++i)
+        oBatch.aoTasks.push_back({"sleep", "", 100});
+    ASSERT_TRUE(Run(oBatch));
+    const std::set<int> aoPids = PidsOfSuccesses(oBatch);
     EXPECT_GT(aoPids.size(), 1u);
     EXPECT_LE(aoPids.size(), 4u);
     EXPECT_EQ(sConc.nTarget, 4);
@@ -240,46 +253,31 @@ TEST_F(PoolTest, WaitingTasksGrowThePoolWithinItsCeiling)
 TEST_F(PoolTest, WaitingForAPrefetchGrowsThePool)
 {
     BWConcurrency sConc;
-    BWConcurrencyInit(&sConc, 1, 4);
-    sOptions.nWorkers = 1;
-    sOptions.psConcurrency = &sConc;
+    UseConcurrency(&sConc);
     Batch oBatch;
     for (int i = 0; i < 16; ++i)
         oBatch.aoTasks.push_back({"waited", "", 100});
     ASSERT_TRUE(Run(oBatch));
-    std::set<int> aoPids;
-    for (const auto &oEntry : oBatch.oOutcomes)
-    {
-        EXPECT_TRUE(oEntry.second.bOk);
-        aoPids.insert(oEntry.second.nPid);
-    }
-    EXPECT_GT(aoPids.size(), 1u);
+    EXPECT_GT(PidsOfSuccesses(oBatch).size(), 1u);
     EXPECT_GT(sConc.nTarget, 1);
 }
 
 TEST_F(PoolTest, CPUBoundTasksKeepNWorkers)
 {
     BWConcurrency sConc;
-    BWConcurrencyInit(&sConc, 1, 4);
-    sOptions.nWorkers = 1;
-    sOptions.psConcurrency = &sConc;
+    UseConcurrency(&sConc);
     Batch oBatch;
     for (int i = 0; i < 12; ++i)
         oBatch.aoTasks.push_back({"spin", "", 30});
     ASSERT_TRUE(Run(oBatch));
-    std::set<int> aoPids;
-    for (const auto &oEntry : oBatch.oOutcomes)
-        aoPids.insert(oEntry.second.nPid);
-    EXPECT_EQ(aoPids.size(), 1u);
+    EXPECT_EQ(PidsOfSuccesses(oBatch).size(), 1u);
     EXPECT_EQ(sConc.nTarget, 1);
 }
 
 TEST_F(PoolTest, ExtraWorkersAreLetGoWhenTasksTurnCPUBound)
 {
     BWConcurrency sConc;
-    BWConcurrencyInit(&sConc, 1, 4);
-    sOptions.nWorkers = 1;
-    sOptions.psConcurrency = &sConc;
+    UseConcurrency(&sConc);
     Batch oBatch;
     for (int i = 0; i < 16; ++i)
         oBatch.aoTasks.push_back({"sleep", "", 100});
