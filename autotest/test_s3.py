@@ -288,6 +288,76 @@ def test_resume_skips_existing_objects_and_retry_failed_redoes_failures(tmp_path
     assert written == {f"/{BUCKET}/{prefix}/out/bad.tif"}
 
 
+@pytest.fixture
+def fail_listings_of(s3):
+    """fail_listings_of(kind, key_prefix, times): the next `times` listing
+    requests for key_prefix (GET /bucket?prefix=<key_prefix>/...) get the
+    fault `kind`; the returned dict counts them ("hits")."""
+    import urllib.parse
+
+    record = s3.proxy.record
+    left = {}
+
+    def faulty(method, full_path, path):
+        fault = record(method, full_path, path)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(full_path).query)
+        if (fault is None and left.get("n", 0) > 0 and method == "GET" and path.rstrip("/") == f"/{BUCKET}"
+                and query.get("prefix", [""])[0].rstrip("/") == left["prefix"]):
+            left["n"] -= 1
+            left["hits"] += 1
+            return s3_server_fault(left["kind"])
+        return fault
+
+    def arm(kind, key_prefix, times):
+        left.update(kind=kind, prefix=key_prefix, n=times, hits=0)
+        return left
+
+    s3.proxy.record = faulty
+    yield arm
+    s3.proxy.record = record
+
+
+@pytest.mark.parametrize("kind", ["slowdown", "drop", "truncate"])
+def test_resume_reads_the_output_listing_again_or_refuses(tmp_path, s3, prefix, run_batchwarp, fail_listings_of,
+                                                          kind):
+    """Which outputs exist on a network -outdir comes from one listing of
+    it. A request for that listing throttled, dropped or cut short: it is
+    read again, and the existing outputs are still skipped. If it keeps
+    failing, nothing is done and the error names the output directory and
+    what the store answered: no existing output is replaced because its
+    listing failed. (Fails on the old code: one failed listing request made
+    every output look missing, and all were warped and written again.)"""
+    local = tmp_path / "in"
+    make_small_rasters(local, 3)
+    upload_tree(s3, f"{prefix}/in", local)
+    src, out = f"/vsis3/{BUCKET}/{prefix}/in/", f"/vsis3/{BUCKET}/{prefix}/out"
+    env = env_for(s3, GDAL_HTTP_RETRY_DELAY=0.01)
+    res = run_batchwarp([*WARP, "-q", src, "-outdir", out], env=env)
+    assert res.returncode == 0, res.stderr
+    names = keys(s3, f"{prefix}/out")
+    assert names == ["t0000.tif", "t0001.tif", "t0002.tif"]
+
+    s3.proxy.reset_counts()
+    state = fail_listings_of(kind, f"{prefix}/out", 1)
+    report = tmp_path / "r.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-report", report, src, "-outdir", out], env=env)
+    assert state["hits"] == 1
+    assert res.returncode == 0, res.stderr
+    assert sorted(os.path.basename(r["source"]) for r in read_report(report) if r.get("skipped")) == names
+    assert not [r for r in s3.proxy.requests if r[0] == "PUT" and r[2].endswith(".tif")], s3.proxy.requests
+
+    s3.proxy.reset_counts()
+    state = fail_listings_of(kind, f"{prefix}/out", 10**6)
+    res = run_batchwarp([*WARP, "-q", src, "-outdir", out], env=env)
+    assert state["hits"] > 1
+    assert res.returncode != 0, res.stderr
+    assert f"Cannot list output directory '{out}'" in res.stderr, res.stderr
+    why = {"slowdown": "SlowDown", "drop": "no reply", "truncate": "Parse error"}[kind]
+    assert why in res.stderr, res.stderr
+    assert not [r for r in s3.proxy.requests if r[0] == "PUT" and r[2].endswith(".tif")], s3.proxy.requests
+    assert keys(s3, f"{prefix}/out") == names
+
+
 ###############################################################################
 # Sharding over a prefix
 
@@ -402,18 +472,21 @@ def s3_server_fault(kind):
 
 
 @pytest.mark.parametrize("kind", ["slowdown", "drop"])
+@pytest.mark.parametrize("pattern", ["", "*.tif"])
 def test_a_listing_page_that_fails_is_read_again_or_fails_the_batch(tmp_path, s3, prefix, run_batchwarp,
-                                                                     fail_listing_pages, kind):
+                                                                     fail_listing_pages, kind, pattern):
     """GDAL 3.6 ends a paged listing at a page that fails (throttled,
     dropped) as if it were complete: the batch would leave the objects of
     the pages after it out, in silence. The listing is read again, and if
-    its pages keep failing, nothing is done and the error says so. (Fails
-    on the old code: 2 of 5 sources planned, exit status 0.)"""
+    its pages keep failing, nothing is done and the error says so; the same
+    for the listing a pattern is matched against. (Fails on the code before
+    each was read again: 2 of 5 sources planned, exit status 0.)"""
     local = tmp_path / "in"
     make_small_rasters(local, 5)
     upload_tree(s3, f"{prefix}/in", local)
     env = env_for(s3, AWS_MAX_KEYS=2, GDAL_HTTP_RETRY_DELAY=0.01)
-    args = ["-dry_run", *WARP, f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", tmp_path / "out"]
+    src = f"/vsis3/{BUCKET}/{prefix}/in/" + pattern
+    args = ["-dry_run", *WARP, src, "-outdir", tmp_path / "out"]
     state = fail_listing_pages(kind, 1)
     res = run_batchwarp(args, env=env)
     assert res.returncode == 0, res.stderr
@@ -422,7 +495,8 @@ def test_a_listing_page_that_fails_is_read_again_or_fails_the_batch(tmp_path, s3
     fail_listing_pages(kind, 10**6)
     res = run_batchwarp(args, env=env)
     assert res.returncode != 0 and res.stdout == "", (res.stdout, res.stderr)
-    assert f"Listing of source directory '/vsis3/{BUCKET}/{prefix}/in/' failed part-way" in res.stderr, res.stderr
+    directory = f"/vsis3/{BUCKET}/{prefix}/in" + ("/" if not pattern else "")
+    assert f"Listing of source directory '{directory}' failed part-way" in res.stderr, res.stderr
 
 
 @pytest.mark.parametrize("kind", ["slowdown", "drop", "truncate"])

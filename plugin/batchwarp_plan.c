@@ -417,18 +417,34 @@ static int CompareNames(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int OutputExists(const char *pszOutput, BWListings *psListings)
+/* Whether an output exists (*pbExists). A network directory is listed once,
+ * read again when a request for it fails: if it cannot be read whole,
+ * FALSE with *ppszError, for an output that exists cannot then be told from
+ * one that does not, and would be replaced. */
+static int OutputExists(const char *pszOutput, BWListings *psListings, int *pbExists,
+                        char **ppszError)
 {
     if (!BWIsNetworkPath(pszOutput))
     {
         VSIStatBufL sStat;
-        return VSIStatL(pszOutput, &sStat) == 0;
+        *pbExists = VSIStatL(pszOutput, &sStat) == 0;
+        return TRUE;
     }
     const char *pszDir = CPLGetPath(pszOutput);
     int iDir = CSLFindStringCaseSensitive(psListings->papszDirs, pszDir);
     if (iDir < 0)
     {
-        char **papszNames = VSIReadDir(pszDir);
+        char **papszNames = NULL;
+        char *pszError = NULL;
+        if (!BWListDirectoryNames(pszDir, &papszNames, &pszError))
+        {
+            *ppszError = CPLStrdup(
+                CPLSPrintf("%s Which outputs exist there is unknown (they would be replaced): "
+                           "nothing is done. -overwrite replaces them without a listing.",
+                           pszError));
+            CPLFree(pszError);
+            return FALSE;
+        }
         const int nNames = CSLCount(papszNames);
         if (nNames > 0)
             qsort(papszNames, (size_t)nNames, sizeof(char *), CompareNames);
@@ -440,8 +456,9 @@ static int OutputExists(const char *pszOutput, BWListings *psListings)
     }
     char **papszNames = psListings->papapszNames[iDir];
     const char *pszName = CPLGetFilename(pszOutput);
-    return papszNames != NULL && bsearch(&pszName, papszNames, (size_t)CSLCount(papszNames),
-                                         sizeof(char *), CompareNames) != NULL;
+    *pbExists = papszNames != NULL && bsearch(&pszName, papszNames, (size_t)CSLCount(papszNames),
+                                              sizeof(char *), CompareNames) != NULL;
+    return TRUE;
 }
 
 static void ListingsClear(BWListings *psListings)
@@ -591,10 +608,13 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
             bOk = FALSE;
             break;
         }
-        if (!psOptions->bOverwrite)
-            psItem->bSkip = STARTS_WITH(psItem->pszOutput, "/vsi")
-                                ? OutputExists(psItem->pszOutput, &sListings)
-                                : bExists;
+        if (!psOptions->bOverwrite && STARTS_WITH(psItem->pszOutput, "/vsi") &&
+            !OutputExists(psItem->pszOutput, &sListings, &bExists, ppszError))
+        {
+            bOk = FALSE;
+            break;
+        }
+        psItem->bSkip = !psOptions->bOverwrite && bExists;
         psItem->papszSiblings = SiblingsFor(psSource);
     }
     ListingsClear(&sListings);

@@ -472,10 +472,12 @@ static char *ListingFailureReason(const char *pszMsg)
  * 1 when complete, 0 when VSIOpenDir failed without a word (no object under
  * a prefix, most often), -1 when it stopped part-way, -2 when its first
  * request failed (throttled, dropped, cut short: GDAL 3.6 retries none of
- * them for a listing); *ppszReason says why for -1 and -2. */
+ * them for a listing); *ppszReason says why for -1 and -2. bAllNames keeps
+ * every entry (the names of an output directory); otherwise only what may
+ * be a source is kept. */
 static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszExcludeRel,
-                            CSLConstList papszExt, BWDirEntry **ppasEntries, int *pnEntries,
-                            int *pnListed, char **ppszReason)
+                            CSLConstList papszExt, int bAllNames, BWDirEntry **ppasEntries,
+                            int *pnEntries, int *pnListed, char **ppszReason)
 {
     BWListingLog sLog;
     memset(&sLog, 0, sizeof(sLog));
@@ -511,12 +513,13 @@ static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszE
     {
         sLog.nDebug = 0;
         ++*pnListed;
-        if (psEntry->bModeKnown && VSI_ISDIR(psEntry->nMode) &&
+        if (!bAllNames && psEntry->bModeKnown && VSI_ISDIR(psEntry->nMode) &&
             (bRecursive ||
              !IsDirectoryLikeRaster(CPLFormFilename(pszDir, psEntry->pszName, NULL), papszExt)))
             continue;
-        if (HasHiddenComponent(psEntry->pszName) ||
-            (pszExcludeRel != NULL && IsSameOrBelow(psEntry->pszName, pszExcludeRel)))
+        if (!bAllNames &&
+            (HasHiddenComponent(psEntry->pszName) ||
+             (pszExcludeRel != NULL && IsSameOrBelow(psEntry->pszName, pszExcludeRel))))
             continue;
         if (nEntries == nCapacity)
         {
@@ -561,37 +564,26 @@ static void FreeDirEntries(BWDirEntry *pasEntries, int nEntries)
 /* A network directory's listing, read again (GDAL_HTTP_MAX_RETRY times,
  * after GDAL_HTTP_RETRY_DELAY, doubled each time) when a request for it
  * failed: the first (a throttled bucket must not fail the batch, nor be
- * called missing) or a later page (never a batch that leaves out, in
- * silence, the objects of a page that failed). FALSE, with an error added,
- * when it cannot be read whole. */
-static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
-                            const char *pszExcludeRel, CSLConstList papszExt,
-                            BWDirEntry **ppasEntries, int *pnEntries, int *pnListed)
+ * called missing) or a later page (never a listing that leaves out, in
+ * silence, the entries of a page that failed). Returns 1 when read whole, 0
+ * when VSIOpenDir failed without a word (see ReadVSIDirectory), -1 when it
+ * could not be read whole: then *ppszError says why, naming it as pszWhat
+ * ("source directory"), and *pbPartWay whether it failed after its first
+ * page. */
+static int ListWithRetries(const char *pszWhat, const char *pszDir, int bRecursive,
+                           const char *pszExcludeRel, CSLConstList papszExt, int bAllNames,
+                           BWDirEntry **ppasEntries, int *pnEntries, int *pnListed, int *pbPartWay,
+                           char **ppszError)
 {
     const int nRetries = atoi(CPLGetConfigOption("GDAL_HTTP_MAX_RETRY", "0"));
     double dfDelay = CPLAtof(CPLGetConfigOption("GDAL_HTTP_RETRY_DELAY", "30"));
     for (int iTry = 0;; ++iTry)
     {
         char *pszReason = NULL;
-        const int nStatus = ReadVSIDirectory(pszDir, bRecursive, pszExcludeRel, papszExt,
+        const int nStatus = ReadVSIDirectory(pszDir, bRecursive, pszExcludeRel, papszExt, bAllNames,
                                              ppasEntries, pnEntries, pnListed, &pszReason);
-        if (nStatus == 1)
-            return TRUE;
-        if (nStatus == 0)
-        {
-            /* Never an empty directory in silence: the user named it. GDAL
-             * fails to open an object store's prefix with no object under
-             * it (leaving errno alone): a stat, only then, tells. */
-            VSIStatBufL sStat;
-            errno = 0;
-            const int nErr = VSIStatL(pszDir, &sStat) != 0 ? errno : EIO;
-            if (nErr == ENOENT || nErr == 0)
-                AddError(psList, CPLSPrintf("Source directory '%s' does not exist.", pszDir));
-            else
-                AddError(psList, CPLSPrintf("Cannot list source directory '%s': %s", pszDir,
-                                            VSIStrerror(nErr)));
-            return FALSE;
-        }
+        if (nStatus == 1 || nStatus == 0)
+            return nStatus;
         const int nGot = *pnEntries;
         FreeDirEntries(*ppasEntries, *pnEntries);
         *ppasEntries = NULL;
@@ -599,17 +591,17 @@ static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecur
         /* A zip or tar that cannot be read will not be read better later. */
         if (iTry >= nRetries || (nStatus == -2 && !BWIsNetworkPath(pszDir)))
         {
+            *pbPartWay = nStatus == -1;
             if (nStatus == -2)
-                AddError(psList, CPLSPrintf("Cannot list source directory '%s' (%d tries): %s",
-                                            pszDir, iTry + 1, pszReason));
+                *ppszError = CPLStrdup(CPLSPrintf("Cannot list %s '%s' (%d tries): %s", pszWhat,
+                                                  pszDir, iTry + 1, pszReason));
             else
-                AddError(psList,
-                         CPLSPrintf("Listing of source directory '%s' failed part-way (after %d "
-                                    "entries, %d tries): %s. The batch would leave its other "
-                                    "objects out: nothing is done.",
-                                    pszDir, nGot, iTry + 1, pszReason));
+                *ppszError =
+                    CPLStrdup(CPLSPrintf("Listing of %s '%s' failed part-way (after %d entries, %d "
+                                         "tries): %s.",
+                                         pszWhat, pszDir, nGot, iTry + 1, pszReason));
             CPLFree(pszReason);
-            return FALSE;
+            return -1;
         }
         CPLDebug("BATCHWARP", "listing of %s failed %s(%s): read again in %.1f s", pszDir,
                  nStatus == -2 ? "" : "part-way ", pszReason, dfDelay);
@@ -617,6 +609,84 @@ static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecur
         CPLSleep(dfDelay);
         dfDelay *= 2;
     }
+}
+
+/* Adds ListWithRetries' error for a source directory (and frees it). */
+static void AddListingError(BWSourceList *psList, char *pszError, int bPartWay)
+{
+    AddError(psList,
+             bPartWay
+                 ? CPLSPrintf("%s The batch would leave its other objects out: nothing is done.",
+                              pszError)
+                 : pszError);
+    CPLFree(pszError);
+}
+
+/* A source directory's listing (see ListWithRetries). FALSE, with an error
+ * added, when it cannot be read whole. */
+static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecursive,
+                            const char *pszExcludeRel, CSLConstList papszExt,
+                            BWDirEntry **ppasEntries, int *pnEntries, int *pnListed)
+{
+    int bPartWay = FALSE;
+    char *pszError = NULL;
+    const int nStatus =
+        ListWithRetries("source directory", pszDir, bRecursive, pszExcludeRel, papszExt, FALSE,
+                        ppasEntries, pnEntries, pnListed, &bPartWay, &pszError);
+    if (nStatus == 1)
+        return TRUE;
+    if (nStatus == 0)
+    {
+        /* Never an empty directory in silence: the user named it. GDAL
+         * fails to open an object store's prefix with no object under it
+         * (leaving errno alone): a stat, only then, tells. */
+        VSIStatBufL sStat;
+        errno = 0;
+        const int nErr = VSIStatL(pszDir, &sStat) != 0 ? errno : EIO;
+        if (nErr == ENOENT || nErr == 0)
+            AddError(psList, CPLSPrintf("Source directory '%s' does not exist.", pszDir));
+        else
+            AddError(psList, CPLSPrintf("Cannot list source directory '%s': %s", pszDir,
+                                        VSIStrerror(nErr)));
+        return FALSE;
+    }
+    AddListingError(psList, pszError, bPartWay);
+    return FALSE;
+}
+
+/* Every name in a network directory, not recursive (see ListWithRetries):
+ * *ppapszNames is NULL when it holds nothing. */
+static int ListNames(const char *pszWhat, const char *pszDir, char ***ppapszNames, int *pbPartWay,
+                     char **ppszError)
+{
+    BWDirEntry *pasEntries = NULL;
+    int nEntries = 0;
+    int nListed = 0;
+    *ppapszNames = NULL;
+    const int nStatus = ListWithRetries(pszWhat, pszDir, FALSE, NULL, NULL, TRUE, &pasEntries,
+                                        &nEntries, &nListed, pbPartWay, ppszError);
+    if (nStatus < 0)
+        return FALSE;
+    if (nEntries > 0)
+    {
+        /* The names move into the list (CSLAddString would count the list
+         * on every call: quadratic in a directory of 20,000 outputs). */
+        *ppapszNames = CPLMalloc(sizeof(char *) * ((size_t)nEntries + 1));
+        for (int i = 0; i < nEntries; ++i)
+        {
+            (*ppapszNames)[i] = pasEntries[i].pszRelPath;
+            pasEntries[i].pszRelPath = NULL;
+        }
+        (*ppapszNames)[nEntries] = NULL;
+    }
+    FreeDirEntries(pasEntries, nEntries);
+    return TRUE;
+}
+
+int BWListDirectoryNames(const char *pszDir, char ***ppapszNames, char **ppszError)
+{
+    int bPartWay = FALSE;
+    return ListNames("output directory", pszDir, ppapszNames, &bPartWay, ppszError);
 }
 
 /* A directory's files (its whole tree with bRecursive), in strcmp order of
@@ -734,7 +804,8 @@ static int HasWildcard(const char *pszPath)
 /* A pattern the shell did not expand (quoted, or too many files for the
  * command line), in sorted order. Local patterns go to glob(3); /vsi ones
  * match the file name part against a listing of its directory. Returns
- * FALSE when nothing matches. */
+ * FALSE when nothing matches (TRUE, with an error added, when a network
+ * directory cannot be listed whole). */
 static int AppendPattern(BWSourceList *psList, const char *pszPattern)
 {
     int nBefore = psList->nSources;
@@ -754,7 +825,23 @@ static int AppendPattern(BWSourceList *psList, const char *pszPattern)
     }
     char *pszDir = BWPathDir(pszPattern);
     const char *pszNamePattern = BWPathName(pszPattern);
-    char **papszEntries = VSIReadDir(pszDir);
+    char **papszEntries = NULL;
+    if (!BWIsNetworkPath(pszDir))
+        papszEntries = VSIReadDir(pszDir);
+    else
+    {
+        /* Read again when a request fails, as a listed directory is: GDAL
+         * 3.6 ends a listing at a page that fails, and the pattern would
+         * match only the objects before it. */
+        int bPartWay = FALSE;
+        char *pszError = NULL;
+        if (!ListNames("source directory", pszDir, &papszEntries, &bPartWay, &pszError))
+        {
+            AddListingError(psList, pszError, bPartWay);
+            CPLFree(pszDir);
+            return TRUE; /* not a missing file: the error says what happened */
+        }
+    }
     const int nEntries = CSLCount(papszEntries);
     if (nEntries > 0)
         qsort(papszEntries, (size_t)nEntries, sizeof(char *), CompareStrings);

@@ -43,6 +43,13 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
                         BWScanStopFunc pfnStop, void *pStopData, BWSourceList *psList);
 void BWSourceListClear(BWSourceList *psList);
 
+/* The names in a network directory (its entries, not recursive), its
+ * listing read again as a source directory's is when a request for it
+ * fails. *ppapszNames: NULL when it holds nothing (CSLDestroy it). FALSE,
+ * with *ppszError (CPLFree it) naming the directory and what the store
+ * answered, when it cannot be read whole. */
+int BWListDirectoryNames(const char *pszDir, char ***ppapszNames, char **ppszError);
+
 /* Canonical form of a local path whose last component may not exist yet
  * (CPLFree it); /vsi paths as given. */
 char *BWCanonicalPath(const char *pszPath);
