@@ -1,6 +1,7 @@
 /* gdal_batchwarp: the command line over GDALBatchWarp(). */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -46,6 +47,58 @@ static int CPL_STDCALL Progress(double dfComplete, const char *pszMessage, void 
     return nStopSignal == 0;
 }
 
+/* --config and --debug set before GDALAllRegister(), as GDAL's own programs
+ * do: some options act while drivers register (GDAL_DRIVER_PATH, GDAL_SKIP,
+ * OGR_SKIP, GDAL_PYTHON_DRIVER_PATH, CPL_DEBUG for what registration logs),
+ * and the workers, which get the options before they register, would
+ * otherwise have other drivers than this process. GDALGeneralCmdLineProcessor()
+ * still runs after registration and sets them again (same values); it is the
+ * one that reports a --config or --debug without its value, so here such a
+ * word just ends the scan.
+ *
+ * Only the forms the linked GDAL's GDALGeneralCmdLineProcessor() accepts:
+ * `--config KEY VALUE` always, `--config KEY=VALUE` from GDAL 3.9. Before 3.9
+ * GDAL reads `--config A=B C` as key "A=B" with value C, so taking A=B early
+ * would set an option that GDAL (and gdalwarp) does not, and then misread C.
+ * CPL_DEBUG goes first so that newer GDAL reports unknown keys in debug mode
+ * whatever the order on the command line. The scan stops at "--", like the
+ * one above: what follows are sources. */
+static void SetConfigOptionsEarly(int argc, char **argv)
+{
+    const int bKeyEqualsValue =
+        atoi(GDALVersionInfo("VERSION_NUM")) >= GDAL_COMPUTE_VERSION(3, 9, 0);
+    for (int nPass = 0; nPass < 2; ++nPass)
+    {
+        const int bDebugPass = nPass == 0;
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; ++i)
+        {
+            char *pszKey = NULL;
+            const char *pszValue = NULL;
+            if (EQUAL(argv[i], "--debug") && i + 1 < argc)
+            {
+                pszKey = CPLStrdup("CPL_DEBUG");
+                pszValue = argv[++i];
+            }
+            else if (EQUAL(argv[i], "--config") && i + 1 < argc && bKeyEqualsValue &&
+                     strchr(argv[i + 1], '=') != NULL)
+            {
+                pszValue = CPLParseNameValue(argv[++i], &pszKey);
+            }
+            else if (EQUAL(argv[i], "--config") && i + 2 < argc)
+            {
+                pszKey = CPLStrdup(argv[i + 1]);
+                pszValue = argv[i + 2];
+                i += 2;
+            }
+            else if (EQUAL(argv[i], "--config") || EQUAL(argv[i], "--debug"))
+                break;
+            if (pszKey != NULL && pszValue != NULL && EQUAL(pszKey, "CPL_DEBUG") == bDebugPass)
+                CPLSetConfigOption(pszKey, pszValue);
+            CPLFree(pszKey);
+        }
+    }
+}
+
 static void PrintFailure(const GDALBatchWarpResult *psResult, void *pUserData)
 {
     (void)pUserData;
@@ -83,6 +136,7 @@ int main(int argc, char **argv)
             break;
     }
 
+    SetConfigOptionsEarly(argc, argv);
     GDALAllRegister();
     /* --config, --debug, --optfile, --help-general and the rest, as in every
      * GDAL program. Config options set here reach the workers. */
