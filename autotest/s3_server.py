@@ -294,8 +294,13 @@ class S3Server:
         for bucket in buckets:
             argv += ["--configure-bucket", bucket]
         self._log = tempfile.TemporaryFile()
+        # s3rver makes the continuation tokens of ListObjectsV2 pages
+        # (list-type=2, which GDAL uses from 3.10 on) with DES, which OpenSSL 3
+        # keeps in its legacy provider: without it, every listing that has a
+        # second page fails with InternalError.
+        env = dict(os.environ, NODE_OPTIONS=(os.environ.get("NODE_OPTIONS", "") + " --openssl-legacy-provider").strip())
         self._proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      start_new_session=True)
+                                      start_new_session=True, env=env)
         try:
             _wait_for_port(self.s3rver_port, self._proc)
         except Exception:

@@ -639,10 +639,15 @@ static int ListVSIDirectory(BWSourceList *psList, const char *pszDir, int bRecur
     {
         /* Never an empty directory in silence: the user named it. GDAL
          * fails to open an object store's prefix with no object under it
-         * (leaving errno alone): a stat, only then, tells. */
+         * (leaving errno alone): a stat, only then, tells. A network file
+         * system's stat sets no errno either (GDAL 3.13 leaves EAGAIN from
+         * its sockets): a request that failed would have made the listing
+         * fail aloud (ReadVSIDirectory), so there a failed stat means no
+         * object under the prefix. */
         VSIStatBufL sStat;
         errno = 0;
-        const int nErr = VSIStatL(pszDir, &sStat) != 0 ? errno : EIO;
+        const int nErr =
+            VSIStatL(pszDir, &sStat) != 0 ? (BWIsNetworkPath(pszDir) ? ENOENT : errno) : EIO;
         if (nErr == ENOENT || nErr == 0)
             AddError(psList, CPLSPrintf("Source directory '%s' does not exist.", pszDir));
         else

@@ -71,6 +71,7 @@ static const char *const apszTransportSigns[] = {
     "response_code=0,",
     "timed out",
     "Failure when receiving data",
+    "bytes missing", /* curl 8: "end of response with N bytes missing" (a body cut short) */
     NULL,
 };
 static const char *const apszUploadFailures[] = {
