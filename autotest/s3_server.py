@@ -295,7 +295,7 @@ class S3Server:
             argv += ["--configure-bucket", bucket]
         self._log = tempfile.TemporaryFile()
         # s3rver makes the continuation tokens of ListObjectsV2 pages
-        # (list-type=2, which GDAL uses from 3.10 on) with DES, which OpenSSL 3
+        # (list-type=2, which GDAL 3.13 uses) with DES, which OpenSSL 3
         # keeps in its legacy provider: without it, every listing that has a
         # second page fails with InternalError.
         env = dict(os.environ, NODE_OPTIONS=(os.environ.get("NODE_OPTIONS", "") + " --openssl-legacy-provider").strip())

@@ -304,24 +304,27 @@ def run_f(args, quick, write_raster, warp):
         remote_dir = f"/vsis3/{BUCKET}/f/"
         env = dict(os.environ, **server.env)
         server.proxy.latency = LATENCY
-        # The listing alone, in a fresh process like the plan's.
-        walls = []
-        for _ in range(3):
+        # The listing alone, in a fresh process like the plan's, and the
+        # plan (-dry_run), one after the other in each repetition: the
+        # listing's own time drifts by a second between minutes (s3rver
+        # reads its directory of 20,000 objects for every page), so the plan's
+        # cost beyond it is the median of the differences within a
+        # repetition, not a difference of two medians.
+        outdir = os.path.join(args.work, "out", "f")
+        shutil.rmtree(outdir, ignore_errors=True)
+        walls, plans = [], []
+        for _ in range(5 if not quick else 1):
             start = time.monotonic()
             out = subprocess.run([sys.executable, "-c", LISTING_SCRIPT, remote_dir], env=env, check=True,
                                  capture_output=True, text=True).stdout
             walls.append(time.monotonic() - start)
             assert int(out) == count, out
-        listing = statistics.median(walls)
-        outdir = os.path.join(args.work, "out", "f")
-        shutil.rmtree(outdir, ignore_errors=True)
-        plans = []
-        for _ in range(3):
             start = time.monotonic()
             subprocess.run([args.batchwarp, "-dry_run", *warp, remote_dir, "-outdir", outdir], env=env,
                            check=True, stdout=subprocess.DEVNULL)
             plans.append(time.monotonic() - start)
-        plan = statistics.median(plans)
+        listing, plan = statistics.median(walls), statistics.median(plans)
+        beyond = statistics.median(p - w for p, w in zip(plans, walls))
         # The whole batch, without latency: the supervisor's memory and its
         # CPU time per task (listing and plan included). Not (wall x cores -
         # task times): a network batch runs more workers than cores, so
@@ -336,13 +339,13 @@ def run_f(args, quick, write_raster, warp):
         overhead_ms = supervisor_cpu / count * 1000
     finally:
         server.stop()
-    results = {"gdal_batchwarp": {"listing_s": listing, "dry_run_s": plan, "plan_beyond_listing_s": plan - listing,
+    results = {"gdal_batchwarp": {"listing_s": listing, "dry_run_s": plan, "plan_beyond_listing_s": beyond,
                                   "batch_wall_s": wall, "supervisor_peak_rss": peak,
                                   "overhead_per_task_ms": overhead_ms}}
     checks = [
-        {"what": f"(f) plan of {count} listed objects beyond the listing (-dry_run {plan:.2f} s - listing "
-                 f"{listing:.2f} s)", "value": f"{plan - listing:.2f} s", "target": "< 1 s",
-         "ok": plan - listing < 1},
+        {"what": f"(f) plan of {count} listed objects beyond the listing (median of -dry_run - listing, run "
+                 f"one after the other; medians {plan:.2f} s and {listing:.2f} s)", "value": f"{beyond:.2f} s",
+         "target": "< 1 s", "ok": beyond < 1},
         {"what": f"(f) supervisor peak memory, {count} tasks", "value": f"{peak / 2**20:.0f} MB", "target": "-",
          "ok": True},
         {"what": f"(f) overhead per task, -j {NCPU}: the supervisor's own CPU time / tasks",

@@ -42,13 +42,15 @@ static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
 {
     BWKeyIndex *pasKeys = CPLCalloc((size_t)psPlan->nItems + 1, sizeof(BWKeyIndex));
     char **papszCanonOut = CPLCalloc((size_t)psPlan->nItems + 1, sizeof(char *));
+    BWCanonicalCache sOutDirs = {NULL, NULL};
+    BWCanonicalCache sSourceDirs = {NULL, NULL};
     int bOk = TRUE;
     for (int i = 0; i < psPlan->nItems && bOk; ++i)
     {
-        papszCanonOut[i] = BWCanonicalPath(psPlan->pasItems[i].pszOutput);
+        papszCanonOut[i] = BWCanonicalPathCached(&sOutDirs, psPlan->pasItems[i].pszOutput);
         pasKeys[i].pszKey = papszCanonOut[i];
         pasKeys[i].nIndex = i;
-        char *pszCanonSrc = BWCanonicalPath(psPlan->pasItems[i].pszSource);
+        char *pszCanonSrc = BWCanonicalPathCached(&sSourceDirs, psPlan->pasItems[i].pszSource);
         if (strcmp(pszCanonSrc, papszCanonOut[i]) == 0)
         {
             *ppszError = CPLStrdup(CPLSPrintf(
@@ -80,6 +82,8 @@ static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
         CPLFree(papszCanonOut[i]);
     CPLFree(papszCanonOut);
     CPLFree(pasKeys);
+    BWCanonicalCacheClear(&sOutDirs);
+    BWCanonicalCacheClear(&sSourceDirs);
     return bOk;
 }
 
@@ -127,10 +131,11 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
     char **papszCanon = CPLCalloc(n + 1, sizeof(char *));
     BWFileId *pasIds = CPLCalloc(n + 1, sizeof(BWFileId));
     size_t nIds = 0;
+    BWCanonicalCache sDirs = {NULL, NULL};
     for (size_t i = 0; i < n; ++i)
     {
         const char *pszSource = psPlan->pasItems[i].pszSource;
-        papszCanon[i] = BWCanonicalPath(pszSource);
+        papszCanon[i] = BWCanonicalPathCached(&sDirs, pszSource);
         struct stat sStat;
         if (!STARTS_WITH(pszSource, "/vsi") && stat(pszSource, &sStat) == 0)
         {
@@ -145,7 +150,7 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
     for (size_t i = 0; i < n && bOk; ++i)
     {
         const BWPlanItem *psItem = &psPlan->pasItems[i];
-        char *pszCanonOut = BWCanonicalPath(psItem->pszOutput);
+        char *pszCanonOut = BWCanonicalPathCached(&sDirs, psItem->pszOutput);
         struct stat sStat;
         BWFileId sId;
         int bHit = bsearch(&pszCanonOut, papszCanon, n, sizeof(char *), CompareStrPtr) != NULL;
@@ -183,6 +188,7 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
         CPLFree(papszCanon[i]);
     CPLFree(papszCanon);
     CPLFree(pasIds);
+    BWCanonicalCacheClear(&sDirs);
     return bOk;
 }
 

@@ -799,6 +799,42 @@ char *BWCanonicalPath(const char *pszPath)
     return pszOut;
 }
 
+char *BWCanonicalPathCached(BWCanonicalCache *psCache, const char *pszPath)
+{
+    if (STARTS_WITH(pszPath, "/vsi"))
+        return CPLStrdup(pszPath);
+    const char *pszName = BWPathName(pszPath);
+    struct stat sStat;
+    /* realpath(dir/name) is realpath(dir)/name unless name is a symbolic
+     * link (or . or ..): those take the long way. */
+    if (pszName[0] == '\0' || strcmp(pszName, ".") == 0 || strcmp(pszName, "..") == 0 ||
+        (lstat(pszPath, &sStat) == 0 && S_ISLNK(sStat.st_mode)))
+        return BWCanonicalPath(pszPath);
+    char *pszDir = BWPathDir(pszPath);
+    if (psCache->pszDir == NULL || strcmp(psCache->pszDir, pszDir) != 0)
+    {
+        BWCanonicalCacheClear(psCache);
+        char szResolved[PATH_MAX];
+        psCache->pszCanonDir =
+            realpath(pszDir[0] ? pszDir : ".", szResolved) != NULL ? CPLStrdup(szResolved) : NULL;
+        psCache->pszDir = pszDir;
+    }
+    else
+        CPLFree(pszDir);
+    /* As BWCanonicalPath: the path as given where its directory has no
+     * canonical form (does not exist yet). */
+    return CPLStrdup(psCache->pszCanonDir ? CPLFormFilename(psCache->pszCanonDir, pszName, NULL)
+                                          : pszPath);
+}
+
+void BWCanonicalCacheClear(BWCanonicalCache *psCache)
+{
+    CPLFree(psCache->pszDir);
+    CPLFree(psCache->pszCanonDir);
+    psCache->pszDir = NULL;
+    psCache->pszCanonDir = NULL;
+}
+
 static int IsSpecialFile(BWSourceList *psList, const char *pszPath);
 
 static int HasWildcard(const char *pszPath)

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -145,4 +147,52 @@ TEST(SourceList, SiblingsInALargeDirectoryOfDottedNames)
         bwtest::ToVector(psSource->papszSiblings),
         (std::vector<std::string>{"t.0007.aux", "t.0007.tif", "t.0007.tif.ovr", "t.0007_rpc.txt"}));
     BWSourceListClear(&sList);
+}
+
+// The cached canonical form of a path is BWCanonicalPath's, whatever the
+// path: a file, a missing one, a symbolic link (to a file, to a directory,
+// dangling), a directory reached through a link, . and .., a missing
+// directory, a relative path, a /vsi path; asked in any order, so that the
+// cache is hit and missed.
+TEST(CanonicalPath, CachedIsTheSameAsUncached)
+{
+    bwtest::TempDir oDir;
+    ASSERT_TRUE(oDir.ok());
+    const std::string osReal = oDir / "real";
+    ASSERT_EQ(mkdir(osReal.c_str(), 0700), 0);
+    ASSERT_EQ(symlink(osReal.c_str(), (oDir / "via").c_str()), 0);
+    std::ofstream(osReal + "/a.tif") << "x";
+    ASSERT_EQ(symlink((osReal + "/a.tif").c_str(), (osReal + "/link.tif").c_str()), 0);
+    ASSERT_EQ(symlink("../real", (osReal + "/updir").c_str()), 0);
+    ASSERT_EQ(symlink((oDir / "nowhere.tif").c_str(), (osReal + "/dangling.tif").c_str()), 0);
+    const std::vector<std::string> aosPaths = {
+        osReal + "/a.tif",
+        oDir / "via/a.tif",
+        osReal + "/missing.tif",
+        oDir / "via/missing.tif",
+        osReal + "/link.tif",
+        oDir / "via/link.tif",
+        osReal + "/updir",
+        osReal + "/dangling.tif",
+        osReal + "/.",
+        osReal + "/..",
+        oDir / "via/updir/a.tif",
+        oDir / "none/x.tif",
+        oDir / "via/../via/a.tif",
+        "relative_missing.tif",
+        "/vsis3/bucket/a.tif",
+        osReal + "/a.tif",
+        oDir / "none/y.tif",
+        osReal + "/missing.tif",
+    };
+    BWCanonicalCache sCache = {nullptr, nullptr};
+    for (const auto &osPath : aosPaths)
+    {
+        char *pszExpected = BWCanonicalPath(osPath.c_str());
+        char *pszGot = BWCanonicalPathCached(&sCache, osPath.c_str());
+        EXPECT_STREQ(pszGot, pszExpected) << osPath;
+        CPLFree(pszExpected);
+        CPLFree(pszGot);
+    }
+    BWCanonicalCacheClear(&sCache);
 }
