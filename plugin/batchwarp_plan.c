@@ -415,6 +415,7 @@ typedef struct
 {
     char **papszDirs;     /* directory names */
     char ***papapszNames; /* each one's sorted entries */
+    int *panNames;        /* how many: counted once, not at every lookup */
     int nDirs;
 } BWListings;
 
@@ -458,12 +459,16 @@ static int OutputExists(const char *pszOutput, BWListings *psListings, int *pbEx
         psListings->papszDirs = CSLAddString(psListings->papszDirs, pszDir);
         psListings->papapszNames =
             CPLRealloc(psListings->papapszNames, sizeof(char **) * (size_t)psListings->nDirs);
+        psListings->panNames =
+            CPLRealloc(psListings->panNames, sizeof(int) * (size_t)psListings->nDirs);
         psListings->papapszNames[iDir] = papszNames;
+        psListings->panNames[iDir] = nNames;
     }
     char **papszNames = psListings->papapszNames[iDir];
     const char *pszName = CPLGetFilename(pszOutput);
-    *pbExists = papszNames != NULL && bsearch(&pszName, papszNames, (size_t)CSLCount(papszNames),
-                                              sizeof(char *), CompareNames) != NULL;
+    *pbExists =
+        papszNames != NULL && bsearch(&pszName, papszNames, (size_t)psListings->panNames[iDir],
+                                      sizeof(char *), CompareNames) != NULL;
     return TRUE;
 }
 
@@ -472,6 +477,7 @@ static void ListingsClear(BWListings *psListings)
     for (int i = 0; i < psListings->nDirs; ++i)
         CSLDestroy(psListings->papapszNames[i]);
     CPLFree(psListings->papapszNames);
+    CPLFree(psListings->panNames);
     CSLDestroy(psListings->papszDirs);
     memset(psListings, 0, sizeof(*psListings));
 }
