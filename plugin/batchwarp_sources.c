@@ -781,6 +781,21 @@ static int CompareStrings(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* realpath() of a path's directory part ("" for the current one), or NULL. */
+static char *CanonicalDir(const char *pszDir)
+{
+    char szResolved[PATH_MAX];
+    return realpath(pszDir[0] ? pszDir : ".", szResolved) != NULL ? CPLStrdup(szResolved) : NULL;
+}
+
+/* A path's last component in its directory's canonical form, or the path as
+ * given where the directory has none (does not exist yet). */
+static char *InCanonicalDir(const char *pszCanonDir, const char *pszPath)
+{
+    return CPLStrdup(pszCanonDir ? CPLFormFilename(pszCanonDir, BWPathName(pszPath), NULL)
+                                 : pszPath);
+}
+
 /* Canonical form of a local path whose last component may not exist yet. */
 char *BWCanonicalPath(const char *pszPath)
 {
@@ -790,11 +805,9 @@ char *BWCanonicalPath(const char *pszPath)
     if (realpath(pszPath, szResolved) != NULL)
         return CPLStrdup(szResolved);
     char *pszDir = BWPathDir(pszPath);
-    char *pszOut = NULL;
-    if (realpath(pszDir[0] ? pszDir : ".", szResolved) != NULL)
-        pszOut = CPLStrdup(CPLFormFilename(szResolved, BWPathName(pszPath), NULL));
-    else
-        pszOut = CPLStrdup(pszPath);
+    char *pszCanonDir = CanonicalDir(pszDir);
+    char *pszOut = InCanonicalDir(pszCanonDir, pszPath);
+    CPLFree(pszCanonDir);
     CPLFree(pszDir);
     return pszOut;
 }
@@ -814,17 +827,12 @@ char *BWCanonicalPathCached(BWCanonicalCache *psCache, const char *pszPath)
     if (psCache->pszDir == NULL || strcmp(psCache->pszDir, pszDir) != 0)
     {
         BWCanonicalCacheClear(psCache);
-        char szResolved[PATH_MAX];
-        psCache->pszCanonDir =
-            realpath(pszDir[0] ? pszDir : ".", szResolved) != NULL ? CPLStrdup(szResolved) : NULL;
+        psCache->pszCanonDir = CanonicalDir(pszDir);
         psCache->pszDir = pszDir;
     }
     else
         CPLFree(pszDir);
-    /* As BWCanonicalPath: the path as given where its directory has no
-     * canonical form (does not exist yet). */
-    return CPLStrdup(psCache->pszCanonDir ? CPLFormFilename(psCache->pszCanonDir, pszName, NULL)
-                                          : pszPath);
+    return InCanonicalDir(psCache->pszCanonDir, pszPath);
 }
 
 void BWCanonicalCacheClear(BWCanonicalCache *psCache)
