@@ -19,6 +19,7 @@
 
 #include "batchwarp_naming.h"
 #include "batchwarp_output.h"
+#include "batchwarp_report.h"
 #include "batchwarp_shard.h"
 #include "batchwarp_sources.h"
 #include "batchwarp_util.h"
@@ -284,7 +285,8 @@ static int CheckReportPath(const GDALBatchWarpOptions *psOptions, const BWPlan *
         }
     }
     CPLFree(pszCanonReport);
-    return bOk;
+    /* Something else at its name than a report of ours: refused now. */
+    return bOk && BWReportCheckPath(pszReport, ppszError);
 }
 
 /* An output directory that is also a directory source would feed this run's

@@ -1,7 +1,10 @@
 #include "batchwarp_report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -15,14 +18,113 @@ struct BWReport
     char *pszPath;
 };
 
+static const char *FileKind(mode_t nMode)
+{
+    return S_ISLNK(nMode)    ? "a symbolic link"
+           : S_ISDIR(nMode)  ? "a directory"
+           : S_ISFIFO(nMode) ? "a FIFO"
+           : S_ISCHR(nMode)  ? "a character device"
+           : S_ISBLK(nMode)  ? "a block device"
+           : S_ISSOCK(nMode) ? "a socket"
+                             : "not a regular file";
+}
+
+/* Whether what stands at the report's name, found by lstat() as *psStat and
+ * (if a regular file) open as fd, may be written over: a regular file of our
+ * own user, empty or holding a report (our records start with "source").
+ * Anything else is not ours to truncate, and a link or a FIFO may lead
+ * anywhere or block forever. */
+static int CheckExisting(int fd, const struct stat *psStat, const char *pszPath, char **ppszError)
+{
+    if (!S_ISREG(psStat->st_mode))
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Report '%s' exists and is %s: gdal_batchwarp writes a report only into a regular "
+            "file of its own and left it as it was. Remove it, choose another -report path, or "
+            "use -report - for standard output.",
+            pszPath, FileKind(psStat->st_mode)));
+        return FALSE;
+    }
+    if (psStat->st_uid != geteuid())
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Report '%s' belongs to another user (uid %ld): gdal_batchwarp writes no report into "
+            "a file of another user and left it as it was. Remove it or choose another -report "
+            "path.",
+            pszPath, (long)psStat->st_uid));
+        return FALSE;
+    }
+    if (psStat->st_size == 0)
+        return TRUE;
+    static const char szStart[] = "{\"source\":";
+    char szHead[64];
+    const ssize_t nRead = pread(fd, szHead, sizeof(szHead) - 1, 0);
+    szHead[nRead > 0 ? nRead : 0] = '\0';
+    const char *pszFirst = szHead + strspn(szHead, " \t\r\n");
+    /* An empty or blank file is fine (a report of nothing to do). */
+    const int bBlank = pszFirst[0] == '\0' && psStat->st_size < (off_t)sizeof(szHead);
+    if (!bBlank && strncmp(pszFirst, szStart, strlen(szStart)) != 0)
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Report '%s' exists and is not a report of gdal_batchwarp: it was left as it was. "
+            "Remove it or choose another -report path.",
+            pszPath));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+int BWReportCheckPath(const char *pszPath, char **ppszError)
+{
+    if (strcmp(pszPath, "-") == 0)
+        return TRUE;
+    struct stat sStat;
+    if (lstat(pszPath, &sStat) != 0)
+        return TRUE; /* made when the run starts; opening it says why not */
+    if (!S_ISREG(sStat.st_mode))
+        return CheckExisting(-1, &sStat, pszPath, ppszError);
+    const int fd = open(pszPath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return TRUE;
+    struct stat sOpened;
+    int bOk = fstat(fd, &sOpened) != 0 || CheckExisting(fd, &sOpened, pszPath, ppszError);
+    close(fd);
+    return bOk;
+}
+
 BWReport *BWReportOpen(const char *pszPath, char **ppszError)
 {
-    FILE *fp = strcmp(pszPath, "-") == 0 ? stdout : fopen(pszPath, "w");
-    if (fp == NULL)
+    FILE *fp = NULL;
+    if (strcmp(pszPath, "-") == 0)
+        fp = stdout;
+    else
     {
-        *ppszError =
-            CPLStrdup(CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(errno)));
-        return NULL;
+        /* Never through a link, never blocking on a FIFO, never truncating
+         * before the file is known to be ours (see CheckExisting). */
+        const int fd =
+            open(pszPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+        const int nErr = errno;
+        struct stat sStat;
+        if (fd < 0 && (nErr == ELOOP || nErr == ENXIO) && lstat(pszPath, &sStat) == 0 &&
+            !CheckExisting(-1, &sStat, pszPath, ppszError))
+            return NULL;
+        if (fd < 0)
+        {
+            *ppszError =
+                CPLStrdup(CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(nErr)));
+            return NULL;
+        }
+        const int nFlags = fcntl(fd, F_GETFL);
+        if (fstat(fd, &sStat) != 0 || !CheckExisting(fd, &sStat, pszPath, ppszError) ||
+            nFlags < 0 || fcntl(fd, F_SETFL, nFlags & ~O_NONBLOCK) != 0 || ftruncate(fd, 0) != 0 ||
+            (fp = fdopen(fd, "w")) == NULL)
+        {
+            if (*ppszError == NULL)
+                *ppszError = CPLStrdup(
+                    CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(errno)));
+            close(fd);
+            return NULL;
+        }
     }
     BWReport *psReport = CPLCalloc(1, sizeof(BWReport));
     psReport->fp = fp;

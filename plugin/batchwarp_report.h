@@ -9,8 +9,13 @@
 
 typedef struct BWReport BWReport;
 
-/* pszPath "-" writes to stdout. Returns NULL with *ppszError. */
+/* pszPath "-" writes to stdout. Only a regular file of our own user, empty
+ * or holding a report, is written over (truncated), never a link, a FIFO, a
+ * device or any other file; else NULL with *ppszError naming it. */
 BWReport *BWReportOpen(const char *pszPath, char **ppszError);
+/* The same checks on what stands at pszPath now (nothing there is fine), for
+ * a refusal before any work. FALSE with *ppszError. */
+int BWReportCheckPath(const char *pszPath, char **ppszError);
 int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char **ppszError);
 /* Writes one line as it is (a line of another report, for -merge_reports)
  * and flushes it. Returns FALSE with *ppszError when the write fails. */

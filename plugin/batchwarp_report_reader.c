@@ -1,7 +1,10 @@
 #include "batchwarp_report_reader.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -10,6 +13,8 @@
 #include <cpl_hash_set.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
+
+#include "batchwarp_util.h"
 
 /* A report line longer than this is taken as a corrupt report. */
 #define BW_MAX_REPORT_LINE_BYTES (64 * 1024 * 1024)
@@ -156,15 +161,56 @@ static int IsCutShortLastLine(VSILFILE *fp)
     return bLast;
 }
 
-int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
+/* A local report is opened without blocking and read only if it is a
+ * regular file: a FIFO someone put at its name would hang the run, a device
+ * be read forever. Through the descriptor checked (/proc/self/fd), where
+ * there is one. */
+static VSILFILE *OpenReport(const char *pszPath, char **ppszError)
 {
-    VSILFILE *fp = VSIFOpenL(pszPath, "rb");
-    if (fp == NULL)
+    if (STARTS_WITH(pszPath, "/vsi"))
+    {
+        VSILFILE *fp = VSIFOpenL(pszPath, "rb");
+        if (fp == NULL)
+            *ppszError =
+                CPLStrdup(CPLSPrintf("Cannot open report '%s': %s", pszPath, VSIStrerror(errno)));
+        return fp;
+    }
+    const int fd = open(pszPath, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat sStat;
+    if (fd < 0 || fstat(fd, &sStat) != 0)
     {
         *ppszError =
             CPLStrdup(CPLSPrintf("Cannot open report '%s': %s", pszPath, VSIStrerror(errno)));
-        return FALSE;
+        if (fd >= 0)
+            close(fd);
+        return NULL;
     }
+    if (!S_ISREG(sStat.st_mode))
+    {
+        *ppszError =
+            CPLStrdup(CPLSPrintf("Report '%s' is %s, not a regular file: it was not read.", pszPath,
+                                 S_ISDIR(sStat.st_mode)    ? "a directory"
+                                 : S_ISFIFO(sStat.st_mode) ? "a FIFO"
+                                 : S_ISSOCK(sStat.st_mode) ? "a socket"
+                                                           : "a device"));
+        close(fd);
+        return NULL;
+    }
+    char *pszVia = BWPathThroughFd(fd);
+    VSILFILE *fp = VSIFOpenL(pszVia ? pszVia : pszPath, "rb");
+    if (fp == NULL)
+        *ppszError =
+            CPLStrdup(CPLSPrintf("Cannot open report '%s': %s", pszPath, VSIStrerror(errno)));
+    CPLFree(pszVia);
+    close(fd);
+    return fp;
+}
+
+int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
+{
+    VSILFILE *fp = OpenReport(pszPath, ppszError);
+    if (fp == NULL)
+        return FALSE;
     int nLine = 0;
     int bOk = TRUE;
     const char *pszLine;

@@ -1,0 +1,127 @@
+"""The -report file in a directory others write to (never touch what is not
+yours). The report used to be opened with fopen("w"): it followed a link
+planted at its name (root truncated the link's target), blocked forever on a
+FIFO, and silently truncated any file there. Now only a regular file of the
+run's own user that is empty or holds a report is written over; anything
+else is refused before any work (exit 2), naming it and what it is. A FIFO
+given to -retry_failed or -merge_reports is refused instead of read."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from attacker import NOBODY, as_nobody, needs_root
+from conftest import all_files, make_small_rasters
+
+WARP = ["-t_srs", "EPSG:3857"]
+# A FIFO used to block the program forever: any run that takes this long
+# has blocked.
+BLOCKED = 60
+
+
+@pytest.fixture
+def world():
+    """A sticky world-writable 'shared' directory (like /tmp) that every
+    user reaches, and a victim file of root's outside it."""
+    base = tempfile.mkdtemp(prefix="bw_report_", dir="/tmp")
+    os.chmod(base, 0o755)
+    shared = os.path.join(base, "shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o1777)
+    victim = os.path.join(base, "victim.txt")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    yield base, shared, victim
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def run(run_batchwarp, args):
+    try:
+        return run_batchwarp(args, timeout=BLOCKED)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"gdal_batchwarp blocked for {BLOCKED} s: {args}")
+
+
+def refused_before_any_work(res, out, *words):
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    for w in words:
+        assert str(w) in res.stderr, res.stderr
+    assert not os.path.exists(out) or all_files(out) == []
+
+
+@needs_root
+def test_a_link_planted_at_the_report_name_is_not_followed(tmp_path, world, run_batchwarp):
+    base, shared, victim = world
+    sources = make_small_rasters(tmp_path / "in", 2)
+    report = os.path.join(shared, "report.jsonl")
+    as_nobody("ln", "-s", victim, report)
+    out = tmp_path / "out"
+    res = run(run_batchwarp, [*WARP, "-q", "-report", report, *sources, "-outdir", out])
+    refused_before_any_work(res, out, f"Report '{report}' exists and is a symbolic link")
+    with open(victim) as f:
+        assert f.read() == "precious\n"
+    assert os.readlink(report) == victim
+
+
+@needs_root
+def test_a_report_file_of_another_user_is_not_written(tmp_path, world, run_batchwarp):
+    base, shared, victim = world
+    sources = make_small_rasters(tmp_path / "in", 2)
+    report = os.path.join(shared, "report.jsonl")
+    as_nobody("sh", "-c", f"echo theirs > {report}")
+    out = tmp_path / "out"
+    res = run(run_batchwarp, [*WARP, "-q", "-report", report, *sources, "-outdir", out])
+    refused_before_any_work(res, out, f"Report '{report}' belongs to another user (uid {NOBODY})")
+    with open(report) as f:
+        assert f.read() == "theirs\n"
+    assert os.stat(report).st_uid == NOBODY
+
+
+def test_a_fifo_at_the_report_name_neither_blocks_nor_is_written(tmp_path, run_batchwarp):
+    sources = make_small_rasters(tmp_path / "in", 2)
+    report = tmp_path / "report.jsonl"
+    os.mkfifo(report)
+    out = tmp_path / "out"
+    res = run(run_batchwarp, [*WARP, "-q", "-report", report, *sources, "-outdir", out])
+    refused_before_any_work(res, out, f"Report '{report}' exists and is a FIFO")
+    assert os.path.exists(report) and not os.path.isfile(report)
+
+
+@pytest.mark.parametrize("how", ["retry_failed", "merge_reports"])
+def test_a_fifo_given_as_a_report_to_read_is_refused(tmp_path, run_batchwarp, how):
+    fifo = tmp_path / "prev.jsonl"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    args = {
+        "retry_failed": [*WARP, "-q", "-retry_failed", fifo, "-outdir", out],
+        "merge_reports": ["-merge_reports", fifo, "-report", tmp_path / "merged.jsonl"],
+    }[how]
+    res = run(run_batchwarp, args)
+    assert res.returncode != 0, res.stderr
+    assert f"Report '{fifo}' is a FIFO, not a regular file: it was not read." in res.stderr, res.stderr
+    assert not out.exists()
+
+
+def test_a_file_that_is_not_a_report_is_not_overwritten(tmp_path, run_batchwarp):
+    sources = make_small_rasters(tmp_path / "in", 2)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes, not a report\n")
+    out = tmp_path / "out"
+    res = run(run_batchwarp, [*WARP, "-q", "-report", notes, *sources, "-outdir", out])
+    refused_before_any_work(res, out, f"Report '{notes}' exists and is not a report of gdal_batchwarp")
+    assert notes.read_text() == "my notes, not a report\n"
+
+
+def test_a_report_or_an_empty_file_is_written_over(tmp_path, run_batchwarp):
+    """What may be written over still is: the same command again, and an
+    empty file made beforehand."""
+    sources = make_small_rasters(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    report.write_text("")
+    for _ in range(2):
+        res = run(run_batchwarp, [*WARP, "-q", "-overwrite", "-report", report, *sources, "-outdir", out])
+        assert res.returncode == 0, res.stderr
+        assert len(report.read_text().splitlines()) == 2
