@@ -2,9 +2,13 @@
 yours). The report used to be opened with fopen("w"): it followed a link
 planted at its name (root truncated the link's target), blocked forever on a
 FIFO, and silently truncated any file there. Now only a regular file of the
-run's own user that is empty or holds a report is written over; anything
-else is refused before any work (exit 2), naming it and what it is. A FIFO
+run's own user that is empty or holds a report is written over, and a
+stream (a FIFO with a reader, a terminal, /dev/stdout) of the run's own user
+or root's is written; a link is followed only if the run's own user or root
+made it. Anything else is refused before any work (exit 2), naming it and
+what it is; a FIFO nobody reads, when the run starts (exit 1). A FIFO
 given to -retry_failed or -merge_reports is refused instead of read."""
+import json
 import os
 import shutil
 import subprocess
@@ -79,14 +83,68 @@ def test_a_report_file_of_another_user_is_not_written(tmp_path, world, run_batch
     assert os.stat(report).st_uid == NOBODY
 
 
-def test_a_fifo_at_the_report_name_neither_blocks_nor_is_written(tmp_path, run_batchwarp):
+def test_a_fifo_nobody_reads_at_the_report_name_neither_blocks_nor_is_written(tmp_path, run_batchwarp):
+    """The batch cannot run (exit 1, as for an output directory that is not
+    writable) before any task, instead of waiting forever for a reader."""
     sources = make_small_rasters(tmp_path / "in", 2)
     report = tmp_path / "report.jsonl"
     os.mkfifo(report)
     out = tmp_path / "out"
     res = run(run_batchwarp, [*WARP, "-q", "-report", report, *sources, "-outdir", out])
-    refused_before_any_work(res, out, f"Report '{report}' exists and is a FIFO")
+    assert res.returncode == 1, (res.returncode, res.stderr)
+    assert f"Report '{report}' exists and is a FIFO that nobody reads" in res.stderr, res.stderr
+    assert not os.path.exists(out) or all_files(out) == []
     assert os.path.exists(report) and not os.path.isfile(report)
+
+
+def test_a_fifo_with_a_reader_gets_the_report(tmp_path, run_batchwarp):
+    """A FIFO the user made and reads from (as in a pipeline) is written, as
+    it was before the report was checked."""
+    sources = make_small_rasters(tmp_path / "in", 2)
+    report = tmp_path / "report.fifo"
+    os.mkfifo(report)
+    reader = subprocess.Popen(["cat", str(report)], stdout=subprocess.PIPE, text=True)
+    try:
+        res = run(run_batchwarp, [*WARP, "-q", "-report", report, *sources, "-outdir", tmp_path / "out"])
+        got, _ = reader.communicate(timeout=BLOCKED)
+    finally:
+        reader.kill()
+    assert res.returncode == 0, res.stderr
+    assert sorted(json.loads(line)["source"] for line in got.splitlines()) == sorted(map(str, sources))
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1"])
+def test_standard_output_named_as_a_path_gets_the_report(tmp_path, run_batchwarp, name):
+    """/dev/stdout and /dev/fd/1 are links (of root's, and to a descriptor of
+    the run's own) to a pipe here: written, not refused as planted links."""
+    sources = make_small_rasters(tmp_path / "in", 2)
+    res = run(run_batchwarp, [*WARP, "-q", "-report", name, *sources, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert sorted(json.loads(line)["source"] for line in res.stdout.splitlines()) == sorted(map(str, sources))
+
+
+def test_a_link_of_our_own_at_the_report_name_is_followed(tmp_path, run_batchwarp):
+    sources = make_small_rasters(tmp_path / "in", 2)
+    target = tmp_path / "reports" / "today.jsonl"
+    target.parent.mkdir()
+    link = tmp_path / "report.jsonl"
+    os.symlink(target, link)
+    res = run(run_batchwarp, [*WARP, "-q", "-report", link, *sources, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert os.path.islink(link)
+    assert len(target.read_text().splitlines()) == 2
+
+
+@needs_root
+def test_a_fifo_of_another_user_at_the_report_name_is_not_written(tmp_path, world, run_batchwarp):
+    base, shared, victim = world
+    sources = make_small_rasters(tmp_path / "in", 2)
+    report = os.path.join(shared, "report.jsonl")
+    as_nobody("mkfifo", report)
+    out = tmp_path / "out"
+    res = run(run_batchwarp, [*WARP, "-q", "-report", report, *sources, "-outdir", out])
+    refused_before_any_work(res, out, f"Report '{report}' exists and is a FIFO of another user (uid {NOBODY})")
+    assert os.stat(report).st_uid == NOBODY
 
 
 @pytest.mark.parametrize("how", ["retry_failed", "merge_reports"])

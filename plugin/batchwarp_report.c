@@ -29,19 +29,60 @@ static const char *FileKind(mode_t nMode)
                              : "not a regular file";
 }
 
-/* Whether what stands at the report's name, found by lstat() as *psStat and
- * (if a regular file) open as fd, may be written over: a regular file of our
- * own user, empty or holding a report (our records start with "source").
- * Anything else is not ours to truncate, and a link or a FIFO may lead
- * anywhere or block forever. */
+/* A stream the user named on purpose (a pipe such as bash's >(...) or a
+ * FIFO a reader waits on, a terminal, a socket, often as /dev/stdout): it is
+ * written as it comes, never truncated. */
+static int IsStream(mode_t nMode)
+{
+    return S_ISFIFO(nMode) || S_ISCHR(nMode) || S_ISSOCK(nMode);
+}
+
+/* Made by our own user or by root: another user cannot have planted it. */
+static int IsOursOrRoots(const struct stat *psStat)
+{
+    return psStat->st_uid == geteuid() || psStat->st_uid == 0;
+}
+
+/* A link at the report's name is followed only if our own user or root made
+ * it (/dev/stdout, /dev/fd/N, a link of the user's own), as the kernel's
+ * fs.protected_symlinks does in a shared directory: one that another user
+ * planted may lead anywhere. */
+static int CheckLink(const struct stat *psLink, const char *pszPath, char **ppszError)
+{
+    if (IsOursOrRoots(psLink))
+        return TRUE;
+    *ppszError = CPLStrdup(CPLSPrintf(
+        "Report '%s' exists and is a symbolic link of another user (uid %ld): gdal_batchwarp "
+        "does not write a report through it and left it as it was. Remove it or choose another "
+        "-report path.",
+        pszPath, (long)psLink->st_uid));
+    return FALSE;
+}
+
+/* Whether what stands at the report's name (reached through a link of ours,
+ * see CheckLink), found as *psStat and (if a regular file) open as fd, may
+ * be written: a regular file of our own user, empty or holding a report (our
+ * records start with "source"), which is then written over; or a stream of
+ * our own user or root's. Anything else is not ours to truncate. */
 static int CheckExisting(int fd, const struct stat *psStat, const char *pszPath, char **ppszError)
 {
+    if (IsStream(psStat->st_mode) && IsOursOrRoots(psStat))
+        return TRUE;
+    if (IsStream(psStat->st_mode))
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Report '%s' exists and is %s of another user (uid %ld): gdal_batchwarp does not "
+            "write a report into it and left it as it was. Remove it or choose another -report "
+            "path.",
+            pszPath, FileKind(psStat->st_mode), (long)psStat->st_uid));
+        return FALSE;
+    }
     if (!S_ISREG(psStat->st_mode))
     {
         *ppszError = CPLStrdup(CPLSPrintf(
             "Report '%s' exists and is %s: gdal_batchwarp writes a report only into a regular "
-            "file of its own and left it as it was. Remove it, choose another -report path, or "
-            "use -report - for standard output.",
+            "file of its own or a stream, and left it as it was. Remove it, choose another "
+            "-report path, or use -report - for standard output.",
             pszPath, FileKind(psStat->st_mode)));
         return FALSE;
     }
@@ -74,22 +115,102 @@ static int CheckExisting(int fd, const struct stat *psStat, const char *pszPath,
     return TRUE;
 }
 
+/* What stands at pszPath, through a link that CheckLink allows: *psStat, and
+ * *pbLink whether pszPath is such a link. FALSE if there is nothing there
+ * (or nothing behind the link), and with *ppszError set if the link is
+ * another user's. */
+static int StatReportPath(const char *pszPath, struct stat *psStat, int *pbLink, char **ppszError)
+{
+    *pbLink = FALSE;
+    if (lstat(pszPath, psStat) != 0)
+        return FALSE;
+    if (!S_ISLNK(psStat->st_mode))
+        return TRUE;
+    *pbLink = TRUE;
+    return CheckLink(psStat, pszPath, ppszError) && stat(pszPath, psStat) == 0;
+}
+
 int BWReportCheckPath(const char *pszPath, char **ppszError)
 {
     if (strcmp(pszPath, "-") == 0)
         return TRUE;
     struct stat sStat;
-    if (lstat(pszPath, &sStat) != 0)
-        return TRUE; /* made when the run starts; opening it says why not */
+    int bLink = FALSE;
+    if (!StatReportPath(pszPath, &sStat, &bLink, ppszError))
+        return *ppszError == NULL; /* nothing there yet: made when the run starts */
+    /* A stream is not opened here: a reader of a FIFO would see its end. */
     if (!S_ISREG(sStat.st_mode))
         return CheckExisting(-1, &sStat, pszPath, ppszError);
-    const int fd = open(pszPath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    const int fd =
+        open(pszPath, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (bLink ? 0 : O_NOFOLLOW));
     if (fd < 0)
         return TRUE;
     struct stat sOpened;
     int bOk = fstat(fd, &sOpened) != 0 || CheckExisting(fd, &sOpened, pszPath, ppszError);
     close(fd);
     return bOk;
+}
+
+/* The report's descriptor, open for writing, checked and ready (a regular
+ * file truncated, a stream as it is), or -1 with *ppszError. Never through a
+ * link of another user, never blocking on a FIFO nobody reads, never
+ * truncating before the file is known to be ours (see CheckExisting). */
+static int OpenReportFd(const char *pszPath, char **ppszError)
+{
+    struct stat sStat;
+    int bLink = FALSE;
+    const int bExists = StatReportPath(pszPath, &sStat, &bLink, ppszError);
+    if (*ppszError != NULL)
+        return -1;
+    /* A FIFO opened for writing alone and without blocking fails at once if
+     * nobody reads it; read-write (needed to look at a regular file's head)
+     * would succeed and then block once the pipe is full. */
+    const int bFifo = bExists && S_ISFIFO(sStat.st_mode);
+    const int fd = open(pszPath,
+                        (bFifo ? O_WRONLY : O_RDWR | O_CREAT) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                            (bLink ? 0 : O_NOFOLLOW),
+                        0666);
+    const int nErr = errno;
+    if (fd < 0 && nErr == ENXIO && bFifo)
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Report '%s' exists and is a FIFO that nobody reads: gdal_batchwarp does "
+                       "not wait for a reader and left it as it was. Start its reader first, "
+                       "choose another -report path, or use -report - for standard output.",
+                       pszPath));
+    else if (fd < 0 && nErr == ELOOP && lstat(pszPath, &sStat) == 0)
+        CheckExisting(-1, &sStat, pszPath, ppszError); /* a link put there since */
+    if (fd < 0)
+    {
+        if (*ppszError == NULL)
+            *ppszError =
+                CPLStrdup(CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(nErr)));
+        return -1;
+    }
+    /* What was opened is what is checked. */
+    int bOk = fstat(fd, &sStat) == 0;
+    if (bOk && S_ISFIFO(sStat.st_mode) && !bFifo)
+    {
+        /* Put there since the look above, and so opened read-write: a write
+         * would block once the pipe is full with nobody reading. */
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Report '%s' became a FIFO while it was opened: gdal_batchwarp left it as "
+                       "it was. Choose another -report path.",
+                       pszPath));
+        bOk = FALSE;
+    }
+    const int nFlags = fcntl(fd, F_GETFL);
+    bOk = bOk && CheckExisting(fd, &sStat, pszPath, ppszError) && nFlags >= 0 &&
+          fcntl(fd, F_SETFL, nFlags & ~O_NONBLOCK) == 0 &&
+          (!S_ISREG(sStat.st_mode) || ftruncate(fd, 0) == 0);
+    if (!bOk)
+    {
+        if (*ppszError == NULL)
+            *ppszError =
+                CPLStrdup(CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(errno)));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 BWReport *BWReportOpen(const char *pszPath, char **ppszError)
@@ -99,29 +220,14 @@ BWReport *BWReportOpen(const char *pszPath, char **ppszError)
         fp = stdout;
     else
     {
-        /* Never through a link, never blocking on a FIFO, never truncating
-         * before the file is known to be ours (see CheckExisting). */
-        const int fd =
-            open(pszPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
-        const int nErr = errno;
-        struct stat sStat;
-        if (fd < 0 && (nErr == ELOOP || nErr == ENXIO) && lstat(pszPath, &sStat) == 0 &&
-            !CheckExisting(-1, &sStat, pszPath, ppszError))
-            return NULL;
+        const int fd = OpenReportFd(pszPath, ppszError);
         if (fd < 0)
+            return NULL;
+        fp = fdopen(fd, "w");
+        if (fp == NULL)
         {
             *ppszError =
-                CPLStrdup(CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(nErr)));
-            return NULL;
-        }
-        const int nFlags = fcntl(fd, F_GETFL);
-        if (fstat(fd, &sStat) != 0 || !CheckExisting(fd, &sStat, pszPath, ppszError) ||
-            nFlags < 0 || fcntl(fd, F_SETFL, nFlags & ~O_NONBLOCK) != 0 || ftruncate(fd, 0) != 0 ||
-            (fp = fdopen(fd, "w")) == NULL)
-        {
-            if (*ppszError == NULL)
-                *ppszError = CPLStrdup(
-                    CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(errno)));
+                CPLStrdup(CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(errno)));
             close(fd);
             return NULL;
         }
