@@ -317,8 +317,8 @@ def test_retry_failed_of_a_recursive_run_puts_outputs_where_the_report_says(tmp_
 
 def _open_temp_output(pid):
     """The program's temporary output that process pid has open, or None
-    (not the temporary directory itself, which the worker holds open to
-    write through it)."""
+    (not the temporary directory itself, nor the task's own directory in it,
+    which the worker holds open to write through them)."""
     try:
         fds = os.listdir(f"/proc/{pid}/fd")
     except OSError:
@@ -328,7 +328,7 @@ def _open_temp_output(pid):
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             continue
-        if TEMP_PREFIX in os.path.dirname(target):
+        if TEMP_PREFIX in os.path.dirname(target) and not os.path.isdir(target):
             return target
     return None
 

@@ -272,6 +272,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         /* The worker died or was killed mid-task (or before it started a
          * queued one): its temporary file is ours to remove. */
         BWDiscardTemp(psItem->pszTemp);
+        BWDiscardTaskDir(psItem->pszTemp, CPLSPrintf("%d", iItem));
         if (psItem->pszStaged != NULL)
             BWDiscardTemp(psItem->pszStaged);
         pszError = CPLStrdup(psOutcome->pszFailure ? psOutcome->pszFailure : "worker lost");

@@ -77,6 +77,26 @@ void BWDiscardTemp(const char *pszTemp)
     CPLFree(pszOutDir);
 }
 
+void BWDiscardTaskDir(const char *pszTemp, const char *pszId)
+{
+    char *pszTempDir = BWPathDir(pszTemp);
+    char *pszOutDir = BWPathDir(pszTempDir);
+    if (!STARTS_WITH(pszTemp, "/vsi") && BWOutputDirFd(pszOutDir) >= 0)
+    {
+        const int nOutFd = OpenOutDir(pszOutDir);
+        const int nTmpFd = nOutFd >= 0 ? OpenTempDir(nOutFd, pszOutDir, pszTempDir) : -1;
+        if (nTmpFd >= 0)
+        {
+            BWRemoveTreeAt(nTmpFd, CPLSPrintf(BW_TASK_DIR_PREFIX "%s", pszId));
+            close(nTmpFd);
+        }
+        if (nOutFd >= 0)
+            close(nOutFd);
+    }
+    CPLFree(pszTempDir);
+    CPLFree(pszOutDir);
+}
+
 /* What stands at a final name may be replaced only if it is a regular file
  * (or nothing): rename() then swaps it atomically, and never follows a link.
  * Anything else (a directory, a link someone planted, a device) is not ours

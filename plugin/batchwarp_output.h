@@ -12,6 +12,10 @@
 /* Deletes a temporary output and its sidecars, if present. Quiet. */
 void BWDiscardTemp(const char *pszTemp);
 
+/* Removes what a worker lost mid-task left in the task's own directory (see
+ * BW_TASK_DIR_PREFIX) beside the temporary output pszTemp. Quiet. */
+void BWDiscardTaskDir(const char *pszTemp, const char *pszId);
+
 /* Renames a closed temporary output (and its PAM .aux.xml) to its final
  * name, as BWPublishOutputFiles() does. Errors go to CPLError. */
 int BWPublishOutput(const char *pszTemp, const char *pszOutput);

@@ -3,6 +3,7 @@
  * TASK message. Each task opens, warps and closes every dataset before it
  * reports success; the supervisor then renames the output into place.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "batchwarp_output.h"
 #include "batchwarp_protocol.h"
 #include "batchwarp_strbuf.h"
+#include "batchwarp_temp.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 #include "gdal_batchwarp.h"
@@ -467,6 +469,49 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszWri
 }
 
 /*
+ * The ENVI driver writes the name it was given in its header ("description =
+ * {<name>}"): gdalwarp's is the output's, ours the place the task wrote it.
+ * Name the output there, as gdalwarp does; the header is otherwise the
+ * driver's, byte for byte. pszWritten is the main file as written.
+ */
+static void NameOutputInEnviHeader(const char *pszWritten, const char *pszFinal)
+{
+    char *pszFrom = BWStrPrintf("description = {\n%s}\n", pszWritten);
+    for (int i = 0; i < 2; ++i)
+    {
+        /* SUFFIX=REPLACE (the default), then SUFFIX=ADD. */
+        char *pszHeader = CPLStrdup(i == 0 ? CPLResetExtension(pszWritten, "hdr")
+                                           : CPLSPrintf("%s.hdr", pszWritten));
+        VSIStatBufL sStat;
+        char *pszText = VSIStatL(pszHeader, &sStat) == 0 ? ReadText(pszHeader) : NULL;
+        char *pszAt =
+            pszText != NULL && STARTS_WITH(pszText, "ENVI") ? strstr(pszText, pszFrom) : NULL;
+        if (pszAt != NULL)
+        {
+            *pszAt = '\0';
+            char *pszNew = BWStrPrintf("%sdescription = {\n%s}\n%s", pszText, pszFinal,
+                                       pszAt + strlen(pszFrom));
+            errno = 0;
+            VSILFILE *fp = VSIFOpenL(pszHeader, "wb");
+            const size_t nLen = strlen(pszNew);
+            int bOk = fp != NULL && VSIFWriteL(pszNew, 1, nLen, fp) == nLen;
+            const int nErr = errno;
+            if (fp != NULL && VSIFCloseL(fp) != 0)
+                bOk = FALSE;
+            if (!bOk)
+                CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite the header of %s: %s", pszFinal,
+                         nErr != 0 ? VSIStrerror(nErr) : "unknown reason");
+            CPLFree(pszNew);
+        }
+        CPLFree(pszText);
+        CPLFree(pszHeader);
+        if (pszAt != NULL)
+            break;
+    }
+    CPLFree(pszFrom);
+}
+
+/*
  * A local output is written in the temporary directory the supervisor made
  * (issue 11): someone who can rename entries of a world-writable -outdir
  * could swap a directory on its path for a link at any moment, so that a
@@ -551,16 +596,96 @@ static GDALDatasetH OpenSource(const char *pszSource, GIntBig nSize, unsigned in
     return hDS;
 }
 
+/*
+ * A local output is written alone in a directory of its own (see RunTask), so
+ * that what the task wrote is what that directory holds: a driver's list of
+ * files (GDALGetFileList) misses files made at close or never listed (MRF's
+ * index and data, BT's .prj, ISIS3's detached history, ILWIS's .grf and .csy)
+ * and even the main file (RRASTER's .grd, PDS4's label). Each file is moved
+ * into the run's temporary directory nRunFd, beside the task directory
+ * nTaskFd, for the supervisor to publish, and named in *ppapszFiles. A
+ * directory (a KML super-overlay's tile tree, Zarr) is refused: outputs are
+ * published as files. Returns FALSE with the error raised, and nothing moved.
+ */
+static int MoveOutOfTaskDir(int nTaskFd, int nRunFd, const char *pszOutput, const char *pszMain,
+                            const char *pszDriver, char ***ppapszFiles)
+{
+    const int nListFd = dup(nTaskFd);
+    DIR *psDir = nListFd >= 0 ? fdopendir(nListFd) : NULL;
+    if (psDir == NULL)
+    {
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot list what was written for %s: %s", pszOutput,
+                 VSIStrerror(errno));
+        if (nListFd >= 0)
+            close(nListFd);
+        return FALSE;
+    }
+    char **papszNames = NULL;
+    int bOk = TRUE;
+    struct dirent *psEnt;
+    while (bOk && (psEnt = readdir(psDir)) != NULL)
+    {
+        if (strcmp(psEnt->d_name, ".") == 0 || strcmp(psEnt->d_name, "..") == 0)
+            continue;
+        struct stat sStat;
+        if (fstatat(nTaskFd, psEnt->d_name, &sStat, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(sStat.st_mode))
+        {
+            char *pszDir = BWPathDir(pszOutput);
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "The %s driver wrote '%s' beside %s, which is not a regular file: "
+                     "gdal_batchwarp publishes outputs made of files only; choose a form of the "
+                     "format written as files",
+                     pszDriver, CPLFormFilename(pszDir, psEnt->d_name, NULL), pszOutput);
+            CPLFree(pszDir);
+            bOk = FALSE;
+            break;
+        }
+        papszNames = CSLAddString(papszNames, psEnt->d_name);
+    }
+    closedir(psDir);
+    if (bOk && CSLFindStringCaseSensitive(papszNames, pszMain) < 0)
+    {
+        CPLError(CE_Failure, CPLE_AppDefined, "The %s driver wrote no file named %s", pszDriver,
+                 pszOutput);
+        bOk = FALSE;
+    }
+    int nMoved = 0;
+    for (; bOk && papszNames != NULL && papszNames[nMoved] != NULL; ++nMoved)
+    {
+        if (renameat(nTaskFd, papszNames[nMoved], nRunFd, papszNames[nMoved]) != 0)
+        {
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot move the new '%s' to publish it: %s",
+                     papszNames[nMoved], VSIStrerror(errno));
+            bOk = FALSE;
+            break;
+        }
+    }
+    for (int i = 0; i < nMoved; ++i)
+    {
+        if (bOk)
+            *ppapszFiles = CSLAddString(*ppapszFiles, papszNames[i]);
+        else
+            unlinkat(nRunFd, papszNames[i], 0);
+    }
+    CSLDestroy(papszNames);
+    return bOk;
+}
+
 /* The task once its place to write is known: pszWriteTo (through the pinned
- * directory), whose path is pszWriteName. Takes nothing. */
+ * directory), whose path is pszWriteName; nTaskFd, if not -1, is the task's
+ * own directory that holds it, in the run's temporary directory nRunFd (see
+ * RunTask). Takes nothing. */
 static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszSiblings,
                   const char *pszOutput, const char *pszTemp, const char *pszStaged,
-                  const char *pszWriteTo, const char *pszWriteName, int nThreads,
-                  char ***ppapszFiles)
+                  const char *pszWriteTo, const char *pszWriteName, int nThreads, int nTaskFd,
+                  int nRunFd, char ***ppapszFiles)
 {
     const int bStage = pszStaged != NULL;
-    /* A retried task may find the leftovers of an attempt that crashed. */
-    BWDiscardTemp(pszWriteTo);
+    /* A retried task may find the leftovers of an attempt that crashed (a
+     * task directory is new, and empty). */
+    if (nTaskFd < 0)
+        BWDiscardTemp(pszWriteTo);
     GDALDatasetH hSrc =
         OpenSource(pszSource, psWorker->nSourceSize, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
                    psWorker->papszInputDrivers, psWorker->papszOpenOptions, papszSiblings);
@@ -579,8 +704,10 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
      * dataset itself, so that every driver's sidecars (.msk, .ovr, .hdr)
      * are named; a PAM .aux.xml may only appear at close. */
     char **papszFiles = hOut != NULL ? GDALGetFileList(hOut) : NULL;
-    const int bVRT = hOut != NULL && GDALGetDatasetDriver(hOut) != NULL &&
-                     EQUAL(GDALGetDriverShortName(GDALGetDatasetDriver(hOut)), "VRT");
+    const char *pszDriver = hOut != NULL && GDALGetDatasetDriver(hOut) != NULL
+                                ? GDALGetDriverShortName(GDALGetDatasetDriver(hOut))
+                                : "output";
+    const int bVRT = EQUAL(pszDriver, "VRT");
     /* Close the output first: a VRT refers to the source. */
     if (hOut != NULL)
         GDALClose(hOut);
@@ -594,6 +721,12 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
     {
         const int nBefore = CSLCount(psWorker->sLog.papszErrors);
         ReferSourceFromFinalPlace(pszWriteTo, pszWriteName, pszOutput);
+        nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
+    }
+    if (hOut != NULL && EQUAL(pszDriver, "ENVI") && nErrorsAtClose == 0)
+    {
+        const int nBefore = CSLCount(psWorker->sLog.papszErrors);
+        NameOutputInEnviHeader(pszWriteTo, pszOutput);
         nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
     }
     if (hOut != NULL)
@@ -612,11 +745,17 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
      * it once it has this result (see PublishInSupervisor). */
     if (bOk && bStage)
         bOk = BWPublishStagedOutput(pszWriteTo, pszOutput, pszTemp);
+    if (bOk && nTaskFd >= 0)
+        bOk = MoveOutOfTaskDir(nTaskFd, nRunFd, pszOutput, BWPathName(pszWriteTo), pszDriver,
+                               ppapszFiles);
     if (bOk)
         BWInjectFaultAfterWrite(pszSource);
     if (!bOk)
-        BWDiscardTemp(pszWriteTo);
-    else if (!bStage)
+    {
+        if (nTaskFd < 0)
+            BWDiscardTemp(pszWriteTo);
+    }
+    else if (!bStage && nTaskFd < 0)
     {
         for (char **papszIter = papszFiles; papszIter && *papszIter; ++papszIter)
         {
@@ -628,9 +767,10 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
     return bOk;
 }
 
-static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papszSiblings,
-                   const char *pszOutput, const char *pszTemp, const char *pszStaged,
-                   const char *const *papszTempId, int nAttempt, int nThreads, char ***ppapszFiles)
+static int RunTask(BWWorker *psWorker, const char *pszId, const char *pszSource,
+                   CSLConstList papszSiblings, const char *pszOutput, const char *pszTemp,
+                   const char *pszStaged, const char *const *papszTempId, int nAttempt,
+                   int nThreads, char ***ppapszFiles)
 {
     if (BWInjectFault(pszSource, nAttempt))
         return FALSE;
@@ -644,30 +784,65 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     const int bStage = pszStaged != NULL;
     const int bPin = !bStage && !STARTS_WITH(pszTemp, "/vsi");
     char *pszWriteTo = NULL;
+    char *pszWriteName = NULL;
     char *pszTempDir = NULL;
     char *pszWriteDir = NULL;
+    char *pszTaskVia = NULL;
     int nPinFd = -1;
+    int nTaskFd = -1;
+    /* A local output is written alone in a directory of its own, in the
+     * run's temporary directory (in its namespace, so no output's name), so
+     * that every file the driver writes is known (see MoveOutOfTaskDir). */
+    char szTaskDir[64];
+    snprintf(szTaskDir, sizeof(szTaskDir), BW_TASK_DIR_PREFIX "%s", pszId);
+    const char *pszTaskDir = szTaskDir;
     if (bPin)
     {
         nPinFd = PinTempDir(pszTemp, papszTempId[0], papszTempId[1], &pszWriteDir);
         if (nPinFd < 0)
             return FALSE;
         pszTempDir = BWPathDir(pszTemp);
-        pszWriteTo = CPLStrdup(CPLFormFilename(pszWriteDir, BWPathName(pszTemp), NULL));
-        if (strcmp(pszWriteDir, pszTempDir) != 0)
+        /* A stale one, of an attempt of the task by a worker lost. */
+        BWRemoveTreeAt(nPinFd, pszTaskDir);
+        if (mkdirat(nPinFd, pszTaskDir, 0700) != 0 ||
+            (nTaskFd =
+                 openat(nPinFd, pszTaskDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         {
-            psWorker->sLog.pszViaDir = pszWriteDir;
-            psWorker->sLog.pszRealDir = pszTempDir;
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot create a directory in '%s': %s", pszTempDir,
+                     VSIStrerror(errno));
+            close(nPinFd);
+            CPLFree(pszWriteDir);
+            CPLFree(pszTempDir);
+            return FALSE;
         }
+        pszTaskVia = CPLStrdup(CPLFormFilename(pszWriteDir, pszTaskDir, NULL));
+        pszWriteTo = CPLStrdup(CPLFormFilename(pszTaskVia, BWPathName(pszTemp), NULL));
+        /* CPLFormFilename's result is one buffer: not nested. */
+        char *pszTaskReal = CPLStrdup(CPLFormFilename(pszTempDir, pszTaskDir, NULL));
+        pszWriteName = CPLStrdup(CPLFormFilename(pszTaskReal, BWPathName(pszTemp), NULL));
+        CPLFree(pszTaskReal);
+        /* Messages name the file by its temporary name, which the
+         * supervisor names as the output. */
+        psWorker->sLog.pszViaDir = pszTaskVia;
+        psWorker->sLog.pszRealDir = pszTempDir;
     }
     else
         pszWriteTo = CPLStrdup(bStage ? pszStaged : pszTemp);
-    const int bOk = WarpTo(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged,
-                           pszWriteTo, bPin ? pszTemp : pszWriteTo, nThreads, ppapszFiles);
+    const int bOk =
+        WarpTo(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged, pszWriteTo,
+               bPin ? pszWriteName : pszWriteTo, nThreads, nTaskFd, nPinFd, ppapszFiles);
     psWorker->sLog.pszViaDir = NULL;
     psWorker->sLog.pszRealDir = NULL;
+    if (nTaskFd >= 0)
+    {
+        /* Empty once published; else what a failed task left. */
+        close(nTaskFd);
+        BWRemoveTreeAt(nPinFd, pszTaskDir);
+    }
     if (nPinFd >= 0)
         close(nPinFd);
+    CPLFree(pszTaskVia);
+    CPLFree(pszWriteName);
     CPLFree(pszWriteDir);
     CPLFree(pszTempDir);
     CPLFree(pszWriteTo);
@@ -808,7 +983,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
         double dfDelay = 0.5;
         for (int iTry = 1;; ++iTry)
         {
-            bOk = RunTask(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged,
+            bOk = RunTask(psWorker, pszId, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged,
                           apszTempId, pszAttempt ? atoi(pszAttempt) : 1,
                           pszThreads ? atoi(pszThreads) : 1, &papszFiles);
             if (bOk || psWorker->sLog.pszTransport == NULL || iTry == nTries)

@@ -1,0 +1,117 @@
+"""Output formats beyond GTiff (-of): a dataset of several files, or written
+by CreateCopy (gdalwarp warps to a temporary GTiff, then copies). For each,
+-outdir ends with the files gdalwarp writes for the same source, options and
+output name, and no other; each file has gdalwarp's bytes where gdalwarp
+writes the same bytes twice over (some drivers record the time)."""
+import os
+
+import pytest
+from osgeo import gdal
+
+from conftest import all_files, driver_extension, file_bytes, make_raster
+
+WARP = ["-t_srs", "EPSG:3857"]
+
+# label: (driver, options, make_raster arguments[, output extension given by
+# -output_template]). Two sources each, -j 2.
+FORMATS = {
+    # Files that the driver's list (GDALGetFileList) does not name: made at
+    # close (MRF's index and data, BT's .prj, ISIS3's history, ILWIS's .grf
+    # and .csy), or even the main file (RRASTER's .grd, PDS4's label).
+    "MRF": ("MRF", ["-co", "COMPRESS=DEFLATE"], {}),
+    "BT": ("BT", [], {}),
+    "ISIS3_detached": ("ISIS3", ["-co", "DATA_LOCATION=EXTERNAL"], {}),
+    "ISIS3_no_history": ("ISIS3", ["-co", "DATA_LOCATION=EXTERNAL", "-co", "ADD_GDAL_HISTORY=NO"], {}),
+    "ILWIS": ("ILWIS", [], {}),
+    "RRASTER": ("RRASTER", [], {}),
+    "PDS4": ("PDS4", [], {}),
+    # Sidecars the driver lists. ENVI's header names the output as given.
+    "ENVI": ("ENVI", [], {}),
+    "ENVI_suffix_add": ("ENVI", ["-co", "SUFFIX=ADD"], {}, "bin"),
+    "EHdr": ("EHdr", [], {}),
+    "HFA_spill": ("HFA", ["-co", "USE_SPILL=YES"], {}),
+    "ERS": ("ERS", [], {}),
+    "RST": ("RST", [], {}),
+    "SAGA": ("SAGA", [], {}),
+    # CreateCopy only.
+    "PNG_worldfile": ("PNG", ["-co", "WORLDFILE=YES"], {"dtype": gdal.GDT_Byte, "bands": 3}),
+    "JPEG": ("JPEG", [], {"dtype": gdal.GDT_Byte, "bands": 3}),
+    "GIF": ("GIF", [], {"dtype": gdal.GDT_Byte}),
+    "AAIGrid": ("AAIGrid", [], {}),
+    "XYZ": ("XYZ", [], {}),
+}
+
+
+# Files whose bytes are not the warp's: ISIS3's history names the program
+# that wrote it (and the second it ran), and the label gives its size
+# (compared without the history in ISIS3_no_history); GDAL 3.6 writes
+# uninitialised memory in RST's .ref ("delta WGS84 : 4.65e-310 ..."), which
+# two gdalwarp runs may happen to share.
+NOT_COMPARED = {"ISIS3_detached": (".History.IsisCube", ".lbl"), "RST": (".ref",)}
+
+
+def _need(driver):
+    if gdal.GetDriverByName(driver) is None:
+        pytest.skip(f"GDAL has no {driver} driver")
+
+
+def _snapshot(directory):
+    return {name: file_bytes(os.path.join(directory, name)) for name in all_files(directory)}
+
+
+def _clear(directory):
+    for name in all_files(directory):
+        os.unlink(os.path.join(directory, name))
+
+
+@pytest.mark.parametrize("label", sorted(FORMATS))
+def test_files_and_bytes_are_gdalwarps(tmp_path, run_batchwarp, run_gdalwarp, label):
+    driver, options, spec, *named = FORMATS[label]
+    _need(driver)
+    options = [*WARP, "-of", driver, *options]
+    (tmp_path / "in").mkdir()
+    sources = [make_raster(tmp_path / "in" / f"s{i}.tif", seed=i, origin=(2.0 + 0.1 * i, 49.0), **spec)
+               for i in range(2)]
+    out = tmp_path / "out"
+    out.mkdir()
+    ext = named[0] if named else driver_extension(driver)
+    template = ["-output_template", "{stem}." + ext] if named else []
+    # gdalwarp writes each output twice at the very name gdal_batchwarp will
+    # use (some drivers record it): a file of the same bytes both times is
+    # repeatable.
+    expected, repeatable = {}, set()
+    for s in sources:
+        name = os.path.splitext(os.path.basename(s))[0] + (f".{ext}" if ext else "")
+        runs = []
+        for _ in range(2):
+            run_gdalwarp(options, s, out / name)
+            runs.append(_snapshot(out))
+            _clear(out)
+        assert set(runs[0]) == set(runs[1]), f"gdalwarp wrote different files: {runs}"
+        expected.update(runs[0])
+        repeatable |= {n for n in runs[0] if runs[0][n] == runs[1][n]}
+    res = run_batchwarp([*options, *template, "-q", "-j", "2", *sources, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    got = _snapshot(out)
+    assert sorted(got) == sorted(expected), "not the files gdalwarp writes"
+    differ = sorted(n for n in repeatable if got[n] != expected[n] and not n.endswith(NOT_COMPARED.get(label, ())))
+    assert differ == [], f"not gdalwarp's bytes: {differ}"
+    assert repeatable, "nothing to compare"
+
+
+def test_a_format_written_as_a_directory_tree_fails_clearly(tmp_path, run_batchwarp, run_gdalwarp):
+    """KMLSUPEROVERLAY's .kml form writes its tiles in directories beside it
+    (0/0/0.jpg, shared by every output of the directory): gdal_batchwarp,
+    which publishes files, fails the task naming the source and the reason,
+    and leaves nothing behind, not a .kml without its tiles."""
+    _need("KMLSUPEROVERLAY")
+    src = make_raster(tmp_path / "s.tif", dtype=gdal.GDT_Byte, bands=3)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    run_gdalwarp(["-of", "KMLSUPEROVERLAY"], src, ref / "s.kml")
+    assert any(os.path.isdir(ref / n) for n in all_files(ref)), "the premise: gdalwarp writes a tree"
+    out = tmp_path / "out"
+    res = run_batchwarp(["-of", "KMLSUPEROVERLAY", "-q", src, "-outdir", out])
+    assert res.returncode == 1, res.stderr
+    assert f"FAILED {src}" in res.stderr and "not a regular file" in res.stderr, res.stderr
+    assert all_files(out) == []
