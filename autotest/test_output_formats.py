@@ -4,6 +4,7 @@ by CreateCopy (gdalwarp warps to a temporary GTiff, then copies). For each,
 output name, and no other; each file has gdalwarp's bytes where gdalwarp
 writes the same bytes twice over (some drivers record the time)."""
 import os
+import subprocess
 
 import pytest
 from osgeo import gdal
@@ -12,8 +13,7 @@ from conftest import all_files, driver_extension, file_bytes, make_raster
 
 WARP = ["-t_srs", "EPSG:3857"]
 
-# label: (driver, options, make_raster arguments[, output extension given by
-# -output_template]). Two sources each, -j 2.
+# label: (driver, options, make_raster arguments). Two sources each, -j 2.
 FORMATS = {
     # Files that the driver's list (GDALGetFileList) does not name: made at
     # close (MRF's index and data, BT's .prj, ISIS3's history, ILWIS's .grf
@@ -27,18 +27,15 @@ FORMATS = {
     "PDS4": ("PDS4", [], {}),
     # Sidecars the driver lists. ENVI's header names the output as given.
     "ENVI": ("ENVI", [], {}),
-    "ENVI_suffix_add": ("ENVI", ["-co", "SUFFIX=ADD"], {}, "bin"),
     "EHdr": ("EHdr", [], {}),
     "HFA_spill": ("HFA", ["-co", "USE_SPILL=YES"], {}),
     "ERS": ("ERS", [], {}),
     "RST": ("RST", [], {}),
     "SAGA": ("SAGA", [], {}),
-    # CreateCopy only.
+    # CreateCopy only (GIF: see the failure test below).
     "PNG_worldfile": ("PNG", ["-co", "WORLDFILE=YES"], {"dtype": gdal.GDT_Byte, "bands": 3}),
     "JPEG": ("JPEG", [], {"dtype": gdal.GDT_Byte, "bands": 3}),
-    "GIF": ("GIF", [], {"dtype": gdal.GDT_Byte}),
     "AAIGrid": ("AAIGrid", [], {}),
-    "XYZ": ("XYZ", [], {}),
 }
 
 
@@ -64,9 +61,8 @@ def _clear(directory):
         os.unlink(os.path.join(directory, name))
 
 
-@pytest.mark.parametrize("label", sorted(FORMATS))
-def test_files_and_bytes_are_gdalwarps(tmp_path, run_batchwarp, run_gdalwarp, label):
-    driver, options, spec, *named = FORMATS[label]
+def _check_files_and_bytes(tmp_path, run_batchwarp, run_gdalwarp, label, extra):
+    driver, options, spec = FORMATS[label]
     _need(driver)
     options = [*WARP, "-of", driver, *options]
     (tmp_path / "in").mkdir()
@@ -74,29 +70,46 @@ def test_files_and_bytes_are_gdalwarps(tmp_path, run_batchwarp, run_gdalwarp, la
                for i in range(2)]
     out = tmp_path / "out"
     out.mkdir()
-    ext = named[0] if named else driver_extension(driver)
-    template = ["-output_template", "{stem}." + ext] if named else []
-    # gdalwarp writes each output twice at the very name gdal_batchwarp will
-    # use (some drivers record it): a file of the same bytes both times is
-    # repeatable.
+    ext = driver_extension(driver)
+    # gdalwarp writes each output at the very name gdal_batchwarp will use
+    # (some drivers record it), the first one twice: a file of the same bytes
+    # both times is repeatable, and so is the second output's file of the
+    # same suffix (s0.hdr, s1.hdr).
     expected, repeatable = {}, set()
-    for s in sources:
-        name = os.path.splitext(os.path.basename(s))[0] + (f".{ext}" if ext else "")
+    for i, s in enumerate(sources):
+        name = f"s{i}" + (f".{ext}" if ext else "")
         runs = []
-        for _ in range(2):
+        for _ in range(2 if i == 0 else 1):
             run_gdalwarp(options, s, out / name)
             runs.append(_snapshot(out))
             _clear(out)
-        assert set(runs[0]) == set(runs[1]), f"gdalwarp wrote different files: {runs}"
+        if i == 0:
+            assert set(runs[0]) == set(runs[1]), f"gdalwarp wrote different files: {runs}"
+            suffixes = {n[2:] for n in runs[0] if runs[0][n] == runs[1][n]}
         expected.update(runs[0])
-        repeatable |= {n for n in runs[0] if runs[0][n] == runs[1][n]}
-    res = run_batchwarp([*options, *template, "-q", "-j", "2", *sources, "-outdir", out])
+        repeatable |= {n for n in runs[0] if n[2:] in suffixes}
+    res = run_batchwarp([*extra, *options, "-q", "-j", "2", *sources, "-outdir", out])
     assert res.returncode == 0, res.stderr
     got = _snapshot(out)
     assert sorted(got) == sorted(expected), "not the files gdalwarp writes"
     differ = sorted(n for n in repeatable if got[n] != expected[n] and not n.endswith(NOT_COMPARED.get(label, ())))
     assert differ == [], f"not gdalwarp's bytes: {differ}"
     assert repeatable, "nothing to compare"
+
+
+@pytest.mark.parametrize("label", sorted(FORMATS))
+def test_files_and_bytes_are_gdalwarps(tmp_path, run_batchwarp, run_gdalwarp, label):
+    _check_files_and_bytes(tmp_path, run_batchwarp, run_gdalwarp, label, [])
+
+
+@pytest.mark.parametrize("label", ["MRF", "ISIS3_no_history", "ENVI"])
+def test_staged_outputs_are_gdalwarps_too(tmp_path, run_batchwarp, run_gdalwarp, label):
+    """Outputs to /vsi directories are written in a local staging directory,
+    then copied: the same files and bytes (an ISIS3 label names its data
+    file as the output names it, not as the staged copy was named)."""
+    _check_files_and_bytes(tmp_path, run_batchwarp, run_gdalwarp, label,
+                           ["--config", "BATCHWARP_STAGE_OUTPUTS", "YES", "--config", "CPL_TMPDIR", tmp_path])
+    assert [n for n in all_files(tmp_path) if n not in ("in", "out")] == [], "staged files left"
 
 
 def test_a_format_written_as_a_directory_tree_fails_clearly(tmp_path, run_batchwarp, run_gdalwarp):
@@ -114,4 +127,57 @@ def test_a_format_written_as_a_directory_tree_fails_clearly(tmp_path, run_batchw
     res = run_batchwarp(["-of", "KMLSUPEROVERLAY", "-q", src, "-outdir", out])
     assert res.returncode == 1, res.stderr
     assert f"FAILED {src}" in res.stderr and "not a regular file" in res.stderr, res.stderr
+    assert all_files(out) == []
+
+
+# The first run writes a sidecar that the second, with -overwrite, does not.
+OVERWRITES = {
+    "HFA_spill_then_not": ("HFA", ["-co", "USE_SPILL=YES"], [], {}),
+    "PNG_worldfile_then_not": ("PNG", ["-co", "WORLDFILE=YES"], [], {"dtype": gdal.GDT_Byte, "bands": 3}),
+    "ISIS3_history_then_not": ("ISIS3", ["-co", "DATA_LOCATION=EXTERNAL"],
+                               ["-co", "DATA_LOCATION=EXTERNAL", "-co", "ADD_GDAL_HISTORY=NO"], {}),
+}
+
+
+@pytest.mark.parametrize("label", sorted(OVERWRITES))
+def test_overwrite_leaves_gdalwarps_files(tmp_path, run_batchwarp, run_gdalwarp, label):
+    """gdalwarp -overwrite deletes the earlier dataset, every file of it,
+    before it writes the new one: none of the earlier sidecars is left
+    beside the new output (a stale .wld is read by other programs)."""
+    driver, first, second, spec = OVERWRITES[label]
+    _need(driver)
+    src = make_raster(tmp_path / "s.tif", **spec)
+    name = "s." + driver_extension(driver)
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    ref.mkdir()
+    run_gdalwarp([*WARP, "-of", driver, *first], src, ref / name)
+    before = all_files(ref)
+    run_gdalwarp([*WARP, "-of", driver, *second, "-overwrite"], src, ref / name)
+    assert all_files(ref) != before, "the premise: the second run writes fewer files"
+    res = run_batchwarp([*WARP, "-of", driver, *first, "-q", src, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == before
+    res = run_batchwarp([*WARP, "-of", driver, *second, "-q", "-overwrite", src, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == all_files(ref)
+
+
+@pytest.mark.parametrize("driver, options, spec", [
+    ("GIF", [], {"dtype": gdal.GDT_Byte, "bands": 2}),   # CreateCopy refuses 2 bands
+    ("MRF", [], {}),                                      # MRF's PNG refuses Float32, half-way
+])
+def test_a_driver_refusing_the_data_fails_the_task_and_leaves_nothing(tmp_path, run_batchwarp, gdalwarp_bin,
+                                                                      driver, options, spec):
+    _need(driver)
+    src = make_raster(tmp_path / "s.tif", **spec)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    res = subprocess.run([gdalwarp_bin, "-q", *WARP, "-of", driver, *options, src,
+                          ref / ("s." + driver_extension(driver))], capture_output=True, text=True)
+    assert res.returncode == 1, "the premise: gdalwarp fails"
+    reason = res.stderr.strip().splitlines()[0].split(": ", 1)[1]
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-of", driver, *options, "-q", src, "-outdir", out])
+    assert res.returncode == 1, res.stderr
+    assert f"FAILED {src}: {reason}" in res.stderr
     assert all_files(out) == []

@@ -208,15 +208,21 @@ static void CPL_STDCALL CollectFailure(CPLErr eClass, CPLErrorNum nNum, const ch
 static int PublishInSupervisor(const BWPlanItem *psItem, const BWMessage *psReply, char **ppszError)
 {
     char **papszFiles = NULL;
+    char **papszStale = NULL;
     const size_t nKey = strlen("FILE=");
     for (char **papszIter = psReply->papszFields; papszIter && *papszIter; ++papszIter)
     {
         if (strncmp(*papszIter, "FILE=", nKey) == 0)
             papszFiles = CSLAddString(papszFiles, *papszIter + nKey);
+        else if (STARTS_WITH(*papszIter, "STALE="))
+            papszStale = CSLAddString(papszStale, *papszIter + strlen("STALE="));
     }
     CPLPushErrorHandlerEx(CollectFailure, ppszError);
     const int bOk = BWPublishOutputFiles(psItem->pszTemp, psItem->pszOutput, papszFiles);
+    if (bOk)
+        BWRemoveStaleFiles(psItem->pszOutput, papszStale, papszFiles);
     CSLDestroy(papszFiles);
+    CSLDestroy(papszStale);
     CPLPopErrorHandler();
     if (!bOk)
     {
@@ -274,7 +280,12 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         BWDiscardTemp(psItem->pszTemp);
         BWDiscardTaskDir(psItem->pszTemp, CPLSPrintf("%d", iItem));
         if (psItem->pszStaged != NULL)
-            BWDiscardTemp(psItem->pszStaged);
+        {
+            /* Its own directory (see BWStagingPathFor). */
+            char *pszStagedDir = BWPathDir(psItem->pszStaged);
+            VSIRmdirRecursive(pszStagedDir);
+            CPLFree(pszStagedDir);
+        }
         pszError = CPLStrdup(psOutcome->pszFailure ? psOutcome->pszFailure : "worker lost");
         /* Out of address space, a worker can die without a word of its own
          * (a C++ allocation aborts, a thread cannot start). */

@@ -144,6 +144,25 @@ static void RemoveStaleSidecars(int nDirFd, const char *pszOutput, CSLConstList 
     }
 }
 
+void BWRemoveStaleFiles(const char *pszOutput, CSLConstList papszStale, CSLConstList papszNew)
+{
+    if (papszStale == NULL || STARTS_WITH(pszOutput, "/vsi"))
+        return;
+    char *pszOutDir = BWPathDir(pszOutput);
+    const int nOutFd = OpenOutDir(pszOutDir);
+    for (CSLConstList papszIter = papszStale; nOutFd >= 0 && *papszIter; ++papszIter)
+    {
+        struct stat sStat;
+        if (strchr(*papszIter, '/') == NULL &&
+            CSLFindStringCaseSensitive(papszNew, *papszIter) < 0 &&
+            fstatat(nOutFd, *papszIter, &sStat, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sStat.st_mode))
+            unlinkat(nOutFd, *papszIter, 0);
+    }
+    if (nOutFd >= 0)
+        close(nOutFd);
+    CPLFree(pszOutDir);
+}
+
 int BWPublishOutput(const char *pszTemp, const char *pszOutput)
 {
     /* Without the worker's list: the main file and its PAM sidecar. */
@@ -267,8 +286,13 @@ char *BWStagingPathFor(int nIndex, const char *pszOutput)
     const char *pszDir = BWTempDirOf(BWStagingDir());
     if (pszDir == NULL)
         return NULL;
-    return CPLStrdup(
-        CPLFormFilename(pszDir, CPLSPrintf("%d_%s", nIndex, BWPathName(pszOutput)), NULL));
+    /* Under the output's own name, in a directory of the task's own: a
+     * dataset names its files after its own name (an ISIS3 label its
+     * ^Core), and all that directory holds is the output. */
+    char *pszTaskDir = CPLStrdup(CPLFormFilename(pszDir, CPLSPrintf("%d", nIndex), NULL));
+    char *pszPath = CPLStrdup(CPLFormFilename(pszTaskDir, BWPathName(pszOutput), NULL));
+    CPLFree(pszTaskDir);
+    return pszPath;
 }
 
 /* Why a VSI call failed: errno for local files; for network file systems,
@@ -330,20 +354,6 @@ static int CopyFile(const char *pszFrom, const char *pszTo)
     return bOk;
 }
 
-/* pszName without ".pszExt" at its end (CPLFree it). Unlike CPLGetBasename,
- * a name without that extension is kept whole: ".x.batchwarp-tmp-1f" is a
- * stem, not ".x" with an extension. */
-static char *StemBefore(const char *pszName, const char *pszExt)
-{
-    char *pszStem = CPLStrdup(pszName);
-    const size_t nName = strlen(pszName);
-    const size_t nExt = strlen(pszExt);
-    if (nExt > 0 && nName > nExt + 1 && pszName[nName - nExt - 1] == '.' &&
-        EQUAL(pszName + nName - nExt, pszExt))
-        pszStem[nName - nExt - 1] = '\0';
-    return pszStem;
-}
-
 int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp)
 {
     /* A local destination gets the copies under their final names in this
@@ -351,27 +361,42 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
      * through whatever stands at the final name). */
     const int bLocal = !STARTS_WITH(pszOutput, "/vsi") && pszTemp != NULL;
     char **papszCopied = NULL;
-    /* The dataset's own list names its sidecars, whatever the driver's
-     * naming (.aux.xml, .msk, .ovr, .hdr). */
-    GDALDatasetH hDS = GDALOpenEx(pszStaged, GDAL_OF_RASTER, NULL, NULL, NULL);
-    char **papszFiles = hDS ? GDALGetFileList(hDS) : CSLAddString(NULL, pszStaged);
-    if (hDS != NULL)
-        GDALClose(hDS);
-    /* Both names end in the output's extension, if it has one; what
-     * follows the stem (".tif.aux.xml", ".hdr") names each sidecar. */
-    char *pszStem = StemBefore(BWPathName(pszStaged), CPLGetExtension(pszOutput));
-    char *pszOutDir = BWPathDir(pszOutput);
-    char *pszOutStem = StemBefore(BWPathName(pszOutput), CPLGetExtension(pszOutput));
-    char *pszTempDir = pszTemp ? BWPathDir(pszTemp) : NULL;
+    /* Every file of the directory the dataset was written in alone (see
+     * BWStagingPathFor): a driver's own list misses some (MRF's data and
+     * index, BT's .prj), and the main file last. */
+    char *pszStagedDir = BWPathDir(pszStaged);
+    char **papszNames = VSIReadDir(pszStagedDir);
+    char **papszFiles = NULL;
     int bOk = TRUE;
+    for (char **papszIter = papszNames; papszIter && *papszIter && bOk; ++papszIter)
+    {
+        VSIStatBufL sStat;
+        const char *pszPath = CPLFormFilename(pszStagedDir, *papszIter, NULL);
+        if (strcmp(*papszIter, ".") == 0 || strcmp(*papszIter, "..") == 0 ||
+            strcmp(*papszIter, BWPathName(pszStaged)) == 0)
+            continue;
+        if (VSIStatL(pszPath, &sStat) != 0 || !VSI_ISREG(sStat.st_mode))
+        {
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "The output driver wrote '%s' beside %s, which is not a regular file: "
+                     "gdal_batchwarp publishes outputs made of files only; choose a form of the "
+                     "format written as files",
+                     *papszIter, pszOutput);
+            bOk = FALSE;
+        }
+        else
+            papszFiles = CSLAddString(papszFiles, pszPath);
+    }
+    papszFiles = CSLAddString(papszFiles, pszStaged);
+    CSLDestroy(papszNames);
+    CPLFree(pszStagedDir);
+    char *pszOutDir = BWPathDir(pszOutput);
+    char *pszTempDir = pszTemp ? BWPathDir(pszTemp) : NULL;
     /* The main file last, so that a reader never finds it without its
      * sidecars. */
-    for (int i = CSLCount(papszFiles) - 1; bOk && i >= 0; --i)
+    for (int i = 0; bOk && papszFiles && papszFiles[i]; ++i)
     {
-        const char *pszName = BWPathName(papszFiles[i]);
-        if (strncmp(pszName, pszStem, strlen(pszStem)) != 0)
-            continue;
-        const char *pszTargetName = CPLSPrintf("%s%s", pszOutStem, pszName + strlen(pszStem));
+        const char *pszTargetName = BWPathName(papszFiles[i]);
         papszCopied = CSLAddString(papszCopied, pszTargetName);
         char *pszTarget =
             CPLStrdup(CPLFormFilename(bLocal ? pszTempDir : pszOutDir, pszTargetName, NULL));
@@ -389,12 +414,8 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
         }
     }
     CSLDestroy(papszCopied);
-    if (bOk)
-        BWDiscardTemp(pszStaged);
     CSLDestroy(papszFiles);
-    CPLFree(pszStem);
     CPLFree(pszOutDir);
-    CPLFree(pszOutStem);
     CPLFree(pszTempDir);
     return bOk;
 }

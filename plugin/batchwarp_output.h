@@ -12,6 +12,12 @@
 /* Deletes a temporary output and its sidecars, if present. Quiet. */
 void BWDiscardTemp(const char *pszTemp);
 
+/* Once the new output is in place: removes the files of the earlier output
+ * at pszOutput (papszStale, names in its directory, see the worker's
+ * OldOutputFiles) that the new one (papszNew) lacks, as gdalwarp's delete of
+ * the earlier dataset does. Only regular files. Quiet. */
+void BWRemoveStaleFiles(const char *pszOutput, CSLConstList papszStale, CSLConstList papszNew);
+
 /* Removes what a worker lost mid-task left in the task's own directory (see
  * BW_TASK_DIR_PREFIX) beside the temporary output pszTemp. Quiet. */
 void BWDiscardTaskDir(const char *pszTemp, const char *pszId);

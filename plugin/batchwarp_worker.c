@@ -169,6 +169,7 @@ typedef struct
     char *pszInitError; /* why INIT failed: every task then fails with it */
     BWErrorLog sLog;
     GIntBig nSourceSize; /* the current task's source size (SIZE), 0 if unknown */
+    char **papszStale;   /* the current task's earlier output's files (see OldOutputFiles) */
 } BWWorker;
 
 /* A cap on the worker's address space (as ulimit -v): an allocation past it
@@ -672,6 +673,49 @@ static int MoveOutOfTaskDir(int nTaskFd, int nRunFd, const char *pszOutput, cons
     return bOk;
 }
 
+/*
+ * The files of the earlier output at pszOutput (a task that finds one
+ * replaces it: -overwrite), as gdalwarp finds them: it deletes that dataset
+ * (GDALDriver::QuietDelete) before creating the new one, so that none of its
+ * sidecars is left beside the new output (an HFA .ige, a PNG .wld that
+ * other programs read). Their names, in the output's directory and named
+ * after it (never another dataset's files that a list may name); none for
+ * a VRT, whose list names its sources and whose delete removes only itself.
+ */
+static char **OldOutputFiles(const char *pszOutput)
+{
+    VSIStatBufL sStat;
+    if (VSIStatExL(pszOutput, &sStat, VSI_STAT_EXISTS_FLAG) != 0)
+        return NULL;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetH hOld = GDALOpenEx(pszOutput, GDAL_OF_RASTER, NULL, NULL, NULL);
+    char **papszNames = NULL;
+    GDALDriverH hDriver = hOld != NULL ? GDALGetDatasetDriver(hOld) : NULL;
+    if (hDriver != NULL && !EQUAL(GDALGetDriverShortName(hDriver), "VRT"))
+    {
+        char **papszList = GDALGetFileList(hOld);
+        char *pszDir = BWPathDir(pszOutput);
+        char *pszStem = CPLStrdup(CPLGetBasename(pszOutput));
+        for (char **papszIter = papszList; papszIter && *papszIter; ++papszIter)
+        {
+            char *pszFileDir = BWPathDir(*papszIter);
+            const char *pszName = BWPathName(*papszIter);
+            if (strcmp(pszFileDir, pszDir) == 0 && STARTS_WITH(pszName, pszStem) &&
+                (pszName[strlen(pszStem)] == '.' || pszName[strlen(pszStem)] == '\0'))
+                papszNames = CSLAddString(papszNames, pszName);
+            CPLFree(pszFileDir);
+        }
+        CPLFree(pszStem);
+        CPLFree(pszDir);
+        CSLDestroy(papszList);
+    }
+    if (hOld != NULL)
+        GDALClose(hOld);
+    CPLPopErrorHandler();
+    CPLErrorReset();
+    return papszNames;
+}
+
 /* The task once its place to write is known: pszWriteTo (through the pinned
  * directory), whose path is pszWriteName; nTaskFd, if not -1, is the task's
  * own directory that holds it, in the run's temporary directory nRunFd (see
@@ -745,6 +789,11 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
      * it once it has this result (see PublishInSupervisor). */
     if (bOk && bStage)
         bOk = BWPublishStagedOutput(pszWriteTo, pszOutput, pszTemp);
+    if (bOk && nTaskFd >= 0)
+    {
+        CSLDestroy(psWorker->papszStale);
+        psWorker->papszStale = OldOutputFiles(pszOutput);
+    }
     if (bOk && nTaskFd >= 0)
         bOk = MoveOutOfTaskDir(nTaskFd, nRunFd, pszOutput, BWPathName(pszWriteTo), pszDriver,
                                ppapszFiles);
@@ -828,6 +877,21 @@ static int RunTask(BWWorker *psWorker, const char *pszId, const char *pszSource,
     }
     else
         pszWriteTo = CPLStrdup(bStage ? pszStaged : pszTemp);
+    /* A staged output has a directory of its own too (see
+     * BWStagingPathFor), private to this run: by path. */
+    char *pszStagedDir = bStage ? BWPathDir(pszStaged) : NULL;
+    if (pszStagedDir != NULL)
+    {
+        VSIRmdirRecursive(pszStagedDir);
+        if (VSIMkdir(pszStagedDir, 0700) != 0)
+        {
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot create staging directory '%s': %s",
+                     pszStagedDir, VSIStrerror(errno));
+            CPLFree(pszStagedDir);
+            CPLFree(pszWriteTo);
+            return FALSE;
+        }
+    }
     const int bOk =
         WarpTo(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged, pszWriteTo,
                bPin ? pszWriteName : pszWriteTo, nThreads, nTaskFd, nPinFd, ppapszFiles);
@@ -841,6 +905,9 @@ static int RunTask(BWWorker *psWorker, const char *pszId, const char *pszSource,
     }
     if (nPinFd >= 0)
         close(nPinFd);
+    if (pszStagedDir != NULL)
+        VSIRmdirRecursive(pszStagedDir); /* copied, or what a failed task left */
+    CPLFree(pszStagedDir);
     CPLFree(pszTaskVia);
     CPLFree(pszWriteName);
     CPLFree(pszWriteDir);
@@ -1034,6 +1101,10 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
     for (char **papszIter = papszFiles; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "FILE", *papszIter);
     CSLDestroy(papszFiles);
+    for (char **papszIter = psWorker->papszStale; bOk && papszIter && *papszIter; ++papszIter)
+        papszReply = CSLAddNameValue(papszReply, "STALE", *papszIter);
+    CSLDestroy(psWorker->papszStale);
+    psWorker->papszStale = NULL;
     for (char **papszIter = psWorker->sLog.papszErrors; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "ERROR", *papszIter);
     for (char **papszIter = psWorker->sLog.papszMessages; papszIter && *papszIter; ++papszIter)
