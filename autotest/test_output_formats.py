@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from osgeo import gdal
 
-from conftest import all_files, driver_extension, file_bytes, make_raster
+from conftest import all_files, assert_same_raster, driver_extension, file_bytes, make_raster
 
 WARP = ["-t_srs", "EPSG:3857"]
 
@@ -181,3 +181,26 @@ def test_a_driver_refusing_the_data_fails_the_task_and_leaves_nothing(tmp_path, 
     assert res.returncode == 1, res.stderr
     assert f"FAILED {src}: {reason}" in res.stderr
     assert all_files(out) == []
+
+
+def test_two_outputs_sharing_a_file_fail_clearly_instead_of_sharing_it(tmp_path, run_batchwarp, run_gdalwarp):
+    """ENVI names the header of "x" and of "x.y" alike ("x.hdr"): gdalwarp
+    run on each writes one over the other, and one output is left with the
+    other's header. gdal_batchwarp publishes the first and fails the second,
+    naming the file; the first output is whole, with its own header."""
+    _need("ENVI")
+    (tmp_path / "in").mkdir()
+    small = make_raster(tmp_path / "in" / "x.tif", xsize=40, ysize=30)
+    large = make_raster(tmp_path / "in" / "x.y.tif", xsize=90, ysize=70, seed=1)
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-of", "ENVI", "-q", "-j", "2", small, large, "-outdir", out])
+    assert res.returncode == 1, res.stderr
+    assert f"'{out / 'x.hdr'}', a file of " in res.stderr and "is also a file of another output" in res.stderr
+    published = [n for n in ("x", "x.y") if (out / n).exists()]
+    assert len(published) == 1, all_files(out)
+    assert all_files(out) == sorted([published[0], f"{published[0]}.aux.xml", "x.hdr"])
+    # The one published reads as gdalwarp's output of its own source.
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    run_gdalwarp([*WARP, "-of", "ENVI"], small if published[0] == "x" else large, ref / published[0])
+    assert_same_raster(out / published[0], ref / published[0])

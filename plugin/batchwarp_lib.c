@@ -205,7 +205,8 @@ static void CPL_STDCALL CollectFailure(CPLErr eClass, CPLErrorNum nNum, const ch
  * kill can never leave a final name that the report does not list (outputs
  * staged for a remote directory are the exception: the worker copies them).
  */
-static int PublishInSupervisor(const BWPlanItem *psItem, const BWMessage *psReply, char **ppszError)
+static int PublishInSupervisor(const BWPlanItem *psItem, int iItem, const BWMessage *psReply,
+                               char **ppszError)
 {
     char **papszFiles = NULL;
     char **papszStale = NULL;
@@ -218,7 +219,12 @@ static int PublishInSupervisor(const BWPlanItem *psItem, const BWMessage *psRepl
             papszStale = CSLAddString(papszStale, *papszIter + strlen("STALE="));
     }
     CPLPushErrorHandlerEx(CollectFailure, ppszError);
-    const int bOk = BWPublishOutputFiles(psItem->pszTemp, psItem->pszOutput, papszFiles);
+    /* A local output is in its task's own directory (see the worker's
+     * RunTask). */
+    const int bOk = STARTS_WITH(psItem->pszTemp, "/vsi")
+                        ? BWPublishOutputFiles(psItem->pszTemp, psItem->pszOutput, papszFiles)
+                        : BWPublishTaskOutput(psItem->pszTemp, CPLSPrintf("%d", iItem),
+                                              psItem->pszOutput, papszFiles);
     if (bOk)
         BWRemoveStaleFiles(psItem->pszOutput, papszStale, papszFiles);
     CSLDestroy(papszFiles);
@@ -270,7 +276,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         if (pszSeconds != NULL)
             sResult.dfSeconds = CPLAtof(pszSeconds);
         if (sResult.bOk && psItem->pszStaged == NULL)
-            sResult.bOk = PublishInSupervisor(psItem, psOutcome->psReply, &pszError);
+            sResult.bOk = PublishInSupervisor(psItem, iItem, psOutcome->psReply, &pszError);
         eEnd = sResult.bOk ? BW_ATTEMPT_OK : BW_ATTEMPT_FAILED;
     }
     else

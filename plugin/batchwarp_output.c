@@ -199,7 +199,14 @@ static int OpenTempDir(int nOutFd, const char *pszOutDir, const char *pszTempDir
     return open(pszTempDir[0] ? pszTempDir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles)
+/* Files published in this run (their final paths), by BWPublishTaskOutput:
+ * a file of two outputs is not replaced by the second. */
+static CPLHashSet *psPublished = NULL;
+
+/* BWPublishOutputFiles, from the directory pszSubdir (NULL: none) of the
+ * temporary directory. */
+static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *pszOutput,
+                       CSLConstList papszFiles)
 {
     if (papszFiles == NULL || papszFiles[0] == NULL)
         return BWPublishOutput(pszTemp, pszOutput);
@@ -224,6 +231,15 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
                      pszTempDir, VSIStrerror(errno));
         bOk = nOutFd >= 0 && nTmpFd >= 0 && BWOutputDirInPlace(pszOutDir);
     }
+    /* The files are in the task's own directory in it (local outputs). */
+    int nSrcFd = nTmpFd;
+    if (bOk && pszSubdir != NULL &&
+        (nSrcFd = openat(nTmpFd, pszSubdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    {
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot open temporary directory '%s/%s': %s", pszTempDir,
+                 pszSubdir, VSIStrerror(errno));
+        bOk = FALSE;
+    }
     /* Nothing at a final name is touched unless every one can be replaced:
      * a failed task leaves the earlier output as it was. */
     for (CSLConstList papszIter = papszFiles; *papszIter && bOk; ++papszIter)
@@ -243,7 +259,7 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
                 continue;
             char *pszFrom = CPLStrdup(CPLFormFilename(pszTempDir, *papszIter, NULL));
             char *pszTo = CPLStrdup(CPLFormFilename(pszOutDir, *papszIter, NULL));
-            const int nRet = bLocal ? renameat(nTmpFd, *papszIter, nOutFd, *papszIter)
+            const int nRet = bLocal ? renameat(nSrcFd, *papszIter, nOutFd, *papszIter)
                                     : VSIRename(pszFrom, pszTo);
             if (nRet != 0)
             {
@@ -257,11 +273,51 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
     }
     if (bOk)
         RemoveStaleSidecars(nOutFd, pszOutput, papszFiles);
+    if (nSrcFd >= 0 && nSrcFd != nTmpFd)
+        close(nSrcFd);
     if (nTmpFd >= 0)
         close(nTmpFd);
     if (nOutFd >= 0)
         close(nOutFd);
     CPLFree(pszTempDir);
+    CPLFree(pszOutDir);
+    return bOk;
+}
+
+int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles)
+{
+    return PublishFrom(pszTemp, NULL, pszOutput, papszFiles);
+}
+
+int BWPublishTaskOutput(const char *pszTemp, const char *pszId, const char *pszOutput,
+                        CSLConstList papszFiles)
+{
+    if (psPublished == NULL)
+        psPublished = CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree);
+    char *pszOutDir = BWPathDir(pszOutput);
+    int bOk = TRUE;
+    for (CSLConstList papszIter = papszFiles; papszIter && *papszIter && bOk; ++papszIter)
+    {
+        const char *pszPath = CPLFormFilename(pszOutDir, *papszIter, NULL);
+        if (CPLHashSetLookup(psPublished, pszPath) != NULL)
+        {
+            CPLError(CE_Failure, CPLE_AppDefined,
+                     "'%s', a file of %s, is also a file of another output of this batch, "
+                     "published before: the two outputs' files share a name (the driver names "
+                     "it after the output's name), and gdal_batchwarp does not replace one by "
+                     "the other; give the outputs names whose files differ (-output_template)",
+                     pszPath, pszOutput);
+            bOk = FALSE;
+        }
+    }
+    char szTaskDir[64];
+    snprintf(szTaskDir, sizeof(szTaskDir), BW_TASK_DIR_PREFIX "%s", pszId);
+    if (bOk)
+        bOk = PublishFrom(pszTemp, szTaskDir, pszOutput, papszFiles);
+    for (CSLConstList papszIter = papszFiles; papszIter && *papszIter && bOk; ++papszIter)
+        CPLHashSetInsert(psPublished, CPLStrdup(CPLFormFilename(pszOutDir, *papszIter, NULL)));
+    /* Empty once published; else what is left of the task. */
+    BWDiscardTaskDir(pszTemp, pszId);
     CPLFree(pszOutDir);
     return bOk;
 }
@@ -532,6 +588,9 @@ static int CleanOneDir(const char *pszDir, char **ppszError)
 
 int BWPrepareOutputDirs(const BWPlan *psPlan, const char *pszOutDir, char **ppszError)
 {
+    if (psPublished != NULL)
+        CPLHashSetDestroy(psPublished);
+    psPublished = NULL;
     pszPreparedOutDir = pszOutDir;
     const int bOk = ForEachOutputDir(psPlan, PrepareOneDir, ppszError);
     pszPreparedOutDir = NULL;
@@ -540,5 +599,8 @@ int BWPrepareOutputDirs(const BWPlan *psPlan, const char *pszOutDir, char **ppsz
 
 void BWCleanOutputDirs(const BWPlan *psPlan)
 {
+    if (psPublished != NULL)
+        CPLHashSetDestroy(psPublished);
+    psPublished = NULL;
     ForEachOutputDir(psPlan, CleanOneDir, NULL);
 }

@@ -37,6 +37,14 @@ int BWPublishOutput(const char *pszTemp, const char *pszOutput);
  * .ovr, .msk) are removed after. Errors go to CPLError. */
 int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles);
 
+/* BWPublishOutputFiles for a local output that the worker left in the
+ * task's own directory (BW_TASK_DIR_PREFIX pszId) in the temporary
+ * directory, which is then removed. A file that another output of this run
+ * published (two outputs whose files share a name: ENVI names the header of
+ * "x" and of "x.y" "x.hdr") fails the task, and nothing is moved. */
+int BWPublishTaskOutput(const char *pszTemp, const char *pszId, const char *pszOutput,
+                        CSLConstList papszFiles);
+
 /* Outputs under /vsi (object stores, archives; not /vsimem/) cannot be
  * written in place by most drivers, nor renamed atomically: they are written
  * to a local staging directory (CPL_TMPDIR, else TMPDIR, else /tmp), then

@@ -602,14 +602,13 @@ static GDALDatasetH OpenSource(const char *pszSource, GIntBig nSize, unsigned in
  * that what the task wrote is what that directory holds: a driver's list of
  * files (GDALGetFileList) misses files made at close or never listed (MRF's
  * index and data, BT's .prj, ISIS3's detached history, ILWIS's .grf and .csy)
- * and even the main file (RRASTER's .grd, PDS4's label). Each file is moved
- * into the run's temporary directory nRunFd, beside the task directory
- * nTaskFd, for the supervisor to publish, and named in *ppapszFiles. A
+ * and even the main file (RRASTER's .grd, PDS4's label). Each file there is
+ * named in *ppapszFiles, for the supervisor to publish from that directory. A
  * directory (a KML super-overlay's tile tree, Zarr) is refused: outputs are
- * published as files. Returns FALSE with the error raised, and nothing moved.
+ * published as files. Returns FALSE with the error raised.
  */
-static int MoveOutOfTaskDir(int nTaskFd, int nRunFd, const char *pszOutput, const char *pszMain,
-                            const char *pszDriver, char ***ppapszFiles)
+static int ListTaskDir(int nTaskFd, const char *pszOutput, const char *pszMain,
+                       const char *pszDriver, char ***ppapszFiles)
 {
     const int nListFd = dup(nTaskFd);
     DIR *psDir = nListFd >= 0 ? fdopendir(nListFd) : NULL;
@@ -651,24 +650,8 @@ static int MoveOutOfTaskDir(int nTaskFd, int nRunFd, const char *pszOutput, cons
                  pszOutput);
         bOk = FALSE;
     }
-    int nMoved = 0;
-    for (; bOk && papszNames != NULL && papszNames[nMoved] != NULL; ++nMoved)
-    {
-        if (renameat(nTaskFd, papszNames[nMoved], nRunFd, papszNames[nMoved]) != 0)
-        {
-            CPLError(CE_Failure, CPLE_FileIO, "Cannot move the new '%s' to publish it: %s",
-                     papszNames[nMoved], VSIStrerror(errno));
-            bOk = FALSE;
-            break;
-        }
-    }
-    for (int i = 0; i < nMoved; ++i)
-    {
-        if (bOk)
-            *ppapszFiles = CSLAddString(*ppapszFiles, papszNames[i]);
-        else
-            unlinkat(nRunFd, papszNames[i], 0);
-    }
+    if (bOk)
+        *ppapszFiles = CSLMerge(*ppapszFiles, papszNames);
     CSLDestroy(papszNames);
     return bOk;
 }
@@ -718,12 +701,12 @@ static char **OldOutputFiles(const char *pszOutput)
 
 /* The task once its place to write is known: pszWriteTo (through the pinned
  * directory), whose path is pszWriteName; nTaskFd, if not -1, is the task's
- * own directory that holds it, in the run's temporary directory nRunFd (see
+ * own directory that holds it, in the run's temporary directory (see
  * RunTask). Takes nothing. */
 static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszSiblings,
                   const char *pszOutput, const char *pszTemp, const char *pszStaged,
                   const char *pszWriteTo, const char *pszWriteName, int nThreads, int nTaskFd,
-                  int nRunFd, char ***ppapszFiles)
+                  char ***ppapszFiles)
 {
     const int bStage = pszStaged != NULL;
     /* A retried task may find the leftovers of an attempt that crashed (a
@@ -795,8 +778,7 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
         psWorker->papszStale = OldOutputFiles(pszOutput);
     }
     if (bOk && nTaskFd >= 0)
-        bOk = MoveOutOfTaskDir(nTaskFd, nRunFd, pszOutput, BWPathName(pszWriteTo), pszDriver,
-                               ppapszFiles);
+        bOk = ListTaskDir(nTaskFd, pszOutput, BWPathName(pszWriteTo), pszDriver, ppapszFiles);
     if (bOk)
         BWInjectFaultAfterWrite(pszSource);
     if (!bOk)
@@ -841,7 +823,7 @@ static int RunTask(BWWorker *psWorker, const char *pszId, const char *pszSource,
     int nTaskFd = -1;
     /* A local output is written alone in a directory of its own, in the
      * run's temporary directory (in its namespace, so no output's name), so
-     * that every file the driver writes is known (see MoveOutOfTaskDir). */
+     * that every file the driver writes is known (see ListTaskDir). */
     char szTaskDir[64];
     snprintf(szTaskDir, sizeof(szTaskDir), BW_TASK_DIR_PREFIX "%s", pszId);
     const char *pszTaskDir = szTaskDir;
@@ -894,14 +876,16 @@ static int RunTask(BWWorker *psWorker, const char *pszId, const char *pszSource,
     }
     const int bOk =
         WarpTo(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged, pszWriteTo,
-               bPin ? pszWriteName : pszWriteTo, nThreads, nTaskFd, nPinFd, ppapszFiles);
+               bPin ? pszWriteName : pszWriteTo, nThreads, nTaskFd, ppapszFiles);
     psWorker->sLog.pszViaDir = NULL;
     psWorker->sLog.pszRealDir = NULL;
     if (nTaskFd >= 0)
     {
-        /* Empty once published; else what a failed task left. */
+        /* The supervisor publishes from it, then removes it; what a failed
+         * task left goes now. */
         close(nTaskFd);
-        BWRemoveTreeAt(nPinFd, pszTaskDir);
+        if (!bOk)
+            BWRemoveTreeAt(nPinFd, pszTaskDir);
     }
     if (nPinFd >= 0)
         close(nPinFd);
