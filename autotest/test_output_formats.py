@@ -4,11 +4,15 @@ by CreateCopy (gdalwarp warps to a temporary GTiff, then copies). For each,
 output name, and no other; each file has gdalwarp's bytes where gdalwarp
 writes the same bytes twice over (some drivers record the time)."""
 import os
+import pathlib
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 from osgeo import gdal
 
+from attacker import as_nobody, needs_root
 from conftest import all_files, assert_same_raster, driver_extension, file_bytes, make_raster
 
 WARP = ["-t_srs", "EPSG:3857"]
@@ -204,3 +208,44 @@ def test_two_outputs_sharing_a_file_fail_clearly_instead_of_sharing_it(tmp_path,
     ref.mkdir()
     run_gdalwarp([*WARP, "-of", "ENVI"], small if published[0] == "x" else large, ref / published[0])
     assert_same_raster(out / published[0], ref / published[0])
+
+
+@needs_root
+def test_overwrite_removes_no_file_on_the_word_of_another_users_output(run_batchwarp):
+    """In an output directory others write to (0777), another user's file at
+    an output's name is replaced with -overwrite, but its files are not
+    removed on its own word: here an ENVI dataset of nobody's whose header,
+    s.hdr, is a file of root's (say, one root keeps there). The earlier
+    output's list is taken only from a file of the run's own user, and only
+    files of the run's own user are removed. (Fails on the code before:
+    root's s.hdr was removed as a stale sidecar.)"""
+    _need("ENVI")
+    base = pathlib.Path(tempfile.mkdtemp(prefix="bw_stale_", dir="/tmp"))  # reachable by nobody
+    try:
+        _overwrite_over_nobodys_envi(base, run_batchwarp)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _overwrite_over_nobodys_envi(base, run_batchwarp):
+    os.chmod(base, 0o755)
+    src = make_raster(base / "s.tif")
+    os.chmod(src, 0o644)
+    out = base / "out"
+    out.mkdir()
+    os.chmod(out, 0o777)
+    # nobody writes an ENVI dataset under the output's name (s.tif and s.hdr)...
+    staged = base / "nobody"
+    staged.mkdir()
+    os.chmod(staged, 0o777)
+    as_nobody("gdal_translate", "-q", "-of", "ENVI", str(src), str(staged / "s.tif"))
+    as_nobody("mv", str(staged / "s.tif"), str(out / "s.tif"))
+    # ...whose header is root's own file.
+    os.rename(staged / "s.hdr", out / "s.hdr")
+    os.chown(out / "s.hdr", 0, 0)
+    header = (out / "s.hdr").read_bytes()
+    assert gdal.Info(str(out / "s.tif"), format="json")["driverShortName"] == "ENVI", "the premise"
+    res = run_batchwarp([*WARP, "-q", "-overwrite", src, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert (out / "s.hdr").read_bytes() == header
+    assert os.stat(out / "s.tif").st_uid == 0

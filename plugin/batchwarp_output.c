@@ -155,7 +155,8 @@ void BWRemoveStaleFiles(const char *pszOutput, CSLConstList papszStale, CSLConst
         struct stat sStat;
         if (strchr(*papszIter, '/') == NULL &&
             CSLFindStringCaseSensitive(papszNew, *papszIter) < 0 &&
-            fstatat(nOutFd, *papszIter, &sStat, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sStat.st_mode))
+            fstatat(nOutFd, *papszIter, &sStat, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(sStat.st_mode) && sStat.st_uid == geteuid())
             unlinkat(nOutFd, *papszIter, 0);
     }
     if (nOutFd >= 0)

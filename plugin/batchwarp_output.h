@@ -15,7 +15,8 @@ void BWDiscardTemp(const char *pszTemp);
 /* Once the new output is in place: removes the files of the earlier output
  * at pszOutput (papszStale, names in its directory, see the worker's
  * OldOutputFiles) that the new one (papszNew) lacks, as gdalwarp's delete of
- * the earlier dataset does. Only regular files. Quiet. */
+ * the earlier dataset does. Only regular files of our own user: another
+ * user's file is not ours to remove. Quiet. */
 void BWRemoveStaleFiles(const char *pszOutput, CSLConstList papszStale, CSLConstList papszNew);
 
 /* Removes what a worker lost mid-task left in the task's own directory (see

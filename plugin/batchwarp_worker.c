@@ -670,6 +670,13 @@ static char **OldOutputFiles(const char *pszOutput)
     VSIStatBufL sStat;
     if (VSIStatExL(pszOutput, &sStat, VSI_STAT_EXISTS_FLAG) != 0)
         return NULL;
+    /* A local earlier output's list is taken only from a regular file of our
+     * own user: one that another user wrote (or put there) could name any
+     * file of ours beside it as its own. */
+    struct stat sLocal;
+    if (!STARTS_WITH(pszOutput, "/vsi") &&
+        (lstat(pszOutput, &sLocal) != 0 || !S_ISREG(sLocal.st_mode) || sLocal.st_uid != geteuid()))
+        return NULL;
     CPLPushErrorHandler(CPLQuietErrorHandler);
     GDALDatasetH hOld = GDALOpenEx(pszOutput, GDAL_OF_RASTER, NULL, NULL, NULL);
     char **papszNames = NULL;
