@@ -206,7 +206,7 @@ static void CPL_STDCALL CollectFailure(CPLErr eClass, CPLErrorNum nNum, const ch
  * staged for a remote directory are the exception: the worker copies them).
  */
 static int PublishInSupervisor(const BWPlanItem *psItem, int iItem, const BWMessage *psReply,
-                               char **ppszError)
+                               int bKeep, char **ppszError)
 {
     char **papszFiles = NULL;
     char **papszStale = NULL;
@@ -224,7 +224,7 @@ static int PublishInSupervisor(const BWPlanItem *psItem, int iItem, const BWMess
     const int bOk = STARTS_WITH(psItem->pszTemp, "/vsi")
                         ? BWPublishOutputFiles(psItem->pszTemp, psItem->pszOutput, papszFiles)
                         : BWPublishTaskOutput(psItem->pszTemp, CPLSPrintf("%d", iItem),
-                                              psItem->pszOutput, papszFiles);
+                                              psItem->pszOutput, papszFiles, bKeep);
     if (bOk)
         BWRemoveStaleFiles(psItem->pszOutput, papszStale, papszFiles);
     CSLDestroy(papszFiles);
@@ -276,7 +276,8 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         if (pszSeconds != NULL)
             sResult.dfSeconds = CPLAtof(pszSeconds);
         if (sResult.bOk && psItem->pszStaged == NULL)
-            sResult.bOk = PublishInSupervisor(psItem, iItem, psOutcome->psReply, &pszError);
+            sResult.bOk = PublishInSupervisor(psItem, iItem, psOutcome->psReply,
+                                              !psBatch->psOptions->bOverwrite, &pszError);
         eEnd = sResult.bOk ? BW_ATTEMPT_OK : BW_ATTEMPT_FAILED;
     }
     else

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,10 +101,13 @@ void BWDiscardTaskDir(const char *pszTemp, const char *pszId)
 /* What stands at a final name may be replaced only if it is a regular file
  * (or nothing): rename() then swaps it atomically, and never follows a link.
  * Anything else (a directory, a link someone planted, a device) is not ours
- * to replace, and a driver delete there could reach far beyond it. The entry
- * pszName of the directory nDirFd (-1: pszPath, under /vsi); pszPath names it
- * in messages. */
-static int CheckReplaceable(int nDirFd, const char *pszName, const char *pszPath)
+ * to replace, and a driver delete there could reach far beyond it. Without
+ * -overwrite (bKeep), the output was not there when the batch was planned:
+ * a main file there now is someone else's (kept), and so is a sidecar of
+ * another user. The entry pszName of the directory nDirFd (-1: pszPath,
+ * under /vsi); pszPath names it in messages. */
+static int CheckReplaceable(int nDirFd, const char *pszName, const char *pszPath, int bKeep,
+                            int bMain)
 {
     if (nDirFd < 0)
         return TRUE;
@@ -113,6 +117,23 @@ static int CheckReplaceable(int nDirFd, const char *pszName, const char *pszPath
         if (errno == ENOENT)
             return TRUE;
         CPLError(CE_Failure, CPLE_FileIO, "Cannot replace '%s': %s", pszPath, VSIStrerror(errno));
+        return FALSE;
+    }
+    if (S_ISREG(sStat.st_mode) && bKeep && bMain)
+    {
+        CPLError(CE_Failure, CPLE_FileIO,
+                 "'%s' appeared during the run (it was not there when the batch was planned): "
+                 "without -overwrite gdal_batchwarp replaces nothing, and left it as it was.",
+                 pszPath);
+        return FALSE;
+    }
+    if (S_ISREG(sStat.st_mode) && bKeep && sStat.st_uid != geteuid())
+    {
+        CPLError(CE_Failure, CPLE_FileIO,
+                 "'%s' belongs to another user (uid %ld): without -overwrite gdal_batchwarp "
+                 "neither replaces nor removes it, nor puts an output beside it, and left it as it "
+                 "was.",
+                 pszPath, (long)sStat.st_uid);
         return FALSE;
     }
     if (S_ISREG(sStat.st_mode))
@@ -130,12 +151,34 @@ static int CheckReplaceable(int nDirFd, const char *pszName, const char *pszPath
 /* Sidecars that GDAL attaches to a dataset by name: those of an earlier
  * output that the new one lacks must not attach to it. Only regular files
  * are unlinked (unlink never follows a link anyway). */
+static const char *const apszStaleSuffixes[] = {".aux.xml", ".ovr", ".msk", NULL};
+
+/* Whether those the new output lacks can all go (see RemoveStaleSidecars):
+ * a link or a directory there would attach to the output as well. */
+static int CheckStaleSidecars(int nDirFd, const char *pszOutput, CSLConstList papszNewNames,
+                              int bKeep)
+{
+    int bOk = TRUE;
+    for (int i = 0; apszStaleSuffixes[i] != NULL && nDirFd >= 0 && bOk; ++i)
+    {
+        char *pszName = CPLStrdup(CPLSPrintf("%s%s", BWPathName(pszOutput), apszStaleSuffixes[i]));
+        if (CSLFindStringCaseSensitive(papszNewNames, pszName) < 0)
+        {
+            char *pszDir = BWPathDir(pszOutput);
+            bOk = CheckReplaceable(nDirFd, pszName, CPLFormFilename(pszDir, pszName, NULL), bKeep,
+                                   FALSE);
+            CPLFree(pszDir);
+        }
+        CPLFree(pszName);
+    }
+    return bOk;
+}
+
 static void RemoveStaleSidecars(int nDirFd, const char *pszOutput, CSLConstList papszNewNames)
 {
-    static const char *const apszSuffixes[] = {".aux.xml", ".ovr", ".msk", NULL};
-    for (int i = 0; apszSuffixes[i] != NULL && nDirFd >= 0; ++i)
+    for (int i = 0; apszStaleSuffixes[i] != NULL && nDirFd >= 0; ++i)
     {
-        const char *pszName = CPLSPrintf("%s%s", BWPathName(pszOutput), apszSuffixes[i]);
+        const char *pszName = CPLSPrintf("%s%s", BWPathName(pszOutput), apszStaleSuffixes[i]);
         if (CSLFindStringCaseSensitive(papszNewNames, pszName) >= 0)
             continue;
         struct stat sStat;
@@ -162,6 +205,20 @@ void BWRemoveStaleFiles(const char *pszOutput, CSLConstList papszStale, CSLConst
     if (nOutFd >= 0)
         close(nOutFd);
     CPLFree(pszOutDir);
+}
+
+/* One file into place: without -overwrite (bKeep), the main file never over
+ * one that appeared since the check (RENAME_NOREPLACE; a file system
+ * without it has had the check). */
+static int RenameInto(int nTmpFd, int nOutFd, const char *pszName, int bNoReplace)
+{
+    if (bNoReplace)
+    {
+        const int nRet = renameat2(nTmpFd, pszName, nOutFd, pszName, RENAME_NOREPLACE);
+        if (nRet == 0 || (errno != EINVAL && errno != ENOSYS))
+            return nRet;
+    }
+    return renameat(nTmpFd, pszName, nOutFd, pszName);
 }
 
 int BWPublishOutput(const char *pszTemp, const char *pszOutput)
@@ -207,7 +264,7 @@ static CPLHashSet *psPublished = NULL;
 /* BWPublishOutputFiles, from the directory pszSubdir (NULL: none) of the
  * temporary directory. */
 static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *pszOutput,
-                       CSLConstList papszFiles)
+                       CSLConstList papszFiles, int bKeep)
 {
     if (papszFiles == NULL || papszFiles[0] == NULL)
         return BWPublishOutput(pszTemp, pszOutput);
@@ -246,9 +303,11 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
     for (CSLConstList papszIter = papszFiles; *papszIter && bOk; ++papszIter)
     {
         if (strchr(*papszIter, '/') == NULL)
-            bOk =
-                CheckReplaceable(nOutFd, *papszIter, CPLFormFilename(pszOutDir, *papszIter, NULL));
+            bOk = CheckReplaceable(nOutFd, *papszIter, CPLFormFilename(pszOutDir, *papszIter, NULL),
+                                   bKeep, strcmp(*papszIter, pszMain) == 0);
     }
+    if (bOk)
+        bOk = CheckStaleSidecars(nOutFd, pszOutput, papszFiles, bKeep);
     /* Two passes: sidecars, then the main file, so that a reader never
      * finds the dataset without them. */
     for (int nPass = 0; nPass < 2 && bOk; ++nPass)
@@ -260,9 +319,18 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
                 continue;
             char *pszFrom = CPLStrdup(CPLFormFilename(pszTempDir, *papszIter, NULL));
             char *pszTo = CPLStrdup(CPLFormFilename(pszOutDir, *papszIter, NULL));
-            const int nRet = bLocal ? renameat(nSrcFd, *papszIter, nOutFd, *papszIter)
+            const int nRet = bLocal ? RenameInto(nSrcFd, nOutFd, *papszIter, bKeep && bIsMain)
                                     : VSIRename(pszFrom, pszTo);
-            if (nRet != 0)
+            if (nRet != 0 && errno == EEXIST && bLocal)
+            {
+                CPLError(CE_Failure, CPLE_FileIO,
+                         "'%s' appeared during the run (it was not there when the batch was "
+                         "planned): without -overwrite gdal_batchwarp replaces nothing, and left "
+                         "it as it was.",
+                         pszTo);
+                bOk = FALSE;
+            }
+            else if (nRet != 0)
             {
                 CPLError(CE_Failure, CPLE_FileIO, "Cannot move the new '%s' into place: %s", pszTo,
                          VSIStrerror(errno));
@@ -287,11 +355,11 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
 
 int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles)
 {
-    return PublishFrom(pszTemp, NULL, pszOutput, papszFiles);
+    return PublishFrom(pszTemp, NULL, pszOutput, papszFiles, FALSE);
 }
 
 int BWPublishTaskOutput(const char *pszTemp, const char *pszId, const char *pszOutput,
-                        CSLConstList papszFiles)
+                        CSLConstList papszFiles, int bKeep)
 {
     if (psPublished == NULL)
         psPublished = CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree);
@@ -314,7 +382,7 @@ int BWPublishTaskOutput(const char *pszTemp, const char *pszId, const char *pszO
     char szTaskDir[64];
     snprintf(szTaskDir, sizeof(szTaskDir), BW_TASK_DIR_PREFIX "%s", pszId);
     if (bOk)
-        bOk = PublishFrom(pszTemp, szTaskDir, pszOutput, papszFiles);
+        bOk = PublishFrom(pszTemp, szTaskDir, pszOutput, papszFiles, bKeep);
     for (CSLConstList papszIter = papszFiles; papszIter && *papszIter && bOk; ++papszIter)
         CPLHashSetInsert(psPublished, CPLStrdup(CPLFormFilename(pszOutDir, *papszIter, NULL)));
     /* Empty once published; else what is left of the task. */

@@ -42,9 +42,13 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
  * task's own directory (BW_TASK_DIR_PREFIX pszId) in the temporary
  * directory, which is then removed. A file that another output of this run
  * published (two outputs whose files share a name: ENVI names the header of
- * "x" and of "x.y" "x.hdr") fails the task, and nothing is moved. */
+ * "x" and of "x.y" "x.hdr") fails the task, and nothing is moved. With
+ * bKeep (no -overwrite: the output was not there when the batch was
+ * planned), a main file that appeared at the final name since is kept (the
+ * rename never replaces it) and the task fails, as it does for a sidecar
+ * name that holds a file of another user. */
 int BWPublishTaskOutput(const char *pszTemp, const char *pszId, const char *pszOutput,
-                        CSLConstList papszFiles);
+                        CSLConstList papszFiles, int bKeep);
 
 /* Outputs under /vsi (object stores, archives; not /vsimem/) cannot be
  * written in place by most drivers, nor renamed atomically: they are written
