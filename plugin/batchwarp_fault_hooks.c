@@ -130,6 +130,12 @@ void BWFaultWorkerStarted(void)
 
 int BWFaultPlanBuilt(int bBuilt)
 {
+    /* gate_plan: the gate in the supervisor, once the plan is built. */
+    const char *pszSpec = getenv("GDAL_BATCHWARP_TEST_FAULTS");
+    char **papszEntries = pszSpec ? CSLTokenizeString2(pszSpec, ",", 0) : NULL;
+    if (bBuilt && CSLFindString(papszEntries, "gate_plan") >= 0)
+        RunAction("gate");
+    CSLDestroy(papszEntries);
     const char *pszPath = getenv("GDAL_BATCHWARP_TEST_EVENTS");
     if (pszPath == NULL)
         return bBuilt;

@@ -11,7 +11,10 @@
  * $GDAL_BATCHWARP_TEST_GATE exists (a test acts in between, e.g. swaps a
  * directory); a "_once" suffix acts on the first attempt only, so a retry
  * succeeds. The action gate_after (BWInjectFaultAfterWrite) is gate once
- * the output is written and closed, before the supervisor renames it.
+ * the output is written and closed, before the supervisor renames it. The
+ * entry gate_plan (no base name) is the gate in the supervisor once the
+ * plan is built, before the output directories are prepared
+ * (BWFaultPlanBuilt).
  */
 #ifndef BATCHWARP_FAULT_HOOKS_H_INCLUDED
 #define BATCHWARP_FAULT_HOOKS_H_INCLUDED

@@ -585,7 +585,9 @@ int BWPrepareOutDir(const char *pszOutDir, char **ppszError)
             CPLSPrintf("Output directory '%s' is not writable: %s", pszOutDir, VSIStrerror(errno)));
         return FALSE;
     }
-    return TRUE;
+    /* The one the batch was planned with, reached through no other user's
+     * link (see BWPinOutDir). */
+    return BWPinOutDir(pszOutDir, ppszError);
 }
 
 /* Calls pfnEach once for each directory that receives outputs (and the

@@ -22,6 +22,7 @@
 #include "batchwarp_report.h"
 #include "batchwarp_shard.h"
 #include "batchwarp_sources.h"
+#include "batchwarp_temp.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 
@@ -548,7 +549,9 @@ static int ScanStopRequested(void *pData)
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
     memset(psPlan, 0, sizeof(*psPlan));
-    if (!CheckOutDirIsNotSource(psOptions, ppszError))
+    BWUnpinOutDir();
+    if (!CheckOutDirIsNotSource(psOptions, ppszError) ||
+        !BWPinOutDir(psOptions->pszOutDir, ppszError))
         return FALSE;
     BWSourceList sSources;
     BWCollectSourcesEx(psOptions->papszSources, psOptions->bRecursive, psOptions->pszOutDir,

@@ -313,6 +313,138 @@ int BWOutputDirInPlace(const char *pszDir)
     return FALSE;
 }
 
+/* -outdir as the batch was planned (BWPinOutDir): its path, and the
+ * directory found there, if one was. */
+static char *pszPinnedOutDir = NULL;
+static int bPinnedExists = FALSE;
+static dev_t nPinnedDev = 0;
+static ino_t nPinnedIno = 0;
+
+/* The symbolic links on the way to the absolute path pszAbs (and in their
+ * targets) must be ours, root's or of the owner of the directory holding
+ * them: a link another user put into a directory others can write to (a
+ * world-writable one, as /tmp) may lead anywhere, and may have been put in
+ * place of the directory meant (fs.protected_symlinks refuses such links in
+ * sticky directories; gdal_batchwarp in every directory). */
+static int CheckLinksOnPath(const char *pszAbs, const char *pszOutDir, int nDepth, char **ppszError)
+{
+    char **papszParts = CSLTokenizeString2(pszAbs, "/", 0);
+    char *pszPrefix = CPLStrdup("");
+    int bOk = TRUE;
+    for (int i = 0; papszParts != NULL && papszParts[i] != NULL && bOk; ++i)
+    {
+        char *pszNext = CPLStrdup(CPLSPrintf("%s/%s", pszPrefix, papszParts[i]));
+        struct stat sLink;
+        struct stat sDir;
+        if (lstat(pszNext, &sLink) != 0)
+        {
+            CPLFree(pszNext);
+            break; /* not there yet: made later, and then checked again */
+        }
+        if (S_ISLNK(sLink.st_mode) && sLink.st_uid != geteuid() && sLink.st_uid != 0 &&
+            (stat(pszPrefix[0] ? pszPrefix : "/", &sDir) != 0 || sDir.st_uid != sLink.st_uid))
+        {
+            *ppszError = CPLStrdup(CPLSPrintf(
+                "'%s' on the way to -outdir '%s' is a symbolic link of another user (uid %ld) in "
+                "a directory that is not theirs: gdal_batchwarp does not follow it (it may have "
+                "been put in place of the directory you mean). Name the directory itself.",
+                pszNext, pszOutDir, (long)sLink.st_uid));
+            bOk = FALSE;
+        }
+        else if (S_ISLNK(sLink.st_mode) && nDepth < 16)
+        {
+            char szTarget[4096];
+            const ssize_t nLen = readlink(pszNext, szTarget, sizeof(szTarget) - 1);
+            if (nLen > 0)
+            {
+                szTarget[nLen] = '\0';
+                char *pszTarget = CPLStrdup(
+                    szTarget[0] == '/' ? szTarget : CPLSPrintf("%s/%s", pszPrefix, szTarget));
+                bOk = CheckLinksOnPath(pszTarget, pszOutDir, nDepth + 1, ppszError);
+                CPLFree(pszTarget);
+            }
+        }
+        CPLFree(pszPrefix);
+        pszPrefix = pszNext;
+    }
+    CPLFree(pszPrefix);
+    CSLDestroy(papszParts);
+    return bOk;
+}
+
+int BWPinOutDir(const char *pszOutDir, char **ppszError)
+{
+    if (pszOutDir == NULL || STARTS_WITH(pszOutDir, "/vsi"))
+        return TRUE;
+    char *pszAbs = NULL;
+    if (pszOutDir[0] == '/')
+        pszAbs = CPLStrdup(pszOutDir);
+    else
+    {
+        char *pszCwd = CPLGetCurrentDir();
+        pszAbs = CPLStrdup(CPLFormFilename(pszCwd ? pszCwd : ".", pszOutDir, NULL));
+        CPLFree(pszCwd);
+    }
+    struct stat sBefore;
+    struct stat sAfter;
+    const int bBefore = stat(pszOutDir, &sBefore) == 0;
+    int bOk = CheckLinksOnPath(pszAbs, pszOutDir, 0, ppszError);
+    CPLFree(pszAbs);
+    const int bAfter = stat(pszOutDir, &sAfter) == 0;
+    const int bSame = pszPinnedOutDir != NULL && strcmp(pszPinnedOutDir, pszOutDir) == 0;
+    if (bOk && (bBefore != bAfter ||
+                (bAfter && (sBefore.st_dev != sAfter.st_dev || sBefore.st_ino != sAfter.st_ino))))
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Output directory '%s' was moved or replaced while it was being checked.", pszOutDir));
+        bOk = FALSE;
+    }
+    else if (bOk && bSame && bPinnedExists &&
+             (!bAfter || sAfter.st_dev != nPinnedDev || sAfter.st_ino != nPinnedIno))
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Output directory '%s' was moved or replaced since the batch was planned: nothing "
+            "was written there.",
+            pszOutDir));
+        bOk = FALSE;
+    }
+    if (!bSame)
+    {
+        CPLFree(pszPinnedOutDir);
+        pszPinnedOutDir = CPLStrdup(pszOutDir);
+        bPinnedExists = FALSE;
+    }
+    if (bOk && bAfter && !bPinnedExists)
+    {
+        bPinnedExists = TRUE;
+        nPinnedDev = sAfter.st_dev;
+        nPinnedIno = sAfter.st_ino;
+    }
+    return bOk;
+}
+
+void BWUnpinOutDir(void)
+{
+    CPLFree(pszPinnedOutDir);
+    pszPinnedOutDir = NULL;
+    bPinnedExists = FALSE;
+}
+
+/* Whether the directory open as nFd is -outdir as pinned (TRUE if pszOutDir
+ * was not pinned); else FALSE with *ppszError. */
+static int IsPinnedOutDir(int nFd, const char *pszOutDir, char **ppszError)
+{
+    struct stat sStat;
+    if (pszPinnedOutDir == NULL || !bPinnedExists || strcmp(pszPinnedOutDir, pszOutDir) != 0 ||
+        (fstat(nFd, &sStat) == 0 && sStat.st_dev == nPinnedDev && sStat.st_ino == nPinnedIno))
+        return TRUE;
+    *ppszError = CPLStrdup(
+        CPLSPrintf("Output directory '%s' was moved or replaced since the batch was planned: "
+                   "nothing was written there.",
+                   pszOutDir));
+    return FALSE;
+}
+
 int BWOpenOutputDir(const char *pszOutDir, const char *pszDir, char **ppszError)
 {
     if (BWOutputDirFd(pszDir) >= 0)
@@ -329,8 +461,8 @@ int BWOpenOutputDir(const char *pszOutDir, const char *pszDir, char **ppszError)
         CSLDestroy(papszParts);
         return 0;
     }
-    int bOk = TRUE;
-    for (int i = 0; papszParts != NULL && papszParts[i] != NULL && bOk; ++i)
+    int bOk = IsPinnedOutDir(nFd, pszOutDir, ppszError);
+    for (int i = 0; bOk && papszParts != NULL && papszParts[i] != NULL; ++i)
     {
         const int nFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
         int nSubFd = openat(nFd, papszParts[i], nFlags);

@@ -89,6 +89,16 @@ int BWRemoveStaleTemps(const char *pszDir);
 int BWStatBelowOutDir(const char *pszOutDir, const char *pszPath, struct stat *psStat,
                       char **ppszError);
 
+/* -outdir as the batch is planned, then once it is made: the symbolic
+ * links on its path (and in their targets) must be ours, root's or of the
+ * directory's owner, else FALSE with *ppszError naming the link; the
+ * directory found there is kept, and BWOpenOutputDir() opens -outdir only
+ * if it is still that one (a directory swapped for a link or moved since
+ * the plan is not written into). Nothing for /vsi. BWUnpinOutDir() forgets
+ * it. */
+int BWPinOutDir(const char *pszOutDir, char **ppszError);
+void BWUnpinOutDir(void);
+
 /* Opens the output directory pszDir, at or below pszOutDir, making what is
  * missing, and keeps its descriptor for the run: 1 on success, 0 with
  * *ppszError, 2 when pszDir is not below pszOutDir (nothing done). */
