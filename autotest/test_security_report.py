@@ -183,3 +183,14 @@ def test_a_report_or_an_empty_file_is_written_over(tmp_path, run_batchwarp):
         res = run(run_batchwarp, [*WARP, "-q", "-overwrite", "-report", report, *sources, "-outdir", out])
         assert res.returncode == 0, res.stderr
         assert len(report.read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("name", ["t0000.tif.aux.xml", "t0001.ovr"])
+def test_a_report_named_like_an_outputs_sidecar_is_refused(tmp_path, run_batchwarp, name):
+    """Publishing t0000.tif removed a report named t0000.tif.aux.xml beside
+    it (a stale sidecar to GDAL's eyes) and the run still ended well."""
+    sources = make_small_rasters(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    report = out / name
+    res = run(run_batchwarp, [*WARP, "-q", "-report", report, *sources, "-outdir", out])
+    refused_before_any_work(res, out, f"Report '{report}' is named like a sidecar of the output")

@@ -234,6 +234,29 @@ static int CheckPatternsMissOutputs(const GDALBatchWarpOptions *psOptions, const
     return bOk;
 }
 
+/* Whether pszCanonReport is in pszOutput's directory and its name begins
+ * with the output's stem and a dot ("a.tif.aux.xml", "a.hdr", "a.ovr" for
+ * the output "a.tif"): a name the output's sidecars may take, which
+ * publishing replaces or removes. */
+static int IsSidecarNameOf(const char *pszCanonReport, const char *pszOutput)
+{
+    const char *pszName = BWPathName(pszOutput);
+    const char *pszDot = strrchr(pszName, '.');
+    const size_t nStem = pszDot && pszDot != pszName ? (size_t)(pszDot - pszName) : strlen(pszName);
+    const char *pszReportName = BWPathName(pszCanonReport);
+    if (STARTS_WITH(pszOutput, "/vsi") || strncmp(pszReportName, pszName, nStem) != 0 ||
+        pszReportName[nStem] != '.')
+        return FALSE;
+    char *pszCanon = BWCanonicalPath(pszOutput);
+    char *pszDir = BWPathDir(pszCanon);
+    char *pszReportDir = BWPathDir(pszCanonReport);
+    const int bSameDir = strcmp(pszDir, pszReportDir) == 0;
+    CPLFree(pszCanon);
+    CPLFree(pszDir);
+    CPLFree(pszReportDir);
+    return bSameDir;
+}
+
 /* The report is written from the start of the run: it must be neither a
  * source (truncated to JSON) nor an output (replaced by JSON, or renamed
  * over). */
@@ -281,6 +304,16 @@ static int CheckReportPath(const GDALBatchWarpOptions *psOptions, const BWPlan *
                 *ppszError = CPLStrdup(
                     CPLSPrintf("Report '%s' is %s '%s' of this batch: choose another -report path.",
                                pszReport, k == 0 ? "the source" : "the output", pszPath));
+                bOk = FALSE;
+            }
+            else if (k == 1 && IsSidecarNameOf(pszCanonReport, pszPath))
+            {
+                *ppszError = CPLStrdup(CPLSPrintf(
+                    "Report '%s' is named like a sidecar of the output '%s' of this batch (in its "
+                    "directory, its name begins with the output's stem and a dot): publishing the "
+                    "output could replace or remove it, or GDAL attach it to the output. Choose "
+                    "another -report path.",
+                    pszReport, pszPath));
                 bOk = FALSE;
             }
         }
