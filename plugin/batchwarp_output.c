@@ -245,16 +245,26 @@ static int OpenOutDir(const char *pszOutDir)
 }
 
 /* The temporary directory, our own entry in the output directory nOutFd:
- * opened from it without following a link. */
+ * opened from it without following a link, and only if it is the very
+ * directory this run made (else -1 with errno ESTALE): in an output
+ * directory others can rename entries of, a directory of anyone's may have
+ * been put at its name, whose files are not ours to publish or delete. */
 static int OpenTempDir(int nOutFd, const char *pszOutDir, const char *pszTempDir)
 {
     char *pszParent = BWPathDir(pszTempDir);
     const int bChild = strcmp(pszParent, pszOutDir) == 0;
     CPLFree(pszParent);
-    if (bChild)
-        return openat(nOutFd, BWPathName(pszTempDir),
-                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    return open(pszTempDir[0] ? pszTempDir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int nFd =
+        bChild ? openat(nOutFd, BWPathName(pszTempDir),
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+               : open(pszTempDir[0] ? pszTempDir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (nFd >= 0 && !BWIsTempDirMade(nFd, pszTempDir))
+    {
+        close(nFd);
+        errno = ESTALE;
+        return -1;
+    }
+    return nFd;
 }
 
 /* Files published in this run (their final paths), by BWPublishTaskOutput:
@@ -284,7 +294,12 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
         if (nOutFd < 0)
             CPLError(CE_Failure, CPLE_FileIO, "Cannot open output directory '%s': %s", pszOutDir,
                      VSIStrerror(errno));
-        else if ((nTmpFd = OpenTempDir(nOutFd, pszOutDir, pszTempDir)) < 0)
+        else if ((nTmpFd = OpenTempDir(nOutFd, pszOutDir, pszTempDir)) < 0 && errno == ESTALE)
+            CPLError(CE_Failure, CPLE_FileIO,
+                     "Temporary directory '%s' was moved or replaced during the run: nothing was "
+                     "published from it.",
+                     pszTempDir);
+        else if (nTmpFd < 0)
             CPLError(CE_Failure, CPLE_FileIO, "Cannot open temporary directory '%s': %s",
                      pszTempDir, VSIStrerror(errno));
         bOk = nOutFd >= 0 && nTmpFd >= 0 && BWOutputDirInPlace(pszOutDir);

@@ -31,6 +31,7 @@ typedef struct
     char *pszDir;  /* as given to BWMakeTempDir */
     char *pszPath; /* pszDir/.batchwarp-tmp-<random> */
     int nLockFd;   /* the marker, flock()ed for the run; -1 under /vsi */
+    int nDirFd;    /* the directory made, open for the run; -1 under /vsi */
     dev_t nDev;    /* the directory made (local only), which workers check */
     ino_t nIno;
 } BWTempEntry;
@@ -537,7 +538,8 @@ static int MakeMarker(int nDirFd)
 }
 
 /* Makes a new local temporary directory in pszDir; its path and lock. */
-static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd, struct stat *psMade)
+static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd, int *pnDirFd,
+                     struct stat *psMade)
 {
     const int nParentFd = OpenDirectory(pszDir);
     if (nParentFd < 0)
@@ -568,15 +570,16 @@ static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd, struct 
         }
         const int nLockFd = MakeMarker(nDirFd);
         const int nErr = errno;
-        close(nDirFd);
         if (nLockFd < 0)
         {
+            close(nDirFd);
             BWRemoveTreeAt(nParentFd, szName);
             errno = nErr;
             break;
         }
         *ppszPath = CPLStrdup(CPLFormFilename(pszDir, szName, NULL));
         *pnLockFd = nLockFd;
+        *pnDirFd = nDirFd;
         *psMade = sStat;
         bOk = TRUE;
     }
@@ -625,15 +628,17 @@ int BWMakeTempDir(const char *pszDir)
         return TRUE;
     char *pszPath = NULL;
     int nLockFd = -1;
+    int nDirFd = -1;
     struct stat sMade;
     memset(&sMade, 0, sizeof(sMade));
-    if (!(IsLocal(pszDir) ? MakeLocal(pszDir, &pszPath, &nLockFd, &sMade)
+    if (!(IsLocal(pszDir) ? MakeLocal(pszDir, &pszPath, &nLockFd, &nDirFd, &sMade)
                           : MakeVSI(pszDir, &pszPath)))
         return FALSE;
     pasTemps = CPLRealloc(pasTemps, sizeof(BWTempEntry) * (size_t)(nTemps + 1));
     pasTemps[nTemps].pszDir = CPLStrdup(pszDir);
     pasTemps[nTemps].pszPath = pszPath;
     pasTemps[nTemps].nLockFd = nLockFd;
+    pasTemps[nTemps].nDirFd = nDirFd;
     pasTemps[nTemps].nDev = sMade.st_dev;
     pasTemps[nTemps].nIno = sMade.st_ino;
     ++nTemps;
@@ -658,6 +663,16 @@ int BWTempDirIdentity(const char *pszTempDir, dev_t *pnDev, ino_t *pnIno)
         }
     }
     return FALSE;
+}
+
+int BWIsTempDirMade(int nFd, const char *pszTempDir)
+{
+    dev_t nDev;
+    ino_t nIno;
+    struct stat sStat;
+    if (!BWTempDirIdentity(pszTempDir, &nDev, &nIno))
+        return TRUE;
+    return fstat(nFd, &sStat) == 0 && sStat.st_dev == nDev && sStat.st_ino == nIno;
 }
 
 char *BWTempPathFor(const char *pszOutput)
@@ -730,6 +745,22 @@ static int RemoveContents(int nFd, dev_t nDev, int nDepth)
     return nRet;
 }
 
+/* Removes the emptied directory pszName of nParentFd only if it is still
+ * the one open as nFd: in a directory others can rename entries of, another
+ * (empty) directory may have been put at its name. */
+static int RemoveDirIfSame(int nParentFd, const char *pszName, int nFd)
+{
+    struct stat sOpen;
+    struct stat sNow;
+    if (fstat(nFd, &sOpen) != 0 || fstatat(nParentFd, pszName, &sNow, AT_SYMLINK_NOFOLLOW) != 0 ||
+        sNow.st_dev != sOpen.st_dev || sNow.st_ino != sOpen.st_ino)
+    {
+        errno = EAGAIN;
+        return -1;
+    }
+    return unlinkat(nParentFd, pszName, AT_REMOVEDIR);
+}
+
 int BWRemoveTreeAt(int nDirFd, const char *pszName)
 {
     struct stat sStat;
@@ -749,11 +780,10 @@ int BWRemoveTreeAt(int nDirFd, const char *pszName)
         errno = EAGAIN;
         return -1;
     }
-    const int nRet = RemoveContents(nFd, sOpened.st_dev, 0);
+    const int nRet =
+        RemoveContents(nFd, sOpened.st_dev, 0) == 0 ? RemoveDirIfSame(nDirFd, pszName, nFd) : -1;
     close(nFd);
-    if (nRet != 0)
-        return -1;
-    return unlinkat(nDirFd, pszName, AT_REMOVEDIR);
+    return nRet;
 }
 
 void BWRemoveTempDir(const char *pszDir)
@@ -763,13 +793,34 @@ void BWRemoveTempDir(const char *pszDir)
         return;
     if (IsLocal(pszDir))
     {
-        const int nParentFd = OpenDirectory(pszDir);
-        if (nParentFd >= 0)
+        /* What the directory made holds, from the descriptor kept since: our
+         * own files, wherever someone may have moved it. Its name is removed
+         * only if it still names it: in a directory others can rename
+         * entries of, a directory of anyone's may have been put there. */
+        struct stat sMade;
+        if (psEntry->nDirFd >= 0 && fstat(psEntry->nDirFd, &sMade) == 0 &&
+            RemoveContents(psEntry->nDirFd, sMade.st_dev, 0) == 0)
         {
-            if (BWRemoveTreeAt(nParentFd, BWPathName(psEntry->pszPath)) != 0)
+            const int nParentFd = OpenDirectory(pszDir);
+            const int nRet =
+                nParentFd < 0
+                    ? -1
+                    : RemoveDirIfSame(nParentFd, BWPathName(psEntry->pszPath), psEntry->nDirFd);
+            if (nRet != 0 && errno == EAGAIN)
+                CPLError(CE_Warning, CPLE_FileIO,
+                         "Temporary directory '%s' was moved or replaced during the run: what "
+                         "stands at its name was left as it is (the run's own files were "
+                         "removed).",
+                         psEntry->pszPath);
+            else if (nRet != 0)
                 CPLDebug("BATCHWARP", "cannot remove %s: %s", psEntry->pszPath, VSIStrerror(errno));
-            close(nParentFd);
+            if (nParentFd >= 0)
+                close(nParentFd);
         }
+        else
+            CPLDebug("BATCHWARP", "cannot empty %s: %s", psEntry->pszPath, VSIStrerror(errno));
+        if (psEntry->nDirFd >= 0)
+            close(psEntry->nDirFd);
         /* The lock goes last: until then, no other run may take it as
          * stale. */
         if (psEntry->nLockFd >= 0)
@@ -862,7 +913,7 @@ int BWRemoveStaleTemps(const char *pszDir)
             continue;
         struct stat sStat;
         if (fstat(nFd, &sStat) == 0 && RemoveContents(nFd, sStat.st_dev, 0) == 0 &&
-            unlinkat(nParentFd, *papszIter, AT_REMOVEDIR) == 0)
+            RemoveDirIfSame(nParentFd, *papszIter, nFd) == 0)
             ++nRemoved;
         close(nFd);
         close(nLockFd);

@@ -52,6 +52,9 @@ const char *BWTempDirOf(const char *pszDir);
  * worker checks them before it writes there (TASK fields TMPDIR_DEV,
  * TMPDIR_INO). */
 int BWTempDirIdentity(const char *pszTempDir, dev_t *pnDev, ino_t *pnIno);
+/* Whether the directory open as nFd is the temporary directory pszTempDir
+ * this run made (TRUE for one it does not know: /vsi, another run's). */
+int BWIsTempDirMade(int nFd, const char *pszTempDir);
 
 /* Temporary path for an output: its own name in this run's temporary
  * directory of the output's directory (CPLFree it); NULL if none was made
