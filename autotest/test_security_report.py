@@ -194,3 +194,21 @@ def test_a_report_named_like_an_outputs_sidecar_is_refused(tmp_path, run_batchwa
     report = out / name
     res = run(run_batchwarp, [*WARP, "-q", "-report", report, *sources, "-outdir", out])
     refused_before_any_work(res, out, f"Report '{report}' is named like a sidecar of the output")
+
+
+def test_a_report_with_another_hard_link_is_not_written(tmp_path, run_batchwarp):
+    """A hard link at the report's name to a report kept elsewhere (which
+    another user can make of root's files where fs.protected_hardlinks is
+    off): truncating it would empty the other one."""
+    sources = make_small_rasters(tmp_path / "in", 2)
+    kept = tmp_path / "kept.jsonl"
+    out = tmp_path / "out"
+    res = run(run_batchwarp, [*WARP, "-q", "-report", kept, *sources, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    text = kept.read_text()
+    report = tmp_path / "report.jsonl"
+    os.link(kept, report)
+    res = run(run_batchwarp, [*WARP, "-q", "-overwrite", "-report", report, *sources, "-outdir", out])
+    assert res.returncode == 2, res.stderr
+    assert f"Report '{report}' has 1 other hard links" in res.stderr, res.stderr
+    assert kept.read_text() == text

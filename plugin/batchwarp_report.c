@@ -95,6 +95,17 @@ static int CheckExisting(int fd, const struct stat *psStat, const char *pszPath,
             pszPath, (long)psStat->st_uid));
         return FALSE;
     }
+    /* Another name of the same file may be anywhere (a link made where
+     * fs.protected_hardlinks is off, to a report of root's elsewhere). */
+    if (psStat->st_nlink > 1)
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Report '%s' has %ld other hard links: gdal_batchwarp writes a report only into a "
+            "file that has no other name, and left it as it was. Remove it or choose another "
+            "-report path.",
+            pszPath, (long)psStat->st_nlink - 1));
+        return FALSE;
+    }
     if (psStat->st_size == 0)
         return TRUE;
     static const char szStart[] = "{\"source\":";
