@@ -212,3 +212,26 @@ def test_a_report_with_another_hard_link_is_not_written(tmp_path, run_batchwarp)
     assert res.returncode == 2, res.stderr
     assert f"Report '{report}' has 1 other hard links" in res.stderr, res.stderr
     assert kept.read_text() == text
+
+
+@needs_root
+def test_a_link_of_another_user_on_the_way_to_the_report_is_not_followed(tmp_path, world, run_batchwarp):
+    """nobody puts a link named like the directory the report goes to, to a
+    directory of root's holding a report: root's report there would have
+    been emptied and written (or a new file made there)."""
+    base, shared, victim = world
+    sources = make_small_rasters(tmp_path / "in", 2)
+    roots = os.path.join(base, "roots")
+    os.mkdir(roots)
+    with open(os.path.join(roots, "report.jsonl"), "w") as f:
+        f.write('{"source":"kept.tif","ok":true}\n')
+    link = os.path.join(shared, "reports")
+    as_nobody("ln", "-s", roots, link)
+    report = os.path.join(link, "report.jsonl")
+    out = tmp_path / "out"
+    res = run(run_batchwarp, [*WARP, "-q", "-report", report, *sources, "-outdir", out])
+    refused_before_any_work(res, out, f"'{link}' on the way to -report '{shared}/reports' is a symbolic link of "
+                                      "another user (uid 65534)")
+    assert os.listdir(roots) == ["report.jsonl"]
+    with open(os.path.join(roots, "report.jsonl")) as f:
+        assert f.read() == '{"source":"kept.tif","ok":true}\n'

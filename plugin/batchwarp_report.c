@@ -11,6 +11,9 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "batchwarp_temp.h"
+#include "batchwarp_util.h"
+
 struct BWReport
 {
     FILE *fp;
@@ -141,10 +144,22 @@ static int StatReportPath(const char *pszPath, struct stat *psStat, int *pbLink,
     return CheckLink(psStat, pszPath, ppszError) && stat(pszPath, psStat) == 0;
 }
 
+/* The directories on the way to the report: through no link another user
+ * put in a directory not theirs (see BWCheckLinksOnPath). */
+static int CheckReportDir(const char *pszPath, char **ppszError)
+{
+    char *pszDir = BWPathDir(pszPath);
+    const int bOk = pszDir[0] == '\0' || BWCheckLinksOnPath(pszDir, "-report", ppszError);
+    CPLFree(pszDir);
+    return bOk;
+}
+
 int BWReportCheckPath(const char *pszPath, char **ppszError)
 {
     if (strcmp(pszPath, "-") == 0)
         return TRUE;
+    if (!CheckReportDir(pszPath, ppszError))
+        return FALSE;
     struct stat sStat;
     int bLink = FALSE;
     if (!StatReportPath(pszPath, &sStat, &bLink, ppszError))
@@ -168,6 +183,8 @@ int BWReportCheckPath(const char *pszPath, char **ppszError)
  * truncating before the file is known to be ours (see CheckExisting). */
 static int OpenReportFd(const char *pszPath, char **ppszError)
 {
+    if (!CheckReportDir(pszPath, ppszError))
+        return -1;
     struct stat sStat;
     int bLink = FALSE;
     const int bExists = StatReportPath(pszPath, &sStat, &bLink, ppszError);

@@ -327,7 +327,8 @@ static ino_t nPinnedIno = 0;
  * world-writable one, as /tmp) may lead anywhere, and may have been put in
  * place of the directory meant (fs.protected_symlinks refuses such links in
  * sticky directories; gdal_batchwarp in every directory). */
-static int CheckLinksOnPath(const char *pszAbs, const char *pszOutDir, int nDepth, char **ppszError)
+static int CheckLinksOnPath(const char *pszAbs, const char *pszOption, const char *pszPath,
+                            int nDepth, char **ppszError)
 {
     char **papszParts = CSLTokenizeString2(pszAbs, "/", 0);
     char *pszPrefix = CPLStrdup("");
@@ -346,10 +347,10 @@ static int CheckLinksOnPath(const char *pszAbs, const char *pszOutDir, int nDept
             (stat(pszPrefix[0] ? pszPrefix : "/", &sDir) != 0 || sDir.st_uid != sLink.st_uid))
         {
             *ppszError = CPLStrdup(CPLSPrintf(
-                "'%s' on the way to -outdir '%s' is a symbolic link of another user (uid %ld) in "
-                "a directory that is not theirs: gdal_batchwarp does not follow it (it may have "
+                "'%s' on the way to %s '%s' is a symbolic link of another user (uid %ld) in a "
+                "directory that is not theirs: gdal_batchwarp does not follow it (it may have "
                 "been put in place of the directory you mean). Name the directory itself.",
-                pszNext, pszOutDir, (long)sLink.st_uid));
+                pszNext, pszOption, pszPath, (long)sLink.st_uid));
             bOk = FALSE;
         }
         else if (S_ISLNK(sLink.st_mode) && nDepth < 16)
@@ -361,7 +362,7 @@ static int CheckLinksOnPath(const char *pszAbs, const char *pszOutDir, int nDept
                 szTarget[nLen] = '\0';
                 char *pszTarget = CPLStrdup(
                     szTarget[0] == '/' ? szTarget : CPLSPrintf("%s/%s", pszPrefix, szTarget));
-                bOk = CheckLinksOnPath(pszTarget, pszOutDir, nDepth + 1, ppszError);
+                bOk = CheckLinksOnPath(pszTarget, pszOption, pszPath, nDepth + 1, ppszError);
                 CPLFree(pszTarget);
             }
         }
@@ -373,24 +374,32 @@ static int CheckLinksOnPath(const char *pszAbs, const char *pszOutDir, int nDept
     return bOk;
 }
 
+int BWCheckLinksOnPath(const char *pszPath, const char *pszOption, char **ppszError)
+{
+    if (pszPath == NULL || STARTS_WITH(pszPath, "/vsi"))
+        return TRUE;
+    char *pszAbs = NULL;
+    if (pszPath[0] == '/')
+        pszAbs = CPLStrdup(pszPath);
+    else
+    {
+        char *pszCwd = CPLGetCurrentDir();
+        pszAbs = CPLStrdup(CPLFormFilename(pszCwd ? pszCwd : ".", pszPath, NULL));
+        CPLFree(pszCwd);
+    }
+    const int bOk = CheckLinksOnPath(pszAbs, pszOption, pszPath, 0, ppszError);
+    CPLFree(pszAbs);
+    return bOk;
+}
+
 int BWPinOutDir(const char *pszOutDir, char **ppszError)
 {
     if (pszOutDir == NULL || STARTS_WITH(pszOutDir, "/vsi"))
         return TRUE;
-    char *pszAbs = NULL;
-    if (pszOutDir[0] == '/')
-        pszAbs = CPLStrdup(pszOutDir);
-    else
-    {
-        char *pszCwd = CPLGetCurrentDir();
-        pszAbs = CPLStrdup(CPLFormFilename(pszCwd ? pszCwd : ".", pszOutDir, NULL));
-        CPLFree(pszCwd);
-    }
     struct stat sBefore;
     struct stat sAfter;
     const int bBefore = stat(pszOutDir, &sBefore) == 0;
-    int bOk = CheckLinksOnPath(pszAbs, pszOutDir, 0, ppszError);
-    CPLFree(pszAbs);
+    int bOk = BWCheckLinksOnPath(pszOutDir, "-outdir", ppszError);
     const int bAfter = stat(pszOutDir, &sAfter) == 0;
     const int bSame = pszPinnedOutDir != NULL && strcmp(pszPinnedOutDir, pszOutDir) == 0;
     if (bOk && (bBefore != bAfter ||

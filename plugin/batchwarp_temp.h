@@ -100,6 +100,10 @@ int BWStatBelowOutDir(const char *pszOutDir, const char *pszPath, struct stat *p
  * the plan is not written into). Nothing for /vsi. BWUnpinOutDir() forgets
  * it. */
 int BWPinOutDir(const char *pszOutDir, char **ppszError);
+/* The check of links on the way to pszPath that BWPinOutDir() makes: FALSE
+ * with *ppszError naming the link (and the option pszOption) if one is of
+ * another user in a directory that is not theirs. */
+int BWCheckLinksOnPath(const char *pszPath, const char *pszOption, char **ppszError);
 void BWUnpinOutDir(void);
 
 /* Opens the output directory pszDir, at or below pszOutDir, making what is
