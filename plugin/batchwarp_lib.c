@@ -205,8 +205,8 @@ static void CPL_STDCALL CollectFailure(CPLErr eClass, CPLErrorNum nNum, const ch
  * kill can never leave a final name that the report does not list (outputs
  * staged for a remote directory are the exception: the worker copies them).
  */
-static int PublishInSupervisor(const BWPlanItem *psItem, int iItem, const BWMessage *psReply,
-                               int bKeep, char **ppszError)
+static int PublishInSupervisor(const BWPlanItem *psItem, const BWMessage *psReply, int bKeep,
+                               char **ppszError)
 {
     char **papszFiles = NULL;
     char **papszStale = NULL;
@@ -218,13 +218,26 @@ static int PublishInSupervisor(const BWPlanItem *psItem, int iItem, const BWMess
         else if (STARTS_WITH(*papszIter, "STALE="))
             papszStale = CSLAddString(papszStale, *papszIter + strlen("STALE="));
     }
-    CPLPushErrorHandlerEx(CollectFailure, ppszError);
     /* A local output is in its task's own directory (see the worker's
-     * RunTask). */
+     * TakeTaskDir), named in the reply: one of ours, in the run's temporary
+     * directory. */
+    const char *pszTaskDir = BWMessageGet(psReply, "TASKDIR");
+    if (!STARTS_WITH(psItem->pszTemp, "/vsi") &&
+        (pszTaskDir == NULL || !STARTS_WITH(pszTaskDir, BW_TASK_DIR_PREFIX) ||
+         strchr(pszTaskDir, '/') != NULL || strstr(pszTaskDir, "..") != NULL))
+    {
+        *ppszError = BWStrPrintf("The worker named no task directory for %s: nothing was "
+                                 "published",
+                                 psItem->pszOutput);
+        CSLDestroy(papszFiles);
+        CSLDestroy(papszStale);
+        return FALSE;
+    }
+    CPLPushErrorHandlerEx(CollectFailure, ppszError);
     const int bOk = STARTS_WITH(psItem->pszTemp, "/vsi")
                         ? BWPublishOutputFiles(psItem->pszTemp, psItem->pszOutput, papszFiles)
-                        : BWPublishTaskOutput(psItem->pszTemp, CPLSPrintf("%d", iItem),
-                                              psItem->pszOutput, papszFiles, bKeep);
+                        : BWPublishTaskOutput(psItem->pszTemp, pszTaskDir, psItem->pszOutput,
+                                              papszFiles, bKeep);
     if (bOk)
         BWRemoveStaleFiles(psItem->pszOutput, papszStale, papszFiles);
     CSLDestroy(papszFiles);
@@ -276,7 +289,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         if (pszSeconds != NULL)
             sResult.dfSeconds = CPLAtof(pszSeconds);
         if (sResult.bOk && psItem->pszStaged == NULL)
-            sResult.bOk = PublishInSupervisor(psItem, iItem, psOutcome->psReply,
+            sResult.bOk = PublishInSupervisor(psItem, psOutcome->psReply,
                                               !psBatch->psOptions->bOverwrite, &pszError);
         eEnd = sResult.bOk ? BW_ATTEMPT_OK : BW_ATTEMPT_FAILED;
     }
@@ -285,7 +298,8 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
         /* The worker died or was killed mid-task (or before it started a
          * queued one): its temporary file is ours to remove. */
         BWDiscardTemp(psItem->pszTemp);
-        BWDiscardTaskDir(psItem->pszTemp, CPLSPrintf("%d", iItem));
+        if (psOutcome->nWorkerPid > 0)
+            BWDiscardWorkerTaskDirs(psItem->pszTemp, psOutcome->nWorkerPid);
         if (psItem->pszStaged != NULL)
         {
             /* Its own directory (see BWStagingPathFor). */

@@ -1,5 +1,6 @@
 #include "batchwarp_output.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ void BWDiscardTemp(const char *pszTemp)
     CPLFree(pszOutDir);
 }
 
-void BWDiscardTaskDir(const char *pszTemp, const char *pszId)
+void BWDiscardWorkerTaskDirs(const char *pszTemp, int nPid)
 {
     char *pszTempDir = BWPathDir(pszTemp);
     char *pszOutDir = BWPathDir(pszTempDir);
@@ -86,11 +87,29 @@ void BWDiscardTaskDir(const char *pszTemp, const char *pszId)
     {
         const int nOutFd = OpenOutDir(pszOutDir);
         const int nTmpFd = nOutFd >= 0 ? OpenTempDir(nOutFd, pszOutDir, pszTempDir) : -1;
-        if (nTmpFd >= 0)
+        const int nListFd = nTmpFd >= 0 ? dup(nTmpFd) : -1;
+        DIR *psDir = nListFd >= 0 ? fdopendir(nListFd) : NULL;
+        if (psDir == NULL && nListFd >= 0)
+            close(nListFd);
+        char szPrefix[64];
+        snprintf(szPrefix, sizeof(szPrefix), BW_TASK_DIR_PREFIX "w%d-", nPid);
+        char **papszNames = NULL;
+        struct dirent *psEnt;
+        while (psDir != NULL && (psEnt = readdir(psDir)) != NULL)
         {
-            BWRemoveTreeAt(nTmpFd, CPLSPrintf(BW_TASK_DIR_PREFIX "%s", pszId));
-            close(nTmpFd);
+            if (STARTS_WITH(psEnt->d_name, szPrefix))
+                papszNames = CSLAddString(papszNames, psEnt->d_name);
         }
+        if (psDir != NULL)
+        {
+            rewinddir(psDir); /* its offset is nTmpFd's */
+            closedir(psDir);
+        }
+        for (char **papszIter = papszNames; papszIter && *papszIter; ++papszIter)
+            BWRemoveTreeAt(nTmpFd, *papszIter);
+        CSLDestroy(papszNames);
+        if (nTmpFd >= 0)
+            close(nTmpFd);
         if (nOutFd >= 0)
             close(nOutFd);
     }
@@ -373,7 +392,7 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
     return PublishFrom(pszTemp, NULL, pszOutput, papszFiles, FALSE);
 }
 
-int BWPublishTaskOutput(const char *pszTemp, const char *pszId, const char *pszOutput,
+int BWPublishTaskOutput(const char *pszTemp, const char *pszTaskDir, const char *pszOutput,
                         CSLConstList papszFiles, int bKeep)
 {
     if (psPublished == NULL)
@@ -394,14 +413,12 @@ int BWPublishTaskOutput(const char *pszTemp, const char *pszId, const char *pszO
             bOk = FALSE;
         }
     }
-    char szTaskDir[64];
-    snprintf(szTaskDir, sizeof(szTaskDir), BW_TASK_DIR_PREFIX "%s", pszId);
     if (bOk)
-        bOk = PublishFrom(pszTemp, szTaskDir, pszOutput, papszFiles, bKeep);
+        bOk = PublishFrom(pszTemp, pszTaskDir, pszOutput, papszFiles, bKeep);
     for (CSLConstList papszIter = papszFiles; papszIter && *papszIter && bOk; ++papszIter)
         CPLHashSetInsert(psPublished, CPLStrdup(CPLFormFilename(pszOutDir, *papszIter, NULL)));
-    /* Empty once published; else what is left of the task. */
-    BWDiscardTaskDir(pszTemp, pszId);
+    /* Empty once published, and the worker's to use again (see its
+     * TakeTaskDir); else what is left there goes at the end of the run. */
     CPLFree(pszOutDir);
     return bOk;
 }

@@ -19,9 +19,10 @@ void BWDiscardTemp(const char *pszTemp);
  * user's file is not ours to remove. Quiet. */
 void BWRemoveStaleFiles(const char *pszOutput, CSLConstList papszStale, CSLConstList papszNew);
 
-/* Removes what a worker lost mid-task left in the task's own directory (see
- * BW_TASK_DIR_PREFIX) beside the temporary output pszTemp. Quiet. */
-void BWDiscardTaskDir(const char *pszTemp, const char *pszId);
+/* Removes the task directories (see BW_TASK_DIR_PREFIX) of the worker nPid,
+ * lost, beside the temporary output pszTemp: what it was writing. Its
+ * finished tasks were published from them before. Quiet. */
+void BWDiscardWorkerTaskDirs(const char *pszTemp, int nPid);
 
 /* Renames a closed temporary output (and its PAM .aux.xml) to its final
  * name, as BWPublishOutputFiles() does. Errors go to CPLError. */
@@ -39,15 +40,15 @@ int BWPublishOutput(const char *pszTemp, const char *pszOutput);
 int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles);
 
 /* BWPublishOutputFiles for a local output that the worker left in the
- * task's own directory (BW_TASK_DIR_PREFIX pszId) in the temporary
- * directory, which is then removed. A file that another output of this run
- * published (two outputs whose files share a name: ENVI names the header of
- * "x" and of "x.y" "x.hdr") fails the task, and nothing is moved. With
- * bKeep (no -overwrite: the output was not there when the batch was
- * planned), a main file that appeared at the final name since is kept (the
- * rename never replaces it) and the task fails, as it does for a sidecar
- * name that holds a file of another user. */
-int BWPublishTaskOutput(const char *pszTemp, const char *pszId, const char *pszOutput,
+ * task's own directory pszTaskDir (a name starting with BW_TASK_DIR_PREFIX)
+ * in the temporary directory, which is left empty for the worker to use
+ * again (or, if the task fails, as it is, for the end of the run). A file that another output of
+ * this run published (two outputs whose files share a name: ENVI names the header of "x" and of
+ * "x.y" "x.hdr") fails the task, and nothing is moved. With bKeep (no -overwrite: the output was
+ * not there when the batch was planned), a main file that appeared at the final name since is kept
+ * (the rename never replaces it) and the task fails, as it does for a sidecar name that holds a
+ * file of another user. */
+int BWPublishTaskOutput(const char *pszTemp, const char *pszTaskDir, const char *pszOutput,
                         CSLConstList papszFiles, int bKeep);
 
 /* Outputs under /vsi (object stores, archives; not /vsimem/) cannot be

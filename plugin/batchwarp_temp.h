@@ -27,9 +27,10 @@
 #include <sys/stat.h>
 
 #define BW_TEMP_PREFIX ".batchwarp-tmp-"
-/* The directory of its own in which a worker writes the task of ID n (a
- * plan item's index) before moving its files beside it: BW_TASK_DIR_PREFIX
- * followed by n, in the run's temporary directory. */
+/* The directories, in the run's temporary directory, in which a worker
+ * writes each task alone before the supervisor moves its files into place:
+ * BW_TASK_DIR_PREFIX, "w", the worker's pid, "-" and a serial (see the
+ * worker's TakeTaskDir). */
 #define BW_TASK_DIR_PREFIX BW_TEMP_PREFIX "task-"
 /* Name of the marker file inside a temporary directory. */
 #define BW_TEMP_MARKER ".batchwarp-owner"
