@@ -1,6 +1,5 @@
 #include "batchwarp_output.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -87,26 +86,16 @@ void BWDiscardWorkerTaskDirs(const char *pszTemp, int nPid)
     {
         const int nOutFd = OpenOutDir(pszOutDir);
         const int nTmpFd = nOutFd >= 0 ? OpenTempDir(nOutFd, pszOutDir, pszTempDir) : -1;
-        const int nListFd = nTmpFd >= 0 ? dup(nTmpFd) : -1;
-        DIR *psDir = nListFd >= 0 ? fdopendir(nListFd) : NULL;
-        if (psDir == NULL && nListFd >= 0)
-            close(nListFd);
         char szPrefix[64];
         snprintf(szPrefix, sizeof(szPrefix), BW_TASK_DIR_PREFIX "w%d-", nPid);
         char **papszNames = NULL;
-        struct dirent *psEnt;
-        while (psDir != NULL && (psEnt = readdir(psDir)) != NULL)
-        {
-            if (STARTS_WITH(psEnt->d_name, szPrefix))
-                papszNames = CSLAddString(papszNames, psEnt->d_name);
-        }
-        if (psDir != NULL)
-        {
-            rewinddir(psDir); /* its offset is nTmpFd's */
-            closedir(psDir);
-        }
+        if (nTmpFd >= 0)
+            BWListDirAt(nTmpFd, &papszNames);
         for (char **papszIter = papszNames; papszIter && *papszIter; ++papszIter)
-            BWRemoveTreeAt(nTmpFd, *papszIter);
+        {
+            if (STARTS_WITH(*papszIter, szPrefix))
+                BWRemoveTreeAt(nTmpFd, *papszIter);
+        }
         CSLDestroy(papszNames);
         if (nTmpFd >= 0)
             close(nTmpFd);

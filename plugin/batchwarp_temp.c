@@ -694,6 +694,30 @@ char *BWTempPathFor(const char *pszOutput)
     return CPLStrdup(CPLFormFilename(pszTempDir, BWPathName(pszOutput), NULL));
 }
 
+int BWListDirAt(int nDirFd, char ***ppapszNames)
+{
+    *ppapszNames = NULL;
+    const int nListFd = dup(nDirFd);
+    DIR *psDir = nListFd >= 0 ? fdopendir(nListFd) : NULL;
+    if (psDir == NULL)
+    {
+        const int nErr = errno;
+        if (nListFd >= 0)
+            close(nListFd);
+        errno = nErr;
+        return -1;
+    }
+    struct dirent *psEnt;
+    while ((psEnt = readdir(psDir)) != NULL)
+    {
+        if (strcmp(psEnt->d_name, ".") != 0 && strcmp(psEnt->d_name, "..") != 0)
+            *ppapszNames = CSLAddString(*ppapszNames, psEnt->d_name);
+    }
+    rewinddir(psDir);
+    closedir(psDir);
+    return 0;
+}
+
 /* Removes what the directory nFd holds (not the directory itself). */
 static int RemoveContents(int nFd, dev_t nDev, int nDepth)
 {
@@ -893,26 +917,22 @@ int BWRemoveStaleTemps(const char *pszDir)
     const int nParentFd = OpenDirectory(pszDir);
     if (nParentFd < 0)
         return 0;
-    const int nListFd = dup(nParentFd);
-    DIR *psDir = nListFd >= 0 ? fdopendir(nListFd) : NULL;
-    if (psDir == NULL)
+    char **papszAll = NULL;
+    if (BWListDirAt(nParentFd, &papszAll) != 0)
     {
-        if (nListFd >= 0)
-            close(nListFd);
         close(nParentFd);
         return 0;
     }
     char **papszNames = NULL;
-    struct dirent *psEnt;
-    while ((psEnt = readdir(psDir)) != NULL)
+    for (char **papszIter = papszAll; papszIter && *papszIter; ++papszIter)
     {
-        if (BWIsTempName(psEnt->d_name) && BWTempDirOf(pszDir) != NULL &&
-            strcmp(BWPathName(BWTempDirOf(pszDir)), psEnt->d_name) == 0)
+        if (BWIsTempName(*papszIter) && BWTempDirOf(pszDir) != NULL &&
+            strcmp(BWPathName(BWTempDirOf(pszDir)), *papszIter) == 0)
             continue; /* this run's own */
-        if (BWIsTempName(psEnt->d_name))
-            papszNames = CSLAddString(papszNames, psEnt->d_name);
+        if (BWIsTempName(*papszIter))
+            papszNames = CSLAddString(papszNames, *papszIter);
     }
-    closedir(psDir);
+    CSLDestroy(papszAll);
     int nRemoved = 0;
     for (char **papszIter = papszNames; papszIter && *papszIter; ++papszIter)
     {

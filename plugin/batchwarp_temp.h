@@ -129,4 +129,9 @@ void BWCloseOutputDir(const char *pszDir);
  * the entry's file system. 0 on success, -1 with errno. */
 int BWRemoveTreeAt(int nDirFd, const char *pszName);
 
+/* The names in the directory open as nDirFd, but "." and "..", in
+ * *ppapszNames (NULL if none; the caller's). nDirFd's offset is left at the
+ * start (a dup()ed descriptor shares it). 0, or -1 with errno. */
+int BWListDirAt(int nDirFd, char ***ppapszNames);
+
 #endif

@@ -3,7 +3,6 @@
  * TASK message. Each task opens, warps and closes every dataset before it
  * reports success; the supervisor then renames the output into place.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -406,6 +405,24 @@ static char *ReadText(const char *pszPath)
     return (char *)pabyData;
 }
 
+/* Writes pszText as the whole of pszPath: 0, or why not (an errno value, or
+ * -1 when none was set). */
+static int WriteText(const char *pszPath, const char *pszText)
+{
+    errno = 0;
+    VSILFILE *fp = VSIFOpenL(pszPath, "wb");
+    const size_t nLen = strlen(pszText);
+    int bOk = fp != NULL && VSIFWriteL(pszText, 1, nLen, fp) == nLen;
+    int nErr = errno;
+    if (fp != NULL && VSIFCloseL(fp) != 0)
+    {
+        bOk = FALSE;
+        if (nErr == 0)
+            nErr = errno;
+    }
+    return bOk ? 0 : nErr != 0 ? nErr : -1;
+}
+
 /*
  * A warped VRT written under its temporary name names its source relative to
  * that place. Name it as gdalwarp would have at the final place: relative to
@@ -455,20 +472,10 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszWri
         char *pszNew = BWStrPrintf("%s<SourceDataset relativeToVRT=\"%d\">%s%s", pszText,
                                    bRelative ? 1 : 0, pszEscaped, pszEnd);
         CPLFree(pszEscaped);
-        errno = 0;
-        VSILFILE *fp = VSIFOpenL(pszWritten, "wb");
-        const size_t nLen = strlen(pszNew);
-        int bOk = fp != NULL && VSIFWriteL(pszNew, 1, nLen, fp) == nLen;
-        int nErr = errno;
-        if (fp != NULL && VSIFCloseL(fp) != 0)
-        {
-            bOk = FALSE;
-            if (nErr == 0)
-                nErr = errno;
-        }
-        if (!bOk)
+        const int nErr = WriteText(pszWritten, pszNew);
+        if (nErr != 0)
             CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite %s: %s", pszWrittenName,
-                     nErr != 0 ? VSIStrerror(nErr) : "unknown reason");
+                     nErr > 0 ? VSIStrerror(nErr) : "unknown reason");
         CPLFree(pszNew);
         CPLFree(pszAbsSource);
         CPLFree(pszAbsDir);
@@ -502,16 +509,10 @@ static void NameOutputInEnviHeader(const char *pszWritten, const char *pszFinal)
             *pszAt = '\0';
             char *pszNew = BWStrPrintf("%sdescription = {\n%s}\n%s", pszText, pszFinal,
                                        pszAt + strlen(pszFrom));
-            errno = 0;
-            VSILFILE *fp = VSIFOpenL(pszHeader, "wb");
-            const size_t nLen = strlen(pszNew);
-            int bOk = fp != NULL && VSIFWriteL(pszNew, 1, nLen, fp) == nLen;
-            const int nErr = errno;
-            if (fp != NULL && VSIFCloseL(fp) != 0)
-                bOk = FALSE;
-            if (!bOk)
+            const int nErr = WriteText(pszHeader, pszNew);
+            if (nErr != 0)
                 CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite the header of %s: %s", pszFinal,
-                         nErr != 0 ? VSIStrerror(nErr) : "unknown reason");
+                         nErr > 0 ? VSIStrerror(nErr) : "unknown reason");
             CPLFree(pszNew);
         }
         CPLFree(pszText);
@@ -620,25 +621,18 @@ static GDALDatasetH OpenSource(const char *pszSource, GIntBig nSize, unsigned in
 static int ListTaskDir(int nTaskFd, const char *pszOutput, const char *pszMain,
                        const char *pszDriver, char ***ppapszFiles)
 {
-    const int nListFd = dup(nTaskFd);
-    DIR *psDir = nListFd >= 0 ? fdopendir(nListFd) : NULL;
-    if (psDir == NULL)
+    char **papszNames = NULL;
+    if (BWListDirAt(nTaskFd, &papszNames) != 0)
     {
         CPLError(CE_Failure, CPLE_FileIO, "Cannot list what was written for %s: %s", pszOutput,
                  VSIStrerror(errno));
-        if (nListFd >= 0)
-            close(nListFd);
         return FALSE;
     }
-    char **papszNames = NULL;
     int bOk = TRUE;
-    struct dirent *psEnt;
-    while (bOk && (psEnt = readdir(psDir)) != NULL)
+    for (char **papszIter = papszNames; bOk && papszIter && *papszIter; ++papszIter)
     {
-        if (strcmp(psEnt->d_name, ".") == 0 || strcmp(psEnt->d_name, "..") == 0)
-            continue;
         struct stat sStat;
-        if (fstatat(nTaskFd, psEnt->d_name, &sStat, AT_SYMLINK_NOFOLLOW) != 0 ||
+        if (fstatat(nTaskFd, *papszIter, &sStat, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(sStat.st_mode))
         {
             char *pszDir = BWPathDir(pszOutput);
@@ -646,14 +640,11 @@ static int ListTaskDir(int nTaskFd, const char *pszOutput, const char *pszMain,
                      "The %s driver wrote '%s' beside %s, which is not a regular file: "
                      "gdal_batchwarp publishes outputs made of files only; choose a form of the "
                      "format written as files",
-                     pszDriver, CPLFormFilename(pszDir, psEnt->d_name, NULL), pszOutput);
+                     pszDriver, CPLFormFilename(pszDir, *papszIter, NULL), pszOutput);
             CPLFree(pszDir);
             bOk = FALSE;
-            break;
         }
-        papszNames = CSLAddString(papszNames, psEnt->d_name);
     }
-    closedir(psDir);
     if (bOk && CSLFindStringCaseSensitive(papszNames, pszMain) < 0)
     {
         CPLError(CE_Failure, CPLE_AppDefined, "The %s driver wrote no file named %s", pszDriver,
@@ -817,21 +808,9 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
 
 static int IsEmptyDir(int nDirFd)
 {
-    const int nListFd = dup(nDirFd);
-    DIR *psDir = nListFd >= 0 ? fdopendir(nListFd) : NULL;
-    if (psDir == NULL)
-    {
-        if (nListFd >= 0)
-            close(nListFd);
-        return FALSE;
-    }
-    int bEmpty = TRUE;
-    struct dirent *psEnt;
-    while (bEmpty && (psEnt = readdir(psDir)) != NULL)
-        bEmpty = strcmp(psEnt->d_name, ".") == 0 || strcmp(psEnt->d_name, "..") == 0;
-    /* The copy shares nDirFd's offset, which ListTaskDir reads from. */
-    rewinddir(psDir);
-    closedir(psDir);
+    char **papszNames = NULL;
+    const int bEmpty = BWListDirAt(nDirFd, &papszNames) == 0 && papszNames == NULL;
+    CSLDestroy(papszNames);
     return bEmpty;
 }
 
