@@ -39,8 +39,11 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, int bNetw
     {
         *ppszError = CPLStrdup(CPLSPrintf(
             "-memory_budget of " CPL_FRMT_GIB " MB is too small: the supervisor and one worker "
-            "need at least " CPL_FRMT_GIB " MB.",
-            nTotal / (1024 * 1024), (BW_PROCESS_BASELINE_BYTES + nMinPerWorker) / (1024 * 1024)));
+            "need at least " CPL_FRMT_GIB " MB%s.",
+            nTotal / (1024 * 1024), (BW_PROCESS_BASELINE_BYTES + nMinPerWorker) / (1024 * 1024),
+            nUserWarpMemory > 0
+                ? CPLSPrintf(" with -wm of " CPL_FRMT_GIB " MB", nUserWarpMemory / (1024 * 1024))
+                : ""));
         return FALSE;
     }
     int nWorkers = Min(psOptions->nWorkers, nTasks > 0 ? nTasks : 1);

@@ -117,7 +117,8 @@ static int SetTimeout(GDALBatchWarpOptions *psOptions, const BWOptionSpec *psSpe
     double *pdfSeconds = Field(psOptions, psSpec);
     char *pszEnd = NULL;
     *pdfSeconds = CPLStrtod(pszValue, &pszEnd);
-    if (pszEnd == pszValue || *pszEnd != '\0' || *pdfSeconds < 0)
+    /* !(>= 0): NaN is no number of seconds either. */
+    if (pszEnd == pszValue || *pszEnd != '\0' || !(*pdfSeconds >= 0))
     {
         CPLError(CE_Failure, CPLE_IllegalArg, "%s expects seconds, got '%s'", psSpec->pszName,
                  pszValue);

@@ -16,6 +16,7 @@
 #include "batchwarp_shard.h"
 #include "batchwarp_sources.h"
 #include "batchwarp_worker_config.h"
+#include "batchwarp_util.h"
 
 /* The most values any gdalwarp option takes (-te has four). */
 #define BW_MAX_WARP_OPTION_VALUES 8
@@ -202,13 +203,15 @@ static void ReportBadWarpOption(char **papszArgv, int nAvailable)
     CSLDestroy(papszChosen);
 }
 
-/* gdalwarp's -wm: megabytes below 10000, bytes above, or a share of RAM. */
+/* gdalwarp's -wm: megabytes below 10000, bytes above, or a share of RAM.
+ * Any number is taken, as gdalwarp takes it (as a double), and bounded
+ * (BWBytesFromDouble). */
 static GIntBig WarpMemoryBytes(const char *pszValue)
 {
     const double dfValue = CPLAtof(pszValue);
     if (strchr(pszValue, '%') != NULL)
-        return (GIntBig)(dfValue / 100.0 * (double)CPLGetUsablePhysicalRAM());
-    return dfValue < 10000 ? (GIntBig)(dfValue * 1024 * 1024) : (GIntBig)dfValue;
+        return BWBytesFromDouble(dfValue / 100.0 * (double)CPLGetUsablePhysicalRAM());
+    return BWBytesFromDouble(dfValue < 10000 ? dfValue * 1024 * 1024 : dfValue);
 }
 
 /* gdalwarp options whose combinations are checked before any work. */

@@ -27,6 +27,8 @@ extern char **environ;
 #define BW_STARTUP_ALLOWANCE_SECONDS 60.0
 /* Without a pidfd (old kernels), how often an exiting worker is looked at. */
 #define BW_REAP_POLL_SECONDS 0.002
+/* The longest poll() wait: timeouts further away are waited for in steps. */
+#define BW_MAX_POLL_SECONDS 3600.0
 /* A task in a slot: the running one, then at most one queued behind it. */
 #define BW_MAX_SLOT_TASKS 2
 
@@ -738,6 +740,10 @@ static int PreparePoll(BWPool *psPool, int *pnPoll)
         if (psSlot->eState != BW_SLOT_EMPTY && psSlot->fd >= 0)
             AddPoll(psPool, pnPoll, psSlot->fd, i);
     }
+    /* A timeout of days (-timeout 1e12) is waited for an hour at a time: its
+     * milliseconds do not fit in poll()'s int. */
+    if (dfWait > BW_MAX_POLL_SECONDS)
+        dfWait = BW_MAX_POLL_SECONDS;
     return dfWait < 0 ? -1 : (int)(dfWait * 1000) + 1;
 }
 

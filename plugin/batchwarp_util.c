@@ -30,6 +30,17 @@ int BWParseLong(const char *pszValue, long nMin, long nMax, long *pnOut)
     return TRUE;
 }
 
+GIntBig BWBytesFromDouble(double dfBytes)
+{
+    if (dfBytes != dfBytes)
+        return -1;
+    if (dfBytes >= (double)BW_MAX_SIZE_BYTES)
+        return BW_MAX_SIZE_BYTES;
+    if (dfBytes <= -(double)BW_MAX_SIZE_BYTES)
+        return -BW_MAX_SIZE_BYTES;
+    return (GIntBig)dfBytes;
+}
+
 static int IsVSI(const char *pszPath)
 {
     return STARTS_WITH(pszPath, "/vsi");

@@ -2,12 +2,25 @@
 #ifndef BATCHWARP_UTIL_H_INCLUDED
 #define BATCHWARP_UTIL_H_INCLUDED
 
+#include <cpl_port.h>
+
 /* Seconds on the monotonic clock, for durations and deadlines. */
 double BWMonotonicSeconds(void);
 
 /* Parses a whole decimal integer in [nMin, nMax]: no sign other than '-',
  * no trailing text. Returns FALSE, leaving *pnOut alone, otherwise. */
 int BWParseLong(const char *pszValue, long nMin, long nMax, long *pnOut);
+
+/* The most bytes a size the user gives may stand for: 2^62 (4 EiB), more
+ * than any machine has, and small enough that the budget's sums of a few
+ * such sizes cannot overflow. */
+#define BW_MAX_SIZE_BYTES ((GIntBig)1 << 62)
+
+/* A size in bytes computed as a double from the user's words ("1e30",
+ * "nan%"), as an integer: NaN as -1 (no size), and beyond
+ * +-BW_MAX_SIZE_BYTES as that bound. Converting such a double to an integer
+ * type directly is undefined behaviour. */
+GIntBig BWBytesFromDouble(double dfBytes);
 
 /* Path splitting. On POSIX only '/' separates the components of a local
  * path, and a backslash is an ordinary character of a file name. GDAL's

@@ -6,26 +6,29 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "batchwarp_util.h"
+
 GIntBig BWParseCacheMax(const char *pszValue, GIntBig nPhysicalRAM)
 {
     char *pszEnd = NULL;
     const double dfValue = CPLStrtod(pszValue, &pszEnd);
-    if (pszEnd == pszValue || dfValue < 0)
+    /* !(>= 0): NaN is no size either. */
+    if (pszEnd == pszValue || !(dfValue >= 0))
         return -1;
     while (*pszEnd == ' ')
         ++pszEnd;
     if (*pszEnd == '%')
-        return pszEnd[1] == '\0' ? (GIntBig)(dfValue / 100.0 * (double)nPhysicalRAM) : -1;
+        return pszEnd[1] == '\0' ? BWBytesFromDouble(dfValue / 100.0 * (double)nPhysicalRAM) : -1;
     if (EQUAL(pszEnd, "KB"))
-        return (GIntBig)(dfValue * 1024);
+        return BWBytesFromDouble(dfValue * 1024);
     if (EQUAL(pszEnd, "MB"))
-        return (GIntBig)(dfValue * 1024 * 1024);
+        return BWBytesFromDouble(dfValue * 1024 * 1024);
     if (EQUAL(pszEnd, "GB"))
-        return (GIntBig)(dfValue * 1024 * 1024 * 1024);
+        return BWBytesFromDouble(dfValue * 1024 * 1024 * 1024);
     if (*pszEnd != '\0')
         return -1;
     /* GDAL's rule: small numbers are megabytes, large ones bytes. */
-    return dfValue < 100000 ? (GIntBig)(dfValue * 1024 * 1024) : (GIntBig)dfValue;
+    return BWBytesFromDouble(dfValue < 100000 ? dfValue * 1024 * 1024 : dfValue);
 }
 
 GIntBig BWTotalCacheBudget(void)

@@ -9,6 +9,7 @@ extern "C"
 {
 #include "batchwarp_budget.h"
 #include "batchwarp_concurrency.h"
+#include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 }
 
@@ -108,6 +109,29 @@ TEST_F(OptionsFixture, UserWarpMemoryIsKeptAndCounted)
                   sBudget.nMaxWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker +
                                          sOptions.nUserWarpMemory),
               sOptions.nMemoryBudget);
+}
+
+// The largest sizes options give (BW_MAX_SIZE_BYTES) do not overflow the
+// budget's sums (fuzz_argv: -wm 9223372036854775000 did, undefined
+// behaviour), and a -wm too large for the budget is named as the reason.
+TEST_F(OptionsFixture, TheLargestSizesDoNotOverflow)
+{
+    sOptions.nUserWarpMemory = BW_MAX_SIZE_BYTES;
+    sOptions.nMemoryBudget = 4096 * MB;
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    EXPECT_FALSE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError));
+    ASSERT_NE(pszError, nullptr);
+    EXPECT_NE(strstr(pszError, "with -wm of"), nullptr) << pszError;
+    CPLFree(pszError);
+    pszError = nullptr;
+    sOptions.nMemoryBudget = BW_MAX_SIZE_BYTES;
+    sOptions.nUserWarpMemory = BW_MAX_SIZE_BYTES / 4;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError)) << pszError;
+    EXPECT_GE(sBudget.nWorkers, 1);
+    sOptions.nUserWarpMemory = 0;
+    ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError)) << pszError;
+    EXPECT_GT(sBudget.nCachePerWorker, 0);
 }
 
 TEST_F(OptionsFixture, UserCacheMaxIsTheTotalCache)

@@ -82,6 +82,25 @@ TEST(Options, NotesThreadsAndMemoryTheUserChose)
     EXPECT_EQ(o.ps->nUserWarpMemory, static_cast<GIntBig>(500) * 1024 * 1024);
 }
 
+// Found by fuzz_argv: converting 1e30 or NaN bytes to an integer was
+// undefined behaviour (UBSan stopped the run), and -wm 9.2e18 overflowed the
+// budget's sums. Sizes are bounded; -wm takes any number, as gdalwarp does.
+TEST(Options, HugeOrNotANumberSizesAreBounded)
+{
+    for (const char *pszWm : {"1e30", "9223372036854775807", "9223372036854775000", "1e30%"})
+    {
+        Parsed o({"-wm", pszWm, "a.tif", "-outdir", "o"});
+        ASSERT_NE(o.ps, nullptr) << pszWm << ": " << o.osErrors;
+        EXPECT_EQ(o.ps->nUserWarpMemory, static_cast<GIntBig>(1) << 62) << pszWm;
+    }
+    Parsed oNan({"-wm", "nan", "a.tif", "-outdir", "o"});
+    ASSERT_NE(oNan.ps, nullptr) << oNan.osErrors;
+    EXPECT_EQ(oNan.ps->nUserWarpMemory, -1); // no size: left to gdalwarp
+    Parsed oBudget({"-memory_budget", "1e30", "a.tif", "-outdir", "o"});
+    ASSERT_NE(oBudget.ps, nullptr) << oBudget.osErrors;
+    EXPECT_EQ(oBudget.ps->nMemoryBudget, static_cast<GIntBig>(1) << 62);
+}
+
 TEST(Options, UsageErrorsNameTheProblem)
 {
     struct Case
@@ -95,6 +114,8 @@ TEST(Options, UsageErrorsNameTheProblem)
         {{"-j", "0", "a.tif", "-outdir", "o"}, "-j must be at least 1"},
         {{"-j", "many", "a.tif", "-outdir", "o"}, "-j expects a non-negative integer"},
         {{"-timeout", "soon", "a.tif", "-outdir", "o"}, "-timeout expects seconds"},
+        {{"-timeout", "nan", "a.tif", "-outdir", "o"}, "-timeout expects seconds"},
+        {{"-memory_budget", "nan", "a.tif", "-outdir", "o"}, "-memory_budget expects a size"},
         {{"-of", "NoSuchDriver", "a.tif", "-outdir", "o"}, "Output driver 'NoSuchDriver'"},
         {{"-suffix", "a/b", "a.tif", "-outdir", "o"}, "-suffix must not contain '/'"},
         {{"-shard", "4/4", "a.tif", "-outdir", "o"}, "-shard expects I/N"},

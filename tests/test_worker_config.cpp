@@ -30,7 +30,11 @@ TEST(CacheMax, ParsesGdalsSyntax)
     EXPECT_EQ(BWParseCacheMax("2GB", nRAM), 2048 * MB);
     EXPECT_EQ(BWParseCacheMax("64MB", nRAM), 64 * MB);
     EXPECT_EQ(BWParseCacheMax("100KB", nRAM), 100 * 1024);
-    for (const char *pszBad : {"", "abc", "-5", "10%%", "5 TB", "12x"})
+    // Bounded, not converted to an integer as they are (undefined behaviour).
+    EXPECT_EQ(BWParseCacheMax("1e30", nRAM), static_cast<GIntBig>(1) << 62);
+    EXPECT_EQ(BWParseCacheMax("1e30GB", nRAM), static_cast<GIntBig>(1) << 62);
+    EXPECT_EQ(BWParseCacheMax("1e300%", nRAM), static_cast<GIntBig>(1) << 62);
+    for (const char *pszBad : {"", "abc", "-5", "10%%", "5 TB", "12x", "nan", "-nan", "nan%"})
         EXPECT_EQ(BWParseCacheMax(pszBad, nRAM), -1) << pszBad;
 }
 
