@@ -322,6 +322,60 @@ def fail_listings_of(s3):
     s3.proxy.record = record
 
 
+PAM_XML = """<PAMDataset>
+  <Metadata><MDI key="FROM">the earlier output</MDI></Metadata>
+</PAMDataset>
+"""
+
+
+def put_earlier_output(s3, tmp_path, directory):
+    """An earlier t0000.tif in <directory> with an .ovr and an .aux.xml, and
+    an object that is not one of its files."""
+    earlier = make_raster(tmp_path / "earlier.tif", seed=9)
+    ovr = tmp_path / "earlier.tif.ovr"
+    gdal.Translate(str(ovr), str(earlier), options="-of GTiff -outsize 50% 50%")
+    pam = tmp_path / "pam.xml"
+    pam.write_text(PAM_XML)
+    put(s3, earlier, f"{directory}/t0000.tif")
+    put(s3, ovr, f"{directory}/t0000.tif.ovr")
+    put(s3, pam, f"{directory}/t0000.tif.aux.xml")
+    put(s3, pam, f"{directory}/t0000.tif.notes")
+
+
+@pytest.mark.parametrize("listing", ["read", "fails"])
+def test_overwrite_removes_the_earlier_outputs_sidecars_as_gdalwarp_does(tmp_path, s3, prefix, run_batchwarp,
+                                                                       run_gdalwarp, fail_listings_of, listing):
+    """-overwrite onto /vsis3/ leaves no file of the earlier output for GDAL
+    to attach to the new one (its metadata, an .ovr), as gdalwarp -overwrite
+    deletes the earlier dataset whole; objects that are not its files stay.
+    They are found from a listing of the output directory: if it cannot be
+    read, the batch is done all the same and says what it left. (Fails on
+    the old code: the .aux.xml and .ovr stayed, and GDAL opened the new
+    output with the earlier one's metadata and overviews.)"""
+    src = make_small_rasters(tmp_path / "in", 1)[0]
+    for directory in ("ours", "oracle"):
+        put_earlier_output(s3, tmp_path, f"{prefix}/{directory}")
+    env = env_for(s3, GDAL_HTTP_RETRY_DELAY=0.01)
+    if listing == "fails":
+        fail_listings_of("slowdown", f"{prefix}/ours", 100)
+    res = run_batchwarp([*WARP, "-q", "-overwrite", src, "-outdir", f"/vsis3/{BUCKET}/{prefix}/ours"], env=env)
+    assert res.returncode == 0, res.stderr
+    run_gdalwarp([*WARP, "-overwrite"], src, f"/vsis3/{BUCKET}/{prefix}/oracle/t0000.tif",
+                 env=env_for(s3, CPL_VSIL_USE_TEMP_FILE_FOR_RANDOM_WRITE="YES"))
+    assert keys(s3, f"{prefix}/oracle") == ["t0000.tif", "t0000.tif.notes"], "the test's premise"
+    if listing == "fails":
+        assert f"{prefix}/ours" in res.stderr and "are left as they are" in res.stderr, res.stderr
+        assert keys(s3, f"{prefix}/ours") == ["t0000.tif", "t0000.tif.aux.xml", "t0000.tif.notes",
+                                              "t0000.tif.ovr"]
+        return
+    assert keys(s3, f"{prefix}/ours") == keys(s3, f"{prefix}/oracle")
+    with S3Env(s3):
+        ds = gdal.Open(f"/vsis3/{BUCKET}/{prefix}/ours/t0000.tif")
+        assert ds.GetMetadataItem("FROM") is None
+        assert ds.GetRasterBand(1).GetOverviewCount() == 0
+        ds = None
+
+
 @pytest.mark.parametrize("kind", ["slowdown", "drop", "truncate"])
 def test_resume_reads_the_output_listing_again_or_refuses(tmp_path, s3, prefix, run_batchwarp, fail_listings_of,
                                                           kind):

@@ -152,6 +152,8 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
         papszFields = CSLAddNameValue(papszFields, "THREADS", CPLSPrintf("%d", nThreads));
     for (char **papszIter = psItem->papszSiblings; papszIter && *papszIter; ++papszIter)
         papszFields = CSLAddNameValue(papszFields, "SIBLING", *papszIter);
+    for (char **papszIter = psItem->papszOldSiblings; papszIter && *papszIter; ++papszIter)
+        papszFields = CSLAddNameValue(papszFields, "OLDSIBLING", *papszIter);
     *ppapszFields = papszFields;
     *ppCookie = (void *)(intptr_t)iItem;
     return TRUE;

@@ -500,7 +500,8 @@ static int CopyFile(const char *pszFrom, const char *pszTo)
     return bOk;
 }
 
-int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp)
+int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp,
+                          char ***ppapszPublished)
 {
     /* A local destination gets the copies under their final names in this
      * run's temporary directory beside it, then renames (never a write
@@ -559,7 +560,10 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
                 VSIUnlink(CPLFormFilename(pszTempDir, *papszIter, NULL));
         }
     }
-    CSLDestroy(papszCopied);
+    if (bOk && ppapszPublished != NULL)
+        *ppapszPublished = papszCopied;
+    else
+        CSLDestroy(papszCopied);
     CSLDestroy(papszFiles);
     CPLFree(pszOutDir);
     CPLFree(pszTempDir);

@@ -68,8 +68,10 @@ const char *BWStagingDir(void);
  * deletes it. Each file is written whole (an object store publishes it at
  * close). A local destination gets the copies in the temporary directory of
  * pszTemp first, then renamed into place (BWPublishOutputFiles). Errors go
- * to CPLError. */
-int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp);
+ * to CPLError. *ppapszPublished, if not NULL, gets the names written in the
+ * output's directory (CSLDestroy them). */
+int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp,
+                          char ***ppapszPublished);
 
 /* Makes -outdir if needed; FALSE with *ppszError when it is not a writable
  * directory. */

@@ -463,9 +463,11 @@ static int CompareNames(const void *a, const void *b)
 /* Whether an output exists (*pbExists). A network directory is listed once,
  * read again when a request for it fails: if it cannot be read whole,
  * FALSE with *ppszError, for an output that exists cannot then be told from
- * one that does not, and would be replaced. */
+ * one that does not, and would be replaced. With ppapszOldSiblings, the
+ * names of an existing network output's directory that may be its files
+ * (see BWPlanItem's papszOldSiblings). */
 static int OutputExists(const char *pszOutput, BWListings *psListings, int *pbExists,
-                        char **ppszError)
+                        char ***ppapszOldSiblings, char **ppszError)
 {
     if (!BWIsNetworkPath(pszOutput))
     {
@@ -478,16 +480,8 @@ static int OutputExists(const char *pszOutput, BWListings *psListings, int *pbEx
     if (iDir < 0)
     {
         char **papszNames = NULL;
-        char *pszError = NULL;
-        if (!BWListDirectoryNames(pszDir, &papszNames, &pszError))
-        {
-            *ppszError = CPLStrdup(
-                CPLSPrintf("%s Which outputs exist there is unknown (they would be replaced): "
-                           "nothing is done. -overwrite replaces them without a listing.",
-                           pszError));
-            CPLFree(pszError);
+        if (!BWListDirectoryNames(pszDir, &papszNames, ppszError))
             return FALSE;
-        }
         const int nNames = CSLCount(papszNames);
         if (nNames > 0)
             qsort(papszNames, (size_t)nNames, sizeof(char *), CompareNames);
@@ -501,10 +495,34 @@ static int OutputExists(const char *pszOutput, BWListings *psListings, int *pbEx
         psListings->panNames[iDir] = nNames;
     }
     char **papszNames = psListings->papapszNames[iDir];
+    const int nNames = psListings->panNames[iDir];
     const char *pszName = CPLGetFilename(pszOutput);
-    *pbExists =
-        papszNames != NULL && bsearch(&pszName, papszNames, (size_t)psListings->panNames[iDir],
-                                      sizeof(char *), CompareNames) != NULL;
+    *pbExists = papszNames != NULL &&
+                bsearch(&pszName, papszNames, (size_t)nNames, sizeof(char *), CompareNames) != NULL;
+    if (*pbExists && ppapszOldSiblings != NULL)
+    {
+        /* The names that begin with the output's stem and a dot, together
+         * in the sorted listing: from the first not before the stem. */
+        char *pszPrefix = CPLStrdup(CPLSPrintf("%s.", CPLGetBasename(pszOutput)));
+        const size_t nPrefix = strlen(pszPrefix);
+        int iLow = 0;
+        for (int iHigh = nNames; iLow < iHigh;)
+        {
+            const int iMid = iLow + (iHigh - iLow) / 2;
+            if (strcmp(papszNames[iMid], pszPrefix) < 0)
+                iLow = iMid + 1;
+            else
+                iHigh = iMid;
+        }
+        char **papszOld = CSLAddString(NULL, pszName);
+        for (int i = iLow; i < nNames && strncmp(papszNames[i], pszPrefix, nPrefix) == 0; ++i)
+        {
+            if (strcmp(papszNames[i], pszName) != 0)
+                papszOld = CSLAddString(papszOld, papszNames[i]);
+        }
+        CPLFree(pszPrefix);
+        *ppapszOldSiblings = papszOld;
+    }
     return TRUE;
 }
 
@@ -610,6 +628,7 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
     psPlan->pasItems = CPLCalloc((size_t)sSources.nSources, sizeof(BWPlanItem));
     BWListings sListings;
     memset(&sListings, 0, sizeof(sListings));
+    int bListFailed = FALSE; /* an output directory's, with -overwrite */
     BWReportedOutputs sReported;
     ReportedOutputsInit(&sReported, psOptions);
     int bOk = TRUE;
@@ -658,12 +677,32 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
             bOk = FALSE;
             break;
         }
+        char *pszListError = NULL;
         if (!psOptions->bOverwrite && STARTS_WITH(psItem->pszOutput, "/vsi") &&
-            !OutputExists(psItem->pszOutput, &sListings, &bExists, ppszError))
+            !OutputExists(psItem->pszOutput, &sListings, &bExists, NULL, &pszListError))
         {
+            *ppszError = CPLStrdup(
+                CPLSPrintf("%s Which outputs exist there is unknown (they would be replaced): "
+                           "nothing is done. -overwrite replaces them without a listing.",
+                           pszListError));
+            CPLFree(pszListError);
             bOk = FALSE;
             break;
         }
+        /* What -overwrite replaces on an object store, as gdalwarp deletes
+         * it: without a listing, only the objects the new output writes. */
+        if (psOptions->bOverwrite && BWIsNetworkPath(psItem->pszOutput) && !bListFailed &&
+            !OutputExists(psItem->pszOutput, &sListings, &bExists, &psItem->papszOldSiblings,
+                          &pszListError))
+        {
+            /* Not listed again for each output (each time with retries). */
+            CPLError(CE_Warning, CPLE_AppDefined,
+                     "%s Files of earlier outputs that the new ones do not replace (an .aux.xml, "
+                     "an .ovr) are left as they are.",
+                     pszListError);
+            bListFailed = TRUE;
+        }
+        CPLFree(pszListError);
         psItem->bSkip = !psOptions->bOverwrite && bExists;
         psItem->papszSiblings = SiblingsFor(psSource);
     }
@@ -728,6 +767,7 @@ void BWPlanFree(BWPlan *psPlan)
         CPLFree(psPlan->pasItems[i].pszTemp);
         CPLFree(psPlan->pasItems[i].pszStaged);
         CSLDestroy(psPlan->pasItems[i].papszSiblings);
+        CSLDestroy(psPlan->pasItems[i].papszOldSiblings);
     }
     CPLFree(psPlan->pasItems);
     memset(psPlan, 0, sizeof(*psPlan));

@@ -24,6 +24,12 @@ typedef struct
     /* Names to hand GDALOpenEx as the source's siblings, or NULL to let GDAL
      * look as GDAL_DISABLE_READDIR_ON_OPEN says (see BWSiblingsFor). */
     char **papszSiblings;
+    /* With -overwrite, of a network output that exists: the names in its
+     * directory's listing that may be the earlier dataset's files (its own
+     * name, and those that begin with its stem and a dot), which the worker
+     * hands GDALOpenEx to find them without a probe each (see
+     * OldOutputFiles in batchwarp_worker.c). NULL otherwise. */
+    char **papszOldSiblings;
 } BWPlanItem;
 
 typedef struct

@@ -173,6 +173,9 @@ typedef struct
     BWErrorLog sLog;
     GIntBig nSourceSize; /* the current task's source size (SIZE), 0 if unknown */
     char **papszStale;   /* the current task's earlier output's files (see OldOutputFiles) */
+    /* The current task's earlier network output's possible files, from the
+     * supervisor's listing (OLDSIBLING), or NULL. */
+    char **papszOldSiblings;
     /* This worker's task directories (see TakeTaskDir), and the one the
      * current task wrote in, named in its RESULT. */
     char *apszTaskDirs[BW_KEPT_TASK_DIRS];
@@ -665,11 +668,15 @@ static int ListTaskDir(int nTaskFd, const char *pszOutput, const char *pszMain,
  * other programs read). Their names, in the output's directory and named
  * after it (never another dataset's files that a list may name); none for
  * a VRT, whose list names its sources and whose delete removes only itself.
+ * A network output is looked for only where the supervisor's listing found
+ * it, and opened with the names of that listing (papszSiblings), so that
+ * its sidecars are found without a request for each possible one.
  */
-static char **OldOutputFiles(const char *pszOutput)
+static char **OldOutputFiles(const char *pszOutput, CSLConstList papszSiblings)
 {
     VSIStatBufL sStat;
-    if (VSIStatExL(pszOutput, &sStat, VSI_STAT_EXISTS_FLAG) != 0)
+    if (BWIsNetworkPath(pszOutput) ? papszSiblings == NULL
+                                   : VSIStatExL(pszOutput, &sStat, VSI_STAT_EXISTS_FLAG) != 0)
         return NULL;
     /* A local earlier output's list is taken only from a regular file of our
      * own user: one that another user wrote (or put there) could name any
@@ -679,7 +686,8 @@ static char **OldOutputFiles(const char *pszOutput)
         (lstat(pszOutput, &sLocal) != 0 || !S_ISREG(sLocal.st_mode) || sLocal.st_uid != geteuid()))
         return NULL;
     CPLPushErrorHandler(CPLQuietErrorHandler);
-    GDALDatasetH hOld = GDALOpenEx(pszOutput, GDAL_OF_RASTER, NULL, NULL, NULL);
+    GDALDatasetH hOld =
+        GDALOpenEx(pszOutput, GDAL_OF_RASTER, NULL, NULL, (const char *const *)papszSiblings);
     char **papszNames = NULL;
     GDALDriverH hDriver = hOld != NULL ? GDALGetDatasetDriver(hOld) : NULL;
     if (hDriver != NULL && !EQUAL(GDALGetDriverShortName(hDriver), "VRT"))
@@ -705,6 +713,26 @@ static char **OldOutputFiles(const char *pszOutput)
     CPLPopErrorHandler();
     CPLErrorReset();
     return papszNames;
+}
+
+/* Removes the files of an earlier network output (papszOld, names in
+ * pszOutput's directory) that the new one (papszPublished) did not replace.
+ * One that cannot be removed is warned of: the new output is whole. */
+static void RemoveFilesNotPublished(const char *pszOutput, CSLConstList papszOld,
+                                    CSLConstList papszPublished)
+{
+    char *pszDir = BWPathDir(pszOutput);
+    for (CSLConstList papszIter = papszOld; papszIter && *papszIter; ++papszIter)
+    {
+        if (CSLFindStringCaseSensitive((char **)papszPublished, *papszIter) >= 0)
+            continue;
+        const char *pszPath = CPLFormFilename(pszDir, *papszIter, NULL);
+        if (VSIUnlink(pszPath) != 0)
+            CPLError(CE_Warning, CPLE_FileIO,
+                     "'%s', a file of the earlier output '%s', could not be removed: %s", pszPath,
+                     pszOutput, VSIStrerror(errno));
+    }
+    CPLFree(pszDir);
 }
 
 /* The task once its place to write is known: pszWriteTo (through the pinned
@@ -778,12 +806,24 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
         CPLError(CE_Failure, CPLE_AppDefined, "gdalwarp failed without an error message");
     /* A local output stays under its temporary name: the supervisor renames
      * it once it has this result (see PublishInSupervisor). */
+    /* An earlier network output's files are found before the new ones
+     * replace its main file, and those the new output did not replace are
+     * removed once it is whole, as gdalwarp -overwrite deletes the earlier
+     * dataset (an .aux.xml or .ovr left would be attached to the new one). */
+    char **papszOldRemote = bOk && bStage && BWIsNetworkPath(pszOutput)
+                                ? OldOutputFiles(pszOutput, psWorker->papszOldSiblings)
+                                : NULL;
+    char **papszPublished = NULL;
     if (bOk && bStage)
-        bOk = BWPublishStagedOutput(pszWriteTo, pszOutput, pszTemp);
+        bOk = BWPublishStagedOutput(pszWriteTo, pszOutput, pszTemp, &papszPublished);
+    if (bOk)
+        RemoveFilesNotPublished(pszOutput, papszOldRemote, papszPublished);
+    CSLDestroy(papszOldRemote);
+    CSLDestroy(papszPublished);
     if (bOk && nTaskFd >= 0)
     {
         CSLDestroy(psWorker->papszStale);
-        psWorker->papszStale = OldOutputFiles(pszOutput);
+        psWorker->papszStale = OldOutputFiles(pszOutput, NULL);
     }
     if (bOk && nTaskFd >= 0)
         bOk = ListTaskDir(nTaskFd, pszOutput, BWPathName(pszWriteTo), pszDriver, ppapszFiles);
@@ -980,17 +1020,24 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     return bOk;
 }
 
+/* The values of a TASK's every pszKey field, in order, or NULL. */
+static char **FieldsOf(const BWMessage *psTask, const char *pszKey)
+{
+    char **papszValues = NULL;
+    const size_t nKey = strlen(pszKey);
+    for (char **papszIter = psTask->papszFields; papszIter && *papszIter; ++papszIter)
+    {
+        if (strncmp(*papszIter, pszKey, nKey) == 0 && (*papszIter)[nKey] == '=')
+            papszValues = CSLAddString(papszValues, *papszIter + nKey + 1);
+    }
+    return papszValues;
+}
+
 /* A TASK's source siblings, when the supervisor knows them (see
  * BWPlanItem): GDAL then neither lists nor probes the directory. */
 static char **SiblingsOf(const BWMessage *psTask)
 {
-    char **papszSiblings = NULL;
-    for (char **papszIter = psTask->papszFields; papszIter && *papszIter; ++papszIter)
-    {
-        if (STARTS_WITH(*papszIter, "SIBLING="))
-            papszSiblings = CSLAddString(papszSiblings, *papszIter + strlen("SIBLING="));
-    }
-    return papszSiblings;
+    return FieldsOf(psTask, "SIBLING");
 }
 
 /*
@@ -1085,6 +1132,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
     const char *pszStaged = BWMessageGet(psTask, "STAGE");
     const char *pszSize = BWMessageGet(psTask, "SIZE");
     psWorker->nSourceSize = pszSize ? CPLAtoGIntBig(pszSize) : 0;
+    CSLDestroy(psWorker->papszOldSiblings);
+    psWorker->papszOldSiblings = FieldsOf(psTask, "OLDSIBLING");
     const char *const apszTempId[2] = {BWMessageGet(psTask, "TMPDIR_DEV"),
                                        BWMessageGet(psTask, "TMPDIR_INO")};
     char **papszSiblings = SiblingsOf(psTask);
@@ -1171,6 +1220,8 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
         papszReply = CSLAddNameValue(papszReply, "STALE", *papszIter);
     CSLDestroy(psWorker->papszStale);
     psWorker->papszStale = NULL;
+    CSLDestroy(psWorker->papszOldSiblings);
+    psWorker->papszOldSiblings = NULL;
     for (char **papszIter = psWorker->sLog.papszErrors; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "ERROR", *papszIter);
     for (char **papszIter = psWorker->sLog.papszMessages; papszIter && *papszIter; ++papszIter)
