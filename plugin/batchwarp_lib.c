@@ -145,7 +145,21 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
     }
     CPLFree(pszTempDir);
     if (psItem->pszStaged != NULL)
+    {
         papszFields = CSLAddNameValue(papszFields, "STAGE", psItem->pszStaged);
+        /* And the staging one, which holds the task's own directory. */
+        char *pszTaskDir = BWPathDir(psItem->pszStaged);
+        char *pszStageDir = BWPathDir(pszTaskDir);
+        if (BWTempDirIdentity(pszStageDir, &nTempDev, &nTempIno))
+        {
+            papszFields = CSLAddNameValue(papszFields, "STAGEDIR_DEV",
+                                          CPLSPrintf("%llu", (unsigned long long)nTempDev));
+            papszFields = CSLAddNameValue(papszFields, "STAGEDIR_INO",
+                                          CPLSPrintf("%llu", (unsigned long long)nTempIno));
+        }
+        CPLFree(pszStageDir);
+        CPLFree(pszTaskDir);
+    }
     papszFields = CSLAddNameValue(papszFields, "ATTEMPT",
                                   CPLSPrintf("%d", BWSchedulerAttempts(psBatch->psSched, iItem)));
     if (nThreads > 1)
@@ -304,9 +318,12 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
             BWDiscardWorkerTaskDirs(psItem->pszTemp, psOutcome->nWorkerPid);
         if (psItem->pszStaged != NULL)
         {
-            /* Its own directory (see BWStagingPathFor). */
+            /* Its own directory (see BWStagingPathFor), never through a
+             * link (see BWRemoveInTempDir). */
             char *pszStagedDir = BWPathDir(psItem->pszStaged);
-            VSIRmdirRecursive(pszStagedDir);
+            char *pszStageDir = BWPathDir(pszStagedDir);
+            BWRemoveInTempDir(pszStageDir, BWPathName(pszStagedDir));
+            CPLFree(pszStageDir);
             CPLFree(pszStagedDir);
         }
         pszError = CPLStrdup(psOutcome->pszFailure ? psOutcome->pszFailure : "worker lost");

@@ -819,6 +819,26 @@ int BWRemoveTreeAt(int nDirFd, const char *pszName)
     return nRet;
 }
 
+void BWRemoveInTempDir(const char *pszTempDir, const char *pszName)
+{
+    for (int i = 0; i < nTemps; ++i)
+    {
+        if (strcmp(pasTemps[i].pszPath, pszTempDir) == 0 && IsLocal(pasTemps[i].pszDir))
+        {
+            if (pasTemps[i].nDirFd >= 0)
+                BWRemoveTreeAt(pasTemps[i].nDirFd, pszName);
+            return;
+        }
+    }
+    if (STARTS_WITH(pszTempDir, "/vsi"))
+    {
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        VSIRmdirRecursive(CPLFormFilename(pszTempDir, pszName, NULL));
+        CPLPopErrorHandler();
+        CPLErrorReset();
+    }
+}
+
 void BWRemoveTempDir(const char *pszDir)
 {
     BWTempEntry *psEntry = FindEntry(pszDir);

@@ -129,6 +129,12 @@ void BWCloseOutputDir(const char *pszDir);
  * the entry's file system. 0 on success, -1 with errno. */
 int BWRemoveTreeAt(int nDirFd, const char *pszName);
 
+/* Removes pszName, and all it holds, from pszTempDir, a temporary directory
+ * of this run: through the descriptor kept since it was made when it is
+ * local, so never through a link nor in a directory put at its name since;
+ * by path under /vsi. */
+void BWRemoveInTempDir(const char *pszTempDir, const char *pszName);
+
 /* The names in the directory open as nDirFd, but "." and "..", in
  * *ppapszNames (NULL if none; the caller's). nDirFd's offset is left at the
  * start (a dup()ed descriptor shares it). 0, or -1 with errno. */

@@ -978,15 +978,57 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     else
         pszWriteTo = CPLStrdup(bStage ? pszStaged : pszTemp);
     /* A staged output has a directory of its own too (see
-     * BWStagingPathFor), private to this run: by path. */
+     * BWStagingPathFor), in the run's temporary directory in the staging
+     * directory. When the supervisor made that one locally (its identity in
+     * the task), it is reached as the output's is (PinTempDir), and the
+     * task's directory is emptied, made and written through its descriptor:
+     * in a staging directory others can rename entries of (0777 without the
+     * sticky bit), a directory of theirs may stand at its name, holding a
+     * link named like the task's directory, and VSIRmdirRecursive follows
+     * links (it emptied the directory of root's the link led to). */
     char *pszStagedDir = bStage ? BWPathDir(pszStaged) : NULL;
-    if (pszStagedDir != NULL)
+    const char *pszStagedName = pszStagedDir ? BWPathName(pszStagedDir) : NULL;
+    char *pszStageRun = pszStagedDir ? BWPathDir(pszStagedDir) : NULL;
+    char *pszStageVia = NULL;
+    int nStageFd = -1;
+    if (pszStagedDir != NULL && papszTempId[2] != NULL)
     {
+        nStageFd = PinTempDir(pszStagedDir, papszTempId[2], papszTempId[3], &pszStageVia);
+        int bMade = nStageFd >= 0;
+        if (bMade && ((BWRemoveTreeAt(nStageFd, pszStagedName) != 0 && errno != ENOENT) ||
+                      mkdirat(nStageFd, pszStagedName, 0700) != 0))
+        {
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot create staging directory '%s': %s",
+                     pszStagedDir, VSIStrerror(errno));
+            bMade = FALSE;
+        }
+        if (!bMade)
+        {
+            if (nStageFd >= 0)
+                close(nStageFd);
+            CPLFree(pszStageVia);
+            CPLFree(pszStageRun);
+            CPLFree(pszStagedDir);
+            CPLFree(pszWriteTo);
+            return FALSE;
+        }
+        CPLFree(pszWriteTo);
+        char *pszVia = CPLStrdup(CPLFormFilename(pszStageVia, pszStagedName, NULL));
+        pszWriteTo = CPLStrdup(CPLFormFilename(pszVia, BWPathName(pszStaged), NULL));
+        CPLFree(pszVia);
+        /* Messages name the staged file by its path. */
+        psWorker->sLog.pszViaDir = pszStageVia;
+        psWorker->sLog.pszRealDir = pszStageRun;
+    }
+    else if (pszStagedDir != NULL)
+    {
+        /* Not made locally (a CPL_TMPDIR under /vsi): by path. */
         VSIRmdirRecursive(pszStagedDir);
         if (VSIMkdir(pszStagedDir, 0700) != 0)
         {
             CPLError(CE_Failure, CPLE_FileIO, "Cannot create staging directory '%s': %s",
                      pszStagedDir, VSIStrerror(errno));
+            CPLFree(pszStageRun);
             CPLFree(pszStagedDir);
             CPLFree(pszWriteTo);
             return FALSE;
@@ -994,7 +1036,10 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     }
     const int bOk =
         WarpTo(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged, pszWriteTo,
-               bPin ? pszWriteName : pszWriteTo, nThreads, nTaskFd, ppapszFiles);
+               bPin     ? pszWriteName
+               : bStage ? pszStaged
+                        : pszWriteTo,
+               nThreads, nTaskFd, ppapszFiles);
     psWorker->sLog.pszViaDir = NULL;
     psWorker->sLog.pszRealDir = NULL;
     if (nTaskFd >= 0)
@@ -1009,8 +1054,16 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     }
     if (nPinFd >= 0)
         close(nPinFd);
-    if (pszStagedDir != NULL)
-        VSIRmdirRecursive(pszStagedDir); /* copied, or what a failed task left */
+    /* Copied, or what a failed task left. */
+    if (nStageFd >= 0)
+    {
+        BWRemoveTreeAt(nStageFd, pszStagedName);
+        close(nStageFd);
+    }
+    else if (pszStagedDir != NULL)
+        VSIRmdirRecursive(pszStagedDir);
+    CPLFree(pszStageVia);
+    CPLFree(pszStageRun);
     CPLFree(pszStagedDir);
     CPLFree(pszTaskVia);
     CPLFree(pszWriteName);
@@ -1134,8 +1187,11 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
     psWorker->nSourceSize = pszSize ? CPLAtoGIntBig(pszSize) : 0;
     CSLDestroy(psWorker->papszOldSiblings);
     psWorker->papszOldSiblings = FieldsOf(psTask, "OLDSIBLING");
-    const char *const apszTempId[2] = {BWMessageGet(psTask, "TMPDIR_DEV"),
-                                       BWMessageGet(psTask, "TMPDIR_INO")};
+    /* The temporary directories the supervisor made: the output's and the
+     * staging one's (see RunTask). */
+    const char *const apszTempId[4] = {
+        BWMessageGet(psTask, "TMPDIR_DEV"), BWMessageGet(psTask, "TMPDIR_INO"),
+        BWMessageGet(psTask, "STAGEDIR_DEV"), BWMessageGet(psTask, "STAGEDIR_INO")};
     char **papszSiblings = SiblingsOf(psTask);
 
     ClearLog(&psWorker->sLog);
