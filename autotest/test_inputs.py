@@ -135,6 +135,38 @@ def test_vsizip_archive(tmp_path, tree, run_batchwarp, run_gdalwarp):
         check_outputs([(f"/vsizip/{archive}/{rel}", out / rel)], run_gdalwarp, tmp_path)
 
 
+@pytest.mark.parametrize("spelling, expected", [
+    ("/vsizip/{archive}/", "member.tif"),  # a directory: listed
+    ("/vsizip/{archive}", "one.tif"),  # GDAL shows an archive of one member as that member
+])
+def test_archive_of_one_member(tmp_path, run_batchwarp, run_gdalwarp, spelling, expected):
+    """GDAL's stat calls a zip of one member a file, even spelled as a
+    directory. (Fails on the old code: "/vsizip/one.zip/" was one source
+    with no name, and its output was written as the hidden file out/.tif.)"""
+    member = make_raster(tmp_path / "member.tif", seed=4)
+    archive = tmp_path / "one.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(member, "member.tif")
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", spelling.format(archive=archive), "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == [expected]
+    check_outputs([(f"/vsizip/{archive}/member.tif", out / expected)], run_gdalwarp, tmp_path)
+
+
+def test_directory_dataset_spelled_as_a_directory(tmp_path, run_batchwarp, run_gdalwarp):
+    """A dataset that is a directory, named with a trailing slash ("g.zarr/"),
+    is named after the directory, as without it. (Fails on the old code: the
+    output was the hidden file out/.tif.)"""
+    zarr = tmp_path / "g.zarr"
+    gdal.Translate(str(zarr), str(make_raster(tmp_path / "s.tif", seed=5)), format="Zarr")
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", f"{zarr}/", "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == ["g.tif"]
+    check_outputs([(str(zarr), out / "g.tif")], run_gdalwarp, tmp_path)
+
+
 @pytest.fixture
 def served_tiles(tmp_path):
     root = tmp_path / "served"

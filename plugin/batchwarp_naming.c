@@ -19,9 +19,9 @@ static char *Fail(char **ppszError, char *pszMessage)
 }
 
 /* The value of a placeholder (CPLFree it), or NULL for an unknown one. */
-static char *PlaceholderValue(const char *pszKey, size_t nKeyLen, const char *pszSource,
-                              const char *pszRelDir, const char *pszSuffix,
-                              const char *pszExtension)
+static char *PlaceholderValueOf(const char *pszKey, size_t nKeyLen, const char *pszSource,
+                                const char *pszRelDir, const char *pszSuffix,
+                                const char *pszExtension)
 {
 #define BW_KEY_IS(name) (nKeyLen == strlen(name) && strncmp(pszKey, name, nKeyLen) == 0)
     if (BW_KEY_IS("stem"))
@@ -43,6 +43,24 @@ static char *PlaceholderValue(const char *pszKey, size_t nKeyLen, const char *ps
     }
 #undef BW_KEY_IS
     return NULL;
+}
+
+/* The same, for a source spelled as a directory ("x.zarr/", "/vsizip/a.zip/",
+ * a dataset that is a directory, or an archive of one member) named by its
+ * last component, as without the slash: its name is not "" (an output
+ * "<outdir>/.tif", hidden). */
+static char *PlaceholderValue(const char *pszKey, size_t nKeyLen, const char *pszSource,
+                              const char *pszRelDir, const char *pszSuffix,
+                              const char *pszExtension)
+{
+    char *pszTrimmed = CPLStrdup(pszSource);
+    size_t nLen = strlen(pszTrimmed);
+    while (nLen > 1 && pszTrimmed[nLen - 1] == '/')
+        pszTrimmed[--nLen] = '\0';
+    char *pszValue =
+        PlaceholderValueOf(pszKey, nKeyLen, pszTrimmed, pszRelDir, pszSuffix, pszExtension);
+    CPLFree(pszTrimmed);
+    return pszValue;
 }
 
 /* Joins the non-empty '/'-separated components of pszIn; FALSE if one is

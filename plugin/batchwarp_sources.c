@@ -1068,7 +1068,13 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
         if (bExists && !STARTS_WITH(*papszIter, "/vsi") && !VSI_ISREG(sStat.st_mode) &&
             !VSI_ISDIR(sStat.st_mode) && IsSpecialFile(psList, *papszIter))
             continue;
-        if (bExists && VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(*papszIter, papszExt))
+        /* "/vsizip/a.zip/" is a directory by its spelling, and listed, even
+         * though GDAL's stat calls it a file: it shows an archive of one
+         * member as that member. */
+        const int bArchiveOfOne = bExists && STARTS_WITH(*papszIter, "/vsi") &&
+                                  !VSI_ISDIR(sStat.st_mode) && BWPathName(*papszIter)[0] == '\0';
+        if (bArchiveOfOne ||
+            (bExists && VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(*papszIter, papszExt)))
         {
             AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt, pfnStop,
                             pStopData, NULL);
