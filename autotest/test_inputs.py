@@ -167,6 +167,27 @@ def test_directory_dataset_spelled_as_a_directory(tmp_path, run_batchwarp, run_g
     check_outputs([(str(zarr), out / "g.tif")], run_gdalwarp, tmp_path)
 
 
+@pytest.mark.parametrize("where", ["relative", "absolute"])
+def test_subdatasets_are_named_by_their_file_and_their_own_name(tmp_path, run_batchwarp, run_gdalwarp, where):
+    """GDAL's subdataset names (NETCDF:"a.nc":var, GTIFF_DIR:n:file,
+    GPKG:file:table) name their outputs by the file and the subdataset, so
+    that the subdatasets of one file differ. (Fails on the old code:
+    NETCDF:"a.nc":Band1 gave the output 'NETCDF:"a.tif', GTIFF_DIR:1:s.tif
+    gave 'GTIFF_DIR:1:s.tif'; with absolute paths, the file's stem alone.)"""
+    src = make_raster(tmp_path / "s.tif", seed=6)
+    gdal.Translate(str(tmp_path / "a.nc"), str(src), format="netCDF")
+    gdal.Translate(str(tmp_path / "g.gpkg"), str(src), format="GPKG")
+    d = "" if where == "relative" else f"{tmp_path}/"
+    sources = [f'NETCDF:"{d}a.nc":Band1', f"GTIFF_DIR:1:{d}s.tif", f"GPKG:{d}g.gpkg:g"]
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", *sources, "-outdir", out], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    expected = ["a_Band1.tif", "s_1.tif", "g_g.tif"]
+    assert all_files(out) == sorted(expected)
+    absolute = [f'NETCDF:"{tmp_path}/a.nc":Band1', f"GTIFF_DIR:1:{tmp_path}/s.tif", f"GPKG:{tmp_path}/g.gpkg:g"]
+    check_outputs([(s, out / e) for s, e in zip(absolute, expected)], run_gdalwarp, tmp_path)
+
+
 @pytest.fixture
 def served_tiles(tmp_path):
     root = tmp_path / "served"

@@ -4,6 +4,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_string.h>
+#include <cpl_vsi.h>
 
 #include "batchwarp_strbuf.h"
 #include "batchwarp_util.h"
@@ -45,21 +46,110 @@ static char *PlaceholderValueOf(const char *pszKey, size_t nKeyLen, const char *
     return NULL;
 }
 
+static int FileExists(const char *pszPath)
+{
+    VSIStatBufL sStat;
+    return VSIStatL(pszPath, &sStat) == 0;
+}
+
+/* A subdataset's name as GDAL's drivers spell it: DRIVER:"file":component
+ * (netCDF, HDF5), DRIVER:file:component (GPKG) or DRIVER:n:file (GTIFF_DIR,
+ * NITF_IM). If pszSource is one (it is no file itself, and its quoted part,
+ * or one of its ':'-separated parts, is), the file (*ppszFile) and the rest
+ * made a name's part (*ppszComponent: "" or like "Band1", "group_var"); else
+ * FALSE. Only names that begin with a driver-like word and ':' are stat'ed,
+ * so a listing of an object store costs no request here. */
+static int SplitSubdataset(const char *pszSource, char **ppszFile, char **ppszComponent)
+{
+    const char *p = pszSource;
+    while ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')
+        ++p;
+    if (p == pszSource || *p != ':' || STARTS_WITH(p, "://") || STARTS_WITH(pszSource, "/vsi") ||
+        FileExists(pszSource))
+        return FALSE;
+    const char *pszRest = p + 1;
+    char *pszFile = NULL;
+    BWStrBuf sComponent = BW_STRBUF_INIT;
+    if (*pszRest == '"')
+    {
+        const char *pszEnd = strchr(pszRest + 1, '"');
+        if (pszEnd != NULL)
+        {
+            pszFile = CPLStrdup(pszRest + 1);
+            pszFile[pszEnd - pszRest - 1] = '\0';
+            BWStrBufAddStr(&sComponent, pszEnd[1] == ':' ? pszEnd + 2 : pszEnd + 1);
+        }
+    }
+    else
+    {
+        char **papszParts = CSLTokenizeString2(pszRest, ":", CSLT_ALLOWEMPTYTOKENS);
+        for (int i = 0; papszParts != NULL && papszParts[i] != NULL; ++i)
+        {
+            if (pszFile == NULL && papszParts[i][0] != '\0' && FileExists(papszParts[i]))
+                pszFile = CPLStrdup(papszParts[i]);
+            else
+            {
+                if (sComponent.nLen > 0)
+                    BWStrBufAddCh(&sComponent, '_');
+                BWStrBufAddStr(&sComponent, papszParts[i]);
+            }
+        }
+        CSLDestroy(papszParts);
+    }
+    char *pszComponent = BWStrBufDetach(&sComponent);
+    if (pszFile == NULL || (!STARTS_WITH(pszFile, "/vsi") && !FileExists(pszFile)))
+    {
+        CPLFree(pszFile);
+        CPLFree(pszComponent);
+        return FALSE;
+    }
+    /* Only what names a file safely: "//grp/var" gives "grp_var". */
+    size_t nOut = 0;
+    for (const char *q = pszComponent; *q; ++q)
+    {
+        const int bKeep = (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+                          (*q >= '0' && *q <= '9') || *q == '-' || *q == '.';
+        if (bKeep || (nOut > 0 && pszComponent[nOut - 1] != '_'))
+            pszComponent[nOut++] = bKeep ? *q : '_';
+    }
+    while (nOut > 0 && pszComponent[nOut - 1] == '_')
+        --nOut;
+    pszComponent[nOut] = '\0';
+    *ppszFile = pszFile;
+    *ppszComponent = pszComponent;
+    return TRUE;
+}
+
 /* The same, for a source spelled as a directory ("x.zarr/", "/vsizip/a.zip/",
  * a dataset that is a directory, or an archive of one member) named by its
  * last component, as without the slash: its name is not "" (an output
- * "<outdir>/.tif", hidden). */
+ * "<outdir>/.tif", hidden). A subdataset (NETCDF:"a.nc":Band1) is named by
+ * its file, not as a path whose name is 'a.nc":Band1' (an output
+ * 'NETCDF:"a.tif'). */
 static char *PlaceholderValue(const char *pszKey, size_t nKeyLen, const char *pszSource,
                               const char *pszRelDir, const char *pszSuffix,
                               const char *pszExtension)
 {
-    char *pszTrimmed = CPLStrdup(pszSource);
+    char *pszFile = NULL;
+    char *pszComponent = NULL;
+    const int bSubdataset = SplitSubdataset(pszSource, &pszFile, &pszComponent);
+    char *pszTrimmed = bSubdataset ? pszFile : CPLStrdup(pszSource);
     size_t nLen = strlen(pszTrimmed);
     while (nLen > 1 && pszTrimmed[nLen - 1] == '/')
         pszTrimmed[--nLen] = '\0';
     char *pszValue =
         PlaceholderValueOf(pszKey, nKeyLen, pszTrimmed, pszRelDir, pszSuffix, pszExtension);
+    /* A subdataset's stem is its file's and its own: "a.nc" and "Band1"
+     * give a_Band1, so that the subdatasets of one file differ. */
+    if (pszValue != NULL && bSubdataset && pszComponent[0] != '\0' && nKeyLen == strlen("stem") &&
+        strncmp(pszKey, "stem", nKeyLen) == 0)
+    {
+        char *pszStem = BWStrPrintf("%s_%s", pszValue, pszComponent);
+        CPLFree(pszValue);
+        pszValue = pszStem;
+    }
     CPLFree(pszTrimmed);
+    CPLFree(pszComponent);
     return pszValue;
 }
 
