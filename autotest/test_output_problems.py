@@ -234,3 +234,29 @@ def test_retry_failed_with_nothing_left_writes_an_empty_report(tmp_path, run_bat
     res = run_batchwarp([*WARP, "-q", "-retry_failed", prev, "-report", nxt, "-outdir", tmp_path / "out"])
     assert res.returncode == 0, res.stderr
     assert nxt.exists() and nxt.read_text() == ""
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_output_named_near_the_longest_file_name(tmp_path, run_batchwarp, run_gdalwarp, overwrite):
+    """An output whose name is 251 bytes long: its sidecars' names
+    (.aux.xml: 259 bytes) cannot exist, and gdalwarp writes it all the same.
+    (Fails on the old code: the check for a sidecar planted there took
+    'File name too long' for a failure, and the task failed, no output.)
+    A name too long for the output itself fails with GDAL's message."""
+    stem = "x" * 247
+    src_dir = tmp_path / "in"
+    src = make_small_rasters(src_dir, 1)[0]
+    os.rename(src, src_dir / f"{stem}.tif")
+    out = tmp_path / "out"
+    for _ in range(2 if overwrite else 1):
+        res = run_batchwarp(["-t_srs", "EPSG:3857", "-q", *(["-overwrite"] if overwrite else []), src_dir,
+                             "-outdir", out])
+        assert res.returncode == 0, res.stderr
+    assert all_files(out) == [f"{stem}.tif"] and hidden_files(out) == []
+    ref = tmp_path / "ref" / f"{stem}.tif"
+    ref.parent.mkdir()
+    run_gdalwarp(["-t_srs", "EPSG:3857"], src_dir / f"{stem}.tif", ref)
+    assert_same_raster(out / f"{stem}.tif", ref)
+    res = run_batchwarp(["-t_srs", "EPSG:3857", "-q", "-suffix", "_warped", src_dir, "-outdir", tmp_path / "out2"])
+    assert res.returncode == 1
+    assert "File name too long" in res.stderr and f"{stem}_warped.tif" in res.stderr, res.stderr

@@ -122,7 +122,9 @@ static int CheckReplaceable(int nDirFd, const char *pszName, const char *pszPath
     struct stat sStat;
     if (fstatat(nDirFd, pszName, &sStat, AT_SYMLINK_NOFOLLOW) != 0)
     {
-        if (errno == ENOENT)
+        /* A name too long to be a file holds none: the .aux.xml of an
+         * output whose name is near NAME_MAX, which gdalwarp does without. */
+        if (errno == ENOENT || errno == ENAMETOOLONG)
             return TRUE;
         CPLError(CE_Failure, CPLE_FileIO, "Cannot replace '%s': %s", pszPath, VSIStrerror(errno));
         return FALSE;
