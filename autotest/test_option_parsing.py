@@ -92,7 +92,7 @@ def test_f_is_of(tmp_path, run_batchwarp):
     assert planned(res) == [(str(src), str(out / "a.vrt"))]
 
 
-@pytest.mark.parametrize("missing", ["missing/", "/vsimem/nope/"])
+@pytest.mark.parametrize("missing", ["missing/", "/vsitar/nope.tar/"])
 def test_missing_directory_source_is_named(tmp_path, run_batchwarp, missing):
     src = make_raster(tmp_path / "a.tif", xsize=8, ysize=8)
     out = tmp_path / "out"

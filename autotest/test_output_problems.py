@@ -260,3 +260,32 @@ def test_output_named_near_the_longest_file_name(tmp_path, run_batchwarp, run_gd
     res = run_batchwarp(["-t_srs", "EPSG:3857", "-q", "-suffix", "_warped", src_dir, "-outdir", tmp_path / "out2"])
     assert res.returncode == 1
     assert "File name too long" in res.stderr and f"{stem}_warped.tif" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("outdir, reason", [
+    ("/vsizip/{tmp}/out.zip", "is in an archive (/vsizip/)"),
+    ("/vsitar/{tmp}/out.tar/d", "is in an archive (/vsitar/)"),
+    ("/vsimem/out", "is in the memory of one process"),
+    ("/vsistdout/", "is a stream"),
+])
+def test_output_directory_where_outputs_cannot_be_published(tmp_path, run_batchwarp, outdir, reason):
+    """A usage error naming the directory and why, before any work, and
+    nothing made. (Fails on the old code: /vsizip/ made an empty out.zip and
+    failed saying 'No such file or directory'; /vsimem/ failed every task,
+    as each worker wrote into its own memory.)"""
+    src = make_small_rasters(tmp_path / "in", 1)[0]
+    outdir = outdir.format(tmp=tmp_path)
+    res = run_batchwarp(["-t_srs", "EPSG:3857", "-q", src, "-outdir", outdir])
+    assert res.returncode == 2, res.stderr
+    assert f"Output directory '{outdir}' {reason}" in res.stderr, res.stderr
+    assert sorted(os.listdir(tmp_path)) == ["in"]
+
+
+def test_source_in_process_memory_is_refused(tmp_path, run_batchwarp):
+    """/vsimem/ of the caller is not the workers': a usage error naming it.
+    (Fails on the old code: the task failed, saying only that the file was
+    not found.)"""
+    res = run_batchwarp(["-q", "/vsimem/a.tif", "-outdir", tmp_path / "out"])
+    assert res.returncode == 2, res.stderr
+    assert "Source '/vsimem/a.tif' is in the memory of one process" in res.stderr, res.stderr
+    assert not (tmp_path / "out").exists()

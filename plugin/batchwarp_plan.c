@@ -323,6 +323,50 @@ static int CheckReportPath(const GDALBatchWarpOptions *psOptions, const BWPlan *
     return bOk && BWReportCheckPath(pszReport, ppszError);
 }
 
+/* /vsimem/ is the memory of one process: each worker has its own, which
+ * the supervisor and the caller never see. */
+static const char szProcessMemory[] =
+    "is in the memory of one process (/vsimem/), and each worker process has its own: ";
+
+/* -outdir where outputs can be published: not an archive (written by one
+ * writer, a file at a time, never replaced in place), nor a process's
+ * memory, nor a stream. */
+static int CheckOutDirKind(const char *pszOutDir, char **ppszError)
+{
+    static const char *const apszArchives[] = {"/vsizip/", "/vsitar/", "/vsigzip/",
+                                               "/vsi7z/",  "/vsirar/", NULL};
+    for (int i = 0; apszArchives[i] != NULL; ++i)
+    {
+        if (STARTS_WITH_CI(pszOutDir, apszArchives[i]))
+        {
+            *ppszError = CPLStrdup(CPLSPrintf(
+                "Output directory '%s' is in an archive (%s): gdal_batchwarp's workers write "
+                "their outputs side by side and replace them whole, and an archive takes one "
+                "writer at a time and no replacement. Write to a directory, then archive it.",
+                pszOutDir, apszArchives[i]));
+            return FALSE;
+        }
+    }
+    if (STARTS_WITH_CI(pszOutDir, "/vsimem/"))
+    {
+        *ppszError = CPLStrdup(CPLSPrintf("Output directory '%s' %s"
+                                          "outputs that workers wrote there would vanish with "
+                                          "them. Write to a directory on a disk or an object "
+                                          "store.",
+                                          pszOutDir, szProcessMemory));
+        return FALSE;
+    }
+    if (STARTS_WITH_CI(pszOutDir, "/vsistdout"))
+    {
+        *ppszError = CPLStrdup(
+            CPLSPrintf("Output directory '%s' is a stream: gdal_batchwarp writes each output as "
+                       "files of a directory. Write to a directory.",
+                       pszOutDir));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* An output directory that is also a directory source would feed this run's
  * outputs to the next run as sources (a_3857.tif -> a_3857_3857.tif), so it
  * is refused even when a -suffix keeps the names apart. */
@@ -601,9 +645,21 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
 {
     memset(psPlan, 0, sizeof(*psPlan));
     BWUnpinOutDir();
-    if (!CheckOutDirIsNotSource(psOptions, ppszError) ||
+    if ((psOptions->pszOutDir != NULL && !CheckOutDirKind(psOptions->pszOutDir, ppszError)) ||
+        !CheckOutDirIsNotSource(psOptions, ppszError) ||
         !BWPinOutDir(psOptions->pszOutDir, ppszError))
         return FALSE;
+    for (CSLConstList papszIter = psOptions->papszSources; papszIter && *papszIter; ++papszIter)
+    {
+        if (STARTS_WITH_CI(*papszIter, "/vsimem/"))
+        {
+            *ppszError = CPLStrdup(CPLSPrintf("Source '%s' %s"
+                                              "they cannot read this one. Write it to a file on a "
+                                              "disk or an object store.",
+                                              *papszIter, szProcessMemory));
+            return FALSE;
+        }
+    }
     BWSourceList sSources;
     BWCollectSourcesEx(psOptions->papszSources, psOptions->bRecursive, psOptions->pszOutDir,
                        ScanStopRequested, (void *)psOptions, &sSources);
