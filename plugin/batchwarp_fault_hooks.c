@@ -110,6 +110,15 @@ void BWInjectFaultAfterWrite(const char *pszSource)
     CSLDestroy(papszEntries);
 }
 
+void BWFaultBeforeMainFile(const char *pszMain)
+{
+    const char *pszSpec = getenv("GDAL_BATCHWARP_TEST_FAULTS");
+    char **papszEntries = pszSpec ? CSLTokenizeString2(pszSpec, ",", 0) : NULL;
+    if (CSLFindString(papszEntries, CPLSPrintf("gate_publish:%s", pszMain)) >= 0)
+        RunAction("gate");
+    CSLDestroy(papszEntries);
+}
+
 static void AppendEvent(const char *pszPath, const char *pszLine)
 {
     const int fd = open(pszPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -185,6 +194,11 @@ int BWInjectFault(const char *pszSource, int nAttempt)
 void BWInjectFaultAfterWrite(const char *pszSource)
 {
     (void)pszSource;
+}
+
+void BWFaultBeforeMainFile(const char *pszMain)
+{
+    (void)pszMain;
 }
 
 #endif

@@ -28,6 +28,10 @@ int BWFaultHooksCompiled(void);
  * with the errors it raised. */
 int BWInjectFault(const char *pszSource, int nAttempt);
 void BWInjectFaultAfterWrite(const char *pszSource);
+/* The entry gate_publish:NAME is the gate in the supervisor while it
+ * publishes the output whose main file is NAME: its sidecars are in place,
+ * its main file not yet. */
+void BWFaultBeforeMainFile(const char *pszMain);
 
 /*
  * GDAL_BATCHWARP_TEST_EVENTS=FILE: the order in which a batch starts, one

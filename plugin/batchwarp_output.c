@@ -15,6 +15,7 @@
 #include <cpl_vsi_error.h>
 #include <gdal.h>
 
+#include "batchwarp_fault_hooks.h"
 #include "batchwarp_temp.h"
 #include "batchwarp_util.h"
 
@@ -217,18 +218,24 @@ void BWRemoveStaleFiles(const char *pszOutput, CSLConstList papszStale, CSLConst
     CPLFree(pszOutDir);
 }
 
+/* The earlier main file, set aside while a dataset of several files
+ * replaces it (see PublishFrom): in the temporary namespace, which no
+ * output's file can enter. */
+#define BW_EARLIER_MAIN BW_TEMP_PREFIX "earlier"
+
 /* One file into place: without -overwrite (bKeep), the main file never over
  * one that appeared since the check (RENAME_NOREPLACE; a file system
  * without it has had the check). */
-static int RenameInto(int nTmpFd, int nOutFd, const char *pszName, int bNoReplace)
+static int RenameInto(int nTmpFd, int nOutFd, const char *pszFrom, const char *pszName,
+                      int bNoReplace)
 {
     if (bNoReplace)
     {
-        const int nRet = renameat2(nTmpFd, pszName, nOutFd, pszName, RENAME_NOREPLACE);
+        const int nRet = renameat2(nTmpFd, pszFrom, nOutFd, pszName, RENAME_NOREPLACE);
         if (nRet == 0 || (errno != EINVAL && errno != ENOSYS))
             return nRet;
     }
-    return renameat(nTmpFd, pszName, nOutFd, pszName);
+    return renameat(nTmpFd, pszFrom, nOutFd, pszName);
 }
 
 int BWPublishOutput(const char *pszTemp, const char *pszOutput)
@@ -333,10 +340,32 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
     }
     if (bOk)
         bOk = CheckStaleSidecars(nOutFd, pszOutput, papszFiles, bKeep);
+    /* Replacing an earlier dataset (-overwrite) with one of several files:
+     * its main file goes aside first, into the task's own directory under
+     * a name no output can have, so that neither a reader nor a run killed
+     * in between finds it with the new sidecars (ENVI's earlier raw data
+     * read with the new header, which a rerun then kept as done). It comes
+     * back if publishing fails; if the run dies, it goes with the run's
+     * temporary directory, and the output, missing, is written by a rerun. */
+    int bAside = FALSE;
+    struct stat sEarlier;
+    if (bOk && bLocal && !bKeep && CSLCount(papszFiles) > 1 &&
+        fstatat(nOutFd, pszMain, &sEarlier, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sEarlier.st_mode))
+    {
+        bAside = renameat(nOutFd, pszMain, nSrcFd, BW_EARLIER_MAIN) == 0;
+        if (!bAside)
+        {
+            CPLError(CE_Failure, CPLE_FileIO, "Cannot move the earlier '%s' aside: %s",
+                     CPLFormFilename(pszOutDir, pszMain, NULL), VSIStrerror(errno));
+            bOk = FALSE;
+        }
+    }
     /* Two passes: sidecars, then the main file, so that a reader never
      * finds the dataset without them. */
     for (int nPass = 0; nPass < 2 && bOk; ++nPass)
     {
+        if (nPass == 1)
+            BWFaultBeforeMainFile(pszMain);
         for (CSLConstList papszIter = papszFiles; *papszIter && bOk; ++papszIter)
         {
             const int bIsMain = strcmp(*papszIter, pszMain) == 0;
@@ -344,8 +373,9 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
                 continue;
             char *pszFrom = CPLStrdup(CPLFormFilename(pszTempDir, *papszIter, NULL));
             char *pszTo = CPLStrdup(CPLFormFilename(pszOutDir, *papszIter, NULL));
-            const int nRet = bLocal ? RenameInto(nSrcFd, nOutFd, *papszIter, bKeep && bIsMain)
-                                    : VSIRename(pszFrom, pszTo);
+            const int nRet =
+                bLocal ? RenameInto(nSrcFd, nOutFd, *papszIter, *papszIter, bKeep && bIsMain)
+                       : VSIRename(pszFrom, pszTo);
             if (nRet != 0 && errno == EEXIST && bLocal)
             {
                 CPLError(CE_Failure, CPLE_FileIO,
@@ -365,6 +395,13 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
             CPLFree(pszTo);
         }
     }
+    if (bAside && bOk)
+        unlinkat(nSrcFd, BW_EARLIER_MAIN, 0);
+    else if (bAside && RenameInto(nSrcFd, nOutFd, BW_EARLIER_MAIN, pszMain, TRUE) != 0)
+        CPLError(CE_Failure, CPLE_FileIO,
+                 "Cannot put the earlier '%s' back in place: %s (it was left in the run's "
+                 "temporary directory, which is removed at the end of the run)",
+                 CPLFormFilename(pszOutDir, pszMain, NULL), VSIStrerror(errno));
     if (bOk)
         RemoveStaleSidecars(nOutFd, pszOutput, papszFiles);
     if (nSrcFd >= 0 && nSrcFd != nTmpFd)
