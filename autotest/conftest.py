@@ -45,6 +45,56 @@ def batchwarp_bin():
     return path
 
 
+_SANITIZED = {}
+
+
+def sanitized_build(path=None):
+    """True when the program is an AddressSanitizer build (-DBATCHWARP_SANITIZE=ON).
+    ASan reserves terabytes of address space for its shadow memory and holds
+    freed memory in quarantine: an address-space limit (RLIMIT_AS, ulimit -v,
+    -worker_mem_limit) stops it from starting, and resident sizes are not
+    those of the plain build."""
+    path = path or _batchwarp_path()
+    if path not in _SANITIZED:
+        try:
+            with open(path, "rb") as f:
+                _SANITIZED[path] = b"__asan_init" in f.read()
+        except OSError:
+            _SANITIZED[path] = False
+    return _SANITIZED[path]
+
+
+@pytest.fixture
+def not_sanitized(batchwarp_bin):
+    """Skips a test that limits address space or measures memory under an ASan build."""
+    if sanitized_build(batchwarp_bin):
+        pytest.skip("ASan build: address-space limits and memory sizes do not apply (see sanitized_build)")
+
+
+# Set by scripts/test-sanitized: the directory the sanitizers' log_path
+# names, where every process of a sanitized build (supervisor and each
+# worker) writes its report instead of its stderr.
+SANITIZER_LOG_DIR = os.environ.get("BATCHWARP_SANITIZER_LOG_DIR")
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_report():
+    """Fails the test during which a process of the program wrote a sanitizer
+    report (ASan, UBSan, LSan), and shows it."""
+    if not SANITIZER_LOG_DIR:
+        yield
+        return
+    before = set(os.listdir(SANITIZER_LOG_DIR))
+    yield
+    new = sorted(set(os.listdir(SANITIZER_LOG_DIR)) - before)
+    if new:
+        texts = []
+        for name in new:
+            with open(os.path.join(SANITIZER_LOG_DIR, name), errors="replace") as f:
+                texts.append(f"--- {name}\n{f.read()}")
+        pytest.fail("sanitizer report(s) written during this test:\n" + "\n".join(texts), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def gdalwarp_bin():
     path = shutil.which("gdalwarp")

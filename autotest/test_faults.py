@@ -429,7 +429,7 @@ def test_worker_killed_while_idle_fails_no_task(tmp_path, batchwarp_bin):
 # Memory: a cap on each worker, and replacement past a resident size
 
 
-def test_memory_cap_fails_the_task_cleanly(tmp_path, run_batchwarp):
+def test_memory_cap_fails_the_task_cleanly(tmp_path, run_batchwarp, not_sanitized):
     """-worker_mem_limit: a warp that needs more memory than the cap (here a
     20000 x 20000 Float32 output in one 1.6 GB chunk) fails with GDAL's
     allocation error, not the OOM killer, and the rest of the batch runs."""

@@ -13,13 +13,16 @@ import textwrap
 import pytest
 from osgeo import gdal
 
-from conftest import REPO_ROOT, all_files, assert_same_raster, file_bytes, make_small_rasters, read_report
+from conftest import (REPO_ROOT, all_files, assert_same_raster, file_bytes, make_small_rasters, read_report,
+                      sanitized_build)
 
 WARP = ["-t_srs", "EPSG:3857", "-r", "bilinear"]
 
 
 @pytest.fixture(scope="module")
 def plugin_dir(batchwarp_bin):
+    if sanitized_build(batchwarp_bin):
+        pytest.skip("ASan build: its plugin loads into the uninstrumented gdal and python only with LD_PRELOAD")
     if int(gdal.VersionInfo("VERSION_NUM")) < 3110000:
         pytest.skip(f"GDAL {gdal.__version__} < 3.11: no `gdal` CLI algorithms, the plugin is not built")
     if shutil.which("gdal") is None:

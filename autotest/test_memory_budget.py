@@ -41,7 +41,7 @@ def large_sources(tmp_path_factory):
 
 
 def test_peak_memory_of_the_process_tree_stays_within_the_budget(tmp_path, batchwarp_bin, large_sources,
-                                                                 run_gdalwarp):
+                                                                 run_gdalwarp, not_sanitized):
     budget_mb = 256
     argv = [batchwarp_bin, *WARP, "-q", "-j", "2", "-memory_budget", f"{budget_mb}MB",
             *large_sources, "-outdir", tmp_path / "out"]
@@ -92,7 +92,7 @@ def _limit_address_space(nbytes):
 
 
 def test_default_budget_is_a_quarter_of_the_usable_ram_and_quiet_keeps_the_warning(tmp_path, run_batchwarp,
-                                                                                    small_rasters):
+                                                                                    small_rasters, not_sanitized):
     """The default -memory_budget is 25% of the RAM GDAL counts as usable
     (CPLGetUsablePhysicalRAM: the physical RAM, or the address-space limit,
     ulimit -v, if lower), as --help and the docs say. And -q silences the

@@ -6,7 +6,7 @@ from conftest import make_small_rasters
 WARP = ["-t_srs", "EPSG:3857"]
 
 
-def test_a_limit_below_the_floor_says_so(tmp_path, run_batchwarp):
+def test_a_limit_below_the_floor_says_so(tmp_path, run_batchwarp, not_sanitized):
     sources = make_small_rasters(tmp_path / "in", 2)
     res = run_batchwarp([*WARP, "-q", "-worker_mem_limit", "100", *sources, "-outdir", tmp_path / "out"],
                         timeout=300)
