@@ -330,24 +330,32 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
  * output was written cannot be trusted to hold it whole: fail the task.
  */
 #define BW_MIN_FREE_BYTES_AFTER_WRITE (64 * 1024)
+/* A failed warp may name only what broke after the disk filled (GDAL 3.13's
+ * libtiff: "Bogus block size", "FillEmptyTiles() failed"), a write of up to
+ * a block short of the free space: below this, the full disk is named too. */
+#define BW_MIN_FREE_BYTES_AFTER_FAILURE (1024 * 1024)
 
-static void CheckRoomLeft(const char *pszWritten)
+/* Whether the file system of pszWritten has less than nMinFree bytes free,
+ * which is then raised as the task's error. */
+static int CheckRoomLeft(const char *pszWritten, unsigned long long nMinFree)
 {
     if (STARTS_WITH(pszWritten, "/vsi"))
-        return;
+        return FALSE;
     struct statvfs sFs;
     char *pszDir = BWPathDir(pszWritten);
     const int nRet = statvfs(pszDir[0] ? pszDir : ".", &sFs);
     CPLFree(pszDir);
     if (nRet != 0)
-        return;
+        return FALSE;
     const unsigned long long nFree =
         (unsigned long long)sFs.f_bavail * (unsigned long long)sFs.f_frsize;
-    if (nFree < BW_MIN_FREE_BYTES_AFTER_WRITE)
-        CPLError(CE_Failure, CPLE_FileIO,
-                 "No space left on device: %llu bytes free after writing %s, which may be "
-                 "incomplete",
-                 nFree, pszWritten);
+    if (nFree >= nMinFree)
+        return FALSE;
+    CPLError(CE_Failure, CPLE_FileIO,
+             "No space left on device: %llu bytes free after writing %s, which may be "
+             "incomplete",
+             nFree, pszWritten);
+    return TRUE;
 }
 
 /* A tail task gets the cores of idle workers, but only in ways that leave the
@@ -792,16 +800,19 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
         NameOutputInEnviHeader(pszWriteTo, pszOutput);
         nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
     }
+    int bFull = FALSE;
     if (hOut != NULL)
     {
         const int nBefore = CSLCount(psWorker->sLog.papszErrors);
-        CheckRoomLeft(pszWriteTo);
+        bFull = CheckRoomLeft(pszWriteTo, BW_MIN_FREE_BYTES_AFTER_WRITE);
         nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
     }
     /* A request to an object store that failed in transit taints what was
      * read: such a task is tried again (see ServeTask) whatever the rule. */
     int bOk = hOut != NULL && nErrorsAtClose == 0 && psWorker->sLog.pszTransport == NULL &&
               (!psWorker->bStrictErrors || psWorker->sLog.papszErrors == NULL);
+    if (!bOk && !bFull)
+        CheckRoomLeft(pszWriteTo, BW_MIN_FREE_BYTES_AFTER_FAILURE);
     if (!bOk && psWorker->sLog.papszErrors == NULL)
         CPLError(CE_Failure, CPLE_AppDefined, "gdalwarp failed without an error message");
     /* A local output stays under its temporary name: the supervisor renames
