@@ -116,6 +116,21 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
     ReportProgress(psBatch);
 }
 
+/* <pszKey>_DEV and <pszKey>_INO: the identity of a temporary directory we
+ * made (see BWTempDirIdentity), for the worker to check before it writes
+ * there; nothing if it is not one of ours. */
+static char **AddDirIdentity(char **papszFields, const char *pszKey, const char *pszDir)
+{
+    dev_t nDev = 0;
+    ino_t nIno = 0;
+    if (!BWTempDirIdentity(pszDir, &nDev, &nIno))
+        return papszFields;
+    papszFields = CSLAddNameValue(papszFields, CPLSPrintf("%s_DEV", pszKey),
+                                  CPLSPrintf("%llu", (unsigned long long)nDev));
+    return CSLAddNameValue(papszFields, CPLSPrintf("%s_INO", pszKey),
+                           CPLSPrintf("%llu", (unsigned long long)nIno));
+}
+
 static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFields)
 {
     BWBatch *psBatch = pUser;
@@ -134,15 +149,7 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
         papszFields = CSLAddNameValue(papszFields, "SIZE", CPLSPrintf(CPL_FRMT_GIB, psItem->nSize));
     /* The temporary directory we made, which the worker checks it writes in. */
     char *pszTempDir = BWPathDir(psItem->pszTemp);
-    dev_t nTempDev = 0;
-    ino_t nTempIno = 0;
-    if (BWTempDirIdentity(pszTempDir, &nTempDev, &nTempIno))
-    {
-        papszFields = CSLAddNameValue(papszFields, "TMPDIR_DEV",
-                                      CPLSPrintf("%llu", (unsigned long long)nTempDev));
-        papszFields = CSLAddNameValue(papszFields, "TMPDIR_INO",
-                                      CPLSPrintf("%llu", (unsigned long long)nTempIno));
-    }
+    papszFields = AddDirIdentity(papszFields, "TMPDIR", pszTempDir);
     CPLFree(pszTempDir);
     if (psItem->pszStaged != NULL)
     {
@@ -150,13 +157,7 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
         /* And the staging one, which holds the task's own directory. */
         char *pszTaskDir = BWPathDir(psItem->pszStaged);
         char *pszStageDir = BWPathDir(pszTaskDir);
-        if (BWTempDirIdentity(pszStageDir, &nTempDev, &nTempIno))
-        {
-            papszFields = CSLAddNameValue(papszFields, "STAGEDIR_DEV",
-                                          CPLSPrintf("%llu", (unsigned long long)nTempDev));
-            papszFields = CSLAddNameValue(papszFields, "STAGEDIR_INO",
-                                          CPLSPrintf("%llu", (unsigned long long)nTempIno));
-        }
+        papszFields = AddDirIdentity(papszFields, "STAGEDIR", pszStageDir);
         CPLFree(pszStageDir);
         CPLFree(pszTaskDir);
     }
@@ -171,20 +172,6 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
     *ppapszFields = papszFields;
     *ppCookie = (void *)(intptr_t)iItem;
     return TRUE;
-}
-
-/* GDAL's messages of a task, one per line, or NULL when there are none. */
-/* The values of every pszKey field of a reply, in order (CSLDestroy them). */
-static char **FieldsNamed(const BWMessage *psReply, const char *pszKey)
-{
-    char **papszOut = NULL;
-    const size_t nKeyLen = strlen(pszKey);
-    for (char **papszIter = psReply->papszFields; papszIter && *papszIter; ++papszIter)
-    {
-        if (strncmp(*papszIter, pszKey, nKeyLen) == 0 && (*papszIter)[nKeyLen] == '=')
-            papszOut = CSLAddString(papszOut, *papszIter + nKeyLen + 1);
-    }
-    return papszOut;
 }
 
 /* pszText with every occurrence of pszFrom replaced by pszTo (CPLFree it). */
@@ -300,7 +287,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
             if (pszError == NULL)
                 pszError = CPLStrdup("failed without an error message");
         }
-        papszMessages = FieldsNamed(psOutcome->psReply, "MESSAGE");
+        papszMessages = BWMessageGetAll(psOutcome->psReply, "MESSAGE");
         const char *pszSeconds = BWMessageGet(psOutcome->psReply, "SECONDS");
         if (pszSeconds != NULL)
             sResult.dfSeconds = CPLAtof(pszSeconds);

@@ -238,6 +238,18 @@ const char *BWMessageGet(const BWMessage *psMsg, const char *pszKey)
     return NULL;
 }
 
+char **BWMessageGetAll(const BWMessage *psMsg, const char *pszKey)
+{
+    char **papszValues = NULL;
+    const size_t nKeyLen = strlen(pszKey);
+    for (char **papszIter = psMsg->papszFields; papszIter && *papszIter; ++papszIter)
+    {
+        if (strncmp(*papszIter, pszKey, nKeyLen) == 0 && (*papszIter)[nKeyLen] == '=')
+            papszValues = CSLAddString(papszValues, *papszIter + nKeyLen + 1);
+    }
+    return papszValues;
+}
+
 char *BWMessageJoin(const BWMessage *psMsg, const char *pszKey)
 {
     const size_t nKeyLen = strlen(pszKey);

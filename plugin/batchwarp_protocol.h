@@ -76,6 +76,10 @@ int BWMessageRead(int fd, BWFrameDecoder *psDecoder, BWMessage *psMsg, char **pp
 /* Value of a field (first occurrence), or NULL. */
 const char *BWMessageGet(const BWMessage *psMsg, const char *pszKey);
 
+/* Values of every occurrence of a field, in order (CSLDestroy them), or
+ * NULL when there is none. */
+char **BWMessageGetAll(const BWMessage *psMsg, const char *pszKey);
+
 /* Values of every occurrence of a field, one per line, whole whatever their
  * length (CPLFree it), or NULL when there is none. */
 char *BWMessageJoin(const BWMessage *psMsg, const char *pszKey);

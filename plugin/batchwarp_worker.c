@@ -1084,24 +1084,11 @@ static int RunTask(BWWorker *psWorker, const char *pszSource, CSLConstList papsz
     return bOk;
 }
 
-/* The values of a TASK's every pszKey field, in order, or NULL. */
-static char **FieldsOf(const BWMessage *psTask, const char *pszKey)
-{
-    char **papszValues = NULL;
-    const size_t nKey = strlen(pszKey);
-    for (char **papszIter = psTask->papszFields; papszIter && *papszIter; ++papszIter)
-    {
-        if (strncmp(*papszIter, pszKey, nKey) == 0 && (*papszIter)[nKey] == '=')
-            papszValues = CSLAddString(papszValues, *papszIter + nKey + 1);
-    }
-    return papszValues;
-}
-
 /* A TASK's source siblings, when the supervisor knows them (see
  * BWPlanItem): GDAL then neither lists nor probes the directory. */
 static char **SiblingsOf(const BWMessage *psTask)
 {
-    return FieldsOf(psTask, "SIBLING");
+    return BWMessageGetAll(psTask, "SIBLING");
 }
 
 /*
@@ -1197,7 +1184,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
     const char *pszSize = BWMessageGet(psTask, "SIZE");
     psWorker->nSourceSize = pszSize ? CPLAtoGIntBig(pszSize) : 0;
     CSLDestroy(psWorker->papszOldSiblings);
-    psWorker->papszOldSiblings = FieldsOf(psTask, "OLDSIBLING");
+    psWorker->papszOldSiblings = BWMessageGetAll(psTask, "OLDSIBLING");
     /* The temporary directories the supervisor made: the output's and the
      * staging one's (see RunTask). */
     const char *const apszTempId[4] = {
