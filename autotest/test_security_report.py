@@ -123,6 +123,34 @@ def test_standard_output_named_as_a_path_gets_the_report(tmp_path, run_batchwarp
     assert sorted(json.loads(line)["source"] for line in res.stdout.splitlines()) == sorted(map(str, sources))
 
 
+@pytest.mark.parametrize("how", ["batch", "merge_reports"])
+def test_a_device_that_is_no_terminal_is_not_written(tmp_path, run_batchwarp, how):
+    """Root's character devices are not all streams: /dev/zero stands here for
+    /dev/mem, /dev/kmsg or a flash chip, which root could write into. Only a
+    terminal, /dev/null and /dev/full take a report."""
+    out = tmp_path / "out"
+    if how == "batch":
+        sources = make_small_rasters(tmp_path / "in", 2)
+        args = [*WARP, "-q", "-report", "/dev/zero", *sources, "-outdir", out]
+    else:
+        shard = tmp_path / "shard.jsonl"
+        shard.write_text("")
+        args = ["-merge_reports", shard, "-report", "/dev/zero"]
+    res = run(run_batchwarp, args)
+    assert res.returncode != 0, res.stderr
+    assert "Report '/dev/zero' is a character device (1:5) that is not a terminal" in res.stderr, res.stderr
+    assert not os.path.exists(out)
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/full"])
+def test_null_and_full_devices_take_a_report(tmp_path, run_batchwarp, device):
+    sources = make_small_rasters(tmp_path / "in", 2)
+    res = run(run_batchwarp, [*WARP, "-q", "-report", device, *sources, "-outdir", tmp_path / "out"])
+    # /dev/full refuses the writes: the batch says so and fails, outputs kept.
+    assert res.returncode == (0 if device == "/dev/null" else 1), res.stderr
+    assert len(all_files(tmp_path / "out")) == 2
+
+
 def test_a_link_of_our_own_at_the_report_name_is_followed(tmp_path, run_batchwarp):
     sources = make_small_rasters(tmp_path / "in", 2)
     target = tmp_path / "reports" / "today.jsonl"

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -40,6 +41,19 @@ static int IsStream(mode_t nMode)
     return S_ISFIFO(nMode) || S_ISCHR(nMode) || S_ISSOCK(nMode);
 }
 
+/* A character device a report may go to: a terminal (the console, a
+ * virtual terminal or a pseudo-terminal, as /dev/stdout often is), /dev/null
+ * or /dev/full. Told by its device number alone: opening some devices acts
+ * (a watchdog arms, a tape rewinds when closed), and root may write into
+ * others (/dev/mem, /dev/kmsg, a flash chip) that are no place for text. */
+static int IsTextDevice(dev_t nDevice)
+{
+    const unsigned nMajor = major(nDevice);
+    const unsigned nMinor = minor(nDevice);
+    return (nMajor == 1 && (nMinor == 3 || nMinor == 7)) || nMajor == 4 || nMajor == 5 ||
+           (nMajor >= 136 && nMajor <= 143);
+}
+
 /* Made by our own user or by root: another user cannot have planted it. */
 static int IsOursOrRoots(const struct stat *psStat)
 {
@@ -69,6 +83,15 @@ static int CheckLink(const struct stat *psLink, const char *pszPath, char **ppsz
  * our own user or root's. Anything else is not ours to truncate. */
 static int CheckExisting(int fd, const struct stat *psStat, const char *pszPath, char **ppszError)
 {
+    if (S_ISCHR(psStat->st_mode) && !IsTextDevice(psStat->st_rdev))
+    {
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Report '%s' is a character device (%u:%u) that is not a terminal, /dev/null or "
+            "/dev/full: gdal_batchwarp writes no report into it and left it as it was. Choose "
+            "another -report path, or use -report - for standard output.",
+            pszPath, (unsigned)major(psStat->st_rdev), (unsigned)minor(psStat->st_rdev)));
+        return FALSE;
+    }
     if (IsStream(psStat->st_mode) && IsOursOrRoots(psStat))
         return TRUE;
     if (IsStream(psStat->st_mode))
@@ -189,6 +212,9 @@ static int OpenReportFd(const char *pszPath, char **ppszError)
     int bLink = FALSE;
     const int bExists = StatReportPath(pszPath, &sStat, &bLink, ppszError);
     if (*ppszError != NULL)
+        return -1;
+    /* A device is refused before it is opened: opening may act. */
+    if (bExists && S_ISCHR(sStat.st_mode) && !CheckExisting(-1, &sStat, pszPath, ppszError))
         return -1;
     /* A FIFO opened for writing alone and without blocking fails at once if
      * nobody reads it; read-write (needed to look at a regular file's head)
