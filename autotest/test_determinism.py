@@ -64,3 +64,23 @@ def test_same_bytes_whatever_j_and_batch(tmp_path, run_batchwarp, run_gdalwarp, 
         outputs.append((batch_name, jobs, out / f"world.{ext}"))
     differing = [(b, j) for b, j, path in outputs if not filecmp.cmp(path, reference, shallow=False)]
     assert not differing, f"outputs differing from gdalwarp's (batch, -j): {differing}"
+
+
+def test_a_tight_memory_budget_keeps_gdalwarps_chunks(tmp_path, run_batchwarp, run_gdalwarp):
+    """The warp memory (-wm) decides the warp's chunks, and with them the
+    pixels: at 3500x3500 in +proj=ortho, -wm 16 and gdalwarp's default 64 MB
+    give other values. A budget that held two workers only with 16 MB of warp
+    memory each gave those other values at -j 2, and gdalwarp's at -j 1. The
+    budget now runs fewer workers, never a smaller -wm, and says so."""
+    options = ["-t_srs", "+proj=ortho", "-ts", "3500", "3500"]
+    reference = tmp_path / "reference.tif"
+    run_gdalwarp(options, W_JPEG, reference)
+    batch = tmp_path / "in"
+    batch.mkdir()
+    shutil.copy(W_JPEG, batch / "world.tif")
+    make_raster(str(batch / "small.tif"), xsize=32, ysize=32, bands=1, epsg=4326)
+    out = tmp_path / "out"
+    res = run_batchwarp([*options, "-q", "-j", "2", "-memory_budget", "352", batch, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert filecmp.cmp(out / "world.tif", reference, shallow=False), "differs from gdalwarp's output"
+    assert "Running 1 worker instead of 2" in res.stderr, res.stderr

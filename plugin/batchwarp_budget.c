@@ -11,11 +11,6 @@
 #include "batchwarp_option_table.h"
 #include "batchwarp_worker_config.h"
 
-static GIntBig Clamp(GIntBig nValue, GIntBig nMin, GIntBig nMax)
-{
-    return nValue < nMin ? nMin : nValue > nMax ? nMax : nValue;
-}
-
 static int Min(int a, int b)
 {
     return a < b ? a : b;
@@ -30,9 +25,13 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, int bNetw
     psBudget->nTotalBytes = nTotal;
 
     const GIntBig nUserWarpMemory = psOptions->nUserWarpMemory;
-    const GIntBig nMinPerWorker =
-        BW_PROCESS_BASELINE_BYTES + BW_MIN_CACHE_BYTES +
-        (nUserWarpMemory > 0 ? nUserWarpMemory : BW_MIN_WARP_MEMORY_BYTES);
+    /* A worker has the -wm gdalwarp would use, never less: the warp's chunks
+     * follow from it, and with them the output's pixels (GDAL's approximate
+     * transformer is fitted per chunk). A tight budget runs fewer workers,
+     * each with the output gdalwarp gives, whatever -j. */
+    const GIntBig nWarpMemory =
+        nUserWarpMemory > 0 ? nUserWarpMemory : BW_GDALWARP_WARP_MEMORY_BYTES;
+    const GIntBig nMinPerWorker = BW_PROCESS_BASELINE_BYTES + BW_MIN_CACHE_BYTES + nWarpMemory;
     const GIntBig nForWorkers = nTotal - BW_PROCESS_BASELINE_BYTES;
     const GIntBig nFit = nForWorkers > 0 ? nForWorkers / nMinPerWorker : 0;
     if (nFit < 1)
@@ -61,9 +60,7 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, int bNetw
                       : bNetworkSources          ? psOptions->nWorkers * BW_IO_WORKERS_PER_CORE
                                                  : psOptions->nWorkers;
     nMaxWorkers = Min(nMaxWorkers, nTasks > 0 ? nTasks : 1);
-    const GIntBig nIOWorkerBytes =
-        nUserWarpMemory > 0 ? BW_PROCESS_BASELINE_BYTES + nUserWarpMemory + 4 * BW_MIN_CACHE_BYTES
-                            : BW_IO_WORKER_MIN_BYTES;
+    const GIntBig nIOWorkerBytes = BW_PROCESS_BASELINE_BYTES + nWarpMemory + 4 * BW_MIN_CACHE_BYTES;
     const GIntBig nFitIO = nForWorkers / nIOWorkerBytes;
     if (nFitIO < nMaxWorkers)
         nMaxWorkers = (int)nFitIO;
@@ -84,13 +81,6 @@ int BWBudgetCompute(const GDALBatchWarpOptions *psOptions, int nTasks, int bNetw
                                                         psOptions->pszOutputFormat);
 
     const GIntBig nShare = nForWorkers / nMaxWorkers - BW_PROCESS_BASELINE_BYTES;
-    if (nUserWarpMemory > 0)
-        psBudget->nWarpMemoryPerWorker = 0;
-    else
-        psBudget->nWarpMemoryPerWorker =
-            Clamp(nShare / 2, BW_MIN_WARP_MEMORY_BYTES, BW_MAX_WARP_MEMORY_BYTES);
-    const GIntBig nWarpMemory =
-        nUserWarpMemory > 0 ? nUserWarpMemory : psBudget->nWarpMemoryPerWorker;
 
     /* A GDAL_CACHEMAX of the user's is the cache of the whole batch, as the
      * README documents; otherwise the cache takes what the warp leaves. */

@@ -5,8 +5,10 @@
  *
  * Memory is accounted as resident size (RSS) per process, so that the sum
  * over the process tree stays within the budget: every process first costs a
- * fixed baseline (GDAL, PROJ and their libraries once loaded), and what is
- * left of a worker's share goes to GDAL_CACHEMAX and to gdalwarp's -wm.
+ * fixed baseline (GDAL, PROJ and their libraries once loaded), then the
+ * warp memory gdalwarp would use (its default -wm, or the user's), and what
+ * is left of a worker's share goes to GDAL_CACHEMAX. The warp memory is
+ * never lowered to fit: it decides the warp's chunks, and so the pixels.
  */
 #ifndef BATCHWARP_BUDGET_H_INCLUDED
 #define BATCHWARP_BUDGET_H_INCLUDED
@@ -23,16 +25,15 @@
 #define BW_MIN_CACHE_BYTES ((GIntBig)16 * 1024 * 1024)
 /* GDAL reads a GDAL_CACHEMAX number below this as megabytes, else as bytes. */
 #define BW_GDAL_BYTES_FROM ((GIntBig)100000)
-#define BW_MIN_WARP_MEMORY_BYTES ((GIntBig)16 * 1024 * 1024)
-/* gdalwarp's own default -wm: more buys nothing for speed, and a smaller
- * chunk keeps -multi's reading and warping overlapped. */
-#define BW_MAX_WARP_MEMORY_BYTES ((GIntBig)64 * 1024 * 1024)
+/* gdalwarp's own default -wm (GDAL 3.6 to 3.13), which workers keep unless
+ * the user gives -wm: no -wm is passed, so the warp is chunked as
+ * gdalwarp's is. It is what the budget counts for the warp. */
+#define BW_GDALWARP_WARP_MEMORY_BYTES ((GIntBig)64 * 1024 * 1024)
 
 /* The least share of the budget an extra worker (beyond -j) is started
- * with: its baseline, gdalwarp's default -wm and a 64 MB block cache. Extra
- * workers never take a -j worker's warp memory below gdalwarp's default. */
+ * with: its baseline, gdalwarp's default -wm and a 64 MB block cache. */
 #define BW_IO_WORKER_MIN_BYTES                                                                     \
-    (BW_PROCESS_BASELINE_BYTES + BW_MAX_WARP_MEMORY_BYTES + 4 * BW_MIN_CACHE_BYTES)
+    (BW_PROCESS_BASELINE_BYTES + BW_GDALWARP_WARP_MEMORY_BYTES + 4 * BW_MIN_CACHE_BYTES)
 
 typedef struct
 {
@@ -44,10 +45,9 @@ typedef struct
      * and to what the memory budget holds at BW_IO_WORKER_MIN_BYTES each;
      * never below nWorkers. The memory is split for this many. */
     int nMaxWorkers;
-    int nThreadBudget;            /* threads all running tasks may use together */
-    int bTailThreads;             /* give idle cores to the last tasks (no user thread setting) */
-    GIntBig nCachePerWorker;      /* GDAL_CACHEMAX of each worker, bytes */
-    GIntBig nWarpMemoryPerWorker; /* -wm of each worker, bytes; 0 = the user's -wm */
+    int nThreadBudget;       /* threads all running tasks may use together */
+    int bTailThreads;        /* give idle cores to the last tasks (no user thread setting) */
+    GIntBig nCachePerWorker; /* GDAL_CACHEMAX of each worker, bytes */
 } BWBudget;
 
 /* Splits the budget for a batch of nTasks tasks, bNetworkSources telling

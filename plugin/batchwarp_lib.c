@@ -586,9 +586,10 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
         if (sBudget.nWorkers < psOptions->nWorkers && sBudget.nWorkers < BWPlanCountToDo(&sPlan))
             CPLError(
                 CE_Warning, CPLE_AppDefined,
-                "Running %d workers instead of %d: that is what the memory budget of " CPL_FRMT_GIB
-                " MB holds (see -memory_budget).",
-                sBudget.nWorkers, psOptions->nWorkers, sBudget.nTotalBytes / (1024 * 1024));
+                "Running %d worker%s instead of %d: that is what the memory budget of " CPL_FRMT_GIB
+                " MB holds with gdalwarp's warp memory each (see -memory_budget).",
+                sBudget.nWorkers, sBudget.nWorkers == 1 ? "" : "s", psOptions->nWorkers,
+                sBudget.nTotalBytes / (1024 * 1024));
         if (!BWPrepareOutputDirs(&sPlan, psOptions->pszOutDir, &pszError) ||
             !BWPlanAssignTemps(&sPlan, &pszError))
             eStatus = GDAL_BATCHWARP_FAILED;

@@ -240,8 +240,9 @@ static const BWOptionSpec asSpecs[] = {
      .pszMetaVar = "<size>",
      .pszDefault = BW_DEFAULT_MEMORY_BUDGET,
      .pszHelp =
-         "Memory for the whole batch: sets each worker's GDAL_CACHEMAX and -wm, and runs fewer "
-         "workers if it must. A size (512 in MB, or 2GB) or a share of the usable RAM (the "
+         "Memory for the whole batch: sets each worker's GDAL_CACHEMAX, and runs fewer workers "
+         "if it must (never a smaller -wm than gdalwarp's, which would change pixels). A size (512 "
+         "in MB, or 2GB) or a share of the usable RAM (the "
          "physical RAM, or ulimit -v if lower).",
      .eGroup = BW_GROUP_WORKERS_MEMORY,
      .pfnApply = SetSize,

@@ -130,13 +130,6 @@ char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *
 
     for (CSLConstList papszIter = psOptions->papszWarpArgs; papszIter && *papszIter; ++papszIter)
         papszFields = CSLAddString(papszFields, CPLSPrintf("WARP_ARG=%s", *papszIter));
-    if (psBudget->nWarpMemoryPerWorker > 0)
-    {
-        /* Bytes, as gdalwarp reads values of 10000 and more. */
-        papszFields = CSLAddString(papszFields, "WARP_ARG=-wm");
-        papszFields = CSLAddString(
-            papszFields, CPLSPrintf("WARP_ARG=" CPL_FRMT_GIB, psBudget->nWarpMemoryPerWorker));
-    }
     for (CSLConstList papszIter = psOptions->papszOpenOptions; papszIter && *papszIter; ++papszIter)
         papszFields = CSLAddString(papszFields, CPLSPrintf("OPEN_OPTION=%s", *papszIter));
     for (CSLConstList papszIter = psOptions->papszInputDrivers; papszIter && *papszIter;

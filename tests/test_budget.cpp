@@ -34,14 +34,14 @@ struct OptionsFixture : public ::testing::Test
 // states it: as many workers as may run while tasks wait on I/O.
 GIntBig TreeBytes(const BWBudget &sBudget)
 {
-    const GIntBig nWarp = sBudget.nWarpMemoryPerWorker;
+    const GIntBig nWarp = BW_GDALWARP_WARP_MEMORY_BYTES;
     return BW_PROCESS_BASELINE_BYTES +
            sBudget.nMaxWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker + nWarp);
 }
 
 TEST_F(OptionsFixture, SplitStaysWithinTheBudget)
 {
-    for (GIntBig nBudget : {256 * MB, 1024 * MB, 6000 * MB})
+    for (GIntBig nBudget : {272 * MB, 1024 * MB, 6000 * MB})
     {
         for (int nWorkers : {1, 2, 8, 64})
         {
@@ -56,8 +56,6 @@ TEST_F(OptionsFixture, SplitStaysWithinTheBudget)
             EXPECT_LE(sBudget.nMaxWorkers, nWorkers * BW_IO_WORKERS_PER_CORE);
             EXPECT_LE(TreeBytes(sBudget), nBudget) << nBudget / MB << " MB, -j " << nWorkers;
             EXPECT_GE(sBudget.nCachePerWorker, BW_MIN_CACHE_BYTES);
-            EXPECT_GE(sBudget.nWarpMemoryPerWorker, BW_MIN_WARP_MEMORY_BYTES);
-            EXPECT_LE(sBudget.nWarpMemoryPerWorker, BW_MAX_WARP_MEMORY_BYTES);
         }
     }
 }
@@ -69,11 +67,44 @@ TEST_F(OptionsFixture, LowersWorkersToWhatFits)
     BWBudget sBudget;
     char *pszError = nullptr;
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, TRUE, &sBudget, &pszError));
-    // (300 - 96) / (96 + 16 + 16) = 1 worker.
+    // (300 - 96) / (96 + 16 + 64) = 1 worker.
     EXPECT_EQ(sBudget.nWorkers, 1);
-    sOptions.nMemoryBudget = 700 * MB; // (700 - 96) / 128 = 4
+    sOptions.nMemoryBudget = 800 * MB; // (800 - 96) / 176 = 4
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nWorkers, 4);
+}
+
+// The warp memory decides the warp's chunks, and so the pixels: no budget
+// lowers it below gdalwarp's default (it went down to 16 MB, and -j 2 gave
+// other pixels than -j 1 under the same budget). Fewer workers run instead,
+// each with at least the least cache.
+TEST_F(OptionsFixture, WarpMemoryIsNeverLoweredToFit)
+{
+    for (GIntBig nBudget : {272 * MB, 352 * MB, 500 * MB, 1000 * MB})
+    {
+        for (int nWorkers : {1, 2, 3, 8})
+        {
+            sOptions.nWorkers = nWorkers;
+            sOptions.nMemoryBudget = nBudget;
+            BWBudget sBudget;
+            char *pszError = nullptr;
+            ASSERT_TRUE(BWBudgetCompute(&sOptions, 100, FALSE, &sBudget, &pszError)) << pszError;
+            const GIntBig nShare = (nBudget - BW_PROCESS_BASELINE_BYTES) / sBudget.nMaxWorkers -
+                                   BW_PROCESS_BASELINE_BYTES;
+            EXPECT_GE(nShare - sBudget.nCachePerWorker, BW_GDALWARP_WARP_MEMORY_BYTES)
+                << nBudget / MB << " MB, -j " << nWorkers;
+            EXPECT_GE(sBudget.nCachePerWorker, BW_MIN_CACHE_BYTES);
+            EXPECT_LE(TreeBytes(sBudget), nBudget);
+        }
+    }
+    // Below one worker with gdalwarp's -wm: refused, not shrunk.
+    sOptions.nMemoryBudget = 271 * MB;
+    BWBudget sBudget;
+    char *pszError = nullptr;
+    EXPECT_FALSE(BWBudgetCompute(&sOptions, 10, FALSE, &sBudget, &pszError));
+    ASSERT_NE(pszError, nullptr);
+    EXPECT_NE(strstr(pszError, "need at least 272 MB"), nullptr) << pszError;
+    CPLFree(pszError);
 }
 
 TEST_F(OptionsFixture, NoMoreWorkersThanTasks)
@@ -104,7 +135,6 @@ TEST_F(OptionsFixture, UserWarpMemoryIsKeptAndCounted)
     BWBudget sBudget;
     char *pszError = nullptr;
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 10, TRUE, &sBudget, &pszError));
-    EXPECT_EQ(sBudget.nWarpMemoryPerWorker, 0); // the user's -wm stays in the arguments
     EXPECT_LE(BW_PROCESS_BASELINE_BYTES +
                   sBudget.nMaxWorkers * (BW_PROCESS_BASELINE_BYTES + sBudget.nCachePerWorker +
                                          sOptions.nUserWarpMemory),
@@ -179,14 +209,13 @@ TEST_F(OptionsFixture, WorkersBeyondJOnlyWithAFullShareEach)
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nWorkers, 2);
     EXPECT_EQ(sBudget.nMaxWorkers, 2 * BW_IO_WORKERS_PER_CORE);
-    EXPECT_EQ(sBudget.nWarpMemoryPerWorker, BW_MAX_WARP_MEMORY_BYTES);
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 5, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nMaxWorkers, 5);
     // The memory budget caps them: (1000 - 96) / 224 = 4 workers.
     sOptions.nMemoryBudget = 1000 * MB;
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, TRUE, &sBudget, &pszError));
     EXPECT_EQ(sBudget.nMaxWorkers, 4);
-    EXPECT_GE(sBudget.nCachePerWorker + sBudget.nWarpMemoryPerWorker,
+    EXPECT_GE(sBudget.nCachePerWorker + BW_GDALWARP_WARP_MEMORY_BYTES,
               BW_IO_WORKER_MIN_BYTES - BW_PROCESS_BASELINE_BYTES);
     EXPECT_LE(TreeBytes(sBudget), sOptions.nMemoryBudget);
     // A budget that holds only -j workers: none beyond them, and their
@@ -224,7 +253,6 @@ TEST_F(OptionsFixture, LocalSourcesGetNoWorkersBeyondJUnlessAsked)
     ASSERT_TRUE(BWBudgetCompute(&sOptions, 1000, FALSE, &sOff, &pszError));
     EXPECT_EQ(sLocal.nMaxWorkers, 2);
     EXPECT_EQ(sLocal.nCachePerWorker, sOff.nCachePerWorker);
-    EXPECT_EQ(sLocal.nWarpMemoryPerWorker, sOff.nWarpMemoryPerWorker);
     EXPECT_EQ(sNetwork.nMaxWorkers, 2 * BW_IO_WORKERS_PER_CORE);
     EXPECT_GT(sLocal.nCachePerWorker, sNetwork.nCachePerWorker);
     // Asked for, local sources get them too.

@@ -49,7 +49,6 @@ class InitFields : public ::testing::Test
         memset(&sBudget, 0, sizeof(sBudget));
         sBudget.nWorkers = 2;
         sBudget.nCachePerWorker = 300 * MB;
-        sBudget.nWarpMemoryPerWorker = 64 * MB;
     }
     void TearDown() override
     {
@@ -83,10 +82,8 @@ TEST_F(InitFields, Defaults)
     EXPECT_EQ(LastConfig(aos, "GDAL_NUM_THREADS"), "1");
     EXPECT_EQ(LastConfig(aos, "VSI_CACHE"), "FALSE");
     EXPECT_EQ(LastConfig(aos, "GDAL_DISABLE_READDIR_ON_OPEN"), "YES");
-    // -wm from the budget, in bytes.
-    auto it = std::find(aos.begin(), aos.end(), "WARP_ARG=-wm");
-    ASSERT_NE(it, aos.end());
-    EXPECT_EQ(*(it + 1), "WARP_ARG=" + std::to_string(64 * MB));
+    // No -wm: the warp is chunked as gdalwarp's, whatever the budget.
+    EXPECT_EQ(std::count(aos.begin(), aos.end(), "WARP_ARG=-wm"), 0);
 }
 
 TEST_F(InitFields, UserConfigWins)
@@ -116,7 +113,6 @@ TEST_F(InitFields, WarpArgumentsOpenOptionsAndMemoryLimit)
     char *apszOO[] = {const_cast<char *>("NUM_THREADS=1"), nullptr};
     sOptions.papszOpenOptions = apszOO;
     sOptions.nWorkerMemLimit = 512 * MB;
-    sBudget.nWarpMemoryPerWorker = 0; // the user gave -wm
     const auto aos = Fields();
     auto it = std::find(aos.begin(), aos.end(), "WARP_ARG=-r");
     ASSERT_NE(it, aos.end());
