@@ -409,7 +409,8 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     sBatch.psPlan = psPlan;
     if (psOptions->pszReport != NULL)
     {
-        sBatch.psReport = BWReportOpen(psOptions->pszReport, ppszError);
+        sBatch.psReport =
+            BWReportOpenAppendingTo(psOptions->pszReport, psOptions->pszRetryFailed, ppszError);
         if (sBatch.psReport == NULL)
             return GDAL_BATCHWARP_FAILED;
     }
@@ -563,10 +564,12 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
         CPLDebug("BATCHWARP", "%s lists no failed source: nothing to do",
                  psOptions->pszRetryFailed);
         /* An empty report all the same, so that a chain of retries
-         * (-retry_failed prev.jsonl -report next.jsonl) finds its input. */
+         * (-retry_failed prev.jsonl -report next.jsonl) finds its input;
+         * prev.jsonl itself, if named again, is left as it is. */
         if (psOptions->pszReport != NULL)
         {
-            BWReport *psReport = BWReportOpen(psOptions->pszReport, &pszError);
+            BWReport *psReport =
+                BWReportOpenAppendingTo(psOptions->pszReport, psOptions->pszRetryFailed, &pszError);
             if (psReport == NULL || !BWReportClose(psReport, &pszError))
                 eStatus = GDAL_BATCHWARP_FAILED;
         }

@@ -200,11 +200,49 @@ int BWReportCheckPath(const char *pszPath, char **ppszError)
     return bOk;
 }
 
+/* Whether the regular file open as fd is the one at pszOther (the report
+ * -retry_failed read). */
+static int IsSameFile(const struct stat *psStat, const char *pszOther)
+{
+    struct stat sOther;
+    return pszOther != NULL && S_ISREG(psStat->st_mode) && stat(pszOther, &sOther) == 0 &&
+           sOther.st_dev == psStat->st_dev && sOther.st_ino == psStat->st_ino;
+}
+
+/* Readies a report that is appended to: written at its end (O_APPEND, so
+ * that shards of an array given the same report do not write over each
+ * other's lines), after its last complete line (a line cut short by a
+ * killed run, which readers ignore, is removed: a line written after it
+ * would be glued to it). */
+static int SeekAfterLastLine(int fd, off_t nSize)
+{
+    off_t nEnd = nSize;
+    char achBuf[4096];
+    while (nEnd > 0)
+    {
+        const off_t nStart = nEnd > (off_t)sizeof(achBuf) ? nEnd - (off_t)sizeof(achBuf) : 0;
+        const ssize_t nRead = pread(fd, achBuf, (size_t)(nEnd - nStart), nStart);
+        if (nRead != (ssize_t)(nEnd - nStart))
+            return FALSE;
+        const char *pszNewline = memrchr(achBuf, '\n', (size_t)nRead);
+        if (pszNewline != NULL)
+        {
+            nEnd = nStart + (pszNewline - achBuf) + 1;
+            break;
+        }
+        nEnd = nStart;
+    }
+    const int nFlags = fcntl(fd, F_GETFL);
+    return (nEnd == nSize || ftruncate(fd, nEnd) == 0) && nFlags >= 0 &&
+           fcntl(fd, F_SETFL, nFlags | O_APPEND) == 0;
+}
+
 /* The report's descriptor, open for writing, checked and ready (a regular
- * file truncated, a stream as it is), or -1 with *ppszError. Never through a
- * link of another user, never blocking on a FIFO nobody reads, never
- * truncating before the file is known to be ours (see CheckExisting). */
-static int OpenReportFd(const char *pszPath, char **ppszError)
+ * file truncated, a stream as it is, the report at pszAppendIfSame after its
+ * lines), or -1 with *ppszError. Never through a link of another user, never
+ * blocking on a FIFO nobody reads, never truncating before the file is known
+ * to be ours (see CheckExisting). */
+static int OpenReportFd(const char *pszPath, const char *pszAppendIfSame, char **ppszError)
 {
     if (!CheckReportDir(pszPath, ppszError))
         return -1;
@@ -255,7 +293,9 @@ static int OpenReportFd(const char *pszPath, char **ppszError)
     const int nFlags = fcntl(fd, F_GETFL);
     bOk = bOk && CheckExisting(fd, &sStat, pszPath, ppszError) && nFlags >= 0 &&
           fcntl(fd, F_SETFL, nFlags & ~O_NONBLOCK) == 0 &&
-          (!S_ISREG(sStat.st_mode) || ftruncate(fd, 0) == 0);
+          (!S_ISREG(sStat.st_mode) ||
+           (IsSameFile(&sStat, pszAppendIfSame) ? SeekAfterLastLine(fd, sStat.st_size)
+                                                : ftruncate(fd, 0) == 0));
     if (!bOk)
     {
         if (*ppszError == NULL)
@@ -269,12 +309,18 @@ static int OpenReportFd(const char *pszPath, char **ppszError)
 
 BWReport *BWReportOpen(const char *pszPath, char **ppszError)
 {
+    return BWReportOpenAppendingTo(pszPath, NULL, ppszError);
+}
+
+BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSame,
+                                  char **ppszError)
+{
     FILE *fp = NULL;
     if (strcmp(pszPath, "-") == 0)
         fp = stdout;
     else
     {
-        const int fd = OpenReportFd(pszPath, ppszError);
+        const int fd = OpenReportFd(pszPath, pszAppendIfSame, ppszError);
         if (fd < 0)
             return NULL;
         fp = fdopen(fd, "w");

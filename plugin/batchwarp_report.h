@@ -13,6 +13,12 @@ typedef struct BWReport BWReport;
  * or holding a report, is written over (truncated), never a link, a FIFO, a
  * device or any other file; else NULL with *ppszError naming it. */
 BWReport *BWReportOpen(const char *pszPath, char **ppszError);
+/* The same, except that if pszPath is the very file pszAppendIfSame names
+ * (-retry_failed FILE -report FILE), its lines are kept and the new ones
+ * appended after them: a retry stopped midway then loses none of the
+ * failures it had still to retry (readers take each source's latest line). */
+BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSame,
+                                  char **ppszError);
 /* The same checks on what stands at pszPath now (nothing there is fine), for
  * a refusal before any work. FALSE with *ppszError. */
 int BWReportCheckPath(const char *pszPath, char **ppszError);

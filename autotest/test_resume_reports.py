@@ -1,0 +1,94 @@
+"""Resuming long batches through their reports: -retry_failed into the very
+report it reads, a retry stopped midway, reports read back after edits."""
+import json
+import os
+import shutil
+import time
+
+from conftest import all_files, make_small_rasters, norm, read_report
+from fault_util import faults_env, kill_and_reap, no_faults_env, require_fault_hooks, start_batchwarp
+
+WARP = ["-t_srs", "EPSG:3857"]
+
+
+def latest_by_source(path):
+    """Each source's latest line of a report, as -retry_failed and
+    -merge_reports read it."""
+    latest = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            latest[norm(rec["source"])] = rec
+    return latest
+
+
+def test_retry_failed_into_its_own_report_loses_no_failure_when_stopped(tmp_path, batchwarp_bin, run_batchwarp):
+    """-retry_failed R -report R, killed midway, then run again: every
+    failure is retried in the end. R was emptied when the retry started, so
+    the failures it had not reached yet were in no report: the next
+    -retry_failed R found nothing to do and exited 0, their outputs never
+    made. Now R's lines are kept and the retry's appended (the latest line
+    of each source is its state), and a retry with nothing left leaves R as
+    it is (it was emptied)."""
+    require_fault_hooks(batchwarp_bin)
+    good = make_small_rasters(tmp_path / "good", 1)[0]
+    names = [f"m{i}.tif" for i in range(4)]
+    sources = [str(tmp_path / "in" / n) for n in names]
+    os.makedirs(tmp_path / "in")
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-report", report, *sources, "-outdir", out])
+    assert res.returncode == 1, res.stderr
+    assert sorted(norm(r["source"]) for r in read_report(report) if not r["ok"]) == sorted(map(norm, sources))
+
+    for s in sources:
+        shutil.copy(good, s)
+    # One worker; whichever source comes second stops at the gate, and the
+    # supervisor is killed there: at least three failures are not retried.
+    gate = str(tmp_path / "gate")
+    env = faults_env(gate=names)
+    env["GDAL_BATCHWARP_TEST_GATE"] = gate
+    proc = start_batchwarp(batchwarp_bin, [*WARP, "-q", "-j", "1", "-retry_failed", report, "-report", report,
+                                           "-outdir", out], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(gate + ".reached"):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no task reached the gate"
+            time.sleep(0.02)
+        proc.kill()
+    finally:
+        kill_and_reap(proc)
+    # A line cut short by the kill, as a run killed while writing one leaves it.
+    with open(report, "a", encoding="utf-8") as f:
+        f.write('{"source":"' + sources[0])
+
+    res = run_batchwarp([*WARP, "-q", "-retry_failed", report, "-report", report, "-outdir", out],
+                        env=no_faults_env())
+    assert res.returncode == 0, res.stderr
+    assert all_files(out) == sorted(names)
+    latest = latest_by_source(report)  # every line whole: the cut one was dropped
+    assert sorted(latest) == sorted(map(norm, sources))
+    assert all(r["ok"] for r in latest.values()), latest
+
+    # Nothing left to retry: the report is left as it is, not emptied.
+    before = report.read_bytes()
+    res = run_batchwarp([*WARP, "-q", "-retry_failed", report, "-report", report, "-outdir", out],
+                        env=no_faults_env())
+    assert res.returncode == 0, res.stderr
+    assert report.read_bytes() == before
+
+
+def test_retry_failed_into_another_report_writes_it_anew(tmp_path, run_batchwarp):
+    """The usual chain (-retry_failed prev -report next): next holds the
+    retry's lines only, prev is left as it was."""
+    good = make_small_rasters(tmp_path / "good", 1)[0]
+    src = str(tmp_path / "m.tif")
+    out, prev, nxt = tmp_path / "out", tmp_path / "prev.jsonl", tmp_path / "next.jsonl"
+    assert run_batchwarp([*WARP, "-q", "-report", prev, good, src, "-outdir", out]).returncode == 1
+    nxt.write_text(prev.read_text())
+    before = prev.read_bytes()
+    shutil.copy(good, src)
+    res = run_batchwarp([*WARP, "-q", "-retry_failed", prev, "-report", nxt, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert prev.read_bytes() == before
+    assert [norm(r["source"]) for r in read_report(nxt)] == [norm(src)]
