@@ -4,6 +4,7 @@ The program under test is a C executable: it is run with subprocess, and
 its outputs are compared with those of the `gdalwarp` command-line program
 run with the same options on each source file.
 """
+import base64
 import json
 import math
 import os
@@ -24,6 +25,8 @@ DEFAULT_TIMEOUT = 120
 
 REPORT_KEYS = {"source", "output", "ok", "error", "seconds", "worker_pid", "attempts", "skipped", "threads", "shard",
                "messages"}
+# Only for a source or output whose name is not valid UTF-8: its exact bytes.
+REPORT_BYTES_KEYS = {"source_bytes", "output_bytes"}
 
 
 ###############################################################################
@@ -393,6 +396,14 @@ def expected_output(outdir, source, suffix="", driver="GTiff"):
     return os.path.join(str(outdir), f"{stem}{suffix}.{driver_extension(driver)}")
 
 
+def _is_utf8(data):
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 def parse_report(text):
     """Parses JSON-lines text; every non-empty line must be a JSON object
     with exactly the documented keys and types."""
@@ -402,7 +413,11 @@ def parse_report(text):
         assert line.strip(), f"blank line {n} in report:\n{text}"
         rec = json.loads(line)
         assert isinstance(rec, dict), f"report line {n} is not an object: {line}"
-        assert set(rec) == REPORT_KEYS, f"report line {n} keys {sorted(rec)} != {sorted(REPORT_KEYS)}"
+        assert set(rec) - REPORT_BYTES_KEYS == REPORT_KEYS, \
+            f"report line {n} keys {sorted(rec)} != {sorted(REPORT_KEYS)}"
+        for key in REPORT_BYTES_KEYS & set(rec):
+            name = base64.b64decode(rec[key], validate=True)
+            assert name and not _is_utf8(name), f"report line {n}: {key} of a UTF-8 name: {line}"
         assert isinstance(rec["source"], str) and rec["source"], line
         assert isinstance(rec["output"], str) and rec["output"], line
         assert isinstance(rec["ok"], bool), line

@@ -13,6 +13,7 @@
 #include <cpl_string.h>
 
 #include "batchwarp_temp.h"
+#include "batchwarp_utf8.h"
 #include "batchwarp_util.h"
 
 struct BWReport
@@ -339,6 +340,82 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
     return psReport;
 }
 
+/* Whether pszKey names a field that holds a file name, which is kept exact
+ * in <pszKey>_bytes when it is not valid UTF-8. */
+static int IsPathField(const char *pszKey)
+{
+    return strcmp(pszKey, "source") == 0 || strcmp(pszKey, "output") == 0;
+}
+
+static json_object *ToUTF8(json_object *poValue);
+
+/* A copy of the object poObj whose text is all valid UTF-8 (see
+ * BWReportObjectToText), its fields in the same order. */
+static json_object *ObjectToUTF8(json_object *poObj)
+{
+    json_object *poOut = json_object_new_object();
+    json_object_object_foreach(poObj, pszKey, poValue)
+    {
+        char *pszKey8 = BWUTF8Replace(pszKey);
+        json_object_object_add(poOut, pszKey8, ToUTF8(poValue));
+        const char *pszText =
+            json_object_is_type(poValue, json_type_string) ? json_object_get_string(poValue) : NULL;
+        /* The exact bytes beside the text, unless the line has them already
+         * (a report read back, whose text is then U+FFFD's). */
+        if (pszText != NULL && IsPathField(pszKey) &&
+            !BWIsUTF8(pszText, (size_t)json_object_get_string_len(poValue)))
+        {
+            char *pszBytesKey = CPLStrdup(CPLSPrintf("%s_bytes", pszKey));
+            if (!json_object_object_get_ex(poObj, pszBytesKey, NULL))
+            {
+                char *pszBase64 = BWNameToBase64(pszText);
+                json_object_object_add(poOut, pszBytesKey, json_object_new_string(pszBase64));
+                CPLFree(pszBase64);
+            }
+            CPLFree(pszBytesKey);
+        }
+        CPLFree(pszKey8);
+    }
+    return poOut;
+}
+
+static json_object *ToUTF8(json_object *poValue)
+{
+    if (json_object_is_type(poValue, json_type_string))
+    {
+        char *pszText = BWUTF8Replace(json_object_get_string(poValue));
+        json_object *poOut = json_object_new_string(pszText);
+        CPLFree(pszText);
+        return poOut;
+    }
+    if (json_object_is_type(poValue, json_type_array))
+    {
+        const size_t nItems = json_object_array_length(poValue);
+        json_object *poOut = json_object_new_array_ext((int)nItems);
+        for (size_t i = 0; i < nItems; ++i)
+            json_object_array_add(poOut, ToUTF8(json_object_array_get_idx(poValue, i)));
+        return poOut;
+    }
+    if (json_object_is_type(poValue, json_type_object))
+        return ObjectToUTF8(poValue);
+    return json_object_get(poValue); /* numbers, booleans, null: shared */
+}
+
+char *BWReportObjectToText(json_object *poObj)
+{
+    const int nFlags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+    char *pszJson = CPLStrdup(json_object_to_json_string_ext(poObj, nFlags));
+    /* json-c writes a string's bytes as they are: valid UTF-8 only if every
+     * string was. The common case is checked once, on the whole line. */
+    if (BWIsUTF8(pszJson, strlen(pszJson)))
+        return pszJson;
+    CPLFree(pszJson);
+    json_object *poUTF8 = ToUTF8(poObj);
+    pszJson = CPLStrdup(json_object_to_json_string_ext(poUTF8, nFlags));
+    json_object_put(poUTF8);
+    return pszJson;
+}
+
 char *BWResultToJson(const GDALBatchWarpResult *psResult)
 {
     json_object *poObj = json_object_new_object();
@@ -362,8 +439,7 @@ char *BWResultToJson(const GDALBatchWarpResult *psResult)
     for (CSLConstList papszIter = psResult->papszMessages; papszIter && *papszIter; ++papszIter)
         json_object_array_add(poMessages, json_object_new_string(*papszIter));
     json_object_object_add(poObj, "messages", poMessages);
-    char *pszJson = CPLStrdup(json_object_to_json_string_ext(
-        poObj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *pszJson = BWReportObjectToText(poObj);
     json_object_put(poObj);
     return pszJson;
 }

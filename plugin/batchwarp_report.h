@@ -32,4 +32,13 @@ int BWReportClose(BWReport *psReport, char **ppszError);
 /* The JSON text of one result, without a newline (CPLFree it). */
 char *BWResultToJson(const GDALBatchWarpResult *psResult);
 
+/* The JSON text of a report line's object, without a newline (CPLFree it),
+ * always valid UTF-8: where a string is not (a file name is bytes), each
+ * byte that is not part of valid UTF-8 becomes U+FFFD, and a "source" or
+ * "output" that is not gets a "source_bytes" or "output_bytes" field right
+ * after it, holding its exact bytes in base64 (unless the object has that
+ * field already). Valid text is written as json-c writes it. */
+struct json_object;
+char *BWReportObjectToText(struct json_object *poObj);
+
 #endif

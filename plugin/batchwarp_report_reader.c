@@ -14,6 +14,8 @@
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 
+#include "batchwarp_report.h"
+#include "batchwarp_utf8.h"
 #include "batchwarp_util.h"
 
 /* A report line longer than this is taken as a corrupt report. */
@@ -35,6 +37,28 @@ static char *OptionalString(json_object *poObj, const char *pszKey)
         !json_object_is_type(poValue, json_type_string))
         return NULL;
     return CPLStrdup(json_object_get_string(poValue));
+}
+
+/* A file name field: its exact bytes from <pszKey>_bytes when the line has
+ * them (a name that is not valid UTF-8, see BWReportObjectToText), else its
+ * text, else NULL. FALSE with *ppszError if <pszKey>_bytes is there but is
+ * not base64 of a name. */
+static int PathField(json_object *poObj, const char *pszKey, char **ppszPath, char **ppszError)
+{
+    char *pszBytesKey = CPLStrdup(CPLSPrintf("%s_bytes", pszKey));
+    json_object *poBytes = NULL;
+    const int bHasBytes = json_object_object_get_ex(poObj, pszBytesKey, &poBytes);
+    *ppszPath = bHasBytes && json_object_is_type(poBytes, json_type_string)
+                    ? BWBase64ToName(json_object_get_string(poBytes))
+                    : NULL;
+    if (bHasBytes && *ppszPath == NULL)
+        *ppszError =
+            CPLStrdup(CPLSPrintf("\"%s\" is not the base64 of a file name's bytes", pszBytesKey));
+    CPLFree(pszBytesKey);
+    if (bHasBytes)
+        return *ppszPath != NULL;
+    *ppszPath = OptionalString(poObj, pszKey);
+    return TRUE;
 }
 
 int BWReportParseLine(const char *pszLine, size_t nLen, BWReportEntry *psEntry, char **ppszError)
@@ -60,11 +84,12 @@ int BWReportParseLine(const char *pszLine, size_t nLen, BWReportEntry *psEntry, 
     else if (!json_object_object_get_ex(poObj, "ok", &poOkValue) ||
              !json_object_is_type(poOkValue, json_type_boolean))
         *ppszError = CPLStrdup("no \"ok\" boolean");
+    else if (!PathField(poObj, "source", &psEntry->pszSource, ppszError) ||
+             !PathField(poObj, "output", &psEntry->pszOutput, ppszError))
+        BWReportEntryClear(psEntry);
     else
     {
-        psEntry->pszSource = CPLStrdup(json_object_get_string(poSource));
         psEntry->bOk = json_object_get_boolean(poOkValue);
-        psEntry->pszOutput = OptionalString(poObj, "output");
         psEntry->pszError = OptionalString(poObj, "error");
         psEntry->pszShard = OptionalString(poObj, "shard");
         json_object *poSkipped = NULL;
@@ -239,7 +264,19 @@ int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
             bOk = FALSE;
             break;
         }
-        Remember(psSet, &sEntry, pszLine);
+        /* A line of an older report may hold a name's raw bytes: it is kept
+         * as valid UTF-8 text with the exact bytes beside it, as reports are
+         * written now, so that a merged report is valid UTF-8 too. */
+        char *pszUTF8 = NULL;
+        if (!BWIsUTF8(pszLine, strlen(pszLine)))
+        {
+            json_object *poObj = json_tokener_parse(pszLine);
+            if (poObj != NULL)
+                pszUTF8 = BWReportObjectToText(poObj);
+            json_object_put(poObj);
+        }
+        Remember(psSet, &sEntry, pszUTF8 ? pszUTF8 : pszLine);
+        CPLFree(pszUTF8);
     }
     VSIFCloseL(fp);
     return bOk;

@@ -67,7 +67,15 @@ extern "C"
      *  The same fields are written to the JSON-lines report (-report), under
      *  the names source, output, ok, skipped, error, seconds, worker_pid,
      *  attempts, threads, shard and messages. For a skipped source (its output already
-     *  existed), bOk and bSkipped are TRUE and the counters are 0. */
+     *  existed), bOk and bSkipped are TRUE and the counters are 0.
+     *
+     *  Every report line is valid UTF-8. A path here is a file name's bytes:
+     *  when pszSource or pszOutput is not valid UTF-8, the report's source or
+     *  output is its text with each byte that is not part of valid UTF-8
+     *  replaced by U+FFFD, followed by source_bytes or output_bytes, the exact
+     *  bytes in standard padded base64 (absent for a valid UTF-8 name).
+     *  -retry_failed and -merge_reports take those bytes; error and messages
+     *  keep only the text. The callback gets the exact bytes. */
     typedef struct
     {
         const char *pszSource; /**< source as given or found in a directory */
@@ -204,7 +212,8 @@ extern "C"
      * directories, then hands the sources, largest first, to the workers and
      * renames each finished output into place. Existing outputs are kept
      * unless `-overwrite`. With `-dry_run`, only prints the plan on stdout;
-     * with `-print_outputs`, prints each complete output's path on stdout;
+     * with `-print_outputs`, prints each complete output's path (its exact
+     * bytes) on stdout, one a line;
      * with `-merge_reports`, only merges reports. Returns once every worker
      * has exited.
      *

@@ -14,6 +14,7 @@ extern "C"
 {
 #include "batchwarp_report.h"
 #include "batchwarp_report_reader.h"
+#include "batchwarp_utf8.h"
 }
 
 namespace
@@ -126,6 +127,96 @@ TEST(ReportSet, MergesReportsKeepingFirstSeenOrder)
     EXPECT_TRUE(sSet.pasRecords[0].sEntry.bOk) << "the later line of x wins";
     EXPECT_STREQ(sSet.pasRecords[0].pszLine, "{\"source\":\"x\",\"ok\":true}");
     EXPECT_STREQ(sSet.pasRecords[2].sEntry.pszSource, "z");
+    BWReportSetClear(&sSet);
+}
+
+// A name that is not UTF-8 (Linux names are bytes): the line is valid UTF-8
+// text, the bad bytes U+FFFD, and the exact bytes in "<field>_bytes", which
+// the reader prefers.
+TEST(Report, NamesThatAreNotUTF8AreKeptExactBesideValidText)
+{
+    GDALBatchWarpResult s = Result("in/caf\xe9.tif", false, "`in/caf\xe9.tif' not recognized");
+    s.pszOutput = "out/\xc3\xa9t\xe9\xff.tif";
+    const char *apszMessages[] = {"ERROR 4: caf\xe9", nullptr};
+    s.papszMessages = apszMessages;
+    char *pszJson = BWResultToJson(&s);
+    const std::string osJson = pszJson;
+    EXPECT_TRUE(BWIsUTF8(pszJson, strlen(pszJson))) << osJson;
+    EXPECT_EQ(osJson.rfind("{\"source\":\"in/caf\xef\xbf\xbd.tif\",\"source_bytes\":\"" +
+                               bwtest::TakeString(BWNameToBase64("in/caf\xe9.tif")) +
+                               "\",\"output\":\"out/\xc3\xa9t\xef\xbf\xbd\xef\xbf\xbd.tif\","
+                               "\"output_bytes\":\"" +
+                               bwtest::TakeString(BWNameToBase64(s.pszOutput)) + "\",\"ok\":false",
+                           0),
+              0u)
+        << osJson;
+    EXPECT_NE(osJson.find("\"error\":\"`in/caf\xef\xbf\xbd.tif' not recognized\""),
+              std::string::npos)
+        << osJson;
+    EXPECT_NE(osJson.find("\"messages\":[\"ERROR 4: caf\xef\xbf\xbd\"]"), std::string::npos)
+        << osJson;
+    EXPECT_EQ(osJson.find("error_bytes"), std::string::npos) << "only file name fields";
+    BWReportEntry sEntry;
+    char *pszError = nullptr;
+    ASSERT_TRUE(BWReportParseLine(pszJson, strlen(pszJson), &sEntry, &pszError)) << pszError;
+    EXPECT_STREQ(sEntry.pszSource, "in/caf\xe9.tif");
+    EXPECT_STREQ(sEntry.pszOutput, "out/\xc3\xa9t\xe9\xff.tif");
+    BWReportEntryClear(&sEntry);
+    CPLFree(pszJson);
+}
+
+TEST(Report, ValidUTF8NamesGetNoBytesField)
+{
+    GDALBatchWarpResult s = Result("caf\xc3\xa9 \xef\xbf\xbd.tif", true);
+    char *pszJson = BWResultToJson(&s);
+    EXPECT_EQ(std::string(pszJson).find("_bytes"), std::string::npos) << pszJson;
+    EXPECT_EQ(std::string(pszJson).rfind("{\"source\":\"caf\xc3\xa9 \xef\xbf\xbd.tif\",", 0), 0u);
+    CPLFree(pszJson);
+}
+
+TEST(Report, DamagedBytesFieldIsABadLine)
+{
+    for (const char *psz : {"{\"source\":\"a\",\"source_bytes\":\"YQ\",\"ok\":true}",
+                            "{\"source\":\"a\",\"source_bytes\":1,\"ok\":true}",
+                            "{\"source\":\"a\",\"output_bytes\":\"A===\",\"ok\":true}"})
+    {
+        BWReportEntry sEntry;
+        char *pszError = nullptr;
+        EXPECT_FALSE(BWReportParseLine(psz, strlen(psz), &sEntry, &pszError)) << psz;
+        EXPECT_NE(bwtest::TakeString(pszError).find("_bytes\" is not the base64"),
+                  std::string::npos)
+            << psz;
+    }
+}
+
+// A report written before the bytes fields (a name's raw bytes in the JSON
+// string): read as it was, and merged as valid UTF-8 with the bytes field;
+// a later line of the same name in the new form replaces it.
+TEST(ReportSet, OldLinesWithRawBytesAreMergedAsValidUTF8)
+{
+    bwtest::TempDir oDir;
+    std::ofstream(oDir / "old.jsonl") << "{\"source\":\"caf\xe9.tif\",\"ok\":false}\n"
+                                         "{\"source\":\"\xff.tif\",\"ok\":false,"
+                                         "\"messages\":[\"\xff\"]}\n";
+    GDALBatchWarpResult s = Result("caf\xe9.tif", true);
+    char *pszNew = BWResultToJson(&s);
+    std::ofstream(oDir / "new.jsonl") << pszNew << "\n";
+    CPLFree(pszNew);
+    BWReportSet sSet;
+    BWReportSetInit(&sSet);
+    char *pszError = nullptr;
+    ASSERT_TRUE(BWReportSetRead(&sSet, (oDir / "old.jsonl").c_str(), &pszError)) << pszError;
+    ASSERT_EQ(sSet.nRecords, 2);
+    EXPECT_STREQ(sSet.pasRecords[1].sEntry.pszSource, "\xff.tif");
+    EXPECT_STREQ(sSet.pasRecords[1].pszLine,
+                 "{\"source\":\"\xef\xbf\xbd.tif\",\"source_bytes\":\"/y50aWY=\",\"ok\":false,"
+                 "\"messages\":[\"\xef\xbf\xbd\"]}");
+    ASSERT_TRUE(BWReportSetRead(&sSet, (oDir / "new.jsonl").c_str(), &pszError)) << pszError;
+    ASSERT_EQ(sSet.nRecords, 2) << "the same name, in either form";
+    EXPECT_STREQ(sSet.pasRecords[0].sEntry.pszSource, "caf\xe9.tif");
+    EXPECT_TRUE(sSet.pasRecords[0].sEntry.bOk);
+    for (int i = 0; i < sSet.nRecords; ++i)
+        EXPECT_TRUE(BWIsUTF8(sSet.pasRecords[i].pszLine, strlen(sSet.pasRecords[i].pszLine)));
     BWReportSetClear(&sSet);
 }
 
