@@ -361,9 +361,10 @@ static json_object *ObjectToUTF8(json_object *poObj)
         const char *pszText =
             json_object_is_type(poValue, json_type_string) ? json_object_get_string(poValue) : NULL;
         /* The exact bytes beside the text, unless the line has them already
-         * (a report read back, whose text is then U+FFFD's). */
-        if (pszText != NULL && IsPathField(pszKey) &&
-            !BWIsUTF8(pszText, (size_t)json_object_get_string_len(poValue)))
+         * (a report read back, whose text is then U+FFFD's). A name is the
+         * text up to a NUL ("\u0000" in a line read back), as the reader
+         * takes it. */
+        if (pszText != NULL && IsPathField(pszKey) && !BWIsUTF8(pszText, strlen(pszText)))
         {
             char *pszBytesKey = CPLStrdup(CPLSPrintf("%s_bytes", pszKey));
             if (!json_object_object_get_ex(poObj, pszBytesKey, NULL))

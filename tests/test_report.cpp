@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <json-c/json.h>
+
 #include <cpl_conv.h>
 
 #include "test_util.h"
@@ -218,6 +220,23 @@ TEST(ReportSet, OldLinesWithRawBytesAreMergedAsValidUTF8)
     for (int i = 0; i < sSet.nRecords; ++i)
         EXPECT_TRUE(BWIsUTF8(sSet.pasRecords[i].pszLine, strlen(sSet.pasRecords[i].pszLine)));
     BWReportSetClear(&sSet);
+}
+
+// Found by fuzz_report_line: a name is the text up to a NUL, as the reader
+// takes it; an empty bytes field (which the reader refuses) is never written.
+TEST(Report, RewrittenLineNamesWhatTheReaderRead)
+{
+    const char *pszLine = "{\"source\":\"a\\u0000\xff\",\"ok\":true}";
+    json_object *poObj = json_tokener_parse(pszLine);
+    ASSERT_NE(poObj, nullptr);
+    const std::string osText = bwtest::TakeString(BWReportObjectToText(poObj));
+    json_object_put(poObj);
+    EXPECT_EQ(osText, "{\"source\":\"a\",\"ok\":true}");
+    BWReportEntry sEntry;
+    char *pszError = nullptr;
+    ASSERT_TRUE(BWReportParseLine(pszLine, strlen(pszLine), &sEntry, &pszError)) << pszError;
+    EXPECT_STREQ(sEntry.pszSource, "a");
+    BWReportEntryClear(&sEntry);
 }
 
 } // namespace
