@@ -213,3 +213,30 @@ def test_merging_an_older_report_with_raw_bytes_makes_it_strict(tmp_path, batchw
     assert exact(record, "source") == source
     assert exact(record, "output") == output
     assert record["error"] == "`" + source.decode("utf-8", "replace") + "' not recognized"
+
+
+def test_retry_into_its_own_report_keeps_it_strict_and_exact(tmp_path, batchwarp_bin):
+    """-retry_failed R -report R appends the retry's lines to R: R stays
+    strict UTF-8 JSON, and each name's latest line is about its own bytes."""
+    names = [LATIN1, LONE_FF, LITERAL_FFFD]
+    sources = make_sources(tmp_path / "in", names, bad={LATIN1, LONE_FF})
+    outdir = os.fsencode(tmp_path / "out")
+    report = tmp_path / "r.jsonl"
+    res = run(batchwarp_bin, [*WARP, "-q", "-report", report, *sources, "-outdir", outdir])
+    assert res.returncode == 1, res.stderr
+    make_sources(tmp_path / "in", [LONE_FF])  # LATIN1 stays broken
+    res = run(batchwarp_bin, [*WARP, "-q", "-retry_failed", report, "-report", report,
+                              "-outdir", outdir])
+    assert res.returncode == 1, res.stderr
+    records = strict_records(report)
+    assert len(records) == 5, records
+    latest = {}
+    for record in records:
+        latest[exact(record, "source")] = record["ok"]
+    assert {os.path.basename(s): ok for s, ok in latest.items()} == {
+        LATIN1: False, LONE_FF: True, LITERAL_FFFD: True}
+    # And the next retry takes exactly the one still failing.
+    res = run(batchwarp_bin, [*WARP, "-q", "-dry_run", "-retry_failed", report, "-outdir", outdir])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [
+        os.path.join(os.fsencode(tmp_path / "in"), LATIN1) + b" -> " + os.path.join(outdir, LATIN1)]
