@@ -78,6 +78,27 @@ def test_retry_failed_into_its_own_report_loses_no_failure_when_stopped(tmp_path
     assert report.read_bytes() == before
 
 
+def test_retry_failed_into_its_own_report_keeps_a_last_line_without_its_newline(tmp_path, run_batchwarp):
+    """A report whose last line, whole, lost its end of line (an editor's
+    doing): appended to, that line is kept and ended, not taken for a line
+    cut short."""
+    good = make_small_rasters(tmp_path / "in", 1)[0]
+    src = str(tmp_path / "in" / "m.tif")
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    assert run_batchwarp([*WARP, "-q", "-j", "1", "-report", report, src, good, "-outdir", out]).returncode == 1
+    lines = report.read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[-1])["ok"] != json.loads(lines[0])["ok"]
+    report.write_text("\n".join(lines))
+    shutil.copy(good, src)
+    res = run_batchwarp([*WARP, "-q", "-retry_failed", report, "-report", report, "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert "cut short" not in res.stderr
+    assert report.read_text().splitlines()[:2] == lines
+    latest = latest_by_source(report)
+    assert sorted(latest) == sorted(map(norm, [src, good]))
+    assert all(r["ok"] for r in latest.values()), latest
+
+
 def test_retry_failed_into_another_report_writes_it_anew(tmp_path, run_batchwarp):
     """The usual chain (-retry_failed prev -report next): next holds the
     retry's lines only, prev is left as it was."""
@@ -92,3 +113,44 @@ def test_retry_failed_into_another_report_writes_it_anew(tmp_path, run_batchwarp
     assert res.returncode == 0, res.stderr
     assert prev.read_bytes() == before
     assert [norm(r["source"]) for r in read_report(nxt)] == [norm(src)]
+
+
+###############################################################################
+# -retry_failed of a failed -overwrite
+
+
+def test_retry_failed_without_overwrite_says_it_kept_an_output_that_failed(tmp_path, batchwarp_bin,
+                                                                          run_batchwarp):
+    """A failed -overwrite task leaves the earlier output; -retry_failed
+    without -overwrite then keeps it, as every run keeps existing outputs,
+    and reports the source ok (skipped) though it was not warped again: it
+    said nothing of it, and exited 0. Now a warning names the output and
+    -overwrite."""
+    require_fault_hooks(batchwarp_bin)
+    a, b = make_small_rasters(tmp_path / "in", 2)
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    assert run_batchwarp([*WARP, "-q", a, b, "-outdir", out]).returncode == 0
+    earlier = (out / os.path.basename(a)).read_bytes()
+    res = run_batchwarp(["-t_srs", "EPSG:32631", "-q", "-overwrite", "-report", report, a, b, "-outdir", out],
+                        env=faults_env(exit=[os.path.basename(a)]))
+    assert res.returncode == 1
+    assert [norm(r["source"]) for r in read_report(report) if not r["ok"]] == [norm(a)]
+    assert (out / os.path.basename(a)).read_bytes() == earlier
+
+    retry = tmp_path / "retry.jsonl"
+    res = run_batchwarp(["-t_srs", "EPSG:32631", "-q", "-retry_failed", report, "-report", retry, "-outdir", out],
+                        env=no_faults_env())
+    assert res.returncode == 0, res.stderr
+    (rec,) = read_report(retry)
+    assert rec["skipped"] and rec["ok"], rec
+    assert (out / os.path.basename(a)).read_bytes() == earlier
+    assert (f"'{out / os.path.basename(a)}' exists, though '{report}' reports its source failed" in res.stderr
+            and "Add -overwrite to warp it again" in res.stderr), res.stderr
+
+    # With -overwrite it is warped again, and nothing is said.
+    res = run_batchwarp(["-t_srs", "EPSG:32631", "-q", "-overwrite", "-retry_failed", report, "-report", retry,
+                         "-outdir", out], env=no_faults_env())
+    assert res.returncode == 0, res.stderr
+    (rec,) = read_report(retry)
+    assert rec["ok"] and not rec["skipped"], rec
+    assert "Add -overwrite" not in res.stderr

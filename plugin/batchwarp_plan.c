@@ -641,6 +641,31 @@ static int ScanStopRequested(void *pData)
            !psOptions->pfnProgress(0.0, "", psOptions->pProgressData);
 }
 
+/* -retry_failed without -overwrite keeps an output that exists, as any run
+ * does, though the report says its source failed (a failed -overwrite
+ * leaves the earlier output): it is reported as skipped, ok. Said once. */
+static void WarnOfKeptFailures(const GDALBatchWarpOptions *psOptions, const BWPlan *psPlan)
+{
+    if (psOptions->pszRetryFailed == NULL || psOptions->bOverwrite)
+        return;
+    int nKept = 0;
+    const char *pszFirst = NULL;
+    for (int i = 0; i < psPlan->nItems; ++i)
+    {
+        if (!psPlan->pasItems[i].bSkip)
+            continue;
+        if (nKept++ == 0)
+            pszFirst = psPlan->pasItems[i].pszOutput;
+    }
+    if (nKept > 0)
+        CPLError(CE_Warning, CPLE_AppDefined,
+                 "'%s'%s exist%s, though '%s' reports %s source%s failed: kept and reported as "
+                 "skipped, not warped again. Add -overwrite to warp %s again.",
+                 pszFirst, nKept > 1 ? CPLSPrintf(" and %d more outputs", nKept - 1) : "",
+                 nKept > 1 ? "" : "s", psOptions->pszRetryFailed, nKept > 1 ? "their" : "its",
+                 nKept > 1 ? "s" : "", nKept > 1 ? "them" : "it");
+}
+
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
     memset(psPlan, 0, sizeof(*psPlan));
@@ -774,6 +799,7 @@ int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **pp
         return FALSE;
     if (psOptions->nShardCount > 0)
         BWShardFilter(psPlan, psOptions->nShardIndex, psOptions->nShardCount);
+    WarnOfKeptFailures(psOptions, psPlan);
     return TRUE;
 }
 

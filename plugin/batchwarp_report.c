@@ -12,6 +12,7 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "batchwarp_report_reader.h"
 #include "batchwarp_temp.h"
 #include "batchwarp_utf8.h"
 #include "batchwarp_util.h"
@@ -210,11 +211,31 @@ static int IsSameFile(const struct stat *psStat, const char *pszOther)
            sOther.st_dev == psStat->st_dev && sOther.st_ino == psStat->st_ino;
 }
 
+/* Whether the text after a report's last end of line, nTail bytes from
+ * nStart, is a whole report line (its end of line lost in an edit), not one
+ * cut short by a killed run. */
+static int IsWholeLine(int fd, off_t nStart, off_t nTail)
+{
+    if (nTail > BW_MAX_REPORT_LINE_BYTES)
+        return FALSE;
+    char *pszTail = CPLMalloc((size_t)nTail + 1);
+    const ssize_t nRead = pread(fd, pszTail, (size_t)nTail, nStart);
+    pszTail[nRead > 0 ? nRead : 0] = '\0';
+    BWReportEntry sEntry;
+    char *pszWhy = NULL;
+    const int bWhole =
+        nRead == (ssize_t)nTail && BWReportParseLine(pszTail, (size_t)nRead, &sEntry, &pszWhy);
+    BWReportEntryClear(&sEntry);
+    CPLFree(pszWhy);
+    CPLFree(pszTail);
+    return bWhole;
+}
+
 /* Readies a report that is appended to: written at its end (O_APPEND, so
  * that shards of an array given the same report do not write over each
  * other's lines), after its last complete line (a line cut short by a
  * killed run, which readers ignore, is removed: a line written after it
- * would be glued to it). */
+ * would be glued to it; a whole line without its end of line gets one). */
 static int SeekAfterLastLine(int fd, off_t nSize)
 {
     off_t nEnd = nSize;
@@ -233,9 +254,13 @@ static int SeekAfterLastLine(int fd, off_t nSize)
         }
         nEnd = nStart;
     }
+    int bOk = TRUE;
+    if (nEnd < nSize && IsWholeLine(fd, nEnd, nSize - nEnd))
+        bOk = pwrite(fd, "\n", 1, nSize) == 1;
+    else if (nEnd < nSize)
+        bOk = ftruncate(fd, nEnd) == 0;
     const int nFlags = fcntl(fd, F_GETFL);
-    return (nEnd == nSize || ftruncate(fd, nEnd) == 0) && nFlags >= 0 &&
-           fcntl(fd, F_SETFL, nFlags | O_APPEND) == 0;
+    return bOk && nFlags >= 0 && fcntl(fd, F_SETFL, nFlags | O_APPEND) == 0;
 }
 
 /* The report's descriptor, open for writing, checked and ready (a regular

@@ -18,9 +18,6 @@
 #include "batchwarp_utf8.h"
 #include "batchwarp_util.h"
 
-/* A report line longer than this is taken as a corrupt report. */
-#define BW_MAX_REPORT_LINE_BYTES (64 * 1024 * 1024)
-
 void BWReportEntryClear(BWReportEntry *psEntry)
 {
     CPLFree(psEntry->pszSource);

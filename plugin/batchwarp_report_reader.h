@@ -5,6 +5,9 @@
 
 #include <cpl_port.h>
 
+/* A report line longer than this is taken as a corrupt report. */
+#define BW_MAX_REPORT_LINE_BYTES (64 * 1024 * 1024)
+
 typedef struct
 {
     char *pszSource;
