@@ -5,7 +5,7 @@ import os
 import shutil
 import time
 
-from conftest import all_files, make_small_rasters, norm, read_report
+from conftest import all_files, make_small_rasters, norm, parse_report, read_report
 from fault_util import faults_env, kill_and_reap, no_faults_env, require_fault_hooks, start_batchwarp
 
 WARP = ["-t_srs", "EPSG:3857"]
@@ -113,6 +113,89 @@ def test_retry_failed_into_another_report_writes_it_anew(tmp_path, run_batchwarp
     assert res.returncode == 0, res.stderr
     assert prev.read_bytes() == before
     assert [norm(r["source"]) for r in read_report(nxt)] == [norm(src)]
+
+
+###############################################################################
+# -merge_reports with a shard's report missing
+
+
+def shard_env():
+    """The environment without any scheduler's variables (the tests may run
+    inside a Slurm job themselves)."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("SLURM_ARRAY_", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX",
+                                 "BATCHWARP_SHARD_COUNT"))}
+
+
+def run_shards(run_batchwarp, sources, out, tmp_path, count, prefix="s"):
+    reports = []
+    for index in range(count):
+        report = tmp_path / f"{prefix}{index}.jsonl"
+        res = run_batchwarp([*WARP, "-q", "-shard", f"{index}/{count}", "-report", report, *sources,
+                             "-outdir", out], env=shard_env())
+        assert res.returncode in (0, 1), res.stderr
+        reports.append(report)
+    return reports
+
+
+def test_merge_reports_fails_when_a_shards_report_is_missing(tmp_path, run_batchwarp):
+    """Merging the reports of 2 shards of 3 exited 0 (every source merged was
+    ok) while a third of the batch had never been warped: the status said
+    the batch was done."""
+    sources = make_small_rasters(tmp_path / "in", 10)
+    out = tmp_path / "out"
+    reports = run_shards(run_batchwarp, sources, out, tmp_path, 3)
+    res = run_batchwarp(["-merge_reports", *reports, "-report", tmp_path / "all.jsonl"])
+    assert res.returncode == 0, res.stderr
+    assert len(read_report(tmp_path / "all.jsonl")) == 10
+
+    for missing in range(3):
+        given = [r for i, r in enumerate(reports) if i != missing]
+        merged = tmp_path / f"without{missing}.jsonl"
+        res = run_batchwarp(["-merge_reports", *given, "-report", merged])
+        assert res.returncode == 1, (missing, res.stderr)
+        assert f"no line of shard {missing}/3" in res.stderr, res.stderr
+        # What was merged is written all the same.
+        assert len(read_report(merged)) == sum(len(read_report(r)) for r in given)
+    res = run_batchwarp(["-merge_reports", reports[1]])
+    assert res.returncode == 1
+    assert "no line of shards 0/3, 2/3" in res.stderr, res.stderr
+
+
+def test_merge_reports_of_shards_that_had_nothing_to_do(tmp_path, run_batchwarp):
+    """More shards than sources: the shards without a line had nothing to
+    do, and the merge of the others is complete."""
+    sources = make_small_rasters(tmp_path / "in", 2)
+    reports = run_shards(run_batchwarp, sources, tmp_path / "out", tmp_path, 5)
+    with_lines = [r for r in reports if r.read_text()]
+    assert len(with_lines) == 2
+    res = run_batchwarp(["-merge_reports", *with_lines])
+    assert res.returncode == 0, res.stderr
+
+
+def test_merge_of_a_merged_report_whose_shard_was_retried_unsharded(tmp_path, run_batchwarp):
+    """A shard whose every source failed, retried by one run without -shard:
+    the merge of the shards and the retry, merged again, is complete (its
+    lines of that shard were replaced by the retry's)."""
+    sources = make_small_rasters(tmp_path / "in", 3)
+    bad = str(tmp_path / "in" / "zz.tif")
+    with open(bad, "w") as f:
+        f.write("not a raster")
+    out = tmp_path / "out"
+    # Four sources, four shards: one each, the bad one's shard all failed.
+    reports = run_shards(run_batchwarp, [*sources, bad], out, tmp_path, 4)
+    merged = tmp_path / "merged.jsonl"
+    assert run_batchwarp(["-merge_reports", *reports, "-report", merged]).returncode == 1
+    shutil.copy(sources[0], bad)
+    retry = tmp_path / "retry.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-retry_failed", merged, "-report", retry, "-outdir", out], env=shard_env())
+    assert res.returncode == 0, res.stderr
+    merged2 = tmp_path / "merged2.jsonl"
+    res = run_batchwarp(["-merge_reports", merged, retry, "-report", merged2])
+    assert res.returncode == 0, res.stderr
+    res = run_batchwarp(["-merge_reports", merged2])
+    assert res.returncode == 0, res.stderr
+    assert len(parse_report(res.stdout)) == 4
 
 
 ###############################################################################

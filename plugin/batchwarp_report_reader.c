@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <cpl_vsi.h>
 
 #include "batchwarp_report.h"
+#include "batchwarp_shard.h"
 #include "batchwarp_utf8.h"
 #include "batchwarp_util.h"
 
@@ -120,6 +122,27 @@ void BWReportSetInit(BWReportSet *psSet)
 {
     memset(psSet, 0, sizeof(*psSet));
     psSet->hIndex = CPLHashSetNew(HashIndex, EqualIndex, CPLFree);
+    psSet->hShards = CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree);
+    psSet->hShardSources = CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree);
+}
+
+/* Notes which shard wrote a line, and for which source (see BWReportSet). */
+static void NoteShard(BWReportSet *psSet, const BWReportEntry *psEntry)
+{
+    int nIndex = 0;
+    int nCount = 0;
+    if (psEntry->pszShard == NULL || !BWShardParse(psEntry->pszShard, &nIndex, &nCount))
+        return;
+    const char *pszShard = CPLSPrintf("%d/%d", nIndex, nCount);
+    if (CPLHashSetLookup(psSet->hShards, pszShard) == NULL)
+        CPLHashSetInsert(psSet->hShards, CPLStrdup(pszShard));
+    const size_t nKey = strlen(psEntry->pszSource) + 16;
+    char *pszKey = CPLMalloc(nKey);
+    snprintf(pszKey, nKey, "%d\n%s", nCount, psEntry->pszSource);
+    if (CPLHashSetLookup(psSet->hShardSources, pszKey) == NULL)
+        CPLHashSetInsert(psSet->hShardSources, pszKey);
+    else
+        CPLFree(pszKey);
 }
 
 void BWReportSetClear(BWReportSet *psSet)
@@ -132,6 +155,10 @@ void BWReportSetClear(BWReportSet *psSet)
     CPLFree(psSet->pasRecords);
     if (psSet->hIndex != NULL)
         CPLHashSetDestroy(psSet->hIndex);
+    if (psSet->hShards != NULL)
+        CPLHashSetDestroy(psSet->hShards);
+    if (psSet->hShardSources != NULL)
+        CPLHashSetDestroy(psSet->hShardSources);
     memset(psSet, 0, sizeof(*psSet));
 }
 
@@ -272,6 +299,7 @@ int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
                 pszUTF8 = BWReportObjectToText(poObj);
             json_object_put(poObj);
         }
+        NoteShard(psSet, &sEntry);
         Remember(psSet, &sEntry, pszUTF8 ? pszUTF8 : pszLine);
         CPLFree(pszUTF8);
     }

@@ -38,6 +38,11 @@ typedef struct
     int nRecords;
     int nCapacity;
     struct _CPLHashSet *hIndex; /* source -> record */
+    /* Over every line read, not only each source's latest: the shards
+     * ("I/N") that wrote one, and "N\nsource" for each source a shard of N
+     * wrote (what -merge_reports needs to tell a missing shard's report). */
+    struct _CPLHashSet *hShards;
+    struct _CPLHashSet *hShardSources;
 } BWReportSet;
 
 void BWReportSetInit(BWReportSet *psSet);

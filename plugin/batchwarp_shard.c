@@ -164,6 +164,7 @@ void BWShardFilter(BWPlan *psPlan, int nIndex, int nCount)
         CPLFree(psItem->pszTemp);
         CPLFree(psItem->pszStaged);
         CSLDestroy(psItem->papszSiblings);
+        CSLDestroy(psItem->papszOldSiblings);
     }
     psPlan->nItems = nKept;
     CPLFree(panShard);
