@@ -6,6 +6,8 @@ source costs."""
 import os
 import re
 import shutil
+import subprocess
+import time
 import uuid
 
 import pytest
@@ -374,6 +376,66 @@ def test_overwrite_removes_the_earlier_outputs_sidecars_as_gdalwarp_does(tmp_pat
         assert ds.GetMetadataItem("FROM") is None
         assert ds.GetRasterBand(1).GetOverviewCount() == 0
         ds = None
+
+
+def test_overwrite_of_a_dataset_of_several_files_never_leaves_the_earlier_main_file_with_new_sidecars(
+        tmp_path, s3, prefix, batchwarp_bin, run_batchwarp):
+    """-overwrite of an ENVI output (raw data and .hdr) on /vsis3/, the run
+    killed between the upload of the new .hdr and that of the new main file:
+    the earlier raw data stood beside the new header (a 16x16 dataset read
+    as 40x40), and a rerun without -overwrite kept that mix as done. As on a
+    local disk (08b28f6), the output is now missing until its new main file
+    is in place, and a rerun writes it whole. The killed run also left a
+    directory object of its temporary namespace on the store."""
+    from fault_util import require_fault_hooks
+    require_fault_hooks(batchwarp_bin)
+    warp = [*WARP, "-of", "ENVI"]
+    (small,) = make_small_rasters(str(tmp_path / "small"), 1, size=16)
+    (large,) = make_small_rasters(str(tmp_path / "large"), 1, size=40)
+    outdir = f"/vsis3/{BUCKET}/{prefix}/out"
+    env = env_for(s3)
+    assert run_batchwarp([*warp, "-q", small, "-outdir", outdir], env=env).returncode == 0
+    main = os.path.splitext(os.path.basename(small))[0]
+    assert {main, main + ".hdr"} <= set(keys(s3, f"{prefix}/out")), "the test's premise"
+    earlier_hdr = get(s3, f"{prefix}/out/{main}.hdr", tmp_path / "earlier.hdr").read_bytes()
+
+    gate = str(tmp_path / "gate")
+    proc = subprocess.Popen([str(batchwarp_bin), *warp, "-q", "-overwrite", large, "-outdir", outdir],
+                            env={**env, "GDAL_BATCHWARP_TEST_FAULTS": f"gate_publish:{main}",
+                                 "GDAL_BATCHWARP_TEST_GATE": gate},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(gate + ".reached"):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the worker never reached the gate"
+            time.sleep(0.05)
+        now = keys(s3, f"{prefix}/out")
+        gdal.VSICurlClearCache()  # the earlier header was read by this process
+        new_hdr = get(s3, f"{prefix}/out/{main}.hdr", tmp_path / "new.hdr").read_bytes()
+        assert new_hdr != earlier_hdr, "the test's premise: the new header is in place"
+        assert main not in now, f"the earlier main file is found with the new header: {now}"
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=60)
+
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*warp, "-q", "-report", report, large, "-outdir", outdir], env=env)
+    assert res.returncode == 0, res.stderr
+    (record,) = read_report(report)
+    assert record["ok"] and not record["skipped"], record
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    gdal.Warp(str(ref / main), large, options=gdal.WarpOptions(options=warp, warpOptions=["NUM_THREADS=1"]))
+    gdal.VSICurlClearCache()
+    assert get(s3, f"{prefix}/out/{main}", tmp_path / "got").read_bytes() == (ref / main).read_bytes()
+    # Nothing of the killed run is left on the store: it made no directory
+    # object there (a temporary directory named in the plan, into which
+    # nothing is written, was made and left by a run killed, for good).
+    assert not [k for k in keys(s3, f"{prefix}/out") if k.startswith(".batchwarp-tmp-")], keys(s3, prefix)
 
 
 @pytest.mark.parametrize("kind", ["slowdown", "drop", "truncate"])

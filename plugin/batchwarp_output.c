@@ -540,7 +540,7 @@ static int CopyFile(const char *pszFrom, const char *pszTo)
 }
 
 int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp,
-                          char ***ppapszPublished)
+                          int bEarlierMain, char ***ppapszPublished)
 {
     /* A local destination gets the copies under their final names in this
      * run's temporary directory beside it, then renames (never a write
@@ -578,11 +578,23 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
     CPLFree(pszStagedDir);
     char *pszOutDir = BWPathDir(pszOutput);
     char *pszTempDir = pszTemp ? BWPathDir(pszTemp) : NULL;
+    /* An object store replaces no two objects at once: the earlier main
+     * file goes first (as gdalwarp -overwrite deletes the earlier dataset),
+     * so that it is never found with the new sidecars. */
+    if (bOk && !bLocal && bEarlierMain && CSLCount(papszFiles) > 1 && VSIUnlink(pszOutput) != 0)
+    {
+        CPLError(CE_Failure, CPLE_FileIO,
+                 "Cannot remove the earlier '%s' before its files are replaced: %s", pszOutput,
+                 VSIStrerror(errno));
+        bOk = FALSE;
+    }
     /* The main file last, so that a reader never finds it without its
      * sidecars. */
     for (int i = 0; bOk && papszFiles && papszFiles[i]; ++i)
     {
         const char *pszTargetName = BWPathName(papszFiles[i]);
+        if (!bLocal && papszFiles[i + 1] == NULL)
+            BWFaultBeforeMainFile(pszTargetName);
         papszCopied = CSLAddString(papszCopied, pszTargetName);
         char *pszTarget =
             CPLStrdup(CPLFormFilename(bLocal ? pszTempDir : pszOutDir, pszTargetName, NULL));

@@ -69,9 +69,13 @@ const char *BWStagingDir(void);
  * close). A local destination gets the copies in the temporary directory of
  * pszTemp first, then renamed into place (BWPublishOutputFiles). Errors go
  * to CPLError. *ppapszPublished, if not NULL, gets the names written in the
- * output's directory (CSLDestroy them). */
+ * output's directory (CSLDestroy them). With bEarlierMain (-overwrite over an
+ * object store's output whose main file exists), a dataset of several files
+ * first removes the earlier main file: a reader, or a run killed before the
+ * new main file is uploaded, finds the output missing, never the earlier
+ * main file with the new sidecars. */
 int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp,
-                          char ***ppapszPublished);
+                          int bEarlierMain, char ***ppapszPublished);
 
 /* Makes -outdir if needed; FALSE with *ppszError when it is not a writable
  * directory. */

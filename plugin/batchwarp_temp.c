@@ -598,27 +598,20 @@ static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd, int *pn
     return bOk;
 }
 
-/* Under /vsi (an object store, /vsimem/) there are neither links nor other
- * users' processes to fear in the same way, nor locks: a random name made
- * with VSIMkdir, removed by this run only. */
+/* Under /vsi (an object store) there are neither links nor other users'
+ * processes to fear in the same way, nor locks, and nothing is written in
+ * a temporary directory: outputs are staged locally, then uploaded to their
+ * final names (see BWPublishStagedOutput). A random name only, never made:
+ * a directory object made there was left on the store by a run killed, and
+ * no later run could prove it stale. */
 static int MakeVSI(const char *pszDir, char **ppszPath)
 {
-    for (int nTry = 0; nTry < BW_MAX_NAME_TRIES; ++nTry)
-    {
-        char szTag[64];
-        if (!RandomTag(szTag, sizeof(szTag)))
-            return FALSE;
-        const char *pszPath = CPLFormFilename(pszDir, BW_TEMP_PREFIX, NULL);
-        char *pszFull = CPLStrdup(CPLSPrintf("%s%s", pszPath, szTag));
-        VSIStatBufL sStat;
-        if (VSIStatL(pszFull, &sStat) != 0 && VSIMkdir(pszFull, 0700) == 0)
-        {
-            *ppszPath = pszFull;
-            return TRUE;
-        }
-        CPLFree(pszFull);
-    }
-    return FALSE;
+    char szTag[64];
+    if (!RandomTag(szTag, sizeof(szTag)))
+        return FALSE;
+    const char *pszPath = CPLFormFilename(pszDir, BW_TEMP_PREFIX, NULL);
+    *ppszPath = CPLStrdup(CPLSPrintf("%s%s", pszPath, szTag));
+    return TRUE;
 }
 
 static BWTempEntry *FindEntry(const char *pszDir)
@@ -878,13 +871,6 @@ void BWRemoveTempDir(const char *pszDir)
          * stale. */
         if (psEntry->nLockFd >= 0)
             close(psEntry->nLockFd);
-    }
-    else
-    {
-        CPLPushErrorHandler(CPLQuietErrorHandler);
-        VSIRmdirRecursive(psEntry->pszPath);
-        CPLPopErrorHandler();
-        CPLErrorReset();
     }
     CPLFree(psEntry->pszDir);
     CPLFree(psEntry->pszPath);

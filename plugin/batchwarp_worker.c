@@ -826,7 +826,10 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
                                 : NULL;
     char **papszPublished = NULL;
     if (bOk && bStage)
-        bOk = BWPublishStagedOutput(pszWriteTo, pszOutput, pszTemp, &papszPublished);
+        bOk = BWPublishStagedOutput(
+            pszWriteTo, pszOutput, pszTemp,
+            CSLFindStringCaseSensitive(papszOldRemote, BWPathName(pszOutput)) >= 0,
+            &papszPublished);
     if (bOk)
         RemoveFilesNotPublished(pszOutput, papszOldRemote, papszPublished);
     CSLDestroy(papszOldRemote);
