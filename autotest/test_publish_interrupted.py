@@ -78,3 +78,49 @@ def test_a_run_killed_while_replacing_a_dataset_of_several_files_leaves_no_mix(b
     # Nothing of the run is left in the output directory.
     assert not [n for n in os.listdir(out) if n.startswith(".batchwarp-tmp-")]
     shutil.rmtree(ref)
+
+
+def test_an_earlier_outputs_sidecars_are_gone_before_the_new_main_file_comes(batchwarp_bin, tmp_path,
+                                                                           run_gdalwarp):
+    """-overwrite of an output whose earlier dataset has an .ovr and an
+    .aux.xml the new one lacks: they were removed only once the new main
+    file was in place, so until then (and for good if the run was killed
+    there) GDAL opened the new output with the earlier overviews and
+    metadata, and a rerun without -overwrite kept that as done. Now they go
+    first (the earlier main file set aside meanwhile), and the output ends as
+    gdalwarp -overwrite leaves it."""
+    require_fault_hooks(batchwarp_bin)
+    (src,) = make_small_rasters(str(tmp_path / "in"), 1, size=24)
+    name = os.path.basename(src)
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    for d in (out, ref):
+        d.mkdir()
+        run_gdalwarp(["-t_srs", "EPSG:4326"], src, str(d / name))
+        ds = gdal.Open(str(d / name))
+        ds.BuildOverviews("NEAREST", [2])
+        ds.GetRasterBand(1).ComputeStatistics(False)
+        ds = None
+        assert {name + ".ovr", name + ".aux.xml"} <= set(os.listdir(d)), "the test's premise"
+    run_gdalwarp(["-t_srs", "EPSG:3857", "-overwrite"], src, str(ref / name))
+    gate = str(tmp_path / "gate")
+    env = {**os.environ, "GDAL_BATCHWARP_TEST_FAULTS": f"gate_published:{name}", "GDAL_BATCHWARP_TEST_GATE": gate}
+    proc = subprocess.Popen([str(batchwarp_bin), "-t_srs", "EPSG:3857", "-q", "-overwrite", src, "-outdir",
+                             str(out)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(gate + ".reached"):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the supervisor never reached the gate"
+            time.sleep(0.05)
+        # The new main file is in place: nothing of the earlier output is
+        # left beside it.
+        assert sorted(files_of(out)) == [name], sorted(files_of(out))
+        open(gate, "w").close()
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=60)
+    assert files_of(out) == files_of(ref)

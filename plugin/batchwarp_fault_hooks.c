@@ -124,6 +124,15 @@ void BWFaultBeforeMainFile(const char *pszMain)
     CSLDestroy(papszEntries);
 }
 
+void BWFaultAfterMainFile(const char *pszMain)
+{
+    const char *pszSpec = getenv("GDAL_BATCHWARP_TEST_FAULTS");
+    char **papszEntries = pszSpec ? CSLTokenizeString2(pszSpec, ",", 0) : NULL;
+    if (CSLFindString(papszEntries, CPLSPrintf("gate_published:%s", pszMain)) >= 0)
+        RunAction("gate");
+    CSLDestroy(papszEntries);
+}
+
 static void AppendEvent(const char *pszPath, const char *pszLine)
 {
     const int fd = open(pszPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -202,6 +211,11 @@ void BWInjectFaultAfterWrite(const char *pszSource)
 }
 
 void BWFaultBeforeMainFile(const char *pszMain)
+{
+    (void)pszMain;
+}
+
+void BWFaultAfterMainFile(const char *pszMain)
 {
     (void)pszMain;
 }

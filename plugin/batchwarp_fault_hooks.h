@@ -32,6 +32,9 @@ void BWInjectFaultAfterWrite(const char *pszSource);
  * publishes the output whose main file is NAME: its sidecars are in place,
  * its main file not yet. */
 void BWFaultBeforeMainFile(const char *pszMain);
+/* gate_published:NAME: the same gate once the main file NAME is in place,
+ * before the earlier output's files that the new one lacks are removed. */
+void BWFaultAfterMainFile(const char *pszMain);
 
 /*
  * GDAL_BATCHWARP_TEST_EVENTS=FILE: the order in which a batch starts, one

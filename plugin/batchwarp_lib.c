@@ -240,7 +240,7 @@ static int PublishInSupervisor(const BWPlanItem *psItem, const BWMessage *psRepl
     const int bOk = STARTS_WITH(psItem->pszTemp, "/vsi")
                         ? BWPublishOutputFiles(psItem->pszTemp, psItem->pszOutput, papszFiles)
                         : BWPublishTaskOutput(psItem->pszTemp, pszTaskDir, psItem->pszOutput,
-                                              papszFiles, bKeep);
+                                              papszFiles, papszStale, bKeep);
     if (bOk)
         BWRemoveStaleFiles(psItem->pszOutput, papszStale, papszFiles);
     CSLDestroy(papszFiles);

@@ -198,21 +198,40 @@ static void RemoveStaleSidecars(int nDirFd, const char *pszOutput, CSLConstList 
     }
 }
 
-void BWRemoveStaleFiles(const char *pszOutput, CSLConstList papszStale, CSLConstList papszNew)
+/* The files of an earlier output (papszStale, the worker's STALE names, and
+ * the sidecar names of apszStaleSuffixes) that the new one (papszNew) lacks
+ * and that are ours to remove: removed, or with bOnlyCount only counted. */
+static int RemoveStaleAt(int nOutFd, const char *pszOutput, CSLConstList papszStale,
+                         CSLConstList papszNew, int bOnlyCount)
 {
-    if (papszStale == NULL || STARTS_WITH(pszOutput, "/vsi"))
-        return;
-    char *pszOutDir = BWPathDir(pszOutput);
-    const int nOutFd = OpenOutDir(pszOutDir);
-    for (CSLConstList papszIter = papszStale; nOutFd >= 0 && *papszIter; ++papszIter)
+    int nFound = 0;
+    for (CSLConstList papszIter = papszStale; nOutFd >= 0 && papszIter && *papszIter; ++papszIter)
     {
         struct stat sStat;
         if (strchr(*papszIter, '/') == NULL &&
             CSLFindStringCaseSensitive(papszNew, *papszIter) < 0 &&
             fstatat(nOutFd, *papszIter, &sStat, AT_SYMLINK_NOFOLLOW) == 0 &&
             S_ISREG(sStat.st_mode) && sStat.st_uid == geteuid())
-            unlinkat(nOutFd, *papszIter, 0);
+            nFound += bOnlyCount || unlinkat(nOutFd, *papszIter, 0) == 0;
     }
+    for (int i = 0; pszOutput != NULL && apszStaleSuffixes[i] != NULL && nOutFd >= 0; ++i)
+    {
+        const char *pszName = CPLSPrintf("%s%s", BWPathName(pszOutput), apszStaleSuffixes[i]);
+        struct stat sStat;
+        if (CSLFindStringCaseSensitive(papszNew, pszName) < 0 &&
+            fstatat(nOutFd, pszName, &sStat, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sStat.st_mode))
+            nFound += bOnlyCount || unlinkat(nOutFd, pszName, 0) == 0;
+    }
+    return nFound;
+}
+
+void BWRemoveStaleFiles(const char *pszOutput, CSLConstList papszStale, CSLConstList papszNew)
+{
+    if (papszStale == NULL || STARTS_WITH(pszOutput, "/vsi"))
+        return;
+    char *pszOutDir = BWPathDir(pszOutput);
+    const int nOutFd = OpenOutDir(pszOutDir);
+    RemoveStaleAt(nOutFd, NULL, papszStale, papszNew, FALSE);
     if (nOutFd >= 0)
         close(nOutFd);
     CPLFree(pszOutDir);
@@ -291,7 +310,7 @@ static CPLHashSet *psPublished = NULL;
 /* BWPublishOutputFiles, from the directory pszSubdir (NULL: none) of the
  * temporary directory. */
 static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *pszOutput,
-                       CSLConstList papszFiles, int bKeep)
+                       CSLConstList papszFiles, CSLConstList papszStale, int bKeep)
 {
     if (papszFiles == NULL || papszFiles[0] == NULL)
         return BWPublishOutput(pszTemp, pszOutput);
@@ -347,9 +366,14 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
      * read with the new header, which a rerun then kept as done). It comes
      * back if publishing fails; if the run dies, it goes with the run's
      * temporary directory, and the output, missing, is written by a rerun. */
+    /* The same when the earlier dataset has files the new one lacks (an
+     * .ovr, an .aux.xml, a PNG's .wld): they are removed before the new main
+     * file comes, never found with it (GDAL would take them as its own). */
+    const int bStale =
+        bOk && bLocal && !bKeep && RemoveStaleAt(nOutFd, pszOutput, papszStale, papszFiles, TRUE);
     int bAside = FALSE;
     struct stat sEarlier;
-    if (bOk && bLocal && !bKeep && CSLCount(papszFiles) > 1 &&
+    if (bOk && bLocal && !bKeep && (CSLCount(papszFiles) > 1 || bStale) &&
         fstatat(nOutFd, pszMain, &sEarlier, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sEarlier.st_mode))
     {
         bAside = renameat(nOutFd, pszMain, nSrcFd, BW_EARLIER_MAIN) == 0;
@@ -364,6 +388,8 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
      * finds the dataset without them. */
     for (int nPass = 0; nPass < 2 && bOk; ++nPass)
     {
+        if (nPass == 1 && bStale)
+            RemoveStaleAt(nOutFd, pszOutput, papszStale, papszFiles, FALSE);
         if (nPass == 1)
             BWFaultBeforeMainFile(pszMain);
         for (CSLConstList papszIter = papszFiles; *papszIter && bOk; ++papszIter)
@@ -395,6 +421,8 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
             CPLFree(pszTo);
         }
     }
+    if (bOk)
+        BWFaultAfterMainFile(pszMain);
     if (bAside && bOk)
         unlinkat(nSrcFd, BW_EARLIER_MAIN, 0);
     else if (bAside && RenameInto(nSrcFd, nOutFd, BW_EARLIER_MAIN, pszMain, TRUE) != 0)
@@ -417,11 +445,11 @@ static int PublishFrom(const char *pszTemp, const char *pszSubdir, const char *p
 
 int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstList papszFiles)
 {
-    return PublishFrom(pszTemp, NULL, pszOutput, papszFiles, FALSE);
+    return PublishFrom(pszTemp, NULL, pszOutput, papszFiles, NULL, FALSE);
 }
 
 int BWPublishTaskOutput(const char *pszTemp, const char *pszTaskDir, const char *pszOutput,
-                        CSLConstList papszFiles, int bKeep)
+                        CSLConstList papszFiles, CSLConstList papszStale, int bKeep)
 {
     if (psPublished == NULL)
         psPublished = CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree);
@@ -442,7 +470,7 @@ int BWPublishTaskOutput(const char *pszTemp, const char *pszTaskDir, const char 
         }
     }
     if (bOk)
-        bOk = PublishFrom(pszTemp, pszTaskDir, pszOutput, papszFiles, bKeep);
+        bOk = PublishFrom(pszTemp, pszTaskDir, pszOutput, papszFiles, papszStale, bKeep);
     for (CSLConstList papszIter = papszFiles; papszIter && *papszIter && bOk; ++papszIter)
         CPLHashSetInsert(psPublished, CPLStrdup(CPLFormFilename(pszOutDir, *papszIter, NULL)));
     /* Empty once published, and the worker's to use again (see its

@@ -47,9 +47,11 @@ int BWPublishOutputFiles(const char *pszTemp, const char *pszOutput, CSLConstLis
  * "x.y" "x.hdr") fails the task, and nothing is moved. With bKeep (no -overwrite: the output was
  * not there when the batch was planned), a main file that appeared at the final name since is kept
  * (the rename never replaces it) and the task fails, as it does for a sidecar name that holds a
- * file of another user. */
+ * file of another user. With -overwrite, the earlier output's files that the new one lacks
+ * (papszStale, the worker's STALE names, and its .aux.xml, .ovr, .msk) are removed before the new
+ * main file is moved in, its earlier main file set aside meanwhile: never found together. */
 int BWPublishTaskOutput(const char *pszTemp, const char *pszTaskDir, const char *pszOutput,
-                        CSLConstList papszFiles, int bKeep);
+                        CSLConstList papszFiles, CSLConstList papszStale, int bKeep);
 
 /* Outputs under /vsi (object stores, archives; not /vsimem/) cannot be
  * written in place by most drivers, nor renamed atomically: they are written
