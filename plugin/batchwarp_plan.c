@@ -446,10 +446,45 @@ static void ReportedOutputsClear(BWReportedOutputs *psIndex)
     memset(psIndex, 0, sizeof(*psIndex));
 }
 
+/* Whether pszRel (a path below -outdir) is what this run's template names
+ * for pszSource with some {relpath}: a trailing part of the source's
+ * directory, as a -recursive run below one of its ancestors gives it. A
+ * report is input: the names it gives are only the plan's own. */
+static int PlanNamesForSource(const GDALBatchWarpOptions *psOptions, const char *pszSource,
+                              const char *pszRel)
+{
+    char *pszDir = BWPathDir(pszSource);
+    char **papszParts = CSLTokenizeString2(pszDir, "/", 0);
+    CPLFree(pszDir);
+    const int nParts = CSLCount(papszParts);
+    int bFound = FALSE;
+    for (int iFirst = nParts; iFirst >= 0 && !bFound; --iFirst)
+    {
+        char *pszRelDir = CPLStrdup("");
+        for (int i = iFirst; i < nParts; ++i)
+        {
+            char *pszJoined = CPLStrdup(pszRelDir[0] ? CPLSPrintf("%s/%s", pszRelDir, papszParts[i])
+                                                     : papszParts[i]);
+            CPLFree(pszRelDir);
+            pszRelDir = pszJoined;
+        }
+        char *pszName = BWExpandOutputTemplate(
+            psOptions->pszOutputTemplate ? psOptions->pszOutputTemplate
+                                         : BW_DEFAULT_OUTPUT_TEMPLATE,
+            pszSource, pszRelDir, psOptions->pszSuffix, psOptions->pszOutputExtension, NULL);
+        bFound = pszName != NULL && strcmp(pszName, pszRel) == 0;
+        CPLFree(pszName);
+        CPLFree(pszRelDir);
+    }
+    CSLDestroy(papszParts);
+    return bFound;
+}
+
 /* The output the report names for a source, when it lies in this run's
- * -outdir (a -recursive run's subdirectories are kept that way); NULL
- * otherwise, and the output is named as usual (a retry into another
- * -outdir). */
+ * -outdir and is a name this run's plan gives that source (a -recursive
+ * run's subdirectories are kept that way); NULL otherwise, and the output is
+ * named as usual (a retry into another -outdir, or with another template,
+ * or a report line naming another file). */
 static const char *ReportedOutputFor(BWReportedOutputs *psIndex, const char *pszSource)
 {
     if (psIndex->psSources == NULL)
@@ -478,13 +513,25 @@ static const char *ReportedOutputFor(BWReportedOutputs *psIndex, const char *psz
     CPLFree(pszDir);
     if (!psIndex->bLastInside)
         return NULL;
+    const char *pszName = BWPathName(pszOutput);
+    char *pszRel = CPLStrdup(
+        psIndex->pszLastRel[0] ? CPLSPrintf("%s/%s", psIndex->pszLastRel, pszName) : pszName);
+    const int bPlanned = PlanNamesForSource(psIndex->psOptions, pszSource, pszRel);
+    if (!bPlanned)
+        CPLDebug("BATCHWARP",
+                 "-retry_failed: the report names '%s' for '%s', which this run does not: "
+                 "its output is named as usual",
+                 pszOutput, pszSource);
+    CPLFree(pszRel);
+    if (!bPlanned)
+        return NULL;
     /* Spelt from this run's -outdir, so that the directories below it are
      * walked from it (see BWStatBelowOutDir). */
     const char *pszOutDir = psIndex->psOptions->pszOutDir;
     CPLFree(psIndex->pszLastOutput);
     char *pszNewDir = CPLStrdup(
         psIndex->pszLastRel[0] ? CPLFormFilename(pszOutDir, psIndex->pszLastRel, NULL) : pszOutDir);
-    psIndex->pszLastOutput = CPLStrdup(CPLFormFilename(pszNewDir, BWPathName(pszOutput), NULL));
+    psIndex->pszLastOutput = CPLStrdup(CPLFormFilename(pszNewDir, pszName, NULL));
     CPLFree(pszNewDir);
     return psIndex->pszLastOutput;
 }

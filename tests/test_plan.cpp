@@ -135,7 +135,8 @@ TEST_F(PlanTest, RefusesTheSourceDirectoryAsOutputDirectory)
 }
 
 // -retry_failed: each source's output is where the report put it when that
-// lies in -outdir (a -recursive run's subdirectories), else named as usual.
+// lies in -outdir and is a name this run's plan gives it (a -recursive run's
+// subdirectories), else named as usual.
 // Thousands of sources, so that every lookup by source is checked.
 TEST_F(PlanTest, RetryFailedPutsEachOutputWhereTheReportSays)
 {
@@ -148,13 +149,14 @@ TEST_F(PlanTest, RetryFailedPutsEachOutputWhereTheReportSays)
             oOut << "{\"source\":\"" << osSrc << "\",\"output\":\"" << osOut
                  << "\",\"ok\":" << (bOk ? "true" : "false") << ",\"error\":null}\n";
         };
-        Line(oDir / "a/x.tif", oDir / "out/sub/x.tif", false);
+        Line(oDir / "a/sub/x.tif", oDir / "out/sub/x.tif", false);
+        Line(oDir / "a/w.tif", oDir / "out/sub/w.tif", false);
         Line(oDir / "a/y.tif", oDir / "elsewhere/y.tif", false);
         Line(oDir / "b/z.tif", oDir / "out/z.tif", true);
         for (int i = 0; i < nMissing; ++i)
         {
             const std::string osName = "m" + std::to_string(i) + ".tif";
-            Line(oDir / ("gone/" + osName), oDir / ("out/sub/" + osName), false);
+            Line(oDir / ("gone/sub/" + osName), oDir / ("out/sub/" + osName), false);
         }
     }
     GDALBatchWarpOptions *ps = Options({"-retry_failed", osReport, "-outdir", oDir / "out"});
@@ -162,17 +164,19 @@ TEST_F(PlanTest, RetryFailedPutsEachOutputWhereTheReportSays)
     {
         Plan oPlan(ps);
         ASSERT_TRUE(oPlan.bOk) << oPlan.osError;
-        ASSERT_EQ(oPlan.sPlan.nItems, 2 + nMissing);
+        ASSERT_EQ(oPlan.sPlan.nItems, 3 + nMissing);
         std::map<std::string, std::string> oOutputs;
         for (int i = 0; i < oPlan.sPlan.nItems; ++i)
             oOutputs[oPlan.sPlan.pasItems[i].pszSource] = oPlan.sPlan.pasItems[i].pszOutput;
-        EXPECT_EQ(oOutputs[oDir / "a/x.tif"], oDir / "out/sub/x.tif");
+        EXPECT_EQ(oOutputs[oDir / "a/sub/x.tif"], oDir / "out/sub/x.tif");
+        EXPECT_EQ(oOutputs[oDir / "a/w.tif"], oDir / "out/w.tif")
+            << "a subdirectory the source's {relpath} cannot be: named as usual";
         EXPECT_EQ(oOutputs[oDir / "a/y.tif"], oDir / "out/y.tif") << "outside -outdir: renamed";
         EXPECT_EQ(oOutputs.count(oDir / "b/z.tif"), 0u) << "a source that was ok is not retried";
         for (int i = 0; i < nMissing; ++i)
         {
             const std::string osName = "m" + std::to_string(i) + ".tif";
-            EXPECT_EQ(oOutputs[oDir / ("gone/" + osName)], oDir / ("out/sub/" + osName));
+            EXPECT_EQ(oOutputs[oDir / ("gone/sub/" + osName)], oDir / ("out/sub/" + osName));
         }
     }
     GDALBatchWarpOptionsFree(ps);
