@@ -142,6 +142,21 @@ def test_a_device_that_is_no_terminal_is_not_written(tmp_path, run_batchwarp, ho
     assert not os.path.exists(out)
 
 
+def test_the_pseudo_terminal_multiplexer_is_not_written(tmp_path, run_batchwarp):
+    """/dev/ptmx (5:2) is no terminal: opening it makes a new pseudo-terminal
+    that nobody reads, and a report longer than its buffer (a -merge_reports
+    of 2000 lines here) blocked forever, deaf to SIGTERM. (5:3, ttyprintk,
+    writes into the kernel's log.) Fails on 6dab5a0..dbca44e by blocking."""
+    shard = tmp_path / "shard.jsonl"
+    with open(shard, "w") as f:
+        for i in range(2000):
+            f.write(json.dumps({"source": f"/in/s{i:05d}.tif", "output": f"/out/{i}.tif", "ok": False,
+                                "error": "e" * 100}) + "\n")
+    res = run(run_batchwarp, ["-merge_reports", shard, "-report", "/dev/ptmx"])
+    assert res.returncode != 0, res.stderr
+    assert "Report '/dev/ptmx' is a character device (5:2) that is not a terminal" in res.stderr, res.stderr
+
+
 @pytest.mark.parametrize("device", ["/dev/null", "/dev/full"])
 def test_null_and_full_devices_take_a_report(tmp_path, run_batchwarp, device):
     sources = make_small_rasters(tmp_path / "in", 2)

@@ -43,17 +43,20 @@ static int IsStream(mode_t nMode)
     return S_ISFIFO(nMode) || S_ISCHR(nMode) || S_ISSOCK(nMode);
 }
 
-/* A character device a report may go to: a terminal (the console, a
- * virtual terminal or a pseudo-terminal, as /dev/stdout often is), /dev/null
- * or /dev/full. Told by its device number alone: opening some devices acts
- * (a watchdog arms, a tape rewinds when closed), and root may write into
- * others (/dev/mem, /dev/kmsg, a flash chip) that are no place for text. */
+/* A character device a report may go to: a terminal (the console, /dev/tty,
+ * a virtual terminal or a pseudo-terminal, as /dev/stdout often is),
+ * /dev/null or /dev/full; not /dev/ptmx (5:2: each open makes a new
+ * pseudo-terminal that nobody reads, and a write blocks once its buffer is
+ * full) nor /dev/ttyprintk (5:3, the kernel's log). Told by its device
+ * number alone: opening some devices acts (a watchdog arms, a tape rewinds
+ * when closed), and root may write into others (/dev/mem, /dev/kmsg, a
+ * flash chip) that are no place for text. */
 static int IsTextDevice(dev_t nDevice)
 {
     const unsigned nMajor = major(nDevice);
     const unsigned nMinor = minor(nDevice);
-    return (nMajor == 1 && (nMinor == 3 || nMinor == 7)) || nMajor == 4 || nMajor == 5 ||
-           (nMajor >= 136 && nMajor <= 143);
+    return (nMajor == 1 && (nMinor == 3 || nMinor == 7)) || nMajor == 4 ||
+           (nMajor == 5 && nMinor <= 1) || (nMajor >= 136 && nMajor <= 143);
 }
 
 /* Made by our own user or by root: another user cannot have planted it. */
@@ -470,9 +473,41 @@ char *BWResultToJson(const GDALBatchWarpResult *psResult)
     return pszJson;
 }
 
+/* Writes the nLen bytes at p to fd, through interruptions and short
+ * writes. */
+static int WriteAll(int fd, const char *p, size_t nLen)
+{
+    while (nLen > 0)
+    {
+        const ssize_t nDone = write(fd, p, nLen);
+        if (nDone < 0 && errno == EINTR)
+            continue;
+        if (nDone <= 0)
+            return FALSE;
+        p += nDone;
+        nLen -= (size_t)nDone;
+    }
+    return TRUE;
+}
+
 int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)
 {
-    const int bOk = fprintf(psReport->fp, "%s\n", pszLine) >= 0 && fflush(psReport->fp) == 0;
+    int bOk;
+    if (psReport->bOwnsFile)
+    {
+        /* The whole line in one write(): stdio cuts a line longer than its
+         * buffer into several, between which another run appending to the
+         * same report (O_APPEND: a retry into its own report, shards of an
+         * array) would put its own, leaving lines no reader takes. */
+        const size_t nLen = strlen(pszLine);
+        char *pszBuf = CPLMalloc(nLen + 1);
+        memcpy(pszBuf, pszLine, nLen);
+        pszBuf[nLen] = '\n';
+        bOk = WriteAll(fileno(psReport->fp), pszBuf, nLen + 1);
+        CPLFree(pszBuf);
+    }
+    else
+        bOk = fprintf(psReport->fp, "%s\n", pszLine) >= 0 && fflush(psReport->fp) == 0;
     if (!bOk)
         *ppszError = CPLStrdup(
             CPLSPrintf("Cannot write report file '%s': %s", psReport->pszPath, strerror(errno)));

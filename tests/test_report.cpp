@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <json-c/json.h>
 
 #include <cpl_conv.h>
@@ -93,6 +96,59 @@ TEST(Report, FailedSourcesLatestLineWins)
     EXPECT_EQ(bwtest::ToVector(papszOutputs), std::vector<std::string>{"/out/x.tif"});
     CSLDestroy(papsz);
     CSLDestroy(papszOutputs);
+}
+
+// Runs that append to one report (-retry_failed R -report R, shards of an
+// array given the same R) write each line whole: a line longer than stdio's
+// buffer (long names, GDAL's messages) went out in several write() calls,
+// between which another run's appended, so R held lines made of both, which
+// -retry_failed and -merge_reports refuse.
+TEST(Report, AppendingRunsNeverCutEachOthersLines)
+{
+    bwtest::TempDir oDir;
+    const std::string osPath = oDir / "r.jsonl";
+    std::ofstream(osPath) << "{\"source\":\"first.tif\",\"ok\":false}\n";
+    const int nLines = 60;
+    auto Append = [&](const char *pszWho)
+    {
+        char *pszError = nullptr;
+        BWReport *psReport = BWReportOpenAppendingTo(osPath.c_str(), osPath.c_str(), &pszError);
+        if (psReport == nullptr)
+            return false;
+        const std::string osLong(64 * 1024, pszWho[0]);
+        bool bOk = true;
+        for (int i = 0; i < nLines && bOk; ++i)
+        {
+            const std::string osSource = std::string(pszWho) + std::to_string(i);
+            GDALBatchWarpResult s = Result(osSource.c_str(), false, osLong.c_str());
+            bOk = BWReportWrite(psReport, &s, &pszError);
+        }
+        return BWReportClose(psReport, &pszError) && bOk;
+    };
+    const pid_t nChild = fork();
+    ASSERT_GE(nChild, 0);
+    if (nChild == 0)
+        _exit(Append("child") ? 0 : 1);
+    EXPECT_TRUE(Append("parent"));
+    int nStatus = 0;
+    ASSERT_EQ(waitpid(nChild, &nStatus, 0), nChild);
+    EXPECT_TRUE(WIFEXITED(nStatus) && WEXITSTATUS(nStatus) == 0);
+    std::ifstream oIn(osPath);
+    std::string osLine;
+    int nRead = 0;
+    int nBad = 0;
+    while (std::getline(oIn, osLine))
+    {
+        BWReportEntry sEntry;
+        char *pszError = nullptr;
+        ++nRead;
+        if (!BWReportParseLine(osLine.c_str(), osLine.size(), &sEntry, &pszError))
+            ++nBad;
+        CPLFree(pszError);
+        BWReportEntryClear(&sEntry);
+    }
+    EXPECT_EQ(nBad, 0) << "lines made of two runs' text";
+    EXPECT_EQ(nRead, 1 + 2 * nLines);
 }
 
 TEST(Report, BadReportNamesFileAndLine)
