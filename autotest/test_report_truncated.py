@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 from conftest import make_small_rasters
 
 WARP = ["-t_srs", "EPSG:3857"]
@@ -31,3 +33,26 @@ def test_retry_failed_takes_the_complete_lines_of_a_cut_report(tmp_path, run_bat
     assert f"line {len(lines)} is cut short" in res.stderr, res.stderr
     for s in whole_failed:
         assert os.path.isfile(out / os.path.basename(s))
+
+
+@pytest.mark.parametrize("how", ["retry", "merge"])
+def test_a_line_longer_than_a_report_line_is_an_error_naming_it(tmp_path, run_batchwarp, how):
+    """A line longer than the reader takes (64 MiB: damage, or no report of
+    ours) ended the reading there as if it were the end of the file: the
+    lines after it were dropped with only GDAL's 'Maximum number of
+    characters allowed reached', and -retry_failed retried none of them and
+    exited 0 (a -merge_reports lost them)."""
+    report = tmp_path / "report.jsonl"
+    with open(report, "w") as f:
+        f.write(json.dumps({"source": str(tmp_path / "a.tif"), "ok": False, "error": "x" * (65 << 20)}) + "\n")
+        f.write(json.dumps({"source": str(tmp_path / "b.tif"), "ok": False}) + "\n")
+    if how == "retry":
+        args = [*WARP, "-q", "-retry_failed", report, "-outdir", tmp_path / "out"]
+    else:
+        args = ["-merge_reports", report, "-report", tmp_path / "merged.jsonl"]
+    res = run_batchwarp(args)
+    # As for any bad line: a usage error before a retry, a failed merge.
+    assert res.returncode == (2 if how == "retry" else 1), res.stderr
+    assert f"Report '{report}', line 1 is longer than" in res.stderr, res.stderr
+    assert not os.path.exists(tmp_path / "out")
+    assert not os.path.exists(tmp_path / "merged.jsonl")

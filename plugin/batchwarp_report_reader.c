@@ -262,9 +262,27 @@ int BWReportSetRead(BWReportSet *psSet, const char *pszPath, char **ppszError)
         return FALSE;
     int nLine = 0;
     int bOk = TRUE;
-    const char *pszLine;
-    while ((pszLine = CPLReadLine2L(fp, BW_MAX_REPORT_LINE_BYTES, NULL)) != NULL)
+    for (;;)
     {
+        /* CPLReadLine2L() ends on a line too long as at the end of the file
+         * (after a CPLError of its own, without the file's name). */
+        CPLErrorReset();
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        const char *pszLine = CPLReadLine2L(fp, BW_MAX_REPORT_LINE_BYTES, NULL);
+        const int bTooLong = pszLine == NULL && CPLGetLastErrorType() == CE_Failure;
+        CPLPopErrorHandler();
+        CPLErrorReset();
+        if (bTooLong)
+        {
+            *ppszError = CPLStrdup(CPLSPrintf(
+                "Report '%s', line %d is longer than %d MiB: not a line of a report (damaged, or "
+                "no report of gdal_batchwarp); nothing was read from it.",
+                pszPath, nLine + 1, BW_MAX_REPORT_LINE_BYTES >> 20));
+            bOk = FALSE;
+            break;
+        }
+        if (pszLine == NULL)
+            break;
         ++nLine;
         if (pszLine[strspn(pszLine, " \t\r")] == '\0')
             continue;
