@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import make_small_rasters
+from conftest import make_small_rasters, sanitized_build
 
 WARP = ["-t_srs", "EPSG:3857"]
 
@@ -36,12 +36,16 @@ def test_retry_failed_takes_the_complete_lines_of_a_cut_report(tmp_path, run_bat
 
 
 @pytest.mark.parametrize("how", ["retry", "merge"])
-def test_a_line_longer_than_a_report_line_is_an_error_naming_it(tmp_path, run_batchwarp, how):
+def test_a_line_longer_than_a_report_line_is_an_error_naming_it(tmp_path, run_batchwarp, batchwarp_bin, how):
     """A line longer than the reader takes (64 MiB: damage, or no report of
     ours) ended the reading there as if it were the end of the file: the
     lines after it were dropped with only GDAL's 'Maximum number of
     characters allowed reached', and -retry_failed retried none of them and
     exited 0 (a -merge_reports lost them)."""
+    if sanitized_build(batchwarp_bin):
+        # GDAL's line reader takes over 120 s for one 65 MiB line under ASan
+        # (2 s without): the plain build's run of this test covers the path.
+        pytest.skip("ASan build: GDAL's reader of a 65 MiB line is too slow under ASan")
     report = tmp_path / "report.jsonl"
     with open(report, "w") as f:
         f.write(json.dumps({"source": str(tmp_path / "a.tif"), "ok": False, "error": "x" * (65 << 20)}) + "\n")

@@ -435,6 +435,16 @@ static void AddConcurrencySample(const BWPool *psPool, const BWMessage *psResult
                  nBefore, psConc->nTarget, 100 * BWConcurrencyUtilisation(psConc));
 }
 
+/* Whether the worker has exited (or been killed), without reaping it: its
+ * slot reaps it once its last replies are read. */
+static int HasExited(const BWWorkerSlot *psSlot)
+{
+    siginfo_t sInfo;
+    memset(&sInfo, 0, sizeof(sInfo));
+    return waitid(P_PID, (id_t)psSlot->nPid, &sInfo, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           sInfo.si_pid == psSlot->nPid;
+}
+
 /* The current task of a busy worker has its RESULT. */
 static void CompleteTask(BWPool *psPool, BWWorkerSlot *psSlot, const BWMessage *psResult)
 {
@@ -443,11 +453,14 @@ static void CompleteTask(BWPool *psPool, BWWorkerSlot *psSlot, const BWMessage *
     psSlot->nTasksDone++;
     const int bRecycle = MustRecycle(psPool, psSlot, psResult);
     const BWSlotTask sDone = psSlot->asTasks[0];
-    /* The worker reads its queued task as soon as it has replied. */
+    /* The worker reads its queued task as soon as it has replied, unless it
+     * is gone already (killed while idle, its replies read only now): then
+     * the task, sent after it died, stays queued and is reported as not
+     * started, to run elsewhere, not failed as killed. */
     for (int i = 1; i < psSlot->nTasks; ++i)
         psSlot->asTasks[i - 1] = psSlot->asTasks[i];
     psSlot->nTasks--;
-    if (psSlot->nTasks > 0 && !bRecycle)
+    if (psSlot->nTasks > 0 && !bRecycle && !HasExited(psSlot))
     {
         psSlot->asTasks[0].bQueued = FALSE;
         psSlot->asTasks[0].dfStart = BWMonotonicSeconds();
