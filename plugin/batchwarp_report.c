@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -21,8 +23,38 @@ struct BWReport
 {
     FILE *fp;
     int bOwnsFile;
+    int bAppending; /* other runs may append to the same file */
     char *pszPath;
 };
+
+/* How long a run waits for the lock of a report it appends to before it
+ * goes on without it: runs hold it for one write() or one look at the
+ * report's end; whoever holds it longer (any user who can read the file can
+ * flock() it) is no run of ours and does not stop this one. */
+#define BW_REPORT_LOCK_WAIT_SECONDS 30
+
+/* flock()s fd (LOCK_SH or LOCK_EX), waiting up to
+ * BW_REPORT_LOCK_WAIT_SECONDS; FALSE when it could not (then unlocked). */
+static int LockReport(int fd, int nOperation)
+{
+    struct timespec sStart;
+    clock_gettime(CLOCK_MONOTONIC, &sStart);
+    long nSleepMicros = 100;
+    for (;;)
+    {
+        if (flock(fd, nOperation | LOCK_NB) == 0)
+            return TRUE;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return FALSE; /* ENOLCK: a file system without locks */
+        struct timespec sNow;
+        clock_gettime(CLOCK_MONOTONIC, &sNow);
+        if (sNow.tv_sec - sStart.tv_sec >= BW_REPORT_LOCK_WAIT_SECONDS)
+            return FALSE;
+        usleep((useconds_t)nSleepMicros);
+        if (nSleepMicros < 20000)
+            nSleepMicros *= 2;
+    }
+}
 
 static const char *FileKind(mode_t nMode)
 {
@@ -239,8 +271,21 @@ static int IsWholeLine(int fd, off_t nStart, off_t nTail)
  * other's lines), after its last complete line (a line cut short by a
  * killed run, which readers ignore, is removed: a line written after it
  * would be glued to it; a whole line without its end of line gets one). */
-static int SeekAfterLastLine(int fd, off_t nSize)
+static int SeekAfterLastLine(int fd)
 {
+    /* Under the report's exclusive lock, which appending runs take shared
+     * for each line (BWReportWriteLine): another run starting at the same
+     * time would otherwise look at the end of the file before this one's
+     * first line is written and truncate it away. */
+    const int bLocked = LockReport(fd, LOCK_EX);
+    struct stat sStat;
+    if (fstat(fd, &sStat) != 0)
+    {
+        if (bLocked)
+            flock(fd, LOCK_UN);
+        return FALSE;
+    }
+    const off_t nSize = sStat.st_size;
     off_t nEnd = nSize;
     char achBuf[4096];
     while (nEnd > 0)
@@ -248,7 +293,11 @@ static int SeekAfterLastLine(int fd, off_t nSize)
         const off_t nStart = nEnd > (off_t)sizeof(achBuf) ? nEnd - (off_t)sizeof(achBuf) : 0;
         const ssize_t nRead = pread(fd, achBuf, (size_t)(nEnd - nStart), nStart);
         if (nRead != (ssize_t)(nEnd - nStart))
+        {
+            if (bLocked)
+                flock(fd, LOCK_UN);
             return FALSE;
+        }
         const char *pszNewline = memrchr(achBuf, '\n', (size_t)nRead);
         if (pszNewline != NULL)
         {
@@ -262,6 +311,8 @@ static int SeekAfterLastLine(int fd, off_t nSize)
         bOk = pwrite(fd, "\n", 1, nSize) == 1;
     else if (nEnd < nSize)
         bOk = ftruncate(fd, nEnd) == 0;
+    if (bLocked)
+        flock(fd, LOCK_UN);
     const int nFlags = fcntl(fd, F_GETFL);
     return bOk && nFlags >= 0 && fcntl(fd, F_SETFL, nFlags | O_APPEND) == 0;
 }
@@ -271,7 +322,8 @@ static int SeekAfterLastLine(int fd, off_t nSize)
  * lines), or -1 with *ppszError. Never through a link of another user, never
  * blocking on a FIFO nobody reads, never truncating before the file is known
  * to be ours (see CheckExisting). */
-static int OpenReportFd(const char *pszPath, const char *pszAppendIfSame, char **ppszError)
+static int OpenReportFd(const char *pszPath, const char *pszAppendIfSame, int *pbAppending,
+                        char **ppszError)
 {
     if (!CheckReportDir(pszPath, ppszError))
         return -1;
@@ -320,11 +372,11 @@ static int OpenReportFd(const char *pszPath, const char *pszAppendIfSame, char *
         bOk = FALSE;
     }
     const int nFlags = fcntl(fd, F_GETFL);
-    bOk = bOk && CheckExisting(fd, &sStat, pszPath, ppszError) && nFlags >= 0 &&
-          fcntl(fd, F_SETFL, nFlags & ~O_NONBLOCK) == 0 &&
-          (!S_ISREG(sStat.st_mode) ||
-           (IsSameFile(&sStat, pszAppendIfSame) ? SeekAfterLastLine(fd, sStat.st_size)
-                                                : ftruncate(fd, 0) == 0));
+    *pbAppending = bOk && S_ISREG(sStat.st_mode) && IsSameFile(&sStat, pszAppendIfSame);
+    bOk =
+        bOk && CheckExisting(fd, &sStat, pszPath, ppszError) && nFlags >= 0 &&
+        fcntl(fd, F_SETFL, nFlags & ~O_NONBLOCK) == 0 &&
+        (!S_ISREG(sStat.st_mode) || (*pbAppending ? SeekAfterLastLine(fd) : ftruncate(fd, 0) == 0));
     if (!bOk)
     {
         if (*ppszError == NULL)
@@ -345,11 +397,12 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
                                   char **ppszError)
 {
     FILE *fp = NULL;
+    int bAppending = FALSE;
     if (strcmp(pszPath, "-") == 0)
         fp = stdout;
     else
     {
-        const int fd = OpenReportFd(pszPath, pszAppendIfSame, ppszError);
+        const int fd = OpenReportFd(pszPath, pszAppendIfSame, &bAppending, ppszError);
         if (fd < 0)
             return NULL;
         fp = fdopen(fd, "w");
@@ -364,6 +417,7 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
     BWReport *psReport = CPLCalloc(1, sizeof(BWReport));
     psReport->fp = fp;
     psReport->bOwnsFile = fp != stdout;
+    psReport->bAppending = bAppending;
     psReport->pszPath = CPLStrdup(pszPath);
     return psReport;
 }
@@ -503,7 +557,11 @@ int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)
         char *pszBuf = CPLMalloc(nLen + 1);
         memcpy(pszBuf, pszLine, nLen);
         pszBuf[nLen] = '\n';
-        bOk = WriteAll(fileno(psReport->fp), pszBuf, nLen + 1);
+        const int fd = fileno(psReport->fp);
+        const int bLocked = psReport->bAppending && LockReport(fd, LOCK_SH);
+        bOk = WriteAll(fd, pszBuf, nLen + 1);
+        if (bLocked)
+            flock(fd, LOCK_UN);
         CPLFree(pszBuf);
     }
     else

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +151,61 @@ TEST(Report, AppendingRunsNeverCutEachOthersLines)
     }
     EXPECT_EQ(nBad, 0) << "lines made of two runs' text";
     EXPECT_EQ(nRead, 1 + 2 * nLines);
+}
+
+// A run that appends to a report first removes a line cut short by a killed
+// run at its end. Another run doing the same at the same time must not
+// truncate away what this one appended meanwhile: the look at the end and
+// the truncation are made under the report's lock, which each appended line
+// also takes. Here the test is the other run, holding the lock while it
+// truncates; the old code wrote the child's line at once, and the
+// truncation then cut it off.
+TEST(Report, AppendingRunWaitsForAnotherRunTruncatingACutLine)
+{
+    bwtest::TempDir oDir;
+    const std::string osPath = oDir / "r.jsonl";
+    const std::string osFirst = "{\"source\":\"first.tif\",\"ok\":false}\n";
+    std::ofstream(osPath) << osFirst << "{\"source\":\"cut";
+    const int fd = open(osPath.c_str(), O_RDWR | O_APPEND);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(flock(fd, LOCK_EX), 0);
+    const pid_t nChild = fork();
+    ASSERT_GE(nChild, 0);
+    if (nChild == 0)
+    {
+        char *pszError = nullptr;
+        BWReport *psReport = BWReportOpenAppendingTo(osPath.c_str(), osPath.c_str(), &pszError);
+        GDALBatchWarpResult s = Result("child.tif", false, "e");
+        const bool bOk = psReport != nullptr && BWReportWrite(psReport, &s, &pszError) &&
+                         BWReportClose(psReport, &pszError);
+        _exit(bOk ? 0 : 1);
+    }
+    // Give the child time to get as far as it would without a lock; under
+    // load it may get less far, which can only hide the old bug, never fail
+    // the fixed code.
+    usleep(300 * 1000);
+    ASSERT_EQ(ftruncate(fd, static_cast<off_t>(osFirst.size())), 0);
+    const std::string osMine = "{\"source\":\"other_run.tif\",\"ok\":false}\n";
+    ASSERT_EQ(write(fd, osMine.data(), osMine.size()), static_cast<ssize_t>(osMine.size()));
+    ASSERT_EQ(flock(fd, LOCK_UN), 0);
+    close(fd);
+    int nStatus = 0;
+    ASSERT_EQ(waitpid(nChild, &nStatus, 0), nChild);
+    EXPECT_TRUE(WIFEXITED(nStatus) && WEXITSTATUS(nStatus) == 0);
+    std::ifstream oIn(osPath);
+    std::vector<std::string> aosSources;
+    std::string osLine;
+    while (std::getline(oIn, osLine))
+    {
+        BWReportEntry sEntry;
+        char *pszError = nullptr;
+        EXPECT_TRUE(BWReportParseLine(osLine.c_str(), osLine.size(), &sEntry, &pszError)) << osLine;
+        if (sEntry.pszSource != nullptr)
+            aosSources.push_back(sEntry.pszSource);
+        CPLFree(pszError);
+        BWReportEntryClear(&sEntry);
+    }
+    EXPECT_EQ(aosSources, (std::vector<std::string>{"first.tif", "other_run.tif", "child.tif"}));
 }
 
 TEST(Report, BadReportNamesFileAndLine)
