@@ -123,6 +123,37 @@ def test_standard_output_named_as_a_path_gets_the_report(tmp_path, run_batchwarp
     assert sorted(json.loads(line)["source"] for line in res.stdout.splitlines()) == sorted(map(str, sources))
 
 
+@pytest.mark.parametrize("name, fd", [("/dev/stdout", 1), ("/dev/stderr", 2), ("/dev/fd/3", 3),
+                                      ("/proc/self/fd/3", 3)])
+def test_a_descriptor_opened_for_appending_is_appended_to(tmp_path, batchwarp_bin, name, fd):
+    """`-report /dev/stdout >> all.jsonl` (or 2>>, 3>>): the shell opened the
+    file to append; reopening the name truncated it, and the earlier runs'
+    lines in it were lost. Written through the descriptor, nothing is."""
+    earlier = '{"source":"earlier_run.tif","ok":true}\n'
+    log = tmp_path / "all.jsonl"
+    log.write_text(earlier)
+    sources = make_small_rasters(tmp_path / "in", 2)
+    res = subprocess.run(
+        ["sh", "-c", f'exec "$0" "$@" {fd}>>"$LOG"', str(batchwarp_bin), *WARP, "-q", "-report", name,
+         *map(str, sources), "-outdir", str(tmp_path / "out")],
+        env={**os.environ, "LOG": str(log)}, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=BLOCKED)
+    assert res.returncode == 0, res.stderr
+    text = log.read_text()
+    assert text.startswith(earlier), text
+    got = [json.loads(line)["source"] for line in text.splitlines()[1:] if line.startswith("{")]
+    assert sorted(got) == sorted(map(str, sources))
+
+
+def test_a_descriptor_not_open_for_writing_is_refused(tmp_path, batchwarp_bin):
+    sources = make_small_rasters(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    res = subprocess.run([str(batchwarp_bin), *WARP, "-q", "-report", "/dev/fd/7", *map(str, sources),
+                          "-outdir", str(out)], stdin=subprocess.DEVNULL, capture_output=True,
+                         text=True, timeout=BLOCKED)
+    refused_before_any_work(res, out, "/dev/fd/7", "descriptor 7", "not open")
+
+
 @pytest.mark.parametrize("how", ["batch", "merge_reports"])
 def test_a_device_that_is_no_terminal_is_not_written(tmp_path, run_batchwarp, how):
     """Root's character devices are not all streams: /dev/zero stands here for

@@ -11,6 +11,7 @@
 #include <gdal_utils.h>
 
 #include "batchwarp_option_table.h"
+#include "batchwarp_report.h"
 #include "batchwarp_report_reader.h"
 #include "batchwarp_naming.h"
 #include "batchwarp_shard.h"
@@ -482,7 +483,7 @@ static int ValidateOptions(GDALBatchWarpOptions *psOptions)
         return FALSE;
     }
     if (psOptions->bPrintOutputs && psOptions->pszReport != NULL &&
-        strcmp(psOptions->pszReport, "-") == 0)
+        BWReportDescriptorNamed(psOptions->pszReport) == 1)
     {
         CPLError(CE_Failure, CPLE_IllegalArg,
                  "-print_outputs and -report - would both write to stdout: send the report to "

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -214,10 +215,52 @@ static int CheckReportDir(const char *pszPath, char **ppszError)
     return bOk;
 }
 
+int BWReportDescriptorNamed(const char *pszPath)
+{
+    if (strcmp(pszPath, "-") == 0 || strcmp(pszPath, "/dev/stdout") == 0)
+        return 1;
+    if (strcmp(pszPath, "/dev/stderr") == 0)
+        return 2;
+    static const char *const apszDirs[] = {"/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"};
+    const char *pszNumber = NULL;
+    for (size_t i = 0; i < sizeof(apszDirs) / sizeof(apszDirs[0]) && pszNumber == NULL; ++i)
+        if (strncmp(pszPath, apszDirs[i], strlen(apszDirs[i])) == 0)
+            pszNumber = pszPath + strlen(apszDirs[i]);
+    if (pszNumber == NULL)
+    {
+        const char *pszOwn = CPLSPrintf("/proc/%ld/fd/", (long)getpid());
+        if (strncmp(pszPath, pszOwn, strlen(pszOwn)) == 0)
+            pszNumber = pszPath + strlen(pszOwn);
+    }
+    if (pszNumber == NULL || pszNumber[0] < '0' || pszNumber[0] > '9' ||
+        strspn(pszNumber, "0123456789") != strlen(pszNumber) || strlen(pszNumber) > 9)
+        return -1;
+    return atoi(pszNumber);
+}
+
+/* Whether descriptor fd (that the report's name pszPath names) is open for
+ * writing, and to nothing a report may not go to (see IsTextDevice). */
+static int CheckDescriptor(int fd, const char *pszPath, char **ppszError)
+{
+    const int nFlags = fcntl(fd, F_GETFL);
+    if (nFlags < 0 || (nFlags & O_ACCMODE) == O_RDONLY)
+    {
+        *ppszError = CPLStrdup(CPLSPrintf("Report '%s' names descriptor %d, which is %s.", pszPath,
+                                          fd, nFlags < 0 ? "not open" : "not open for writing"));
+        return FALSE;
+    }
+    struct stat sStat;
+    return fstat(fd, &sStat) != 0 || !S_ISCHR(sStat.st_mode) ||
+           CheckExisting(-1, &sStat, pszPath, ppszError);
+}
+
 int BWReportCheckPath(const char *pszPath, char **ppszError)
 {
     if (strcmp(pszPath, "-") == 0)
         return TRUE;
+    const int nDescriptor = BWReportDescriptorNamed(pszPath);
+    if (nDescriptor >= 0)
+        return CheckDescriptor(nDescriptor, pszPath, ppszError);
     if (!CheckReportDir(pszPath, ppszError))
         return FALSE;
     struct stat sStat;
@@ -398,8 +441,31 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
 {
     FILE *fp = NULL;
     int bAppending = FALSE;
-    if (strcmp(pszPath, "-") == 0)
+    const int nDescriptor = BWReportDescriptorNamed(pszPath);
+    if (nDescriptor == 1)
         fp = stdout;
+    else if (nDescriptor >= 0)
+    {
+        /* A descriptor we were given (/dev/stderr, /dev/fd/3) is written as
+         * whoever opened it asked (appended to after >>), never truncated
+         * nor reopened by its name, which would truncate it. */
+        const int fd = CheckDescriptor(nDescriptor, pszPath, ppszError)
+                           ? fcntl(nDescriptor, F_DUPFD_CLOEXEC, 3)
+                           : -1;
+        if (fd >= 0)
+            fp = fdopen(fd, "w");
+        if (fp == NULL)
+        {
+            if (*ppszError == NULL)
+                *ppszError = CPLStrdup(
+                    CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(errno)));
+            if (fd >= 0)
+                close(fd);
+            return NULL;
+        }
+        const int nFlags = fcntl(fd, F_GETFL);
+        bAppending = nFlags >= 0 && (nFlags & O_APPEND) != 0;
+    }
     else
     {
         const int fd = OpenReportFd(pszPath, pszAppendIfSame, &bAppending, ppszError);

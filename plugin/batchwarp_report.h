@@ -9,9 +9,11 @@
 
 typedef struct BWReport BWReport;
 
-/* pszPath "-" writes to stdout. Only a regular file of our own user, empty
- * or holding a report, is written over (truncated), never a link, a FIFO, a
- * device or any other file; else NULL with *ppszError naming it. */
+/* pszPath "-" writes to stdout, and so does a name of an open descriptor
+ * (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N), through that
+ * descriptor, as the shell opened it (>> appends), never truncated. Only a regular file of our own
+ * user, empty or holding a report, is written over (truncated), never a link, a FIFO, a device or
+ * any other file; else NULL with *ppszError naming it. */
 BWReport *BWReportOpen(const char *pszPath, char **ppszError);
 /* The same, except that if pszPath is the very file pszAppendIfSame names
  * (-retry_failed FILE -report FILE), its lines are kept and the new ones
@@ -22,6 +24,10 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
 /* The same checks on what stands at pszPath now (nothing there is fine), for
  * a refusal before any work. FALSE with *ppszError. */
 int BWReportCheckPath(const char *pszPath, char **ppszError);
+/* The descriptor a report's name stands for: 1 for "-", "/dev/stdout",
+ * "/dev/fd/1" or "/proc/self/fd/1", 2 for "/dev/stderr" and so on; -1 for a
+ * name of a file. */
+int BWReportDescriptorNamed(const char *pszPath);
 int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char **ppszError);
 /* Writes one line as it is (a line of another report, for -merge_reports)
  * and flushes it. Returns FALSE with *ppszError when the write fails. */
