@@ -1,0 +1,69 @@
+"""A FIFO (named pipe) where GDAL looks for a file of a task: beside a source
+(x.tif.ovr, x.tif.msk, which GDAL opens as the source's overviews or mask),
+or beside an earlier output that -overwrite replaces (which the worker opens
+to find its files). Anyone who can write the directory can make one, as
+another user in a shared directory like /tmp. GDAL opens it as a file, and
+open() of a FIFO waits for a writer: the worker waited forever, and with it
+the whole batch (without -timeout; with it, the task failed as 'timed out',
+which named neither the FIFO nor the reason). gdalwarp waits forever too.
+Now the task fails, naming the FIFO, and the rest of the batch is done; the
+FIFO is left as it was, and nothing is written in its place."""
+import os
+import stat
+
+import pytest
+
+from conftest import make_small_rasters, read_report
+
+WARP = ["-t_srs", "EPSG:3857"]
+
+
+def _by_name(report):
+    return {os.path.basename(r["source"]): r for r in read_report(report)}
+
+
+# A source given as a file gets no listing: GDAL then reads a PAM .aux.xml
+# only if it is a regular file, but opens any .ovr or .msk.
+@pytest.mark.parametrize("sidecar,given", [(".ovr", "files"), (".ovr", "directory"), (".msk", "files"),
+                                           (".msk", "directory"), (".aux.xml", "directory")])
+def test_a_fifo_beside_a_source_fails_its_task_naming_it(tmp_path, run_batchwarp, run_gdalwarp, given,
+                                                         sidecar):
+    sources = make_small_rasters(str(tmp_path / "in"), 2)
+    fifo = sources[0] + sidecar
+    os.mkfifo(fifo)
+    outdir = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    args = [tmp_path / "in"] if given == "directory" else sources
+    res = run_batchwarp([*WARP, "-q", "-j", "1", "-report", report, *args, "-outdir", outdir])
+    assert res.returncode == 1, res.stderr
+    records = _by_name(report)
+    bad = records[os.path.basename(sources[0])]
+    assert not bad["ok"]
+    assert fifo in bad["error"] and "FIFO" in bad["error"], bad["error"]
+    assert fifo in res.stderr
+    assert not (outdir / os.path.basename(sources[0])).exists()
+    good = records[os.path.basename(sources[1])]
+    assert good["ok"], good
+    run_gdalwarp(WARP, sources[1], tmp_path / "ref.tif")
+    assert (outdir / os.path.basename(sources[1])).read_bytes() == (tmp_path / "ref.tif").read_bytes()
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_fifo_beside_an_earlier_output_fails_its_overwrite_naming_it(tmp_path, run_batchwarp):
+    sources = make_small_rasters(str(tmp_path / "in"), 2)
+    outdir = tmp_path / "out"
+    first = run_batchwarp(["-q", "-j", "1", *sources, "-outdir", outdir])
+    assert first.returncode == 0, first.stderr
+    earlier = (outdir / os.path.basename(sources[0])).read_bytes()
+    fifo = str(outdir / os.path.basename(sources[0])) + ".ovr"
+    os.mkfifo(fifo)
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-j", "1", "-overwrite", "-report", report, *sources, "-outdir", outdir])
+    assert res.returncode == 1, res.stderr
+    records = _by_name(report)
+    bad = records[os.path.basename(sources[0])]
+    assert not bad["ok"] and fifo in bad["error"] and "FIFO" in bad["error"], bad["error"]
+    assert records[os.path.basename(sources[1])]["ok"]
+    assert (outdir / os.path.basename(sources[0])).read_bytes() == earlier
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(outdir)) == sorted([os.path.basename(s) for s in sources] + [os.path.basename(fifo)])
