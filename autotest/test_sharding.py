@@ -191,3 +191,59 @@ def test_merge_reports_names_a_bad_report(tmp_path, run_batchwarp):
     res = run_batchwarp(["-merge_reports", tmp_path / "missing.jsonl"])
     assert res.returncode == 1
     assert "Cannot open report" in res.stderr and "missing.jsonl" in res.stderr
+
+
+def _lines(n, prefix, shard):
+    return "".join(f'{{"source":"{prefix}{i:04d}.tif","output":"out/{prefix}{i:04d}.tif","ok":true,'
+                   f'"shard":"{shard}"}}\n' for i in range(n))
+
+
+def _sources(report):
+    import json
+    return {json.loads(line)["source"] for line in report.read_text().splitlines()}
+
+
+def _file_size_limit(limit):
+    import resource
+    import signal
+
+    def set_limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past it fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return set_limit
+
+
+def test_a_merge_into_one_of_its_reports_that_fails_midway_loses_nothing(tmp_path, run_batchwarp):
+    """-merge_reports all.jsonl new.jsonl -report all.jsonl: the old code
+    emptied all.jsonl, then wrote the merge into it; a merge stopped midway
+    (here a write refused past a file size limit, as a full disk or a kill
+    would) left all.jsonl cut, and the lines of all the shards lost. Now the
+    merge is written beside it and renamed over it once whole."""
+    everything = tmp_path / "all.jsonl"
+    new = tmp_path / "new.jsonl"
+    everything.write_text(_lines(300, "a", "0/2"))
+    new.write_text(_lines(300, "b", "1/2"))
+    before = everything.read_bytes()
+    res = run_batchwarp(["-merge_reports", everything, new, "-report", everything],
+                        preexec_fn=_file_size_limit(len(before) // 2))
+    assert res.returncode != 0
+    assert str(everything) in res.stderr, res.stderr
+    assert everything.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["all.jsonl", "new.jsonl"]
+    # And without the limit the merge replaces it, with both shards' lines.
+    res = run_batchwarp(["-merge_reports", everything, new, "-report", everything])
+    assert res.returncode == 0, res.stderr
+    assert len(_sources(everything)) == 600
+    assert sorted(os.listdir(tmp_path)) == ["all.jsonl", "new.jsonl"]
+
+
+def test_a_merged_report_keeps_its_mode(tmp_path, run_batchwarp):
+    report = tmp_path / "all.jsonl"
+    shard = tmp_path / "s.jsonl"
+    shard.write_text(_lines(3, "a", "0/1"))
+    report.write_text("")
+    os.chmod(report, 0o640)
+    res = run_batchwarp(["-merge_reports", shard, "-report", report])
+    assert res.returncode == 0, res.stderr
+    assert os.stat(report).st_mode & 0o7777 == 0o640
+    assert len(_sources(report)) == 3

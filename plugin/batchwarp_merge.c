@@ -119,7 +119,7 @@ static char *MissingShards(const BWReportSet *psSet, GIntBig *pnMissing)
 
 static int WriteMerged(const BWReportSet *psSet, const char *pszPath, char **ppszError)
 {
-    BWReport *psReport = BWReportOpen(pszPath, ppszError);
+    BWReport *psReport = BWReportOpenReplacing(pszPath, ppszError);
     if (psReport == NULL)
         return FALSE;
     int bOk = TRUE;
@@ -127,9 +127,7 @@ static int WriteMerged(const BWReportSet *psSet, const char *pszPath, char **pps
         bOk = BWReportWriteLine(psReport, psSet->pasRecords[i].pszLine, ppszError);
     if (!bOk)
     {
-        char *pszCloseError = NULL;
-        BWReportClose(psReport, &pszCloseError);
-        CPLFree(pszCloseError);
+        BWReportDiscard(psReport);
         return FALSE;
     }
     return BWReportClose(psReport, ppszError);

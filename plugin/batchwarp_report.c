@@ -26,6 +26,11 @@ struct BWReport
     int bOwnsFile;
     int bAppending; /* other runs may append to the same file */
     char *pszPath;
+    /* Written whole, then renamed over pszPath (BWReportOpenReplacing); a
+     * file this run created, never anything else, as (device, inode). */
+    char *pszTempPath;
+    dev_t nTempDevice;
+    ino_t nTempInode;
 };
 
 /* How long a run waits for the lock of a report it appends to before it
@@ -646,17 +651,96 @@ int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char 
     return bOk;
 }
 
-int BWReportClose(BWReport *psReport, char **ppszError)
+BWReport *BWReportOpenReplacing(const char *pszPath, char **ppszError)
+{
+    struct stat sStat;
+    const int bExists = lstat(pszPath, &sStat) == 0;
+    /* A stream, a descriptor, a link of ours: written in place, as ever. */
+    if (BWReportDescriptorNamed(pszPath) >= 0 || (bExists && !S_ISREG(sStat.st_mode)))
+        return BWReportOpen(pszPath, ppszError);
+    if (!BWReportCheckPath(pszPath, ppszError))
+        return NULL;
+    /* Next to the report (a rename stays in its file system), under a name
+     * made exclusively: never a file or link that was there. */
+    char *pszDir = BWPathDir(pszPath);
+    int fd = -1;
+    char *pszTemp = NULL;
+    for (int i = 0; i < 100 && fd < 0; ++i)
+    {
+        CPLFree(pszTemp);
+        pszTemp = CPLStrdup(CPLSPrintf("%s%s.%s.merging-%ld-%d", pszDir, pszDir[0] ? "/" : "",
+                                       BWPathName(pszPath), (long)getpid(), i));
+        fd = open(pszTemp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    const int nErr = errno;
+    CPLFree(pszDir);
+    struct stat sTemp;
+    FILE *fp = NULL;
+    if (fd >= 0 && fstat(fd, &sTemp) == 0 && (!bExists || fchmod(fd, sStat.st_mode & 07777) == 0))
+        fp = fdopen(fd, "w");
+    if (fp == NULL)
+    {
+        *ppszError =
+            CPLStrdup(CPLSPrintf("Cannot create a file to write report '%s' into ('%s'): %s",
+                                 pszPath, pszTemp, strerror(fd >= 0 ? errno : nErr)));
+        if (fd >= 0)
+        {
+            unlink(pszTemp);
+            close(fd);
+        }
+        CPLFree(pszTemp);
+        return NULL;
+    }
+    BWReport *psReport = CPLCalloc(1, sizeof(BWReport));
+    psReport->fp = fp;
+    psReport->bOwnsFile = TRUE;
+    psReport->pszPath = CPLStrdup(pszPath);
+    psReport->pszTempPath = pszTemp;
+    psReport->nTempDevice = sTemp.st_dev;
+    psReport->nTempInode = sTemp.st_ino;
+    return psReport;
+}
+
+/* Removes the file this run made to replace the report, if that is still
+ * what has its name. */
+static void RemoveTemp(const BWReport *psReport)
+{
+    struct stat sStat;
+    if (lstat(psReport->pszTempPath, &sStat) == 0 && sStat.st_dev == psReport->nTempDevice &&
+        sStat.st_ino == psReport->nTempInode)
+        unlink(psReport->pszTempPath);
+}
+
+static int CloseReport(BWReport *psReport, int bKeep, char **ppszError)
 {
     if (psReport == NULL)
         return TRUE;
     int bOk = fflush(psReport->fp) == 0;
+    if (bOk && psReport->pszTempPath != NULL && bKeep)
+        bOk = fsync(fileno(psReport->fp)) == 0;
     if (psReport->bOwnsFile && fclose(psReport->fp) != 0)
         bOk = FALSE;
-    if (!bOk)
+    if (bOk && psReport->pszTempPath != NULL && bKeep)
+        bOk = rename(psReport->pszTempPath, psReport->pszPath) == 0;
+    if (!bOk && bKeep)
         *ppszError = CPLStrdup(
             CPLSPrintf("Cannot write report file '%s': %s", psReport->pszPath, strerror(errno)));
+    if (psReport->pszTempPath != NULL && (!bOk || !bKeep))
+        RemoveTemp(psReport);
+    CPLFree(psReport->pszTempPath);
     CPLFree(psReport->pszPath);
     CPLFree(psReport);
     return bOk;
+}
+
+int BWReportClose(BWReport *psReport, char **ppszError)
+{
+    return CloseReport(psReport, TRUE, ppszError);
+}
+
+void BWReportDiscard(BWReport *psReport)
+{
+    CloseReport(psReport, FALSE, NULL);
 }

@@ -32,8 +32,17 @@ int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char 
 /* Writes one line as it is (a line of another report, for -merge_reports)
  * and flushes it. Returns FALSE with *ppszError when the write fails. */
 int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError);
-/* Returns FALSE with *ppszError when the final flush or close fails. */
+/* Like BWReportOpen, but a regular file (or none) at pszPath is replaced
+ * only when BWReportClose succeeds, by one rename of a file written whole
+ * next to it: a run killed or failing midway leaves the earlier report as it
+ * was (-merge_reports a b -report a reads a before it writes it). */
+BWReport *BWReportOpenReplacing(const char *pszPath, char **ppszError);
+/* Returns FALSE with *ppszError when the final flush, close or replacement
+ * fails. */
 int BWReportClose(BWReport *psReport, char **ppszError);
+/* Closes it, replacing nothing (a report opened by BWReportOpenReplacing is
+ * left as it was). */
+void BWReportDiscard(BWReport *psReport);
 
 /* The JSON text of one result, without a newline (CPLFree it). */
 char *BWResultToJson(const GDALBatchWarpResult *psResult);
