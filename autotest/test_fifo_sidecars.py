@@ -67,3 +67,32 @@ def test_a_fifo_beside_an_earlier_output_fails_its_overwrite_naming_it(tmp_path,
     assert (outdir / os.path.basename(sources[0])).read_bytes() == earlier
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(os.listdir(outdir)) == sorted([os.path.basename(s) for s in sources] + [os.path.basename(fifo)])
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_fifo_beside_a_listed_file_does_not_stop_the_plan(tmp_path, run_batchwarp, dry_run):
+    """The supervisor asks GDAL whether a listed file without a raster
+    extension is a raster, and GDAL opens the files a driver looks for
+    beside it (ENVI's x.hdr beside x.dat). A FIFO there stopped the plan for
+    good, -dry_run too, deaf to SIGINT and SIGTERM. The file is now kept as
+    a source, whose task fails with GDAL's reason."""
+    src = tmp_path / "in"
+    good = make_small_rasters(str(src), 1)[0]
+    (src / "x.dat").write_bytes(bytes(range(256)) * 4)
+    fifo = src / "x.hdr"
+    os.mkfifo(fifo)
+    outdir = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-j", "1", *(["-dry_run"] if dry_run else ["-report", report]), src,
+                         "-outdir", outdir])
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    if dry_run:
+        assert res.returncode == 0, res.stderr
+        assert f"{src / 'x.dat'} -> " in res.stdout and f"{good} -> " in res.stdout, res.stdout
+        assert not outdir.exists()
+        return
+    assert res.returncode == 1, res.stderr
+    records = _by_name(report)
+    assert records[os.path.basename(good)]["ok"]
+    assert not records["x.dat"]["ok"] and "x.dat" in records["x.dat"]["error"], records["x.dat"]
+    assert sorted(os.listdir(outdir)) == [os.path.basename(good)]

@@ -713,7 +713,20 @@ static void WarnOfKeptFailures(const GDALBatchWarpOptions *psOptions, const BWPl
                  nKept > 1 ? "s" : "", nKept > 1 ? "them" : "it");
 }
 
+static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError);
+
+/* GDAL, asked whether a listed file is a raster, opens the files a driver
+ * looks for beside it (x.hdr beside x.dat): one that is a FIFO would stop
+ * the plan for good, and no signal would end it (see BWFifoGuardStart). */
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
+{
+    BWFifoGuardStart();
+    const int bOk = PlanBuild(psOptions, psPlan, ppszError);
+    BWFifoGuardStop();
+    return bOk;
+}
+
+static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
     memset(psPlan, 0, sizeof(*psPlan));
     BWUnpinOutDir();

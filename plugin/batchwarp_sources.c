@@ -78,7 +78,12 @@ static int IsRasterFile(const char *pszPath, CSLConstList papszExt)
     CPLPushErrorHandler(CPLQuietErrorHandler);
     GDALDriverH hDriver = GDALIdentifyDriverEx(pszPath, GDAL_OF_RASTER, NULL, NULL);
     CPLPopErrorHandler();
-    return hDriver != NULL;
+    /* GDAL opened a FIFO beside it as a file (x.hdr beside x.dat), which the
+     * plan's FIFO guard released: taken, so that its task fails naming the
+     * FIFO rather than the file being left out without a word. */
+    char *pszFifo = BWFifoGuardTake();
+    CPLFree(pszFifo);
+    return hDriver != NULL || pszFifo != NULL;
 }
 
 /* A directory that is itself a dataset (a .SAFE, a .zarr) is one source,
@@ -106,7 +111,12 @@ static int IsDirectoryLikeRaster(const char *pszPath, CSLConstList papszExt)
     CPLPushErrorHandler(CPLQuietErrorHandler);
     GDALDriverH hDriver = GDALIdentifyDriverEx(pszPath, GDAL_OF_RASTER, NULL, NULL);
     CPLPopErrorHandler();
-    return hDriver != NULL;
+    /* GDAL opened a FIFO beside it as a file (x.hdr beside x.dat), which the
+     * plan's FIFO guard released: taken, so that its task fails naming the
+     * FIFO rather than the file being left out without a word. */
+    char *pszFifo = BWFifoGuardTake();
+    CPLFree(pszFifo);
+    return hDriver != NULL || pszFifo != NULL;
 }
 
 static int HasHiddenComponent(const char *pszRelPath)

@@ -1,10 +1,16 @@
 #include "batchwarp_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cpl_conv.h>
 #include <cpl_port.h>
@@ -91,4 +97,205 @@ char *BWPathThroughFd(int nFd)
         return pszVia;
     CPLFree(pszVia);
     return NULL;
+}
+
+/* A FIFO (named pipe) where GDAL looks for a file: beside a source (x.tif.ovr,
+ * x.tif.msk, x.hdr beside x.dat), beside an earlier output that -overwrite
+ * replaces, or named by a source (a VRT's) or -cutline. Anyone who can write
+ * that directory can make one. GDAL opens it as a file, and open() of a FIFO
+ * waits for a writer: the worker (or the supervisor, while it lists sources
+ * and asks GDAL which files are rasters), and the batch with it, waited
+ * forever, deaf to SIGINT and SIGTERM (gdalwarp waits forever too). The
+ * guard's thread watches the thread that started it: when it finds it waiting
+ * in open() on a FIFO at two looks in a row, it opens that FIFO for writing
+ * (by the inode it checked, never a device, never by its name again) and
+ * closes it at once, so that the open returns and reads the end of the file,
+ * and notes the FIFO for BWFifoGuardTake: the worker then fails the task,
+ * naming it; the plan keeps the file as a source, whose task does. */
+#define BW_FIFO_LOOK_MS 100
+
+typedef struct
+{
+    pid_t nTid; /* the thread that runs the tasks */
+    int nMemFd; /* /proc/self/mem, to read the name given to open() */
+    pthread_t hThread;
+    pthread_mutex_t hMutex;
+    pthread_cond_t hCond;
+    int bStarted;
+    int bStop;
+    char *pszFifo; /* the first FIFO opened during the current task, or NULL */
+} BWFifoGuard;
+
+static BWFifoGuard sFifoGuard = {
+    0, -1, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, FALSE, FALSE, NULL};
+/* Starts minus stops: the guard watches the thread of the first start. */
+static int nFifoGuardUsers = 0;
+
+/* The NUL-terminated string at nAddress of this process, read through
+ * /proc/self/mem a page at a time (an address freed since reads as an error,
+ * never a fault), or NULL. */
+static char *ReadOwnString(int nMemFd, unsigned long nAddress)
+{
+    const long nPage = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+    char *pszOut = CPLMalloc(PATH_MAX + 1);
+    size_t nLen = 0;
+    while (nLen < PATH_MAX)
+    {
+        size_t nChunk = (size_t)nPage - (size_t)((nAddress + nLen) % (unsigned long)nPage);
+        if (nChunk > PATH_MAX - nLen)
+            nChunk = PATH_MAX - nLen;
+        const ssize_t nRead = pread(nMemFd, pszOut + nLen, nChunk, (off_t)(nAddress + nLen));
+        if (nRead <= 0)
+            break;
+        const char *pszNul = memchr(pszOut + nLen, '\0', (size_t)nRead);
+        if (pszNul != NULL)
+            return pszOut;
+        nLen += (size_t)nRead;
+    }
+    CPLFree(pszOut);
+    return NULL;
+}
+
+/* The name the watched thread is waiting to open, from the syscall line of
+ * /proc/self/task/TID/syscall, or NULL if it is not in open(). */
+static char *NameBeingOpened(const BWFifoGuard *psGuard, const char *pszLine)
+{
+    long nCall = -1;
+    unsigned long anArg[2] = {0, 0};
+    if (sscanf(pszLine, "%ld %lx %lx", &nCall, &anArg[0], &anArg[1]) != 3)
+        return NULL;
+    int nDirFd = AT_FDCWD;
+    unsigned long nName = 0;
+    if (nCall == SYS_openat)
+    {
+        nDirFd = (int)anArg[0];
+        nName = anArg[1];
+    }
+#ifdef SYS_open
+    else if (nCall == SYS_open)
+        nName = anArg[0];
+#endif
+    if (nName == 0)
+        return NULL;
+    char *pszName = ReadOwnString(psGuard->nMemFd, nName);
+    if (pszName != NULL && pszName[0] != '/' && nDirFd != AT_FDCWD)
+    {
+        char *pszFull = CPLStrdup(CPLSPrintf("/proc/self/fd/%d/%s", nDirFd, pszName));
+        CPLFree(pszName);
+        pszName = pszFull;
+    }
+    return pszName;
+}
+
+/* If pszName is a FIFO, lets a reader waiting in its open() go on: opens
+ * that very FIFO (checked on a descriptor that opens nothing, O_PATH) for
+ * writing, without blocking, and closes it. TRUE if it was a FIFO. */
+static int ReleaseFifo(const char *pszName)
+{
+    const int fd = open(pszName, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return FALSE;
+    struct stat sStat;
+    const int bFifo = fstat(fd, &sStat) == 0 && S_ISFIFO(sStat.st_mode);
+    if (bFifo)
+    {
+        char szVia[64];
+        snprintf(szVia, sizeof(szVia), "/proc/self/fd/%d", fd);
+        const int fdWrite = open(szVia, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fdWrite >= 0)
+            close(fdWrite);
+    }
+    close(fd);
+    return bFifo;
+}
+
+static void *FifoGuardThread(void *pData)
+{
+    BWFifoGuard *psGuard = pData;
+    char szPath[64];
+    snprintf(szPath, sizeof(szPath), "/proc/self/task/%ld/syscall", (long)psGuard->nTid);
+    char szLast[256] = "";
+    pthread_mutex_lock(&psGuard->hMutex);
+    while (!psGuard->bStop)
+    {
+        struct timespec sUntil;
+        clock_gettime(CLOCK_REALTIME, &sUntil);
+        sUntil.tv_nsec += BW_FIFO_LOOK_MS * 1000000L;
+        sUntil.tv_sec += sUntil.tv_nsec / 1000000000L;
+        sUntil.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&psGuard->hCond, &psGuard->hMutex, &sUntil);
+        if (psGuard->bStop)
+            break;
+        pthread_mutex_unlock(&psGuard->hMutex);
+        char szLine[256] = "";
+        const int fd = open(szPath, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+        {
+            const ssize_t nRead = read(fd, szLine, sizeof(szLine) - 1);
+            szLine[nRead > 0 ? nRead : 0] = '\0';
+            close(fd);
+        }
+        /* The same call with the same arguments (and stack) as at the last
+         * look: waiting, not passing through. */
+        char *pszName = strcmp(szLine, szLast) == 0 ? NameBeingOpened(psGuard, szLine) : NULL;
+        snprintf(szLast, sizeof(szLast), "%s", szLine);
+        if (pszName != NULL && !ReleaseFifo(pszName))
+        {
+            CPLFree(pszName);
+            pszName = NULL;
+        }
+        pthread_mutex_lock(&psGuard->hMutex);
+        if (pszName != NULL && psGuard->pszFifo == NULL)
+            psGuard->pszFifo = pszName;
+        else
+            CPLFree(pszName);
+    }
+    pthread_mutex_unlock(&psGuard->hMutex);
+    return NULL;
+}
+
+void BWFifoGuardStart(void)
+{
+    pthread_mutex_lock(&sFifoGuard.hMutex);
+    const int bFirst = nFifoGuardUsers++ == 0;
+    pthread_mutex_unlock(&sFifoGuard.hMutex);
+    if (!bFirst)
+        return;
+    sFifoGuard.bStop = FALSE;
+    sFifoGuard.nTid = (pid_t)syscall(SYS_gettid);
+    sFifoGuard.nMemFd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    sFifoGuard.bStarted =
+        sFifoGuard.nMemFd >= 0 &&
+        pthread_create(&sFifoGuard.hThread, NULL, FifoGuardThread, &sFifoGuard) == 0;
+}
+
+void BWFifoGuardStop(void)
+{
+    pthread_mutex_lock(&sFifoGuard.hMutex);
+    const int bLast = --nFifoGuardUsers == 0;
+    pthread_mutex_unlock(&sFifoGuard.hMutex);
+    if (!bLast)
+        return;
+    if (sFifoGuard.bStarted)
+    {
+        pthread_mutex_lock(&sFifoGuard.hMutex);
+        sFifoGuard.bStop = TRUE;
+        pthread_cond_signal(&sFifoGuard.hCond);
+        pthread_mutex_unlock(&sFifoGuard.hMutex);
+        pthread_join(sFifoGuard.hThread, NULL);
+    }
+    sFifoGuard.bStarted = FALSE;
+    if (sFifoGuard.nMemFd >= 0)
+        close(sFifoGuard.nMemFd);
+    sFifoGuard.nMemFd = -1;
+    CPLFree(BWFifoGuardTake());
+}
+
+char *BWFifoGuardTake(void)
+{
+    pthread_mutex_lock(&sFifoGuard.hMutex);
+    char *pszFifo = sFifoGuard.pszFifo;
+    sFifoGuard.pszFifo = NULL;
+    pthread_mutex_unlock(&sFifoGuard.hMutex);
+    return pszFifo;
 }

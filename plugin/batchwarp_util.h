@@ -42,4 +42,13 @@ char *BWPathStem(const char *pszPath);
  * does not show that directory (not mounted). */
 char *BWPathThroughFd(int nFd);
 
+/* A FIFO (named pipe) that GDAL opens as a file waits for a writer, forever
+ * (see the comment in batchwarp_util.c). While started, a thread watches the
+ * thread that started it, releases such an open and notes the FIFO's name.
+ * Starts and stops nest (only the first start's thread is watched). */
+void BWFifoGuardStart(void);
+void BWFifoGuardStop(void);
+/* The FIFO released since the last call, or NULL. CPLFree it. */
+char *BWFifoGuardTake(void);
+
 #endif
