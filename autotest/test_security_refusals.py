@@ -103,3 +103,26 @@ def test_a_quoted_pattern_that_matches_the_outputs_is_refused(tmp_path, run_batc
     res = run_batchwarp([*WARP, "-q", "-suffix", "_w", str(d / "*.tif"), "-outdir", tmp_path / "out"])
     assert res.returncode == 0, res.stderr
     assert len(os.listdir(tmp_path / "out")) == 3
+
+
+@pytest.mark.parametrize("sidecar", [".ovr", ".msk", ".aux.xml"])
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_an_output_named_like_a_sidecar_of_another_output_is_refused(tmp_path, run_batchwarp, sidecar,
+                                                                      overwrite):
+    """-output_template {name} with the sources x.tif and x.tif.ovr: the
+    outputs x.tif and x.tif.ovr. GDAL takes x.tif.ovr as x.tif's overviews
+    (.msk its mask, .aux.xml its metadata), and publishing x.tif removed
+    it as the sidecar of an earlier x.tif: x.tif.ovr was reported ok, and was
+    gone. Refused before any work, as a report named like a sidecar is."""
+    d = tmp_path / "in"
+    make_small_rasters(d, 2)
+    os.rename(d / "t0000.tif", d / "x.tif")
+    os.rename(d / "t0001.tif", d / f"x.tif{sidecar}")
+    out = tmp_path / "out"
+    before = snapshot(tmp_path)
+    res = run_batchwarp([*WARP, "-q", "-of", "GTiff", "-output_template", "{name}",
+                         *(["-overwrite"] if overwrite else []), d / "x.tif", d / f"x.tif{sidecar}",
+                         "-outdir", out])
+    refused(res, out / "x.tif", out / f"x.tif{sidecar}", "sidecar")
+    assert snapshot(tmp_path) == before
+    assert not out.exists()

@@ -162,7 +162,7 @@ static int CheckReplaceable(int nDirFd, const char *pszName, const char *pszPath
 /* Sidecars that GDAL attaches to a dataset by name: those of an earlier
  * output that the new one lacks must not attach to it. Only regular files
  * are unlinked (unlink never follows a link anyway). */
-static const char *const apszStaleSuffixes[] = {".aux.xml", ".ovr", ".msk", NULL};
+const char *const BWOutputSidecarSuffixes[] = {".aux.xml", ".ovr", ".msk", NULL};
 
 /* Whether those the new output lacks can all go (see RemoveStaleSidecars):
  * a link or a directory there would attach to the output as well. */
@@ -170,9 +170,10 @@ static int CheckStaleSidecars(int nDirFd, const char *pszOutput, CSLConstList pa
                               int bKeep)
 {
     int bOk = TRUE;
-    for (int i = 0; apszStaleSuffixes[i] != NULL && nDirFd >= 0 && bOk; ++i)
+    for (int i = 0; BWOutputSidecarSuffixes[i] != NULL && nDirFd >= 0 && bOk; ++i)
     {
-        char *pszName = CPLStrdup(CPLSPrintf("%s%s", BWPathName(pszOutput), apszStaleSuffixes[i]));
+        char *pszName =
+            CPLStrdup(CPLSPrintf("%s%s", BWPathName(pszOutput), BWOutputSidecarSuffixes[i]));
         if (CSLFindStringCaseSensitive(papszNewNames, pszName) < 0)
         {
             char *pszDir = BWPathDir(pszOutput);
@@ -187,9 +188,9 @@ static int CheckStaleSidecars(int nDirFd, const char *pszOutput, CSLConstList pa
 
 static void RemoveStaleSidecars(int nDirFd, const char *pszOutput, CSLConstList papszNewNames)
 {
-    for (int i = 0; apszStaleSuffixes[i] != NULL && nDirFd >= 0; ++i)
+    for (int i = 0; BWOutputSidecarSuffixes[i] != NULL && nDirFd >= 0; ++i)
     {
-        const char *pszName = CPLSPrintf("%s%s", BWPathName(pszOutput), apszStaleSuffixes[i]);
+        const char *pszName = CPLSPrintf("%s%s", BWPathName(pszOutput), BWOutputSidecarSuffixes[i]);
         if (CSLFindStringCaseSensitive(papszNewNames, pszName) >= 0)
             continue;
         struct stat sStat;
@@ -199,7 +200,7 @@ static void RemoveStaleSidecars(int nDirFd, const char *pszOutput, CSLConstList 
 }
 
 /* The files of an earlier output (papszStale, the worker's STALE names, and
- * the sidecar names of apszStaleSuffixes) that the new one (papszNew) lacks
+ * the sidecar names of BWOutputSidecarSuffixes) that the new one (papszNew) lacks
  * and that are ours to remove: removed, or with bOnlyCount only counted. */
 static int RemoveStaleAt(int nOutFd, const char *pszOutput, CSLConstList papszStale,
                          CSLConstList papszNew, int bOnlyCount)
@@ -214,9 +215,9 @@ static int RemoveStaleAt(int nOutFd, const char *pszOutput, CSLConstList papszSt
             S_ISREG(sStat.st_mode) && sStat.st_uid == geteuid())
             nFound += bOnlyCount || unlinkat(nOutFd, *papszIter, 0) == 0;
     }
-    for (int i = 0; pszOutput != NULL && apszStaleSuffixes[i] != NULL && nOutFd >= 0; ++i)
+    for (int i = 0; pszOutput != NULL && BWOutputSidecarSuffixes[i] != NULL && nOutFd >= 0; ++i)
     {
-        const char *pszName = CPLSPrintf("%s%s", BWPathName(pszOutput), apszStaleSuffixes[i]);
+        const char *pszName = CPLSPrintf("%s%s", BWPathName(pszOutput), BWOutputSidecarSuffixes[i]);
         struct stat sStat;
         if (CSLFindStringCaseSensitive(papszNew, pszName) < 0 &&
             fstatat(nOutFd, pszName, &sStat, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sStat.st_mode))

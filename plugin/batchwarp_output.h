@@ -9,6 +9,11 @@
 
 #include "batchwarp_plan.h"
 
+/* The sidecars GDAL attaches to a dataset by its name (x.tif.aux.xml, .ovr,
+ * .msk): those of an earlier output that the new one lacks are removed when
+ * it is published. NULL-terminated; [0] metadata, [1] overviews, [2] mask. */
+extern const char *const BWOutputSidecarSuffixes[];
+
 /* Deletes a temporary output and its sidecars, if present. Quiet. */
 void BWDiscardTemp(const char *pszTemp);
 

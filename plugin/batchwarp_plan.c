@@ -40,6 +40,18 @@ static int CompareKeyIndex(const void *a, const void *b)
     return n != 0 ? n : psA->nIndex - psB->nIndex;
 }
 
+static int CompareKey(const void *a, const void *b)
+{
+    return strcmp(((const BWKeyIndex *)a)->pszKey, ((const BWKeyIndex *)b)->pszKey);
+}
+
+/* The entry of pasKeys (sorted by key) whose key is psKey's, or NULL. */
+static const BWKeyIndex *FindKey(const BWKeyIndex *psKey, const BWKeyIndex *pasKeys, int nKeys)
+{
+    return nKeys > 0 ? bsearch(psKey, pasKeys, (size_t)nKeys, sizeof(BWKeyIndex), CompareKey)
+                     : NULL;
+}
+
 static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
 {
     BWKeyIndex *pasKeys = CPLCalloc((size_t)psPlan->nItems + 1, sizeof(BWKeyIndex));
@@ -78,6 +90,38 @@ static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
                     psA->pszSource, psB->pszSource, psA->pszOutput));
                 bOk = FALSE;
             }
+        }
+    }
+    /* No output may be named like a sidecar that GDAL attaches to another
+     * (x.tif.ovr beside x.tif, from -output_template {name}): GDAL would
+     * read it as that output's overviews, mask or metadata, and publishing
+     * that output removes it as an earlier output's sidecar (see
+     * BWOutputSidecarSuffixes). */
+    for (int i = 0; i < psPlan->nItems && bOk; ++i)
+    {
+        for (int j = 0; BWOutputSidecarSuffixes[j] != NULL && bOk; ++j)
+        {
+            char *pszSidecar =
+                CPLStrdup(CPLSPrintf("%s%s", pasKeys[i].pszKey, BWOutputSidecarSuffixes[j]));
+            const BWKeyIndex sKey = {pszSidecar, -1};
+            const BWKeyIndex *psFound = FindKey(&sKey, pasKeys, psPlan->nItems);
+            if (psFound != NULL)
+            {
+                *ppszError = CPLStrdup(CPLSPrintf(
+                    "Output '%s' (of source '%s') is named like a sidecar of output '%s' (of "
+                    "source '%s'): GDAL would read it as that output's %s, and publishing that "
+                    "output removes it. Choose another -output_template, -suffix or -outdir for "
+                    "one of them.",
+                    psPlan->pasItems[psFound->nIndex].pszOutput,
+                    psPlan->pasItems[psFound->nIndex].pszSource,
+                    psPlan->pasItems[pasKeys[i].nIndex].pszOutput,
+                    psPlan->pasItems[pasKeys[i].nIndex].pszSource,
+                    j == 0   ? "metadata"
+                    : j == 1 ? "overviews"
+                             : "mask"));
+                bOk = FALSE;
+            }
+            CPLFree(pszSidecar);
         }
     }
     for (int i = 0; i < psPlan->nItems; ++i)
