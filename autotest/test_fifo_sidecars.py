@@ -96,3 +96,25 @@ def test_a_fifo_beside_a_listed_file_does_not_stop_the_plan(tmp_path, run_batchw
     assert records[os.path.basename(good)]["ok"]
     assert not records["x.dat"]["ok"] and "x.dat" in records["x.dat"]["error"], records["x.dat"]
     assert sorted(os.listdir(outdir)) == [os.path.basename(good)]
+
+
+def test_a_fifo_held_open_by_a_writer_who_writes_nothing_fails_the_task(tmp_path, run_batchwarp):
+    """A FIFO that someone holds open for writing lets GDAL's open() return,
+    and its read() then waits for data that never comes: the task waited
+    forever (until -timeout, as 'timed out'). The worker's guard now makes
+    that read return, and the task fails naming the FIFO."""
+    sources = make_small_rasters(str(tmp_path / "in"), 2)
+    fifo = sources[0] + ".ovr"
+    os.mkfifo(fifo)
+    holder = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # a writer (and reader) that writes nothing
+    try:
+        report = tmp_path / "report.jsonl"
+        res = run_batchwarp([*WARP, "-q", "-j", "1", "-report", report, *sources, "-outdir", tmp_path / "out"])
+    finally:
+        os.close(holder)
+    assert res.returncode == 1, res.stderr
+    records = _by_name(report)
+    bad = records[os.path.basename(sources[0])]
+    assert not bad["ok"] and fifo in bad["error"] and "FIFO" in bad["error"], bad["error"]
+    assert records[os.path.basename(sources[1])]["ok"]
+    assert sorted(os.listdir(tmp_path / "out")) == [os.path.basename(sources[1])]

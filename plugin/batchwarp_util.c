@@ -110,8 +110,10 @@ char *BWPathThroughFd(int nFd)
  * in open() on a FIFO at two looks in a row, it opens that FIFO for writing
  * (by the inode it checked, never a device, never by its name again) and
  * closes it at once, so that the open returns and reads the end of the file,
- * and notes the FIFO for BWFifoGuardTake: the worker then fails the task,
- * naming it; the plan keeps the file as a source, whose task does. */
+ * and notes the FIFO for BWFifoGuardTake (likewise a read() of a FIFO that
+ * someone holds open for writing, writing nothing: see ReleaseFifoRead);
+ * the worker then fails the task, naming it; the plan keeps the file as a
+ * source, whose task does. */
 #define BW_FIFO_LOOK_MS 100
 
 typedef struct
@@ -209,6 +211,42 @@ static int ReleaseFifo(const char *pszName)
     return bFifo;
 }
 
+/* If the syscall line shows a read() of a FIFO (one that someone holds open
+ * for writing, and writes nothing into): makes that descriptor
+ * non-blocking and writes one byte into the FIFO, so that the read returns
+ * and the next ones return at once. The FIFO's name, or NULL. */
+static char *ReleaseFifoRead(const char *pszLine)
+{
+    long nCall = -1;
+    unsigned long nFd = 0;
+    if (sscanf(pszLine, "%ld %lx", &nCall, &nFd) != 2 ||
+        (nCall != SYS_read && nCall != SYS_readv) || nFd > INT_MAX)
+        return NULL;
+    const int fd = (int)nFd;
+    struct stat sStat;
+    if (fstat(fd, &sStat) != 0 || !S_ISFIFO(sStat.st_mode))
+        return NULL;
+    char szVia[64];
+    snprintf(szVia, sizeof(szVia), "/proc/self/fd/%d", fd);
+    char szName[PATH_MAX];
+    const ssize_t nLen = readlink(szVia, szName, sizeof(szName) - 1);
+    if (nLen <= 0)
+        return NULL;
+    szName[nLen] = '\0';
+    const int nFlags = fcntl(fd, F_GETFL);
+    if (nFlags < 0 || fcntl(fd, F_SETFL, nFlags | O_NONBLOCK) != 0)
+        return NULL;
+    const int fdWrite = open(szVia, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fdWrite >= 0)
+    {
+        const char chByte = '\0';
+        if (write(fdWrite, &chByte, 1) != 1)
+            CPLDebug("BATCHWARP", "cannot wake the read of FIFO %s", szName);
+        close(fdWrite);
+    }
+    return CPLStrdup(szName);
+}
+
 static void *FifoGuardThread(void *pData)
 {
     BWFifoGuard *psGuard = pData;
@@ -237,13 +275,16 @@ static void *FifoGuardThread(void *pData)
         }
         /* The same call with the same arguments (and stack) as at the last
          * look: waiting, not passing through. */
-        char *pszName = strcmp(szLine, szLast) == 0 ? NameBeingOpened(psGuard, szLine) : NULL;
+        const int bWaiting = strcmp(szLine, szLast) == 0;
+        char *pszName = bWaiting ? NameBeingOpened(psGuard, szLine) : NULL;
         snprintf(szLast, sizeof(szLast), "%s", szLine);
         if (pszName != NULL && !ReleaseFifo(pszName))
         {
             CPLFree(pszName);
             pszName = NULL;
         }
+        if (bWaiting && pszName == NULL)
+            pszName = ReleaseFifoRead(szLine);
         pthread_mutex_lock(&psGuard->hMutex);
         if (pszName != NULL && psGuard->pszFifo == NULL)
             psGuard->pszFifo = pszName;
