@@ -208,6 +208,82 @@ TEST(Report, AppendingRunWaitsForAnotherRunTruncatingACutLine)
     EXPECT_EQ(aosSources, (std::vector<std::string>{"first.tif", "other_run.tif", "child.tif"}));
 }
 
+// A run that opens a report to append to it (-retry_failed R -report R)
+// drops a last line cut short by a killed run. It must never take for such
+// a line one that another run is writing at that moment (shards of an array
+// given the same R): the kernel shows a long write() in progress in the
+// file's size and bytes, and the line, truncated away once written, was
+// lost (Report.AppendingRunsNeverCutEachOthersLines lost one in a few runs
+// on a loaded machine). One run writes long lines while the other opens the
+// report again and again.
+TEST(Report, OpeningAReportToAppendToNeverDropsALineAnotherRunIsWriting)
+{
+    bwtest::TempDir oDir;
+    const std::string osPath = oDir / "r.jsonl";
+    std::ofstream(osPath) << "{\"source\":\"first.tif\",\"ok\":false}\n";
+    const int nLines = 12;
+    int afdGo[2];
+    ASSERT_EQ(pipe(afdGo), 0);
+    const pid_t nChild = fork();
+    ASSERT_GE(nChild, 0);
+    if (nChild == 0)
+    {
+        close(afdGo[0]);
+        char *pszError = nullptr;
+        BWReport *psReport = BWReportOpenAppendingTo(osPath.c_str(), osPath.c_str(), &pszError);
+        if (psReport == nullptr)
+            _exit(1);
+        const std::string osLong(4 * 1024 * 1024, 'w');
+        bool bOk = write(afdGo[1], "g", 1) == 1;
+        for (int i = 0; i < nLines && bOk; ++i)
+        {
+            const std::string osSource = "writer" + std::to_string(i);
+            GDALBatchWarpResult s = Result(osSource.c_str(), false, osLong.c_str());
+            bOk = BWReportWrite(psReport, &s, &pszError);
+        }
+        _exit(BWReportClose(psReport, &pszError) && bOk ? 0 : 1);
+    }
+    close(afdGo[1]);
+    char ch = 0;
+    ASSERT_EQ(read(afdGo[0], &ch, 1), 1);
+    close(afdGo[0]);
+    int nOpens = 0;
+    int nStatus = 0;
+    pid_t nDone = 0;
+    while ((nDone = waitpid(nChild, &nStatus, WNOHANG)) == 0)
+    {
+        char *pszError = nullptr;
+        BWReport *psReport = BWReportOpenAppendingTo(osPath.c_str(), osPath.c_str(), &pszError);
+        ASSERT_NE(psReport, nullptr) << pszError;
+        ASSERT_TRUE(BWReportClose(psReport, &pszError)) << pszError;
+        ++nOpens;
+    }
+    ASSERT_EQ(nDone, nChild);
+    ASSERT_TRUE(WIFEXITED(nStatus) && WEXITSTATUS(nStatus) == 0);
+    EXPECT_GT(nOpens, 0);
+    std::ifstream oIn(osPath);
+    std::string osLine;
+    std::vector<std::string> aosSources;
+    int nBad = 0;
+    while (std::getline(oIn, osLine))
+    {
+        BWReportEntry sEntry;
+        char *pszError = nullptr;
+        if (BWReportParseLine(osLine.c_str(), osLine.size(), &sEntry, &pszError))
+            aosSources.push_back(sEntry.pszSource);
+        else
+            ++nBad;
+        CPLFree(pszError);
+        BWReportEntryClear(&sEntry);
+    }
+    EXPECT_EQ(nBad, 0);
+    std::vector<std::string> aosExpected{"first.tif"};
+    for (int i = 0; i < nLines; ++i)
+        aosExpected.push_back("writer" + std::to_string(i));
+    EXPECT_EQ(aosSources, aosExpected)
+        << "lines lost while the report was opened " << nOpens << " times";
+}
+
 TEST(Report, BadReportNamesFileAndLine)
 {
     bwtest::TempDir oDir;
