@@ -59,8 +59,27 @@ def no_faults_env(env=None):
 
 
 def _is_alive(pid):
+    """Until every thread has exited: the leader of a process with several
+    threads (a worker's FIFO guard, GDAL's) is a zombie as soon as its own
+    thread is gone, before its parent's waitid() can see the process exit."""
     proc = read_stat(pid)
-    return proc is not None and proc.state != "Z"
+    if proc is None:
+        return False
+    if proc.state != "Z":
+        return True
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def alive(pids):

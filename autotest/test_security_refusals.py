@@ -126,3 +126,24 @@ def test_an_output_named_like_a_sidecar_of_another_output_is_refused(tmp_path, r
     refused(res, out / "x.tif", out / f"x.tif{sidecar}", "sidecar")
     assert snapshot(tmp_path) == before
     assert not out.exists()
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_source_that_links_to_an_output_not_yet_made_is_refused(tmp_path, run_batchwarp, overwrite):
+    """A source that is a link to where another source's output will be
+    (in/link.tif -> ../out/a.tif, dangling when the batch is planned) was
+    not seen as an output: its task read whatever stood there when it ran,
+    another task's output if that one had been published before, nothing if
+    not (the outcome hung on -j and the order of the batch). Refused, like
+    an output that is any source."""
+    d = tmp_path / "in"
+    make_small_rasters(d, 1)
+    os.rename(d / "t0000.tif", d / "a.tif")
+    before = snapshot(tmp_path)
+    os.symlink("../out/a.tif", d / "link.tif")
+    res = run_batchwarp([*WARP, "-q", *(["-overwrite"] if overwrite else []), d / "a.tif", d / "link.tif",
+                         "-outdir", tmp_path / "out"])
+    refused(res, tmp_path / "out" / "a.tif", d / "link.tif", "also a source")
+    os.unlink(d / "link.tif")
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / "out").exists()

@@ -171,10 +171,44 @@ static int CompareFileIds(const void *a, const void *b)
  * -suffix _w, a.tif's output a_w.tif would replace the source a_w.tif, or
  * keep a.tif as "done". By (device, inode) where the file exists, by
  * canonical path otherwise. */
+/* Where a local source that is a symbolic link leads, followed by its text
+ * alone (so also when nothing is there yet, as when it names an output of
+ * this batch), canonical; NULL if it is no link. */
+static char *LinkTargetCanonical(BWCanonicalCache *psDirs, const char *pszSource)
+{
+    if (STARTS_WITH(pszSource, "/vsi"))
+        return NULL;
+    char *pszPath = CPLStrdup(pszSource);
+    int bLink = FALSE;
+    for (int nHops = 0; nHops < 40; ++nHops)
+    {
+        struct stat sStat;
+        char szTarget[PATH_MAX];
+        ssize_t nLen;
+        if (lstat(pszPath, &sStat) != 0 || !S_ISLNK(sStat.st_mode) ||
+            (nLen = readlink(pszPath, szTarget, sizeof(szTarget) - 1)) <= 0)
+            break;
+        szTarget[nLen] = '\0';
+        bLink = TRUE;
+        char *pszDir = BWPathDir(pszPath);
+        char *pszNext = szTarget[0] == '/' || pszDir[0] == '\0'
+                            ? CPLStrdup(szTarget)
+                            : CPLStrdup(CPLSPrintf("%s/%s", pszDir, szTarget));
+        CPLFree(pszDir);
+        CPLFree(pszPath);
+        pszPath = pszNext;
+    }
+    char *pszCanon = bLink ? BWCanonicalPathCached(psDirs, pszPath) : NULL;
+    CPLFree(pszPath);
+    return pszCanon;
+}
+
 static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
 {
     const size_t n = (size_t)psPlan->nItems;
-    char **papszCanon = CPLCalloc(n + 1, sizeof(char *));
+    /* Each source's canonical path, and where each link among them leads. */
+    char **papszCanon = CPLCalloc(2 * n + 1, sizeof(char *));
+    size_t nCanon = n;
     BWFileId *pasIds = CPLCalloc(n + 1, sizeof(BWFileId));
     size_t nIds = 0;
     BWCanonicalCache sDirs = {NULL, NULL};
@@ -182,6 +216,9 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
     {
         const char *pszSource = psPlan->pasItems[i].pszSource;
         papszCanon[i] = BWCanonicalPathCached(&sDirs, pszSource);
+        char *pszTarget = LinkTargetCanonical(&sDirs, pszSource);
+        if (pszTarget != NULL)
+            papszCanon[nCanon++] = pszTarget;
         struct stat sStat;
         if (!STARTS_WITH(pszSource, "/vsi") && stat(pszSource, &sStat) == 0)
         {
@@ -190,7 +227,7 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
             ++nIds;
         }
     }
-    qsort(papszCanon, n, sizeof(char *), CompareStrPtr);
+    qsort(papszCanon, nCanon, sizeof(char *), CompareStrPtr);
     qsort(pasIds, nIds, sizeof(BWFileId), CompareFileIds);
     int bOk = TRUE;
     for (size_t i = 0; i < n && bOk; ++i)
@@ -199,7 +236,7 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
         char *pszCanonOut = BWCanonicalPathCached(&sDirs, psItem->pszOutput);
         struct stat sStat;
         BWFileId sId;
-        int bHit = bsearch(&pszCanonOut, papszCanon, n, sizeof(char *), CompareStrPtr) != NULL;
+        int bHit = bsearch(&pszCanonOut, papszCanon, nCanon, sizeof(char *), CompareStrPtr) != NULL;
         if (!bHit && !STARTS_WITH(psItem->pszOutput, "/vsi") &&
             stat(psItem->pszOutput, &sStat) == 0)
         {
@@ -213,8 +250,11 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
             for (int k = 0; k < psPlan->nItems; ++k)
             {
                 char *pszCanonSrc = BWCanonicalPath(psPlan->pasItems[k].pszSource);
+                char *pszTarget = LinkTargetCanonical(&sDirs, psPlan->pasItems[k].pszSource);
                 const int bSame = SameFile(psItem->pszOutput, pszCanonOut,
-                                           psPlan->pasItems[k].pszSource, pszCanonSrc);
+                                           psPlan->pasItems[k].pszSource, pszCanonSrc) ||
+                                  (pszTarget != NULL && strcmp(pszTarget, pszCanonOut) == 0);
+                CPLFree(pszTarget);
                 CPLFree(pszCanonSrc);
                 if (bSame)
                 {
@@ -230,7 +270,7 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
         }
         CPLFree(pszCanonOut);
     }
-    for (size_t i = 0; i < n; ++i)
+    for (size_t i = 0; i < nCanon; ++i)
         CPLFree(papszCanon[i]);
     CPLFree(papszCanon);
     CPLFree(pasIds);

@@ -18,6 +18,7 @@
 #include <cpl_multiproc.h>
 #include <gdal.h>
 
+#include "batchwarp_strbuf.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
 
@@ -798,12 +799,74 @@ static char *CanonicalDir(const char *pszDir)
     return realpath(pszDir[0] ? pszDir : ".", szResolved) != NULL ? CPLStrdup(szResolved) : NULL;
 }
 
-/* A path's last component in its directory's canonical form, or the path as
- * given where the directory has none (does not exist yet). */
+/* The canonical form of a path whose directory does not exist (yet): its
+ * deepest ancestor that exists, canonical, then the rest of it with "." and
+ * ".." taken as written, so that "in/../out/a.tif" and "out/a.tif" are one
+ * path before out/ is made. */
+static char *CanonicalOfMissing(const char *pszPath)
+{
+    char szCwd[PATH_MAX];
+    char *pszAbs = pszPath[0] == '/' || getcwd(szCwd, sizeof(szCwd)) == NULL
+                       ? CPLStrdup(pszPath)
+                       : CPLStrdup(CPLSPrintf("%s/%s", szCwd, pszPath));
+    char **papszParts = CSLTokenizeString2(pszAbs, "/", 0);
+    CPLFree(pszAbs);
+    const int nParts = CSLCount(papszParts);
+    /* The longest prefix that realpath resolves. */
+    char *pszBase = CPLStrdup("/");
+    int iRest = 0;
+    for (int i = 1; i <= nParts; ++i)
+    {
+        char *pszPrefix = CPLStrdup("");
+        for (int k = 0; k < i; ++k)
+        {
+            char *pszNext = CPLStrdup(CPLSPrintf("%s/%s", pszPrefix, papszParts[k]));
+            CPLFree(pszPrefix);
+            pszPrefix = pszNext;
+        }
+        char szResolved[PATH_MAX];
+        const int bResolved = realpath(pszPrefix, szResolved) != NULL;
+        CPLFree(pszPrefix);
+        if (!bResolved)
+            break;
+        CPLFree(pszBase);
+        pszBase = CPLStrdup(szResolved);
+        iRest = i;
+    }
+    char **papszOut = CSLTokenizeString2(pszBase, "/", 0);
+    CPLFree(pszBase);
+    for (int i = iRest; i < nParts; ++i)
+    {
+        if (strcmp(papszParts[i], ".") == 0)
+            continue;
+        if (strcmp(papszParts[i], "..") == 0)
+        {
+            const int nOut = CSLCount(papszOut);
+            if (nOut > 0)
+                papszOut = CSLRemoveStrings(papszOut, nOut - 1, 1, NULL);
+            continue;
+        }
+        papszOut = CSLAddString(papszOut, papszParts[i]);
+    }
+    CSLDestroy(papszParts);
+    BWStrBuf sOut = BW_STRBUF_INIT;
+    for (char **papszIter = papszOut; papszIter && *papszIter; ++papszIter)
+    {
+        BWStrBufAddCh(&sOut, '/');
+        BWStrBufAddStr(&sOut, *papszIter);
+    }
+    CSLDestroy(papszOut);
+    if (sOut.nLen == 0)
+        BWStrBufAddCh(&sOut, '/');
+    return BWStrBufDetach(&sOut);
+}
+
+/* A path's last component in its directory's canonical form (see
+ * CanonicalOfMissing where the directory does not exist yet). */
 static char *InCanonicalDir(const char *pszCanonDir, const char *pszPath)
 {
-    return CPLStrdup(pszCanonDir ? CPLFormFilename(pszCanonDir, BWPathName(pszPath), NULL)
-                                 : pszPath);
+    return pszCanonDir ? CPLStrdup(CPLFormFilename(pszCanonDir, BWPathName(pszPath), NULL))
+                       : CanonicalOfMissing(pszPath);
 }
 
 /* Canonical form of a local path whose last component may not exist yet. */
