@@ -289,3 +289,19 @@ def test_source_in_process_memory_is_refused(tmp_path, run_batchwarp):
     assert res.returncode == 2, res.stderr
     assert "Source '/vsimem/a.tif' is in the memory of one process" in res.stderr, res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_the_driver_failed_to_write_fails_its_task(tmp_path, run_batchwarp):
+    """GDAL 3.6's gdalwarp exits 0 here with a GeoTIFF of zeros (it does not
+    look at what closing returns); newer ones fail, and so does the batch on
+    every version: no output, the driver's reason in the report (README,
+    "When a task succeeds")."""
+    sources = make_small_rasters(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    report = tmp_path / "r.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-co", "COMPRESS=JPEG", "-ot", "Int16", "-report", report,
+                         *sources, "-outdir", out])
+    assert res.returncode == 1, res.stderr
+    (rec,) = read_report(report)
+    assert not rec["ok"] and "BitsPerSample" in rec["error"], rec
+    assert all_files(out) == []
