@@ -5,6 +5,7 @@ leave no output and no temporary file, no worker outlives the run, and
 everything else is identical to gdalwarp's output."""
 import os
 import re
+import select
 import shutil
 import signal
 import stat
@@ -409,9 +410,17 @@ def test_worker_killed_while_idle_fails_no_task(tmp_path, batchwarp_bin):
                 break
             time.sleep(0.05)
         victim = workers[0]
-        os.kill(victim, signal.SIGKILL)
-        while alive([victim]):
-            time.sleep(0.01)
+        # Dead means its whole process gone, every thread (a worker has
+        # threads: its FIFO guard), so its channel closed: its main thread
+        # alone is a zombie (not alive()) while the others still exit, and a
+        # task sent meanwhile is taken, and lost, by a worker that was alive.
+        # A pidfd is readable only once the whole process has exited.
+        pidfd = os.pidfd_open(victim)
+        try:
+            os.kill(victim, signal.SIGKILL)
+            assert select.select([pidfd], [], [], 60)[0], "the killed worker never exited"
+        finally:
+            os.close(pidfd)
         os.kill(proc.pid, signal.SIGCONT)
         _, stderr = proc.communicate(timeout=120)
     finally:

@@ -545,8 +545,25 @@ static void SendTask(BWPool *psPool, BWWorkerSlot *psSlot, void *pCookie, char *
     const int bSent = BWMessageWrite(psSlot->fd, BW_MSG_TASK, papszFields, &pszError);
     CSLDestroy(papszFields);
     CPLFree(pszError);
-    if (!bSent)
+    if (bSent)
+        return;
+    if (!psSlot->bReady)
+    {
         EndWorker(psPool, psSlot, BW_END_DIED, NULL);
+        return;
+    }
+    /* A ready worker whose channel takes no task has closed its end: it
+     * died (killed while idle, its death not yet seen, e.g. while this
+     * process was stopped or busy). It never got the task, which is handed
+     * back as not started, to run elsewhere, not failed as killed; the
+     * replies it sent before are still read, then its end of stream ends
+     * it. */
+    BWSlotTask sTask = *psTask;
+    psSlot->nTasks--;
+    if (psSlot->nTasks == 0)
+        psSlot->eState = BW_SLOT_IDLE;
+    sTask.bQueued = TRUE;
+    ReportTask(psPool, psSlot, &sTask, NULL, "not started", FALSE);
 }
 
 static int CountLive(const BWPool *psPool)

@@ -17,6 +17,7 @@
  *     segv     die of SIGSEGV without replying
  *     hang     never reply
  *     garbage  write bytes that are not a frame, then keep reading
+ *     die      reply normally, then die of SIGKILL (killed while idle)
  * QUIT or the end of the channel ends it with status 0. If INIT has
  * EXIT_LOG=<file>, the end of the channel appends the time it was seen (ms,
  * CLOCK_MONOTONIC) to that file; EXIT_DELAY_MS=<n> makes the exit after the
@@ -233,6 +234,13 @@ int main(int argc, char **argv)
                 clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
             while ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 < dfEnd);
             pszAction = "ok";
+        }
+        if (pszAction != NULL && strcmp(pszAction, "die") == 0)
+        {
+            if (Reply(&sWorker, fd))
+                raise(SIGKILL);
+            nExit = 1;
+            break;
         }
         if (pszAction == NULL || strcmp(pszAction, "ok") == 0)
         {

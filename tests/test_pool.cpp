@@ -173,7 +173,8 @@ class PoolTest : public ::testing::Test
     bool Run(Batch &oBatch, std::string *posError = nullptr)
     {
         char *pszError = nullptr;
-        sOptions.pfnNext = Batch::Next;
+        if (sOptions.pfnNext == nullptr)
+            sOptions.pfnNext = Batch::Next;
         sOptions.pfnDone = Batch::Done;
         sOptions.pfnStartFailed = Batch::StartFailed;
         sOptions.pUser = &oBatch;
@@ -412,6 +413,59 @@ TEST_F(PoolTest, AStopReportsQueuedTasksInterruptedOnce)
         nQueued += o.bNotStarted;
     }
     EXPECT_EQ(nQueued, 1u) << "the task queued behind a hung one never started";
+}
+
+// A worker that dies while idle, its death not yet seen by the pool (the
+// supervisor stopped or busy meanwhile), gets no task: the task sent to it
+// never started and runs on another worker, and the task it finished before
+// it died keeps its result. Here task 1 replies, then its worker dies; only
+// then is task 2 handed out, queued behind task 1 (whose reply the pool has
+// not read yet). The old pool took the failed send for the worker's death
+// mid-task: task 1's reply was dropped and task 1 failed as 'worker process
+// N killed by signal SIGKILL' (test_worker_killed_while_idle_fails_no_task
+// failed so in a few runs under load).
+struct DiesBeforeTheNextTask : Batch
+{
+    static int Next(void *pUser, int bAhead, void **ppCookie, char ***ppapszFields)
+    {
+        auto *poBatch = static_cast<DiesBeforeTheNextTask *>(pUser);
+        if (bAhead && poBatch->oOutcomes.count(0) == 0)
+            return FALSE; // nothing ahead of task 0: the worker is ready once task 1 goes
+        if (bAhead && poBatch->nNext == 2)
+        {
+            // Task 1 is running or done: wait, without reaping it, until its
+            // worker has replied and died.
+            siginfo_t sInfo;
+            memset(&sInfo, 0, sizeof(sInfo));
+            while (waitid(P_PID, static_cast<id_t>(poBatch->oOutcomes[0].nPid), &sInfo,
+                          WEXITED | WNOWAIT) != 0 &&
+                   errno == EINTR)
+            {
+            }
+        }
+        return Batch::Next(pUser, bAhead, ppCookie, ppapszFields);
+    }
+};
+
+TEST_F(PoolTest, ATaskSentToAWorkerThatDiedWhileIdleRunsElsewhere)
+{
+    sOptions.nWorkers = 1;
+    sOptions.nQueuedPerWorker = 1;
+    sOptions.pfnNext = DiesBeforeTheNextTask::Next;
+    DiesBeforeTheNextTask oBatch;
+    oBatch.bQueueAhead = true;
+    oBatch.aoTasks = {{"ok", "a"}, {"die", "b"}, {"ok", "c"}, {"ok", "d"}};
+    ASSERT_TRUE(Run(oBatch));
+    ASSERT_EQ(oBatch.oOutcomes.size(), 4u);
+    for (size_t i = 0; i < 4; ++i)
+    {
+        const Outcome &o = oBatch.oOutcomes[i];
+        EXPECT_EQ(o.nCount, 1) << i;
+        EXPECT_TRUE(o.bReplied && o.bOk) << i << ": " << o.osFailure;
+    }
+    EXPECT_EQ(oBatch.oOutcomes[1].nPid, oBatch.oOutcomes[0].nPid);
+    EXPECT_EQ(oBatch.oOutcomes[2].nNotStarted, 1) << "task 2 was sent to the dead worker";
+    EXPECT_NE(oBatch.oOutcomes[2].nPid, oBatch.oOutcomes[1].nPid);
 }
 
 // A worker to be replaced (here after a failed task) never runs the task
