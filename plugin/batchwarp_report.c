@@ -7,7 +7,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -43,8 +42,7 @@ struct BWReport
  * BW_REPORT_LOCK_WAIT_SECONDS; FALSE when it could not (then unlocked). */
 static int LockReport(int fd, int nOperation)
 {
-    struct timespec sStart;
-    clock_gettime(CLOCK_MONOTONIC, &sStart);
+    const double dfDeadline = BWMonotonicSeconds() + BW_REPORT_LOCK_WAIT_SECONDS;
     long nSleepMicros = 100;
     for (;;)
     {
@@ -52,9 +50,7 @@ static int LockReport(int fd, int nOperation)
             return TRUE;
         if (errno != EWOULDBLOCK && errno != EINTR)
             return FALSE; /* ENOLCK: a file system without locks */
-        struct timespec sNow;
-        clock_gettime(CLOCK_MONOTONIC, &sNow);
-        if (sNow.tv_sec - sStart.tv_sec >= BW_REPORT_LOCK_WAIT_SECONDS)
+        if (BWMonotonicSeconds() >= dfDeadline)
             return FALSE;
         usleep((useconds_t)nSleepMicros);
         if (nSleepMicros < 20000)
@@ -319,20 +315,11 @@ static int IsWholeLine(int fd, off_t nStart, off_t nTail)
  * other's lines), after its last complete line (a line cut short by a
  * killed run, which readers ignore, is removed: a line written after it
  * would be glued to it; a whole line without its end of line gets one). */
-static int SeekAfterLastLine(int fd)
+static int EndAfterLastLine(int fd)
 {
-    /* Under the report's exclusive lock, which appending runs take shared
-     * for each line (BWReportWriteLine): another run starting at the same
-     * time would otherwise look at the end of the file before this one's
-     * first line is written and truncate it away. */
-    const int bLocked = LockReport(fd, LOCK_EX);
     struct stat sStat;
     if (fstat(fd, &sStat) != 0)
-    {
-        if (bLocked)
-            flock(fd, LOCK_UN);
         return FALSE;
-    }
     const off_t nSize = sStat.st_size;
     off_t nEnd = nSize;
     char achBuf[4096];
@@ -341,11 +328,7 @@ static int SeekAfterLastLine(int fd)
         const off_t nStart = nEnd > (off_t)sizeof(achBuf) ? nEnd - (off_t)sizeof(achBuf) : 0;
         const ssize_t nRead = pread(fd, achBuf, (size_t)(nEnd - nStart), nStart);
         if (nRead != (ssize_t)(nEnd - nStart))
-        {
-            if (bLocked)
-                flock(fd, LOCK_UN);
             return FALSE;
-        }
         const char *pszNewline = memrchr(achBuf, '\n', (size_t)nRead);
         if (pszNewline != NULL)
         {
@@ -354,11 +337,21 @@ static int SeekAfterLastLine(int fd)
         }
         nEnd = nStart;
     }
-    int bOk = TRUE;
     if (nEnd < nSize && IsWholeLine(fd, nEnd, nSize - nEnd))
-        bOk = pwrite(fd, "\n", 1, nSize) == 1;
-    else if (nEnd < nSize)
-        bOk = ftruncate(fd, nEnd) == 0;
+        return pwrite(fd, "\n", 1, nSize) == 1;
+    if (nEnd < nSize)
+        return ftruncate(fd, nEnd) == 0;
+    return TRUE;
+}
+
+static int SeekAfterLastLine(int fd)
+{
+    /* Under the report's exclusive lock, which appending runs take shared
+     * for each line (BWReportWriteLine): another run starting at the same
+     * time would otherwise look at the end of the file before this one's
+     * first line is written and truncate it away. */
+    const int bLocked = LockReport(fd, LOCK_EX);
+    const int bOk = EndAfterLastLine(fd);
     if (bLocked)
         flock(fd, LOCK_UN);
     const int nFlags = fcntl(fd, F_GETFL);
