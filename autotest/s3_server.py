@@ -99,16 +99,18 @@ def _wait_for_port(port, proc, timeout=30):
 
 SLOWDOWN_BODY = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
                  b"<Message>Please reduce your request rate.</Message></Error>")
+DENIED_BODY = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+               b"<Message>Access Denied</Message></Error>")
 
 
 class Fault:
-    """kind: 'slowdown' (503 SlowDown), 'drop' (close without a reply) or
-    'truncate' (half of the body, then close), for `times` requests whose
-    method is `method` (None: any) and whose path matches `path` (a regular
-    expression, searched)."""
+    """kind: 'slowdown' (503 SlowDown), 'denied' (403 AccessDenied), 'drop'
+    (close without a reply) or 'truncate' (half of the body, then close),
+    for `times` requests whose method is `method` (None: any) and whose path
+    matches `path` (a regular expression, searched)."""
 
     def __init__(self, kind, path=".", method=None, times=1):
-        assert kind in ("slowdown", "drop", "truncate"), kind
+        assert kind in ("slowdown", "denied", "drop", "truncate"), kind
         self.kind, self.path, self.method, self.left = kind, re.compile(path), method, times
         self.hits = 0
 
@@ -160,12 +162,15 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             return
-        if fault is not None and fault.kind == "slowdown":
-            self.send_response(503, "Slow Down")
+        if fault is not None and fault.kind in ("slowdown", "denied"):
+            status, reason, reply = ((503, "Slow Down", SLOWDOWN_BODY) if fault.kind == "slowdown" else
+                                     (403, "Forbidden", DENIED_BODY))
+            self.send_response(status, reason)
             self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(SLOWDOWN_BODY)))
+            self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
-            self.wfile.write(SLOWDOWN_BODY)
+            if self.command != "HEAD":
+                self.wfile.write(reply)
             return
         headers = {k: v for k, v in self.headers.items()
                    if k.lower() not in ("transfer-encoding", "connection", "proxy-connection")}

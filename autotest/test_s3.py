@@ -650,6 +650,40 @@ def test_a_listing_whose_first_request_fails_is_read_again(tmp_path, s3, prefix,
     assert re.search(LISTING_FAILURE_REASON[kind], res.stderr), res.stderr
 
 
+@pytest.mark.parametrize("what", ["missing bucket", "access denied", "missing output bucket"])
+def test_a_listing_the_store_refuses_for_good_is_not_asked_again(tmp_path, s3, prefix, run_batchwarp, what):
+    """A store's answer that a later request would get too (a bucket that
+    does not exist, access denied) is not retried like a throttled or
+    dropped one: the listing was asked for GDAL_HTTP_MAX_RETRY + 1 times,
+    with back-off (6 requests and 15 s with the defaults, for a mistyped
+    bucket name). It is asked for once, and the error names the directory
+    and the store's answer. (Fails on the old code: 6 listing requests.)"""
+    local = tmp_path / "in"
+    make_small_rasters(local, 2)
+    upload_tree(s3, f"{prefix}/in", local)
+    src = f"/vsis3/{BUCKET}/{prefix}/in/"
+    outdir = tmp_path / "out"
+    if what == "missing bucket":
+        src = f"/vsis3/no-such-bucket-{prefix}/in/"
+        listing, expected = f"^/no-such-bucket-{prefix}/?$", "NoSuchBucket"
+    elif what == "access denied":
+        s3.proxy.add_fault("denied", path=f"^/{BUCKET}/?$", method="GET", times=10**6)
+        listing, expected = f"^/{BUCKET}/?$", "AccessDenied"
+    else:
+        outdir = f"/vsis3/no-such-bucket-{prefix}/out"
+        listing, expected = f"^/no-such-bucket-{prefix}/?$", "NoSuchBucket"
+    # Short delays: the old code's six tries then take well under a second.
+    env = env_for(s3, GDAL_HTTP_RETRY_DELAY=0.01)
+    res = run_batchwarp(["-dry_run", *WARP, src, "-outdir", outdir], env=env)
+    s3.proxy.clear_faults()
+    assert res.returncode != 0 and res.stdout == "", (res.stdout, res.stderr)
+    asked = [full for method, full, path in s3.proxy.requests if method == "GET" and re.search(listing, path)]
+    assert len(asked) == 1, asked
+    directory = outdir if what == "missing output bucket" else src
+    assert re.search(f"Cannot list [a-z ]*directory '{re.escape(str(directory))}' \\(1 try\\): .*{expected}",
+                     res.stderr), res.stderr
+
+
 @pytest.mark.parametrize("remote_output", [False, True])
 def test_truncated_body_fails_the_task_clearly_without_output(tmp_path, s3, prefix, run_batchwarp, remote_output):
     """A body cut short of its Content-Length fails its task, with a message

@@ -572,15 +572,67 @@ static void FreeDirEntries(BWDirEntry *pasEntries, int nEntries)
     CPLFree(pasEntries);
 }
 
+/* The error codes of object stores that a later request may not get: the
+ * store throttled or failed on its side (S3 and GCS's XML, Azure's, and the
+ * AWS SDKs' list of throttling codes). */
+static const char *const apszTransientStoreCodes[] = {
+    "SlowDown",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequests",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "RequestThrottled",
+    "ServerBusy",
+    "OperationTimedOut",
+    "InternalServerError",
+    "PriorRequestNotComplete",
+    NULL,
+};
+
+/* TRUE when pszReason is an object store's error reply whose code says a
+ * request made again gets the same answer: a bucket or container that does
+ * not exist, access denied, bad credentials. GDAL retries only throttled and
+ * failed requests (HTTP 429, 5xx) and dropped connections; a listing is
+ * read again on the same terms, so that a mistyped bucket fails at once, not
+ * after the whole back-off. A reply without a code (dropped, cut short) is
+ * not permanent. */
+static int IsPermanentStoreError(const char *pszReason)
+{
+    static const char *const apszOpen[] = {"<Code>", "\"code\":\"", "\"Code\":\"", NULL};
+    static const char *const apszClose[] = {"</Code>", "\"", "\"", NULL};
+    for (int i = 0; apszOpen[i] != NULL; ++i)
+    {
+        const char *pszCode = strstr(pszReason, apszOpen[i]);
+        if (pszCode == NULL)
+            continue;
+        pszCode += strlen(apszOpen[i]);
+        const char *pszEnd = strstr(pszCode, apszClose[i]);
+        if (pszEnd == NULL || pszEnd == pszCode)
+            continue;
+        const size_t nLen = (size_t)(pszEnd - pszCode);
+        for (int j = 0; apszTransientStoreCodes[j] != NULL; ++j)
+            if (strlen(apszTransientStoreCodes[j]) == nLen &&
+                strncmp(apszTransientStoreCodes[j], pszCode, nLen) == 0)
+                return FALSE;
+        return TRUE;
+    }
+    return FALSE;
+}
+
 /* A network directory's listing, read again (GDAL_HTTP_MAX_RETRY times,
  * after GDAL_HTTP_RETRY_DELAY, doubled each time) when a request for it
- * failed: the first (a throttled bucket must not fail the batch, nor be
- * called missing) or a later page (never a listing that leaves out, in
- * silence, the entries of a page that failed). Returns 1 when read whole, 0
- * when VSIOpenDir failed without a word (see ReadVSIDirectory), -1 when it
- * could not be read whole: then *ppszError says why, naming it as pszWhat
- * ("source directory"), and *pbPartWay whether it failed after its first
- * page. */
+ * failed, unless the store's answer is one a later request would get too
+ * (IsPermanentStoreError): the first (a throttled bucket must not fail the
+ * batch, nor be called missing) or a later page (never a listing that
+ * leaves out, in silence, the entries of a page that failed). Returns 1
+ * when read whole, 0 when VSIOpenDir failed without a word (see
+ * ReadVSIDirectory), -1 when it could not be read whole: then *ppszError
+ * says why, naming it as pszWhat ("source directory"), and *pbPartWay
+ * whether it failed after its first page. */
 static int ListWithRetries(const char *pszWhat, const char *pszDir, int bRecursive,
                            const char *pszExcludeRel, CSLConstList papszExt, int bAllNames,
                            BWDirEntry **ppasEntries, int *pnEntries, int *pnListed, int *pbPartWay,
@@ -599,18 +651,21 @@ static int ListWithRetries(const char *pszWhat, const char *pszDir, int bRecursi
         FreeDirEntries(*ppasEntries, *pnEntries);
         *ppasEntries = NULL;
         *pnEntries = 0;
-        /* A zip or tar that cannot be read will not be read better later. */
-        if (iTry >= nRetries || (nStatus == -2 && !BWIsNetworkPath(pszDir)))
+        /* A zip or tar that cannot be read will not be read better later,
+         * nor a bucket that does not exist. */
+        if (iTry >= nRetries || (nStatus == -2 && !BWIsNetworkPath(pszDir)) ||
+            IsPermanentStoreError(pszReason))
         {
             *pbPartWay = nStatus == -1;
             if (nStatus == -2)
-                *ppszError = CPLStrdup(CPLSPrintf("Cannot list %s '%s' (%d tries): %s", pszWhat,
-                                                  pszDir, iTry + 1, pszReason));
-            else
                 *ppszError =
-                    CPLStrdup(CPLSPrintf("Listing of %s '%s' failed part-way (after %d entries, %d "
-                                         "tries): %s.",
-                                         pszWhat, pszDir, nGot, iTry + 1, pszReason));
+                    CPLStrdup(CPLSPrintf("Cannot list %s '%s' (%d %s): %s", pszWhat, pszDir,
+                                         iTry + 1, iTry ? "tries" : "try", pszReason));
+            else
+                *ppszError = CPLStrdup(
+                    CPLSPrintf("Listing of %s '%s' failed part-way (after %d entries, %d "
+                               "%s): %s.",
+                               pszWhat, pszDir, nGot, iTry + 1, iTry ? "tries" : "try", pszReason));
             CPLFree(pszReason);
             return -1;
         }
