@@ -178,9 +178,11 @@ def run_e(args, reps, quick, write_raster, measure, check_identical, warp):
                 server.proxy.reset_counts()
                 # The store's CPU on the same cores: s3rver, and the proxy's
                 # threads in this process (which otherwise only waits).
-                store_before = server.s3rver_cpu_seconds() + time.process_time()
+                s3rver_before, proxy_before = server.s3rver_cpu_seconds(), time.process_time()
                 wall, cpu, rss = measure(argv, None, env)
-                store_cpu = server.s3rver_cpu_seconds() + time.process_time() - store_before
+                s3rver_cpu = server.s3rver_cpu_seconds() - s3rver_before
+                proxy_cpu = time.process_time() - proxy_before
+                store_cpu = s3rver_cpu + proxy_cpu
                 per_source = len(server.proxy.requests) / count
                 samples[tool][rep] = (wall, cpu, rss)
                 requests[tool].append(per_source)
@@ -188,7 +190,7 @@ def run_e(args, reps, quick, write_raster, measure, check_identical, warp):
                 outdirs[tool] = outdir
                 print(f"rep {rep + 1}/{reps} {what:<45} {tool:<22} wall {wall:7.2f} s  CPU {cpu:7.2f} s  "
                       f"peak {rss / 2**20:6.0f} MB  requests/source {per_source:6.1f}  "
-                      f"store CPU {store_cpu:6.2f} s", flush=True)
+                      f"store CPU {store_cpu:6.2f} s (s3rver {s3rver_cpu:.2f}, proxy {proxy_cpu:.2f})", flush=True)
             if rep == 0:
                 for tool, outdir in outdirs.items():
                     if tool != "gdal_batchwarp":
