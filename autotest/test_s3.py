@@ -6,6 +6,7 @@ source costs."""
 import os
 import re
 import shutil
+import stat
 import subprocess
 import time
 import uuid
@@ -954,3 +955,45 @@ def test_a_prefetched_source_is_read_once_in_a_large_directory(tmp_path, s3, pre
     run_gdalwarp(WARP, cog, ref)
     for name in names[:2] + names[-2:]:
         assert_same_raster(out / name, ref)
+
+
+def test_a_prefetched_source_that_opens_a_fifo_fails_its_task_without_hanging_the_worker(
+        tmp_path, s3, prefix, run_batchwarp, run_gdalwarp):
+    """A warped VRT on the store that names a local FIFO as its source
+    (anyone can make one in /tmp): GDAL opens that source when it opens the
+    VRT. The task's own open is released by the FIFO guard and fails naming
+    the FIFO, but the prefetch of the queued VRT, in the worker's lookahead
+    thread, was not watched: it waited in open() forever, and the worker
+    with it once its current task was done (joining the thread), so the VRT
+    failed as 'timed out' (without -timeout the batch never ended). (Fails
+    on the old code: 'timed out after 60 s'.)"""
+    local = tmp_path / "in"
+    sources = make_small_rasters(str(local), 4, size=64)
+    fifo = tmp_path / "fifo.tif"
+    os.mkfifo(fifo)
+    vrt = local / "w.vrt"
+    gdal.Warp(str(vrt), sources[0], format="VRT", dstSRS="EPSG:3857")
+    text = vrt.read_text()
+    text = re.sub(r"<SourceDataset[^>]*>[^<]*</SourceDataset>",
+                  f'<SourceDataset relativeToVRT="0">{fifo}</SourceDataset>', text)
+    assert str(fifo) in text
+    vrt.write_text(text)
+    # Largest first: the VRT is the last task, queued behind a GeoTIFF.
+    assert all(os.path.getsize(s) > os.path.getsize(vrt) for s in sources)
+    upload_tree(s3, f"{prefix}/in", local)
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-j", "1", "-max_workers", "1", "-timeout", "60", "-report", report,
+                         f"/vsis3/{BUCKET}/{prefix}/in/", "-outdir", out], env=env_for(s3))
+    assert res.returncode == 1, res.stderr
+    records = {os.path.basename(r["source"]): r for r in read_report(report)}
+    bad = records["w.vrt"]
+    assert not bad["ok"]
+    assert str(fifo) in bad["error"] and "FIFO" in bad["error"], bad["error"]
+    for s in sources:
+        name = os.path.basename(s)
+        assert records[name]["ok"], records[name]
+        ref = tmp_path / f"ref_{name}"
+        run_gdalwarp(WARP, s, ref)
+        assert_same_raster(out / name, ref)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)

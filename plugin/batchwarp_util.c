@@ -119,6 +119,10 @@ char *BWPathThroughFd(int nFd)
 typedef struct
 {
     pid_t nTid; /* the thread that runs the tasks */
+    /* A second thread watched while it opens what a task will (the worker's
+     * prefetch, see BWFifoGuardWatchThisThread), 0 if none: its FIFO is
+     * released but not noted, the task meets it again itself. */
+    pid_t nOtherTid;
     int nMemFd; /* /proc/self/mem, to read the name given to open() */
     pthread_t hThread;
     pthread_mutex_t hMutex;
@@ -129,7 +133,7 @@ typedef struct
 } BWFifoGuard;
 
 static BWFifoGuard sFifoGuard = {
-    0, -1, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, FALSE, FALSE, NULL};
+    0, 0, -1, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, FALSE, FALSE, NULL};
 /* Starts minus stops: the guard watches the thread of the first start. */
 static int nFifoGuardUsers = 0;
 
@@ -247,12 +251,41 @@ static char *ReleaseFifoRead(const char *pszLine)
     return CPLStrdup(szName);
 }
 
+/* One look at thread nTid (szLast: its syscall line at the last look): the
+ * FIFO it was released from, or NULL. */
+static char *LookAtThread(const BWFifoGuard *psGuard, pid_t nTid, char *szLast, size_t nLastSize)
+{
+    char szPath[64];
+    snprintf(szPath, sizeof(szPath), "/proc/self/task/%ld/syscall", (long)nTid);
+    char szLine[256] = "";
+    const int fd = open(szPath, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+    {
+        const ssize_t nRead = read(fd, szLine, sizeof(szLine) - 1);
+        szLine[nRead > 0 ? nRead : 0] = '\0';
+        close(fd);
+    }
+    /* The same call with the same arguments (and stack) as at the last
+     * look: waiting, not passing through. */
+    const int bWaiting = strcmp(szLine, szLast) == 0;
+    char *pszName = bWaiting ? NameBeingOpened(psGuard, szLine) : NULL;
+    snprintf(szLast, nLastSize, "%s", szLine);
+    if (pszName != NULL && !ReleaseFifo(pszName))
+    {
+        CPLFree(pszName);
+        pszName = NULL;
+    }
+    if (bWaiting && pszName == NULL)
+        pszName = ReleaseFifoRead(szLine);
+    return pszName;
+}
+
 static void *FifoGuardThread(void *pData)
 {
     BWFifoGuard *psGuard = pData;
-    char szPath[64];
-    snprintf(szPath, sizeof(szPath), "/proc/self/task/%ld/syscall", (long)psGuard->nTid);
     char szLast[256] = "";
+    char szOtherLast[256] = "";
+    pid_t nOtherLast = 0;
     pthread_mutex_lock(&psGuard->hMutex);
     while (!psGuard->bStop)
     {
@@ -264,27 +297,14 @@ static void *FifoGuardThread(void *pData)
         pthread_cond_timedwait(&psGuard->hCond, &psGuard->hMutex, &sUntil);
         if (psGuard->bStop)
             break;
+        const pid_t nOther = psGuard->nOtherTid;
         pthread_mutex_unlock(&psGuard->hMutex);
-        char szLine[256] = "";
-        const int fd = open(szPath, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0)
-        {
-            const ssize_t nRead = read(fd, szLine, sizeof(szLine) - 1);
-            szLine[nRead > 0 ? nRead : 0] = '\0';
-            close(fd);
-        }
-        /* The same call with the same arguments (and stack) as at the last
-         * look: waiting, not passing through. */
-        const int bWaiting = strcmp(szLine, szLast) == 0;
-        char *pszName = bWaiting ? NameBeingOpened(psGuard, szLine) : NULL;
-        snprintf(szLast, sizeof(szLast), "%s", szLine);
-        if (pszName != NULL && !ReleaseFifo(pszName))
-        {
-            CPLFree(pszName);
-            pszName = NULL;
-        }
-        if (bWaiting && pszName == NULL)
-            pszName = ReleaseFifoRead(szLine);
+        char *pszName = LookAtThread(psGuard, psGuard->nTid, szLast, sizeof(szLast));
+        if (nOther != nOtherLast)
+            szOtherLast[0] = '\0'; /* another thread, or another watch */
+        nOtherLast = nOther;
+        if (nOther != 0)
+            CPLFree(LookAtThread(psGuard, nOther, szOtherLast, sizeof(szOtherLast)));
         pthread_mutex_lock(&psGuard->hMutex);
         if (pszName != NULL && psGuard->pszFifo == NULL)
             psGuard->pszFifo = pszName;
@@ -339,4 +359,19 @@ char *BWFifoGuardTake(void)
     sFifoGuard.pszFifo = NULL;
     pthread_mutex_unlock(&sFifoGuard.hMutex);
     return pszFifo;
+}
+
+void BWFifoGuardWatchThisThread(void)
+{
+    const pid_t nTid = (pid_t)syscall(SYS_gettid);
+    pthread_mutex_lock(&sFifoGuard.hMutex);
+    sFifoGuard.nOtherTid = nTid;
+    pthread_mutex_unlock(&sFifoGuard.hMutex);
+}
+
+void BWFifoGuardUnwatchThisThread(void)
+{
+    pthread_mutex_lock(&sFifoGuard.hMutex);
+    sFifoGuard.nOtherTid = 0;
+    pthread_mutex_unlock(&sFifoGuard.hMutex);
 }

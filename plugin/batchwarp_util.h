@@ -50,5 +50,10 @@ void BWFifoGuardStart(void);
 void BWFifoGuardStop(void);
 /* The FIFO released since the last call, or NULL. CPLFree it. */
 char *BWFifoGuardTake(void);
+/* While a started guard runs, also watches the calling thread (one at a
+ * time: the worker's prefetch, which opens what a task will): a FIFO it
+ * waits on is released but not noted for BWFifoGuardTake. */
+void BWFifoGuardWatchThisThread(void);
+void BWFifoGuardUnwatchThisThread(void);
 
 #endif

@@ -1187,7 +1187,14 @@ static void LookaheadThread(void *pData)
     psAhead->dfReceived = BWMonotonicSeconds();
     const double dfQueueStart = ThreadRunQueueSeconds();
     if (psAhead->nRet > 0 && psAhead->sMsg.eType == BW_MSG_TASK)
+    {
+        /* The prefetch opens what the task will, a FIFO too (a warped VRT
+         * naming one opens it with the VRT): released, or this thread waited
+         * forever, and the main thread joining it. */
+        BWFifoGuardWatchThisThread();
         PrefetchSource(&psAhead->sMsg);
+        BWFifoGuardUnwatchThisThread();
+    }
     psAhead->dfQueued = ThreadRunQueueSeconds() - dfQueueStart;
 }
 
