@@ -441,7 +441,11 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
     int bAppending = FALSE;
     const int nDescriptor = BWReportDescriptorNamed(pszPath);
     if (nDescriptor == 1)
+    {
         fp = stdout;
+        const int nFlags = fcntl(STDOUT_FILENO, F_GETFL);
+        bAppending = nFlags >= 0 && (nFlags & O_APPEND) != 0;
+    }
     else if (nDescriptor >= 0)
     {
         /* A descriptor we were given (/dev/stderr, /dev/fd/3) is written as
@@ -610,13 +614,16 @@ static int WriteAll(int fd, const char *p, size_t nLen)
 
 int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)
 {
-    int bOk;
-    if (psReport->bOwnsFile)
+    /* Standard output (-report -, /dev/stdout) after what its caller
+     * printed there before. */
+    int bOk = psReport->bOwnsFile || fflush(psReport->fp) == 0;
+    if (bOk)
     {
-        /* The whole line in one write(): stdio cuts a line longer than its
-         * buffer into several, between which another run appending to the
-         * same report (O_APPEND: a retry into its own report, shards of an
-         * array) would put its own, leaving lines no reader takes. */
+        /* The whole line in one write(), standard output's too: stdio cuts
+         * a line longer than its buffer into several, between which another
+         * run appending to the same report (O_APPEND: a retry into its own
+         * report, shards of an array, '-report /dev/stdout >> all.jsonl')
+         * would put its own, leaving lines no reader takes. */
         const size_t nLen = strlen(pszLine);
         char *pszBuf = CPLMalloc(nLen + 1);
         memcpy(pszBuf, pszLine, nLen);
@@ -628,8 +635,6 @@ int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)
             flock(fd, LOCK_UN);
         CPLFree(pszBuf);
     }
-    else
-        bOk = fprintf(psReport->fp, "%s\n", pszLine) >= 0 && fflush(psReport->fp) == 0;
     if (!bOk)
         *ppszError = CPLStrdup(
             CPLSPrintf("Cannot write report file '%s': %s", psReport->pszPath, strerror(errno)));

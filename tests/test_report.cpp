@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -282,6 +283,69 @@ TEST(Report, OpeningAReportToAppendToNeverDropsALineAnotherRunIsWriting)
         aosExpected.push_back("writer" + std::to_string(i));
     EXPECT_EQ(aosSources, aosExpected)
         << "lines lost while the report was opened " << nOpens << " times";
+}
+
+// A report on standard output (-report /dev/stdout or -, as in
+// 'gdal_batchwarp ... -report /dev/stdout >> all.jsonl', shards of an array
+// appending to one file) is written a line per write(), as a report file
+// is: stdio cut a line longer than its buffer (GDAL's messages) into
+// several write() calls, between which another run appending to the same
+// file put its own text. Standard output is here a SOCK_SEQPACKET socket,
+// which keeps each write() a record of its own.
+TEST(Report, ALineToStandardOutputIsOneWrite)
+{
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    fflush(stdout);
+    const pid_t nChild = fork();
+    ASSERT_GE(nChild, 0);
+    if (nChild == 0)
+    {
+        close(sv[0]);
+        if (dup2(sv[1], STDOUT_FILENO) < 0)
+            _exit(2);
+        char *pszError = nullptr;
+        BWReport *psReport = BWReportOpen("/dev/stdout", &pszError);
+        if (psReport == nullptr)
+            _exit(3);
+        const std::string osLong(64 * 1024, 'x');
+        bool bOk = true;
+        for (int i = 0; i < 2 && bOk; ++i)
+        {
+            const std::string osSource = "s" + std::to_string(i) + ".tif";
+            GDALBatchWarpResult s = Result(osSource.c_str(), false, osLong.c_str());
+            bOk = BWReportWrite(psReport, &s, &pszError);
+        }
+        _exit(BWReportClose(psReport, &pszError) && bOk ? 0 : 4);
+    }
+    close(sv[1]);
+    std::vector<std::string> aosRecords;
+    std::vector<char> abyBuf(1024 * 1024);
+    for (;;)
+    {
+        const ssize_t n = recv(sv[0], abyBuf.data(), abyBuf.size(), 0);
+        if (n <= 0)
+            break;
+        aosRecords.emplace_back(abyBuf.data(), static_cast<size_t>(n));
+    }
+    close(sv[0]);
+    int nStatus = 0;
+    ASSERT_EQ(waitpid(nChild, &nStatus, 0), nChild);
+    EXPECT_TRUE(WIFEXITED(nStatus) && WEXITSTATUS(nStatus) == 0) << nStatus;
+    ASSERT_EQ(aosRecords.size(), 2u) << "write() calls for 2 lines";
+    for (size_t i = 0; i < aosRecords.size(); ++i)
+    {
+        const std::string &osLine = aosRecords[i];
+        ASSERT_FALSE(osLine.empty());
+        EXPECT_EQ(osLine.back(), '\n');
+        BWReportEntry sEntry;
+        char *pszError = nullptr;
+        EXPECT_TRUE(BWReportParseLine(osLine.c_str(), osLine.size() - 1, &sEntry, &pszError))
+            << (pszError ? pszError : "");
+        EXPECT_STREQ(sEntry.pszSource, ("s" + std::to_string(i) + ".tif").c_str());
+        CPLFree(pszError);
+        BWReportEntryClear(&sEntry);
+    }
 }
 
 TEST(Report, BadReportNamesFileAndLine)
