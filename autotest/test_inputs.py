@@ -333,3 +333,47 @@ def test_help_and_version(run_batchwarp):
     res = run_batchwarp(["--version"])
     assert res.returncode == 0
     assert res.stdout.startswith("gdal_batchwarp ") and gdal.VersionInfo("RELEASE_NAME") in res.stdout
+
+
+# (driver, creation options, main file name): datasets whose header or data
+# file has an extension another driver claims (MFF's .hdr, HFA's .img,
+# ISIS3's .cub), so that a listing took it unopened.
+DATASETS_OF_SEVERAL_FILES = {
+    "ENVI": ("ENVI", [], "e.bin"),
+    "ENVI_suffix_add": ("ENVI", ["SUFFIX=ADD"], "e.bin"),
+    "ENVI_no_extension": ("ENVI", [], "e"),
+    "EHdr": ("EHdr", [], "e.bil"),
+    "ISIS3_detached": ("ISIS3", ["DATA_LOCATION=EXTERNAL"], "e.lbl"),
+    "PDS4": ("PDS4", [], "e.xml"),
+}
+
+
+@pytest.mark.parametrize("template", [None, "{name}.tif"])
+@pytest.mark.parametrize("label", sorted(DATASETS_OF_SEVERAL_FILES))
+def test_a_listed_datasets_own_files_are_not_sources(tmp_path, run_batchwarp, run_gdalwarp, label, template):
+    """A directory of ENVI (x.bin + x.hdr), EHdr, detached ISIS3 or PDS4
+    rasters is one source per dataset. The header or data file, named like a
+    raster of another driver, was a source of its own: its output name
+    collided with the dataset's and the whole batch was refused (exit 2);
+    with a template that tells them apart, its task failed (exit 1)."""
+    driver, creation, main = DATASETS_OF_SEVERAL_FILES[label]
+    if gdal.GetDriverByName(driver) is None:
+        pytest.skip(f"GDAL has no {driver} driver")
+    src = tmp_path / "in"
+    src.mkdir()
+    tile = make_raster(tmp_path / "tile.tif", xsize=16, ysize=16, dtype=gdal.GDT_Int16)
+    gdal.Translate(str(src / main), tile, format=driver, creationOptions=creation)
+    files = gdal.Open(str(src / main)).GetFileList()
+    assert len(files) > 1, files
+    make_raster(src / "t.tif", xsize=16, ysize=16, seed=1)
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    extra = ["-output_template", template] if template else []
+    res = run_batchwarp([*WARP, "-q", *extra, src, "-outdir", out, "-report", report])
+    assert res.returncode == 0, res.stderr
+    records = read_report(report)
+    assert sorted(os.path.basename(r["source"]) for r in records) == sorted([main, "t.tif"]), records
+    rec = next(r for r in records if os.path.basename(r["source"]) == main)
+    ref = tmp_path / "ref.tif"
+    run_gdalwarp(WARP, src / main, ref)
+    assert_same_raster(rec["output"], ref)

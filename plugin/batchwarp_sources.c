@@ -760,6 +760,169 @@ int BWListDirectoryNames(const char *pszDir, char ***ppapszNames, char **ppszErr
     return ListNames("output directory", pszDir, ppapszNames, &bPartWay, ppszError);
 }
 
+/* The name of pszPath without its last extension ("e" of "dir/e.hdr"). */
+static char *StemOf(const char *pszPath)
+{
+    const char *pszName = BWPathName(pszPath);
+    const char *pszDot = strrchr(pszName, '.');
+    const size_t nLen = pszDot && pszDot != pszName ? (size_t)(pszDot - pszName) : strlen(pszName);
+    char *pszStem = CPLMalloc(nLen + 1);
+    memcpy(pszStem, pszName, nLen);
+    pszStem[nLen] = '\0';
+    return pszStem;
+}
+
+/* Whether the listed source psOwner opens as a raster whose files include
+ * pszPath (ENVI's e.hdr of e.bin, ISIS3's i.cub of i.lbl). */
+static int DatasetListsFile(const BWSource *psOwner, const char *pszPath)
+{
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetH hDS = GDALOpenEx(psOwner->pszPath, GDAL_OF_RASTER, NULL, NULL,
+                                  (const char *const *)psOwner->papszSiblings);
+    char **papszFiles = hDS ? GDALGetFileList(hDS) : NULL;
+    if (hDS != NULL)
+        GDALClose(hDS);
+    CPLPopErrorHandler();
+    CPLErrorReset();
+    char *pszFifo = BWFifoGuardTake();
+    int bListed = FALSE;
+    for (char **papszIter = papszFiles; pszFifo == NULL && papszIter && *papszIter; ++papszIter)
+        bListed |= strcmp(*papszIter, pszPath) == 0;
+    CPLFree(pszFifo);
+    CSLDestroy(papszFiles);
+    return bListed;
+}
+
+typedef struct
+{
+    const char *pszDir;
+    const char *pszKey; /* a stem or a name */
+    int iSource;
+} BWStemKey;
+
+static int CompareStemKeys(const void *a, const void *b)
+{
+    const BWStemKey *psA = a;
+    const BWStemKey *psB = b;
+    const int nDir = strcmp(psA->pszDir, psB->pszDir);
+    return nDir != 0 ? nDir : strcmp(psA->pszKey, psB->pszKey);
+}
+
+/* The first of the nKeys sorted keys equal to (pszDir, pszKey), or nKeys. */
+static int FirstStemKey(const BWStemKey *pasKeys, int nKeys, const char *pszDir, const char *pszKey)
+{
+    BWStemKey sWanted = {pszDir, pszKey, 0};
+    int nLow = 0;
+    int nHigh = nKeys;
+    while (nLow < nHigh)
+    {
+        const int nMid = nLow + (nHigh - nLow) / 2;
+        if (CompareStemKeys(&pasKeys[nMid], &sWanted) < 0)
+            nLow = nMid + 1;
+        else
+            nHigh = nMid;
+    }
+    return nLow;
+}
+
+/*
+ * Leaves out of sources [nFirst, nSources) the files of another listed
+ * dataset: a file that some driver claims by its extension (MFF's .hdr,
+ * HFA's .img, ISIS3's .cub) is taken unopened, but beside a dataset of the
+ * same stem (e.bin, PDS4's p4.xml), or named after it (e.bin.hdr), it is
+ * often that dataset's header or data: a task of its own would fail, and
+ * its output name collided with the dataset's, which refused the whole batch
+ * (a directory of ENVI or EHdr rasters could not be warped at all). Such a
+ * file is left out when GDAL does not recognise it alone and the dataset,
+ * opened, names it among its files. Only files that share a stem with
+ * another source are looked at: a directory of tiles costs no open.
+ */
+static void DropFilesOfListedDatasets(BWSourceList *psList, int nFirst)
+{
+    const int nCount = psList->nSources - nFirst;
+    if (nCount < 2)
+        return;
+    char **papszStems = CPLCalloc((size_t)nCount, sizeof(char *));
+    char **papszDirs = CPLCalloc((size_t)nCount, sizeof(char *));
+    BWStemKey *pasByStem = CPLCalloc((size_t)nCount, sizeof(BWStemKey));
+    BWStemKey *pasByName = CPLCalloc((size_t)nCount, sizeof(BWStemKey));
+    for (int i = 0; i < nCount; ++i)
+    {
+        const char *pszPath = psList->pasSources[nFirst + i].pszPath;
+        papszStems[i] = StemOf(pszPath);
+        papszDirs[i] = BWPathDir(pszPath);
+        pasByStem[i] = (BWStemKey){papszDirs[i], papszStems[i], i};
+        pasByName[i] = (BWStemKey){papszDirs[i], BWPathName(pszPath), i};
+    }
+    qsort(pasByStem, (size_t)nCount, sizeof(BWStemKey), CompareStemKeys);
+    qsort(pasByName, (size_t)nCount, sizeof(BWStemKey), CompareStemKeys);
+    char *pabDrop = CPLCalloc((size_t)nCount, 1);
+    for (int i = 0; i < nCount; ++i)
+    {
+        const char *pszPath = psList->pasSources[nFirst + i].pszPath;
+        /* The sources of the same stem, then the one named as the stem. */
+        int aiOwners[2][2];
+        const BWStemKey *apasKeys[2] = {pasByStem, pasByName};
+        int bOthers = FALSE;
+        for (int k = 0; k < 2; ++k)
+        {
+            aiOwners[k][0] = FirstStemKey(apasKeys[k], nCount, papszDirs[i], papszStems[i]);
+            aiOwners[k][1] = aiOwners[k][0];
+            while (aiOwners[k][1] < nCount &&
+                   strcmp(apasKeys[k][aiOwners[k][1]].pszDir, papszDirs[i]) == 0 &&
+                   strcmp(apasKeys[k][aiOwners[k][1]].pszKey, papszStems[i]) == 0)
+            {
+                bOthers |= apasKeys[k][aiOwners[k][1]].iSource != i;
+                ++aiOwners[k][1];
+            }
+        }
+        if (!bOthers)
+            continue;
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        GDALDriverH hDriver = GDALIdentifyDriverEx(pszPath, GDAL_OF_RASTER, NULL, NULL);
+        CPLPopErrorHandler();
+        CPLErrorReset();
+        char *pszFifo = BWFifoGuardTake();
+        const int bAlone = hDriver != NULL || pszFifo != NULL;
+        CPLFree(pszFifo);
+        for (int k = 0; k < 2 && !bAlone && !pabDrop[i]; ++k)
+        {
+            for (int m = aiOwners[k][0]; m < aiOwners[k][1] && !pabDrop[i]; ++m)
+            {
+                const int j = apasKeys[k][m].iSource;
+                const BWSource *psOwner = &psList->pasSources[nFirst + j];
+                if (j != i && !pabDrop[j] && DatasetListsFile(psOwner, pszPath))
+                {
+                    CPLDebug("BATCHWARP", "%s is a file of %s: not a source of its own", pszPath,
+                             psOwner->pszPath);
+                    pabDrop[i] = TRUE;
+                }
+            }
+        }
+    }
+    int nKept = nFirst;
+    for (int i = 0; i < nCount; ++i)
+    {
+        BWSource *psSource = &psList->pasSources[nFirst + i];
+        if (pabDrop[i])
+        {
+            CPLFree(psSource->pszPath);
+            CPLFree(psSource->pszRelDir);
+            CSLDestroy(psSource->papszSiblings);
+        }
+        else
+            psList->pasSources[nKept++] = *psSource;
+        CPLFree(papszStems[i]);
+        CPLFree(papszDirs[i]);
+    }
+    psList->nSources = nKept;
+    CPLFree(pasByStem);
+    CPLFree(pasByName);
+    CPLFree(papszStems);
+    CPLFree(papszDirs);
+    CPLFree(pabDrop);
+}
+
 /* A directory's files (its whole tree with bRecursive), in strcmp order of
  * their relative paths: local ones walked as above, others through
  * VSIOpenDir so that remote listings also give sizes without one request
@@ -828,6 +991,7 @@ static void AppendDirectory(BWSourceList *psList, const char *pszDir, int bRecur
             SiblingsFor(BWPathName(psOne->pszRelPath), papapszGroups[psOne->iGroup],
                         panGroupCounts[psOne->iGroup]);
     }
+    DropFilesOfListedDatasets(psList, nFirst);
     for (int g = 0; g < nGroups; ++g)
         CSLDestroy(papapszGroups[g]);
     CPLFree(papapszGroups);
