@@ -51,6 +51,50 @@ def test_vrt_output_is_published_and_opens_anywhere(tmp_path, run_batchwarp, run
     assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
 
 
+@pytest.mark.parametrize("spelling", ["/vsizip/in.zip/src.tif", "/vsizip/{in.zip}/src.tif", "/vsizip/in.zip/",
+                                      "/vsigzip/src.tif.gz", "/vsigzip//vsizip/in.zip/src.tif.gz"])
+def test_vrt_of_a_source_in_a_relative_archive_opens_anywhere(tmp_path, run_batchwarp, spelling):
+    """A source in an archive given by a relative path (/vsizip/in.zip/x.tif,
+    the members of a listed /vsizip/in.zip/) is read relative to the working
+    directory, as a relative path is: its VRT names the archive by its
+    absolute path, so that it opens from any working directory. It was
+    written as given (as gdalwarp does), and opened nothing elsewhere."""
+    import gzip
+    import zipfile
+    src = _utm_source(tmp_path / "src.tif")
+    data = open(src, "rb").read()
+    with zipfile.ZipFile(tmp_path / "in.zip", "w") as z:
+        z.write(src, "src.tif")
+        z.writestr("src.tif.gz", gzip.compress(data))
+    (tmp_path / "src.tif.gz").write_bytes(gzip.compress(data))
+    os.unlink(src)
+    res = run_batchwarp(["-q", "-of", "VRT", "-t_srs", "EPSG:4326", spelling, "-outdir", "out"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    (name,) = os.listdir(tmp_path / "out")
+    out = tmp_path / "out" / name
+    check = subprocess.run(["gdalinfo", "-checksum", str(out)], cwd="/", capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr + out.read_text()
+    src_ds = gdal.Open("/vsizip/%s/in.zip/src.tif" % tmp_path)
+    ref = gdal.Warp("", src_ds, format="MEM", dstSRS="EPSG:4326")
+    assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
+
+
+def test_vrt_of_a_source_in_an_archive_in_the_working_directory_is_gdalwarps(tmp_path, run_batchwarp,
+                                                                             run_gdalwarp):
+    """With -outdir . the VRT lies beside the archive: gdalwarp's bytes."""
+    import zipfile
+    src = _utm_source(tmp_path / "src.tif")
+    with zipfile.ZipFile(tmp_path / "in.zip", "w") as z:
+        z.write(src, "src.tif")
+    os.unlink(src)
+    os.mkdir(tmp_path / "ref")
+    res = run_batchwarp(["-q", "-of", "VRT", "-t_srs", "EPSG:4326", "/vsizip/in.zip/src.tif", "-outdir", "."],
+                        cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    run_gdalwarp(["-of", "VRT", "-t_srs", "EPSG:4326"], "/vsizip/in.zip/src.tif", "ref.vrt", cwd=tmp_path)
+    assert filecmp.cmp(tmp_path / "src.vrt", tmp_path / "ref.vrt", shallow=False)
+
+
 def test_vrt_output_longer_than_8000_bytes_is_whole(tmp_path, run_batchwarp, run_gdalwarp):
     """A warped VRT whose text passes 8000 bytes (the source's metadata is
     copied into it) is written whole: the same bytes as gdalwarp's, and it

@@ -413,9 +413,49 @@ static int InTempDir(const char *pszPath, const char *pszWriteTo)
     return bIn;
 }
 
-/* pszPath made absolute against the current directory (CPLFree it). */
+/* File systems whose path is their prefix followed by the path of the
+ * archive or compressed file: /vsizip/a.zip/x.tif names a.zip in the current
+ * directory, /vsizip/{a.zip}/x.tif too, /vsigzip//vsizip/... a chain. */
+static const char *const apszArchivePrefixes[] = {"/vsizip/", "/vsitar/", "/vsigzip/",
+                                                  "/vsi7z/",  "/vsirar/", NULL};
+
+/* The archive prefix pszPath starts with, or NULL. */
+static const char *ArchivePrefixOf(const char *pszPath)
+{
+    for (int i = 0; apszArchivePrefixes[i] != NULL; ++i)
+    {
+        if (STARTS_WITH(pszPath, apszArchivePrefixes[i]))
+            return apszArchivePrefixes[i];
+    }
+    return NULL;
+}
+
+/* Whether pszPath is read relative to the current directory: a relative
+ * path, or an archive's path whose archive is one. */
+static int RelativeToWorkingDirectory(const char *pszPath)
+{
+    const char *pszPrefix = ArchivePrefixOf(pszPath);
+    if (pszPrefix == NULL)
+        return CPLIsFilenameRelative(pszPath);
+    const char *pszRest = pszPath + strlen(pszPrefix);
+    return RelativeToWorkingDirectory(pszRest[0] == '{' ? pszRest + 1 : pszRest);
+}
+
+/* pszPath made absolute against the current directory (CPLFree it): a
+ * relative path, and the relative path of an archive in /vsizip/ and
+ * its kind (/vsizip/a.zip/x.tif: /vsizip//cwd/a.zip/x.tif). */
 static char *Absolute(const char *pszPath)
 {
+    const char *pszPrefix = ArchivePrefixOf(pszPath);
+    if (pszPrefix != NULL)
+    {
+        const char *pszRest = pszPath + strlen(pszPrefix);
+        const int bBraced = pszRest[0] == '{';
+        char *pszRestAbs = Absolute(pszRest + (bBraced ? 1 : 0));
+        char *pszOut = BWStrPrintf("%s%s%s", pszPrefix, bBraced ? "{" : "", pszRestAbs);
+        CPLFree(pszRestAbs);
+        return pszOut;
+    }
     if (!CPLIsFilenameRelative(pszPath))
         return CPLStrdup(pszPath);
     char *pszCwd = CPLGetCurrentDir();
@@ -488,11 +528,12 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszWri
         /* gdalwarp keeps a relative source as given when the VRT's own
          * directory is the working directory ("" or "."). */
         const char *pszFinalDir = CPLGetPath(pszFinal);
-        if (CPLIsFilenameRelative(pszSource) && CPLIsFilenameRelative(pszFinal) &&
+        if (RelativeToWorkingDirectory(pszSource) && CPLIsFilenameRelative(pszFinal) &&
             (pszFinalDir[0] == '\0' || EQUAL(pszFinalDir, ".")))
         {
             pszRef = pszSource;
-            bRelative = TRUE;
+            /* An archive's path is never relative to the VRT: as written. */
+            bRelative = ArchivePrefixOf(pszSource) == NULL || bWasRelative;
         }
         char *pszEscaped = CPLEscapeString(pszRef, -1, CPLES_XML_BUT_QUOTES);
         *pszStart = '\0';
