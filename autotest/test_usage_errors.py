@@ -36,6 +36,21 @@ def test_two_sources_one_output_by_stem(tmp_path, run_batchwarp):
     assert_nothing_written(tmp_path / "out")
 
 
+@pytest.mark.parametrize("second", ["./in/x.tif", "in//x.tif", "in/", "link.tif"])
+def test_one_source_given_twice_is_named_as_such(tmp_path, run_batchwarp, second):
+    """The same file named twice (another spelling, its directory, a link)
+    is refused as given twice, not as two sources to rename."""
+    os.makedirs(tmp_path / "in")
+    make_raster(tmp_path / "in" / "x.tif", xsize=8, ysize=8)
+    os.symlink("in/x.tif", tmp_path / "link.tif")
+    res = run_batchwarp([*WARP, "in/x.tif", second, "-outdir", "out", "-output_template", "x.tif"],
+                        cwd=tmp_path)
+    assert res.returncode == 2
+    assert "is given twice" in res.stderr and "give each source once" in res.stderr, res.stderr
+    assert "rename one" not in res.stderr
+    assert_nothing_written(tmp_path / "out")
+
+
 def test_output_over_its_own_source(tmp_path, run_batchwarp):
     src = make_raster(tmp_path / "x.tif", xsize=8, ysize=8)
     before = open(src, "rb").read()

@@ -22,6 +22,7 @@
 #include "batchwarp_report.h"
 #include "batchwarp_shard.h"
 #include "batchwarp_sources.h"
+#include "batchwarp_strbuf.h"
 #include "batchwarp_temp.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
@@ -84,10 +85,21 @@ static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
             {
                 const BWPlanItem *psA = &psPlan->pasItems[pasKeys[i - 1].nIndex];
                 const BWPlanItem *psB = &psPlan->pasItems[pasKeys[i].nIndex];
-                *ppszError = CPLStrdup(CPLSPrintf(
-                    "Sources '%s' and '%s' would both be written to '%s': rename one, or "
-                    "warp them in separate batches.",
-                    psA->pszSource, psB->pszSource, psA->pszOutput));
+                /* One file named twice (a.tif and ./a.tif, a directory and
+                 * a file in it, a link): renaming is not the remedy. */
+                char *pszCanonA = BWCanonicalPath(psA->pszSource);
+                char *pszCanonB = BWCanonicalPath(psB->pszSource);
+                if (strcmp(pszCanonA, pszCanonB) == 0)
+                    *ppszError = BWStrPrintf("Source '%s' is given twice (also as '%s'), both "
+                                             "to be written to '%s': give each source once.",
+                                             psA->pszSource, psB->pszSource, psA->pszOutput);
+                else
+                    *ppszError = BWStrPrintf(
+                        "Sources '%s' and '%s' would both be written to '%s': rename one, or "
+                        "warp them in separate batches.",
+                        psA->pszSource, psB->pszSource, psA->pszOutput);
+                CPLFree(pszCanonA);
+                CPLFree(pszCanonB);
                 bOk = FALSE;
             }
         }
