@@ -685,6 +685,25 @@ def test_a_listing_the_store_refuses_for_good_is_not_asked_again(tmp_path, s3, p
                      res.stderr), res.stderr
 
 
+def test_an_output_bucket_that_does_not_exist_is_named_with_the_stores_answer(tmp_path, s3, prefix,
+                                                                             run_batchwarp):
+    """-outdir in a bucket that does not exist (with -overwrite, which needs
+    no listing of it): the error said "Cannot create output directory
+    '...': Success" (errno, which GDAL's network file systems leave at 0),
+    after GDAL's own "DoSinglePartPUT of ... failed", and never what the
+    store answered. It now names the directory and the store's answer,
+    once. (Fails on the old code: ': Success'.)"""
+    local = tmp_path / "in"
+    make_small_rasters(local, 2)
+    outdir = f"/vsis3/no-such-bucket-{prefix}/out"
+    res = run_batchwarp([*WARP, "-overwrite", local, "-outdir", outdir], env=env_for(s3))
+    assert res.returncode == 1, res.stderr
+    assert re.search(f"ERROR 1: Cannot create output directory '{re.escape(outdir)}': S3: .*NoSuchBucket",
+                     res.stderr), res.stderr
+    assert "Success" not in res.stderr and "DoSinglePartPUT" not in res.stderr, res.stderr
+    assert res.stderr.count("ERROR") == 1, res.stderr
+
+
 @pytest.mark.parametrize("remote_output", [False, True])
 def test_truncated_body_fails_the_task_clearly_without_output(tmp_path, s3, prefix, run_batchwarp, remote_output):
     """A body cut short of its Content-Length fails its task, with a message

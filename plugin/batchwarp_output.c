@@ -16,6 +16,7 @@
 #include <gdal.h>
 
 #include "batchwarp_fault_hooks.h"
+#include "batchwarp_store_reply.h"
 #include "batchwarp_temp.h"
 #include "batchwarp_util.h"
 
@@ -666,6 +667,26 @@ static int MakeDirectories(const char *pszDir)
     return bOk;
 }
 
+/* Makes pszDir and its missing parents. FALSE, with *ppszError naming it
+ * and why: errno for a local directory; for one on a network file system,
+ * which leaves errno alone, what the store answered (a bucket that does not
+ * exist, access denied), caught from GDAL's messages. */
+static int MakeOutputDir(const char *pszDir, char **ppszError)
+{
+    BWStoreCapture *psCapture = STARTS_WITH(pszDir, "/vsi") ? BWStoreCaptureBegin() : NULL;
+    errno = 0;
+    const int bOk = VSIMkdir(pszDir, 0755) == 0 || MakeDirectories(pszDir);
+    const int nErr = errno;
+    char *pszReason = psCapture ? BWStoreCaptureEnd(psCapture) : NULL;
+    if (!bOk)
+        *ppszError = CPLStrdup(CPLSPrintf("Cannot create output directory '%s': %s", pszDir,
+                                          pszReason ? pszReason
+                                          : nErr    ? VSIStrerror(nErr)
+                                                    : "no reason given"));
+    CPLFree(pszReason);
+    return bOk;
+}
+
 int BWPrepareOutDir(const char *pszOutDir, char **ppszError)
 {
     VSIStatBufL sStat;
@@ -678,12 +699,8 @@ int BWPrepareOutDir(const char *pszOutDir, char **ppszError)
             return FALSE;
         }
     }
-    else if (VSIMkdir(pszOutDir, 0755) != 0 && !MakeDirectories(pszOutDir))
-    {
-        *ppszError = CPLStrdup(
-            CPLSPrintf("Cannot create output directory '%s': %s", pszOutDir, VSIStrerror(errno)));
+    else if (!MakeOutputDir(pszOutDir, ppszError))
         return FALSE;
-    }
     if (!STARTS_WITH(pszOutDir, "/vsi") && access(pszOutDir, W_OK | X_OK) != 0)
     {
         *ppszError = CPLStrdup(
@@ -738,12 +755,8 @@ static int PrepareOneDir(const char *pszDir, char **ppszError)
     if (nOpened == 0)
         return FALSE;
     VSIStatBufL sStat;
-    if (nOpened == 2 && VSIStatL(pszDir, &sStat) != 0 && !MakeDirectories(pszDir))
-    {
-        *ppszError = CPLStrdup(
-            CPLSPrintf("Cannot create output directory '%s': %s", pszDir, VSIStrerror(errno)));
+    if (nOpened == 2 && VSIStatL(pszDir, &sStat) != 0 && !MakeOutputDir(pszDir, ppszError))
         return FALSE;
-    }
     BWRemoveStaleTemps(pszDir);
     if (!BWMakeTempDir(pszDir))
     {

@@ -18,6 +18,7 @@
 #include <cpl_multiproc.h>
 #include <gdal.h>
 
+#include "batchwarp_store_reply.h"
 #include "batchwarp_strbuf.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
@@ -459,24 +460,11 @@ static void CPL_STDCALL ListingErrorHandler(CPLErr eClass, CPLErrorNum nNo, cons
     CPLPushErrorHandlerEx(ListingErrorHandler, psLog);
 }
 
-/* The last line of a GDAL message, shortened (an XML error body, most
- * often), for an error of ours. */
+/* A GDAL message (an XML error body, most often) as the reason in an error
+ * of ours. */
 static char *ListingFailureReason(const char *pszMsg)
 {
-    if (pszMsg == NULL)
-        return CPLStrdup("no reason given");
-    /* What GDAL 3.6 says of a request that got no reply at all. */
-    const size_t nLen = strlen(pszMsg);
-    if (nLen >= 6 && strcmp(pszMsg + nLen - 6, "(null)") == 0)
-        return CPLStrdup(
-            CPLSPrintf("%.*sno reply (the connection was dropped)", (int)(nLen - 6), pszMsg));
-    char *pszOut = CPLStrdup(pszMsg);
-    for (char *p = pszOut; *p; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    if (strlen(pszOut) > 300)
-        strcpy(pszOut + 297, "...");
-    return pszOut;
+    return pszMsg ? BWStoreReasonLine(pszMsg) : CPLStrdup("no reason given");
 }
 
 /* One reading of a network directory's listing into *ppasEntries. Returns
@@ -572,61 +560,10 @@ static void FreeDirEntries(BWDirEntry *pasEntries, int nEntries)
     CPLFree(pasEntries);
 }
 
-/* The error codes of object stores that a later request may not get: the
- * store throttled or failed on its side (S3 and GCS's XML, Azure's, and the
- * AWS SDKs' list of throttling codes). */
-static const char *const apszTransientStoreCodes[] = {
-    "SlowDown",
-    "InternalError",
-    "ServiceUnavailable",
-    "RequestTimeout",
-    "Throttling",
-    "ThrottlingException",
-    "TooManyRequests",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "RequestThrottled",
-    "ServerBusy",
-    "OperationTimedOut",
-    "InternalServerError",
-    "PriorRequestNotComplete",
-    NULL,
-};
-
-/* TRUE when pszReason is an object store's error reply whose code says a
- * request made again gets the same answer: a bucket or container that does
- * not exist, access denied, bad credentials. GDAL retries only throttled and
- * failed requests (HTTP 429, 5xx) and dropped connections; a listing is
- * read again on the same terms, so that a mistyped bucket fails at once, not
- * after the whole back-off. A reply without a code (dropped, cut short) is
- * not permanent. */
-static int IsPermanentStoreError(const char *pszReason)
-{
-    static const char *const apszOpen[] = {"<Code>", "\"code\":\"", "\"Code\":\"", NULL};
-    static const char *const apszClose[] = {"</Code>", "\"", "\"", NULL};
-    for (int i = 0; apszOpen[i] != NULL; ++i)
-    {
-        const char *pszCode = strstr(pszReason, apszOpen[i]);
-        if (pszCode == NULL)
-            continue;
-        pszCode += strlen(apszOpen[i]);
-        const char *pszEnd = strstr(pszCode, apszClose[i]);
-        if (pszEnd == NULL || pszEnd == pszCode)
-            continue;
-        const size_t nLen = (size_t)(pszEnd - pszCode);
-        for (int j = 0; apszTransientStoreCodes[j] != NULL; ++j)
-            if (strlen(apszTransientStoreCodes[j]) == nLen &&
-                strncmp(apszTransientStoreCodes[j], pszCode, nLen) == 0)
-                return FALSE;
-        return TRUE;
-    }
-    return FALSE;
-}
-
 /* A network directory's listing, read again (GDAL_HTTP_MAX_RETRY times,
  * after GDAL_HTTP_RETRY_DELAY, doubled each time) when a request for it
  * failed, unless the store's answer is one a later request would get too
- * (IsPermanentStoreError): the first (a throttled bucket must not fail the
+ * (BWStoreErrorIsPermanent): the first (a throttled bucket must not fail the
  * batch, nor be called missing) or a later page (never a listing that
  * leaves out, in silence, the entries of a page that failed). Returns 1
  * when read whole, 0 when VSIOpenDir failed without a word (see
@@ -654,7 +591,7 @@ static int ListWithRetries(const char *pszWhat, const char *pszDir, int bRecursi
         /* A zip or tar that cannot be read will not be read better later,
          * nor a bucket that does not exist. */
         if (iTry >= nRetries || (nStatus == -2 && !BWIsNetworkPath(pszDir)) ||
-            IsPermanentStoreError(pszReason))
+            BWStoreErrorIsPermanent(pszReason))
         {
             *pbPartWay = nStatus == -1;
             if (nStatus == -2)
