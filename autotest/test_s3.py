@@ -8,13 +8,14 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 from osgeo import gdal
 
-from conftest import all_files, assert_same_raster, make_raster, make_small_rasters, read_report
+from conftest import all_files, assert_same_raster, make_raster, make_small_rasters, read_report, sanitized_build
 
 WARP = ["-t_srs", "EPSG:3857"]
 BUCKET = "bucket"
@@ -1016,3 +1017,54 @@ def test_a_prefetched_source_that_opens_a_fifo_fails_its_task_without_hanging_th
         run_gdalwarp(WARP, s, ref)
         assert_same_raster(out / name, ref)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+PATH_SPECIFIC_SCRIPT = r'''
+import os, sys
+from osgeo import gdal
+sys.path.insert(0, sys.argv[1])
+import batchwarp_ctypes as bw
+lib_path, bucket, prefix, key, secret, outdir = sys.argv[2:]
+gdal.UseExceptions()
+# As a Python program sets credentials for one bucket alone.
+gdal.SetPathSpecificOption(f"/vsis3/{bucket}", "AWS_ACCESS_KEY_ID", key)
+gdal.SetPathSpecificOption(f"/vsis3/{bucket}", "AWS_SECRET_ACCESS_KEY", secret)
+lib = bw.load(lib_path)
+results = []
+status = bw.run_batch(lib, ["-q", "-t_srs", "EPSG:3857", f"/vsis3/{bucket}/{prefix}/in/",
+                            "-outdir", outdir], results.append)
+for r in results:
+    print(r["source"], r["ok"], r["error"])
+sys.exit(status)
+'''
+
+
+@pytest.mark.parametrize("remote_output", [False, True])
+def test_options_the_caller_set_for_a_path_reach_the_workers(tmp_path, s3, prefix, batchwarp_bin, run_gdalwarp,
+                                                             remote_output):
+    """A program using the library (Python through ctypes, gdal.Run with the
+    plugin) that set its bucket's credentials with
+    gdal.SetPathSpecificOption: the plan listed the bucket with them, but
+    the workers, other processes, never had them, and every task failed
+    ('AWS_SECRET_ACCESS_KEY and AWS_NO_SIGN_REQUEST configuration options not
+    defined'). They are passed on to the workers for the same prefix."""
+    if sanitized_build(batchwarp_bin):
+        pytest.skip("ASan build: its library cannot be loaded into Python without LD_PRELOAD")
+    lib = os.path.join(os.path.dirname(os.path.dirname(batchwarp_bin)), "plugin", "libgdalbatchwarp.so")
+    src = make_raster(tmp_path / "a.tif", xsize=16, ysize=16)
+    put(s3, src, f"{prefix}/in/a.tif")
+    env = env_for(s3)
+    key, secret = env.pop("AWS_ACCESS_KEY_ID"), env.pop("AWS_SECRET_ACCESS_KEY")
+    outdir = f"/vsis3/{BUCKET}/{prefix}/out" if remote_output else str(tmp_path / "out")
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "python_ctypes")
+    res = subprocess.run([sys.executable, "-c", PATH_SPECIFIC_SCRIPT, examples, lib, BUCKET, prefix, key, secret,
+                          outdir], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "True None" in res.stdout, res.stdout
+    if remote_output:
+        assert keys(s3, f"{prefix}/out") == ["a.tif"]
+        out = get(s3, f"{prefix}/out/a.tif", tmp_path / "got.tif")
+    else:
+        out = tmp_path / "out" / "a.tif"
+    run_gdalwarp(WARP, src, tmp_path / "ref.tif")
+    assert_same_raster(out, tmp_path / "ref.tif")

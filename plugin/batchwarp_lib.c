@@ -453,6 +453,14 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         char *pszWorker = FindWorker();
         CPLDebug("BATCHWARP", "worker executable: %s", pszWorker);
         char **papszInit = BWBuildInitFields(psOptions, psBudget);
+        const char **papszPaths = CPLCalloc((size_t)psPlan->nItems * 2 + 1, sizeof(char *));
+        for (int i = 0; i < psPlan->nItems; ++i)
+        {
+            papszPaths[2 * i] = psPlan->pasItems[i].pszSource;
+            papszPaths[2 * i + 1] = psPlan->pasItems[i].pszOutput;
+        }
+        papszInit = BWAddPathSpecificOptions(papszInit, papszPaths, psPlan->nItems * 2);
+        CPLFree(papszPaths);
         BWPoolOptions sPool;
         memset(&sPool, 0, sizeof(sPool));
         sPool.pszWorkerPath = pszWorker;

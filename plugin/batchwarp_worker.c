@@ -302,6 +302,7 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
 {
     char **papszWarpArgs = NULL;
     GIntBig nMemoryLimit = 0;
+    const char *pszPathPrefix = NULL;
     for (char **papszIter = psInit->papszFields; papszIter && *papszIter; ++papszIter)
     {
         const char *pszField = *papszIter;
@@ -311,6 +312,18 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
             const char *pszValue = CPLParseNameValue(pszField + strlen("CONFIG="), &pszKey);
             if (pszKey != NULL && pszValue != NULL)
                 CPLSetConfigOption(pszKey, pszValue);
+            CPLFree(pszKey);
+        }
+        /* Options the supervisor's caller set for a path alone
+         * (BWAddPathSpecificOptions), set for the same prefix here. */
+        else if (STARTS_WITH(pszField, "PATH_PREFIX="))
+            pszPathPrefix = pszField + strlen("PATH_PREFIX=");
+        else if (STARTS_WITH(pszField, "PATH_OPTION=") && pszPathPrefix != NULL)
+        {
+            char *pszKey = NULL;
+            const char *pszValue = CPLParseNameValue(pszField + strlen("PATH_OPTION="), &pszKey);
+            if (pszKey != NULL && pszValue != NULL)
+                VSISetPathSpecificOption(pszPathPrefix, pszKey, pszValue);
             CPLFree(pszKey);
         }
         else if (STARTS_WITH(pszField, "WARP_ARG="))

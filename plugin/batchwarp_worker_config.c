@@ -5,7 +5,9 @@
 
 #include <cpl_conv.h>
 #include <cpl_string.h>
+#include <cpl_vsi.h>
 
+#include "batchwarp_strbuf.h"
 #include "batchwarp_util.h"
 
 GIntBig BWParseCacheMax(const char *pszValue, GIntBig nPhysicalRAM)
@@ -135,6 +137,110 @@ char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *
     for (CSLConstList papszIter = psOptions->papszInputDrivers; papszIter && *papszIter;
          ++papszIter)
         papszFields = CSLAddString(papszFields, CPLSPrintf("INPUT_DRIVER=%s", *papszIter));
+    return papszFields;
+}
+
+/* Configuration options that GDAL's network file systems read for each path
+ * (VSIGetPathSpecificOption): credentials, endpoints and HTTP settings, which
+ * a caller may have set for one bucket or prefix alone
+ * (VSISetPathSpecificOption, gdal.SetPathSpecificOption in Python). */
+static const char *const apszPathSpecificKeys[] = {
+    /* /vsis3/ */
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_NO_SIGN_REQUEST",
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_S3_ENDPOINT", "AWS_HTTPS", "AWS_VIRTUAL_HOSTING",
+    "AWS_REQUEST_PAYER", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_STS_ENDPOINT", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "CPL_AWS_CREDENTIALS_FILE", "CPL_AWS_AUTODETECT_EC2",
+    "CPL_AWS_EC2_API_ROOT_URL", "CPL_AWS_ECS_CREDENTIAL_URL", "CPL_AWS_STS_ROOT_URL",
+    "CPL_AWS_WEB_IDENTITY_ENABLE", "CPL_VSIS3_USE_BASE_RMDIR_RECURSIVE", "VSIS3_CHUNK_SIZE",
+    /* /vsigs/ */
+    "GS_ACCESS_KEY_ID", "GS_SECRET_ACCESS_KEY", "GS_NO_SIGN_REQUEST", "GS_USER_PROJECT",
+    "GS_OAUTH2_REFRESH_TOKEN", "GS_OAUTH2_CLIENT_ID", "GS_OAUTH2_CLIENT_SECRET",
+    "GS_OAUTH2_PRIVATE_KEY", "GS_OAUTH2_PRIVATE_KEY_FILE", "GS_OAUTH2_CLIENT_EMAIL",
+    "GS_OAUTH2_SCOPE", "GOOGLE_APPLICATION_CREDENTIALS", "CPL_GS_ENDPOINT",
+    "CPL_GS_CREDENTIALS_FILE", "CPL_MACHINE_IS_GCE",
+    /* /vsiaz/, /vsiadls/ */
+    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_ACCESS_KEY",
+    "AZURE_STORAGE_ACCESS_TOKEN", "AZURE_STORAGE_SAS_TOKEN", "AZURE_SAS", "AZURE_NO_SIGN_REQUEST",
+    "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
+    "CPL_AZURE_ENDPOINT", "CPL_AZURE_USE_HTTPS", "CPL_AZURE_VM_API_ROOT_URL",
+    /* /vsioss/, /vsiswift/, /vsiwebhdfs/ */
+    "OSS_ACCESS_KEY_ID", "OSS_SECRET_ACCESS_KEY", "OSS_ENDPOINT", "OSS_HTTPS",
+    "OSS_VIRTUAL_HOSTING", "SWIFT_STORAGE_URL", "SWIFT_AUTH_TOKEN", "SWIFT_AUTH_V1_URL",
+    "SWIFT_USER", "SWIFT_KEY", "OS_IDENTITY_API_VERSION", "OS_AUTH_URL", "OS_USERNAME",
+    "OS_PASSWORD", "OS_USER_DOMAIN_NAME", "OS_PROJECT_NAME", "OS_PROJECT_DOMAIN_NAME",
+    "OS_REGION_NAME", "WEBHDFS_USERNAME", "WEBHDFS_DELEGATION", "WEBHDFS_DATANODE_HOST",
+    /* HTTP, all of them */
+    "GDAL_HTTP_HEADERS", "GDAL_HTTP_HEADER_FILE", "GDAL_HTTP_USERPWD", "GDAL_HTTP_AUTH",
+    "GDAL_HTTP_BEARER", "GDAL_HTTP_PROXY", "GDAL_HTTPS_PROXY", "GDAL_HTTP_PROXYUSERPWD",
+    "GDAL_PROXY_AUTH", "GDAL_HTTP_COOKIE", "GDAL_HTTP_COOKIEFILE", "GDAL_HTTP_COOKIEJAR",
+    "GDAL_HTTP_USERAGENT", "GDAL_HTTP_TIMEOUT", "GDAL_HTTP_CONNECTTIMEOUT", "GDAL_HTTP_MAX_RETRY",
+    "GDAL_HTTP_RETRY_DELAY", "GDAL_HTTP_RETRY_CODES", "GDAL_HTTP_UNSAFESSL", "GDAL_HTTP_VERSION",
+    "GDAL_HTTP_NETRC", "GDAL_HTTP_NETRC_FILE", "GDAL_HTTP_SSLCERT", "GDAL_HTTP_SSLCERTTYPE",
+    "GDAL_HTTP_SSLKEY", "GDAL_HTTP_KEYPASSWD", "GDAL_HTTP_CAPATH", "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE", "GDAL_HTTP_LOW_SPEED_TIME", "GDAL_HTTP_LOW_SPEED_LIMIT",
+    "GDAL_HTTP_TCP_KEEPALIVE", "GDAL_HTTP_TCP_KEEPIDLE", "GDAL_HTTP_TCP_KEEPINTVL",
+    "GDAL_HTTP_PROXY_SSL_VERIFYPEER", "GDAL_HTTP_MAX_CACHED_CONNECTIONS",
+    "GDAL_HTTP_MAX_TOTAL_CONNECTIONS", "CPL_VSIL_CURL_USE_HEAD", "CPL_VSIL_CURL_CHUNK_SIZE",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS", "CPL_VSIL_CURL_USE_S3_REDIRECT", "CPL_VSIL_CURL_NON_CACHED",
+    "CPL_VSIL_CURL_IGNORE_GLACIER_STORAGE", "CPL_CURL_GZIP", "GDAL_DISABLE_READDIR_ON_OPEN",
+    "VSI_CACHE", "VSI_CACHE_SIZE", NULL};
+
+static int CompareStringPointers(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char **BWAddPathSpecificOptions(char **papszFields, const char *const *papszPaths, int nPaths)
+{
+    /* Each network directory once: the options of its prefix. */
+    char **papszDirs = CPLCalloc((size_t)nPaths + 1, sizeof(char *));
+    int nDirs = 0;
+    for (int i = 0; i < nPaths; ++i)
+    {
+        if (papszPaths[i] == NULL || !BWIsNetworkPath(papszPaths[i]))
+            continue;
+        char *pszDir = BWPathDir(papszPaths[i]);
+        if (pszDir[0] != '\0')
+            papszDirs[nDirs++] = BWStrPrintf("%s/", pszDir);
+        CPLFree(pszDir);
+    }
+    if (nDirs > 1)
+        qsort(papszDirs, (size_t)nDirs, sizeof(char *), CompareStringPointers);
+    for (int i = 0; i < nDirs; ++i)
+    {
+        if (i > 0 && strcmp(papszDirs[i], papszDirs[i - 1]) == 0)
+            continue;
+        char **papszSet = NULL;
+        for (int k = 0; apszPathSpecificKeys[k] != NULL; ++k)
+        {
+            const char *pszForPath =
+                VSIGetPathSpecificOption(papszDirs[i], apszPathSpecificKeys[k], NULL);
+            char *pszValue = pszForPath ? CPLStrdup(pszForPath) : NULL;
+            const char *pszGlobal = CPLGetConfigOption(apszPathSpecificKeys[k], NULL);
+            if (pszValue != NULL && (pszGlobal == NULL || strcmp(pszValue, pszGlobal) != 0))
+            {
+                char *pszField =
+                    BWStrPrintf("PATH_OPTION=%s=%s", apszPathSpecificKeys[k], pszValue);
+                papszSet = CSLAddString(papszSet, pszField);
+                CPLFree(pszField);
+            }
+            CPLFree(pszValue);
+        }
+        if (papszSet != NULL)
+        {
+            char *pszField = BWStrPrintf("PATH_PREFIX=%s", papszDirs[i]);
+            papszFields = CSLAddString(papszFields, pszField);
+            CPLFree(pszField);
+            for (char **papszIter = papszSet; *papszIter; ++papszIter)
+                papszFields = CSLAddString(papszFields, *papszIter);
+            CSLDestroy(papszSet);
+        }
+    }
+    for (int i = 0; i < nDirs; ++i)
+        CPLFree(papszDirs[i]);
+    CPLFree(papszDirs);
     return papszFields;
 }
 

@@ -27,6 +27,13 @@ int BWCompressorThreadsQualify(CSLConstList papszWarpArgs, const char *pszFormat
 /* Fields of the INIT message (CSLDestroy them). */
 char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *psBudget);
 
+/* Appends to INIT, for each network directory of the nPaths paths (the
+ * plan's sources and outputs) whose credentials, endpoint or HTTP settings
+ * the calling process set for that path alone (VSISetPathSpecificOption,
+ * which no configuration option shows), PATH_PREFIX=<dir>/ followed by its
+ * PATH_OPTION=KEY=VALUE fields, which the worker sets likewise. */
+char **BWAddPathSpecificOptions(char **papszFields, const char *const *papszPaths, int nPaths);
+
 /* Object stores throttle (503 SlowDown, 429) and have 5xx hiccups that a
  * retry cures, but GDAL does not retry HTTP requests by default. Sets
  * BW_HTTP_RETRY_DEFAULTS as thread-local configuration options of the

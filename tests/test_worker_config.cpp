@@ -8,6 +8,8 @@
 #include <vector>
 
 #include <cpl_conv.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
 
 #include "test_util.h"
 
@@ -74,6 +76,33 @@ class InitFields : public ::testing::Test
         return osValue;
     }
 };
+
+// Options a caller set for one path alone (VSISetPathSpecificOption) are
+// no configuration option: each network directory of the plan gets those
+// that differ from the global ones, once, and nothing else does.
+TEST(PathSpecificOptions, AreNamedForEachNetworkDirectoryOfThePlan)
+{
+    VSISetPathSpecificOption("/vsis3/bwtest-bucket", "AWS_SECRET_ACCESS_KEY", "secret");
+    VSISetPathSpecificOption("/vsis3/bwtest-bucket/in", "GDAL_HTTP_HEADERS", "X-A: b");
+    const char *apszPaths[] = {"/vsis3/bwtest-bucket/in/a.tif",
+                               "/vsis3/bwtest-bucket/out/a.tif",
+                               "/vsis3/bwtest-bucket/in/b.tif",
+                               "/vsis3/bwtest-other/x.tif",
+                               "local/x.tif",
+                               nullptr};
+    char **papsz = BWAddPathSpecificOptions(nullptr, apszPaths, 5);
+    std::vector<std::string> aosGot;
+    for (char **p = papsz; p && *p; ++p)
+        aosGot.emplace_back(*p);
+    CSLDestroy(papsz);
+    VSIClearPathSpecificOptions("/vsis3/bwtest-bucket");
+    VSIClearPathSpecificOptions("/vsis3/bwtest-bucket/in");
+    const std::vector<std::string> aosWanted = {
+        "PATH_PREFIX=/vsis3/bwtest-bucket/in/", "PATH_OPTION=AWS_SECRET_ACCESS_KEY=secret",
+        "PATH_OPTION=GDAL_HTTP_HEADERS=X-A: b", "PATH_PREFIX=/vsis3/bwtest-bucket/out/",
+        "PATH_OPTION=AWS_SECRET_ACCESS_KEY=secret"};
+    EXPECT_EQ(aosGot, aosWanted);
+}
 
 TEST_F(InitFields, Defaults)
 {
