@@ -434,6 +434,67 @@ def test_worker_killed_while_idle_fails_no_task(tmp_path, batchwarp_bin):
     assert len(all_files(out)) == 40
 
 
+def _waits_for_a_task(pid):
+    """Whether worker pid's main thread waits in read() on its channel
+    (descriptor 3): its task done and replied to, none queued."""
+    try:
+        with open(f"/proc/{pid}/syscall", encoding="ascii") as f:
+            fields = f.read().split()
+    except OSError:
+        return False
+    read_call = {"x86_64": "0", "aarch64": "63"}.get(os.uname().machine)
+    return len(fields) >= 2 and fields[0] == read_call and fields[1] == "0x3"
+
+
+def test_a_task_sent_to_a_worker_dead_before_its_reply_was_read_keeps_that_replys_output(tmp_path, batchwarp_bin):
+    """A worker finishes its task and replies, then dies while idle (the OOM
+    killer), and the supervisor, busy meanwhile (here publishing another
+    output, held at a gate), sends it the next task before it reads that
+    reply. The unsent task is handed back as not started (431c89d), and its
+    clean-up removed every task directory of that worker: the output of the
+    task it had finished too, so that task, read next, failed to publish
+    ('Cannot move ... No such file or directory'), though it had succeeded.
+    (Fails on the old code: the task queued behind the gated one fails.)"""
+    require_fault_hooks(batchwarp_bin)
+    if os.uname().machine not in ("x86_64", "aarch64"):
+        pytest.skip("read()'s number in /proc/PID/syscall is known here for x86_64 and aarch64 only")
+    sources = make_small_rasters(tmp_path / "in", 5)
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    gate = str(tmp_path / "gate")
+    # -j 1: the worker has t0000 running and t0001 queued; the supervisor
+    # stops at the gate while it publishes t0000, and the worker runs
+    # t0001, replies and waits for the next task.
+    env = dict(no_faults_env(), GDAL_BATCHWARP_TEST_FAULTS=f"gate_publish:{base(sources[0])}",
+               GDAL_BATCHWARP_TEST_GATE=gate)
+    proc = start_batchwarp(batchwarp_bin, [*WARP, "-q", "-j", "1", "-report", report, *sources, "-outdir", out],
+                           env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(gate + ".reached"):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the supervisor never reached the gate"
+            time.sleep(0.05)
+        (worker,) = children_of(proc.pid)
+        while not _waits_for_a_task(worker):
+            assert time.monotonic() < deadline, "the worker never finished its queued task"
+            time.sleep(0.05)
+        pidfd = os.pidfd_open(worker)
+        try:
+            os.kill(worker, signal.SIGKILL)
+            assert select.select([pidfd], [], [], 60)[0], "the killed worker never exited"
+        finally:
+            os.close(pidfd)
+        open(gate, "w").close()
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        kill_and_reap(proc)
+    records = {base(r["source"]): r for r in read_report(report)}
+    assert sorted(records) == sorted(base(s) for s in sources)
+    assert [r for r in records.values() if not r["ok"]] == [], stderr
+    assert proc.returncode == 0, stderr
+    assert sorted(os.listdir(out)) == sorted(base(s) for s in sources)
+
+
 ###############################################################################
 # Memory: a cap on each worker, and replacement past a resident size
 

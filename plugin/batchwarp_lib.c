@@ -299,9 +299,12 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
     else
     {
         /* The worker died or was killed mid-task (or before it started a
-         * queued one): its temporary file is ours to remove. */
+         * queued one): its temporary file is ours to remove, and its task
+         * directories once it is reaped. A task it could not be sent is
+         * handed back before the replies it sent are read: their outputs
+         * wait there to be published. */
         BWDiscardTemp(psItem->pszTemp);
-        if (psOutcome->nWorkerPid > 0)
+        if (psOutcome->nWorkerPid > 0 && psOutcome->bWorkerReaped)
             BWDiscardWorkerTaskDirs(psItem->pszTemp, psOutcome->nWorkerPid);
         if (psItem->pszStaged != NULL)
         {

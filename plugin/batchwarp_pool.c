@@ -300,13 +300,15 @@ static void EndWorker(BWPool *psPool, BWWorkerSlot *psSlot, BWEndReason eEnd, co
 }
 
 static void ReportTask(BWPool *psPool, const BWWorkerSlot *psSlot, const BWSlotTask *psTask,
-                       const BWMessage *psReply, const char *pszFailure, int bInterrupted)
+                       const BWMessage *psReply, const char *pszFailure, int bInterrupted,
+                       int bReaped)
 {
     BWTaskOutcome sOutcome;
     memset(&sOutcome, 0, sizeof(sOutcome));
     sOutcome.psReply = psReply;
     sOutcome.pszFailure = pszFailure;
     sOutcome.bInterrupted = bInterrupted;
+    sOutcome.bWorkerReaped = bReaped;
     sOutcome.bNotStarted = psTask->bQueued;
     sOutcome.nWorkerPid = (int)psSlot->nPid;
     if (!psTask->bQueued)
@@ -350,7 +352,7 @@ static void ReportEnd(BWPool *psPool, BWWorkerSlot *psSlot, int nStatus)
         const int bInterrupted = psSlot->eEnd == BW_END_INTERRUPTED;
         ReportTask(psPool, psSlot, psTask, NULL,
                    psTask->bQueued ? (bInterrupted ? "interrupted" : "not started") : pszFailure,
-                   bInterrupted);
+                   bInterrupted, TRUE);
     }
     psSlot->nTasks = 0;
     CPLFree(pszFailure);
@@ -469,7 +471,7 @@ static void CompleteTask(BWPool *psPool, BWWorkerSlot *psSlot, const BWMessage *
     }
     else if (psSlot->nTasks == 0)
         psSlot->eState = BW_SLOT_IDLE;
-    ReportTask(psPool, psSlot, &sDone, psResult, NULL, FALSE);
+    ReportTask(psPool, psSlot, &sDone, psResult, NULL, FALSE, FALSE);
     /* A worker to replace must not run its queued task: it is killed, and
      * the task, reported as not started, runs elsewhere. */
     if (bRecycle)
@@ -563,7 +565,7 @@ static void SendTask(BWPool *psPool, BWWorkerSlot *psSlot, void *pCookie, char *
     if (psSlot->nTasks == 0)
         psSlot->eState = BW_SLOT_IDLE;
     sTask.bQueued = TRUE;
-    ReportTask(psPool, psSlot, &sTask, NULL, "not started", FALSE);
+    ReportTask(psPool, psSlot, &sTask, NULL, "not started", FALSE, FALSE);
 }
 
 static int CountLive(const BWPool *psPool)

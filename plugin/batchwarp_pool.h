@@ -44,6 +44,11 @@ typedef struct
      * attempt), or the batch was stopped (bInterrupted too). */
     int bNotStarted;
     int nWorkerPid;
+    /* Reported as its worker was reaped: every reply it sent is read, so
+     * what it left in its files is no other task's to publish. Not so for a
+     * task handed back because it could not be sent (bNotStarted): replies
+     * of that worker may still be unread. */
+    int bWorkerReaped;
     double dfSeconds; /* wall time from the task's start to its outcome */
 } BWTaskOutcome;
 
