@@ -154,6 +154,25 @@ def test_a_descriptor_not_open_for_writing_is_refused(tmp_path, batchwarp_bin):
     refused_before_any_work(res, out, "/dev/fd/7", "descriptor 7", "not open")
 
 
+@pytest.mark.parametrize("fd", [4, 5, 6])
+def test_a_descriptor_the_caller_did_not_open_is_refused_not_taken_for_one_of_ours(tmp_path, batchwarp_bin, fd):
+    """-report /dev/fd/N where the caller opened no descriptor N (a forgotten
+    N> in a script): the supervisor's own descriptors take the low numbers,
+    the workers' channels among them, and the report was checked and opened
+    only after the workers were started. The report's lines went into a
+    worker's channel (the worker: 'corrupt message: bad magic'), the batch
+    exited 0 and no report was written anywhere (or 1, 'Broken pipe'). Now
+    refused before any work, as any descriptor not open. (Fails on the old
+    code for /dev/fd/4 and /dev/fd/5, the channels of the two workers.)"""
+    sources = make_small_rasters(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    res = subprocess.run([str(batchwarp_bin), *WARP, "-q", "-j", "2", "-report", f"/dev/fd/{fd}",
+                          *map(str, sources), "-outdir", str(out)], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=BLOCKED)
+    refused_before_any_work(res, out, f"/dev/fd/{fd}", f"descriptor {fd}", "not open")
+    assert "corrupt message" not in res.stderr, res.stderr
+
+
 @pytest.mark.parametrize("how", ["batch", "merge_reports"])
 def test_a_device_that_is_no_terminal_is_not_written(tmp_path, run_batchwarp, how):
     """Root's character devices are not all streams: /dev/zero stands here for

@@ -559,16 +559,27 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
     GDALBatchWarpStatus eStatus = GDAL_BATCHWARP_OK;
     /* HTTP retries for object stores, here and in the workers. */
     char **papszNetworkDefaults = BWNetworkDefaultsPush();
+    const int bRun =
+        !psOptions->bMergeReports && !psOptions->bNothingToRetry && !psOptions->bDryRun;
+    /* A report named by a descriptor (/dev/fd/N) is the caller's: checked
+     * before this process opens descriptors of its own (the workers'
+     * channels), one of which would otherwise stand at a number the caller
+     * left closed, and take the report. */
+    const int bReportFdRefused = bRun && psOptions->pszReport != NULL &&
+                                 BWReportDescriptorNamed(psOptions->pszReport) >= 0 &&
+                                 !BWReportCheckPath(psOptions->pszReport, &pszError);
     /* Workers load GDAL while the plan is built (which may stat every
      * source): at most -j, the most the budget runs at first. */
     BWPrestarted *psPrestarted = NULL;
-    if (!psOptions->bMergeReports && !psOptions->bNothingToRetry && !psOptions->bDryRun)
+    if (bRun && !bReportFdRefused)
     {
         char *pszWorker = FindWorker();
         psPrestarted = BWPoolPrestart(pszWorker, WorkersToPrestart(psOptions));
         CPLFree(pszWorker);
     }
-    if (psOptions->bMergeReports)
+    if (bReportFdRefused)
+        eStatus = GDAL_BATCHWARP_USAGE_ERROR;
+    else if (psOptions->bMergeReports)
         eStatus = BWMergeReports(psOptions, &pszError);
     else if (psOptions->bNothingToRetry)
     {
