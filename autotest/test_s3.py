@@ -255,6 +255,29 @@ def test_failed_task_leaves_no_object(tmp_path, s3, prefix, run_batchwarp):
     assert keys(s3, f"{prefix}/out") == ["t0000.tif"]
 
 
+def test_an_upload_the_store_refuses_fails_once_with_its_answer(tmp_path, s3, prefix, run_batchwarp):
+    """An output the store will not take (403 AccessDenied on its PUT) was
+    taken for a request dropped in transit: uploaded 3 times, then failed
+    with "a request to the object store failed in transit (...): the reply
+    was dropped or cut short" and "Cannot write '...': unknown reason". The
+    task now fails at the first refusal, naming the source and what the
+    store answered, and leaves no object. (Fails on the old code: 3 PUTs.)"""
+    sources = make_small_rasters(tmp_path / "in", 2)
+    report = tmp_path / "r.jsonl"
+    s3.proxy.add_fault("denied", path=f"/{prefix}/out/t0000\\.tif$", method="PUT", times=10**6)
+    res = run_batchwarp([*WARP, "-q", *sources, "-outdir", f"/vsis3/{BUCKET}/{prefix}/out", "-report", report],
+                        env=env_for(s3))
+    s3.proxy.clear_faults()
+    assert res.returncode == 1, res.stderr
+    puts = [p for m, _, p in s3.proxy.requests if m == "PUT" and p.endswith(f"/{prefix}/out/t0000.tif")]
+    assert len(puts) == 1, puts
+    error = {r["source"]: r for r in read_report(report)}[str(sources[0])]["error"]
+    assert error.startswith(f"{sources[0]}: the object store refused a request: S3: "), error
+    assert "AccessDenied" in error, error
+    assert "in transit" not in res.stderr and "unknown reason" not in res.stderr, res.stderr
+    assert keys(s3, f"{prefix}/out") == ["t0001.tif"]
+
+
 ###############################################################################
 # Resume and -retry_failed against existing objects
 

@@ -510,14 +510,19 @@ char *BWStagingPathFor(int nIndex, const char *pszOutput)
     return pszPath;
 }
 
-/* Why a VSI call failed: errno for local files; for network file systems,
- * which leave errno alone, the message GDAL kept (VSIGetLastErrorMsg). */
-static const char *VSIReason(int nErrno)
+/* Raises "<pszWhat> '<pszPath>': <why>": errno for local files; for network
+ * file systems, which leave errno alone, the message GDAL kept
+ * (VSIGetLastErrorMsg), if any (the store's own answer, when there was one,
+ * is in GDAL's debug messages: see the worker's BWErrorLog). */
+static void VSIFailure(const char *pszWhat, const char *pszPath, int nErrno)
 {
     const char *pszMsg = VSIGetLastErrorMsg();
     if (nErrno != 0)
-        return VSIStrerror(nErrno);
-    return pszMsg != NULL && pszMsg[0] != '\0' ? pszMsg : "unknown reason";
+        CPLError(CE_Failure, CPLE_FileIO, "%s '%s': %s", pszWhat, pszPath, VSIStrerror(nErrno));
+    else if (pszMsg != NULL && pszMsg[0] != '\0')
+        CPLError(CE_Failure, CPLE_FileIO, "%s '%s': %s", pszWhat, pszPath, pszMsg);
+    else
+        CPLError(CE_Failure, CPLE_FileIO, "%s '%s'.", pszWhat, pszPath);
 }
 
 static int CopyFile(const char *pszFrom, const char *pszTo)
@@ -527,8 +532,7 @@ static int CopyFile(const char *pszFrom, const char *pszTo)
     VSILFILE *fpIn = VSIFOpenL(pszFrom, "rb");
     if (fpIn == NULL)
     {
-        CPLError(CE_Failure, CPLE_FileIO, "Cannot read staged file '%s': %s", pszFrom,
-                 VSIReason(errno));
+        VSIFailure("Cannot read staged file", pszFrom, errno);
         return FALSE;
     }
     errno = 0;
@@ -537,7 +541,7 @@ static int CopyFile(const char *pszFrom, const char *pszTo)
     {
         const int nErr = errno;
         VSIFCloseL(fpIn);
-        CPLError(CE_Failure, CPLE_FileIO, "Cannot create '%s': %s", pszTo, VSIReason(nErr));
+        VSIFailure("Cannot create", pszTo, nErr);
         return FALSE;
     }
     const size_t nBufferSize = 1024 * 1024;
@@ -563,7 +567,7 @@ static int CopyFile(const char *pszFrom, const char *pszTo)
     }
     if (!bOk)
     {
-        CPLError(CE_Failure, CPLE_FileIO, "Cannot write '%s': %s", pszTo, VSIReason(nErr));
+        VSIFailure("Cannot write", pszTo, nErr);
         VSIUnlink(pszTo);
     }
     return bOk;

@@ -29,6 +29,7 @@
 #include "batchwarp_fault_hooks.h"
 #include "batchwarp_output.h"
 #include "batchwarp_protocol.h"
+#include "batchwarp_store_reply.h"
 #include "batchwarp_strbuf.h"
 #include "batchwarp_temp.h"
 #include "batchwarp_util.h"
@@ -55,6 +56,11 @@ typedef struct
     /* The first sign that a request to an object store failed in transit
      * (a dropped connection, a body cut short): such a task is tried again. */
     char *pszTransport;
+    /* The first reply of an object store that refused a request for good
+     * (AccessDenied, NoSuchBucket: see BWStoreErrorIsPermanent), which GDAL
+     * gives only as a debug message: such a task is not tried again, and
+     * fails with it. */
+    char *pszRefusal;
     int bQuietDebug;      /* debug messages asked for by us, not by the user */
     char **papszMessages; /* errors and warnings in order, as gdalwarp prints them */
     /* While a task writes through its pinned temporary directory
@@ -144,6 +150,8 @@ static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char
             const char *pszWhy = strstr(pszMsg, "msg=");
             psLog->pszTransport = CPLStrdup(pszWhy ? pszWhy + 4 : pszMsg);
         }
+        if (psLog->pszRefusal == NULL && BWStoreErrorIsPermanent(pszMsg))
+            psLog->pszRefusal = BWStoreReasonLine(pszMsg);
         if (!psLog->bQuietDebug)
             fprintf(stderr, "[worker %ld] %s\n", (long)getpid(), pszMsg);
     }
@@ -155,9 +163,11 @@ static void ClearLog(BWErrorLog *psLog)
     CSLDestroy(psLog->papszErrors);
     CSLDestroy(psLog->papszMessages);
     CPLFree(psLog->pszTransport);
+    CPLFree(psLog->pszRefusal);
     psLog->papszErrors = NULL;
     psLog->papszMessages = NULL;
     psLog->pszTransport = NULL;
+    psLog->pszRefusal = NULL;
 }
 
 typedef struct
@@ -1304,6 +1314,16 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
             bOk = RunTask(psWorker, pszSource, papszSiblings, pszOutput, pszTemp, pszStaged,
                           apszTempId, pszAttempt ? atoi(pszAttempt) : 1,
                           pszThreads ? atoi(pszThreads) : 1, &papszFiles);
+            if (!bOk && psWorker->sLog.pszRefusal != NULL)
+            {
+                /* Asking again gets the same answer: the task fails with
+                 * it, first in the report, naming the source. */
+                char *pszWhy = BWStrPrintf("%s: the object store refused a request: %s", pszSource,
+                                           psWorker->sLog.pszRefusal);
+                psWorker->sLog.papszErrors = CSLInsertString(psWorker->sLog.papszErrors, 0, pszWhy);
+                CPLFree(pszWhy);
+                break;
+            }
             if (bOk || psWorker->sLog.pszTransport == NULL || iTry == nTries)
             {
                 if (!bOk && psWorker->sLog.pszTransport != NULL)
