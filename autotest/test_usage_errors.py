@@ -112,3 +112,28 @@ def test_missing_source_file_fails_in_its_task(tmp_path, run_batchwarp):
     assert res.returncode == 1
     assert f"FAILED {missing}" in res.stderr and "No such file or directory" in res.stderr
     assert os.listdir(tmp_path / "out") == ["t0000.tif"]
+
+
+def test_a_source_directory_without_rasters_is_named(tmp_path, run_batchwarp):
+    """A directory given as a source that holds no raster (its rasters only in
+    subdirectories, without -recursive) was left out without a word: the
+    batch exited 0 with the other sources' outputs, or said only 'No raster
+    found in the given sources'. It is named now, with the likely reason."""
+    good = make_small_rasters(tmp_path / "a", 1)[0]
+    make_small_rasters(tmp_path / "tiles" / "2023", 1)
+    make_small_rasters(tmp_path / "tiles" / "2024", 1)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("no raster here\n")
+    out = tmp_path / "out"
+    res = run_batchwarp([*WARP, "-q", tmp_path / "a", tmp_path / "tiles", tmp_path / "notes", "-outdir", out])
+    assert res.returncode == 0, res.stderr
+    assert os.listdir(out) == [os.path.basename(good)]
+    assert (f"Source directory '{tmp_path / 'tiles'}' holds no raster file, only 2 subdirectories" in res.stderr
+            and "add -recursive" in res.stderr), res.stderr
+    assert f"Source directory '{tmp_path / 'notes'}' holds no raster file: nothing is taken" in res.stderr
+    res = run_batchwarp([*WARP, "-q", tmp_path / "tiles", "-outdir", tmp_path / "out2"])
+    assert res.returncode == 2
+    assert "add -recursive" in res.stderr and "No raster found in the given sources" in res.stderr
+    assert_nothing_written(tmp_path / "out2")
+    res = run_batchwarp([*WARP, "-q", "-recursive", tmp_path / "tiles", "-outdir", tmp_path / "out3"])
+    assert res.returncode == 0 and "holds no raster" not in res.stderr, res.stderr

@@ -1250,6 +1250,41 @@ static int IsSpecialFile(BWSourceList *psList, const char *pszPath)
     return TRUE;
 }
 
+/* A directory given as a source that gave none: said, naming it, with the
+ * likely reason (rasters only in subdirectories without -recursive), since
+ * the rest of the batch runs and exits 0 without a word of it otherwise
+ * ("tiles/ -outdir out" over tiles/2023/, tiles/2024/). Its subdirectories
+ * are counted on a local disk only (elsewhere a listing costs requests). */
+static void WarnOfDirectoryWithoutRaster(const char *pszDir, int bRecursive,
+                                         const char *pszExcludeDir)
+{
+    int nSubdirs = 0;
+    if (!bRecursive && !STARTS_WITH(pszDir, "/vsi"))
+    {
+        char *pszExcludeRel = ExcludedRelativePath(pszDir, pszExcludeDir);
+        VSIDIR *psDir = VSIOpenDir(pszDir, 0, NULL);
+        const VSIDIREntry *psEntry = NULL;
+        while (psDir != NULL && (psEntry = VSIGetNextDirEntry(psDir)) != NULL)
+        {
+            if (psEntry->bModeKnown && VSI_ISDIR(psEntry->nMode) &&
+                !HasHiddenComponent(psEntry->pszName) &&
+                (pszExcludeRel == NULL || strcmp(psEntry->pszName, pszExcludeRel) != 0))
+                ++nSubdirs;
+        }
+        if (psDir != NULL)
+            VSICloseDir(psDir);
+        CPLFree(pszExcludeRel);
+    }
+    if (nSubdirs > 0)
+        CPLError(CE_Warning, CPLE_AppDefined,
+                 "Source directory '%s' holds no raster file, only %d subdirector%s: nothing is "
+                 "taken from it (add -recursive to take the rasters below it).",
+                 pszDir, nSubdirs, nSubdirs == 1 ? "y" : "ies");
+    else
+        CPLError(CE_Warning, CPLE_AppDefined,
+                 "Source directory '%s' holds no raster file: nothing is taken from it.", pszDir);
+}
+
 void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *pszExcludeDir,
                         BWScanStopFunc pfnStop, void *pStopData, BWSourceList *psList)
 {
@@ -1284,11 +1319,15 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
              * listing request of its own. No object under the prefix is
              * what a stat would call a directory that does not exist. */
             int nListed = 0;
+            const int nBefore = psList->nSources;
             const int bHadError = psList->pszError != NULL;
             AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt, pfnStop,
                             pStopData, &nListed);
             if (nListed == 0 && !bHadError && psList->pszError == NULL && !psList->bStopped)
                 AddError(psList, CPLSPrintf("Source directory '%s' does not exist.", *papszIter));
+            else if (psList->nSources == nBefore && !bHadError && psList->pszError == NULL &&
+                     !psList->bStopped)
+                WarnOfDirectoryWithoutRaster(*papszIter, bRecursive, pszExcludeDir);
             continue;
         }
         VSIStatBufL sStat = pasStat[iArg];
@@ -1305,8 +1344,13 @@ void BWCollectSourcesEx(CSLConstList papszSources, int bRecursive, const char *p
         if (bArchiveOfOne ||
             (bExists && VSI_ISDIR(sStat.st_mode) && !IsDirectoryLikeRaster(*papszIter, papszExt)))
         {
+            const int nBefore = psList->nSources;
+            const int bHadError = psList->pszError != NULL;
             AppendDirectory(psList, *papszIter, bRecursive, pszExcludeDir, papszExt, pfnStop,
                             pStopData, NULL);
+            if (psList->nSources == nBefore && !bHadError && psList->pszError == NULL &&
+                !psList->bStopped)
+                WarnOfDirectoryWithoutRaster(*papszIter, bRecursive, pszExcludeDir);
         }
         else if (!bExists && BWPathName(*papszIter)[0] == '\0')
         {
