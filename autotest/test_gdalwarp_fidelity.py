@@ -79,6 +79,30 @@ def test_vrt_of_a_source_in_a_relative_archive_opens_anywhere(tmp_path, run_batc
     assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
 
 
+@pytest.mark.parametrize("spelling", ["GTIFF_DIR:1:in/src.tif", 'NETCDF:"in/src.nc":Band1'])
+def test_vrt_of_a_subdataset_of_a_relative_file_opens_anywhere(tmp_path, run_batchwarp, spelling):
+    """A subdataset of a file given by a relative path (GTIFF_DIR:1:in/x.tif,
+    NETCDF:"in/x.nc":var) is read relative to the working directory: its
+    VRT names the file by its absolute path. It was written as given, and
+    opened nothing from another directory."""
+    driver = "netCDF" if spelling.startswith("NETCDF") else "GTiff"
+    if gdal.GetDriverByName(driver) is None:
+        pytest.skip(f"GDAL has no {driver} driver")
+    os.mkdir(tmp_path / "in")
+    src = _utm_source(tmp_path / "in" / "src.tif")
+    if driver == "netCDF":
+        gdal.Translate(str(tmp_path / "in" / "src.nc"), src, format="netCDF")
+    res = run_batchwarp(["-q", "-of", "VRT", "-t_srs", "EPSG:4326", spelling, "-outdir", "out"], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    (name,) = os.listdir(tmp_path / "out")
+    out = tmp_path / "out" / name
+    check = subprocess.run(["gdalinfo", "-checksum", str(out)], cwd="/", capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr + out.read_text()
+    absolute = spelling.replace("in/", str(tmp_path / "in") + "/")
+    ref = gdal.Warp("", gdal.Open(absolute), format="MEM", dstSRS="EPSG:4326")
+    assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
+
+
 def test_vrt_of_a_source_in_an_archive_in_the_working_directory_is_gdalwarps(tmp_path, run_batchwarp,
                                                                              run_gdalwarp):
     """With -outdir . the VRT lies beside the archive: gdalwarp's bytes."""

@@ -453,10 +453,66 @@ static const char *ArchivePrefixOf(const char *pszPath)
     return NULL;
 }
 
+/* Whether pszPath is a subdataset's name as GDAL's drivers spell it,
+ * DRIVER:"file":component (netCDF, HDF5) or DRIVER:[...:]file[:...] (GPKG,
+ * GTIFF_DIR, NITF_IM), rather than a file: then *pnStart and *pnLen give
+ * its file part (the quoted one, or the first ':'-separated part that is a
+ * file), as batchwarp_naming reads it. */
+static int SubdatasetFile(const char *pszPath, size_t *pnStart, size_t *pnLen)
+{
+    const char *p = pszPath;
+    while ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')
+        ++p;
+    VSIStatBufL sStat;
+    if (p == pszPath || *p != ':' || STARTS_WITH(p, "://") || STARTS_WITH(pszPath, "/vsi") ||
+        VSIStatL(pszPath, &sStat) == 0)
+        return FALSE;
+    ++p;
+    if (*p == '"')
+    {
+        const char *pszEnd = strchr(p + 1, '"');
+        if (pszEnd == NULL || pszEnd == p + 1)
+            return FALSE;
+        *pnStart = (size_t)(p + 1 - pszPath);
+        *pnLen = (size_t)(pszEnd - p - 1);
+        return TRUE;
+    }
+    while (*p != '\0')
+    {
+        const char *pszEnd = strchr(p, ':');
+        const size_t nLen = pszEnd ? (size_t)(pszEnd - p) : strlen(p);
+        char *pszPart = CPLStrdup(p);
+        pszPart[nLen] = '\0';
+        const int bFile = nLen > 0 && VSIStatL(pszPart, &sStat) == 0;
+        CPLFree(pszPart);
+        if (bFile)
+        {
+            *pnStart = (size_t)(p - pszPath);
+            *pnLen = nLen;
+            return TRUE;
+        }
+        if (pszEnd == NULL)
+            break;
+        p = pszEnd + 1;
+    }
+    return FALSE;
+}
+
 /* Whether pszPath is read relative to the current directory: a relative
- * path, or an archive's path whose archive is one. */
+ * path, an archive's path whose archive is one, a subdataset of such a
+ * file. */
 static int RelativeToWorkingDirectory(const char *pszPath)
 {
+    size_t nStart = 0;
+    size_t nLen = 0;
+    if (SubdatasetFile(pszPath, &nStart, &nLen))
+    {
+        char *pszFile = CPLStrdup(pszPath + nStart);
+        pszFile[nLen] = '\0';
+        const int bRelative = RelativeToWorkingDirectory(pszFile);
+        CPLFree(pszFile);
+        return bRelative;
+    }
     const char *pszPrefix = ArchivePrefixOf(pszPath);
     if (pszPrefix == NULL)
         return CPLIsFilenameRelative(pszPath);
@@ -469,6 +525,20 @@ static int RelativeToWorkingDirectory(const char *pszPath)
  * its kind (/vsizip/a.zip/x.tif: /vsizip//cwd/a.zip/x.tif). */
 static char *Absolute(const char *pszPath)
 {
+    size_t nStart = 0;
+    size_t nLen = 0;
+    if (SubdatasetFile(pszPath, &nStart, &nLen))
+    {
+        /* GTIFF_DIR:1:in/a.tif: GTIFF_DIR:1:/cwd/in/a.tif. */
+        char *pszFile = CPLStrdup(pszPath + nStart);
+        pszFile[nLen] = '\0';
+        char *pszFileAbs = Absolute(pszFile);
+        char *pszOut =
+            BWStrPrintf("%.*s%s%s", (int)nStart, pszPath, pszFileAbs, pszPath + nStart + nLen);
+        CPLFree(pszFileAbs);
+        CPLFree(pszFile);
+        return pszOut;
+    }
     const char *pszPrefix = ArchivePrefixOf(pszPath);
     if (pszPrefix != NULL)
     {
@@ -535,6 +605,8 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszWri
     const char *pszEndTag = "</SourceDataset>";
     char *pszEnd = pszStart ? strstr(pszStart, pszEndTag) : NULL;
     VSIStatBufL sStat;
+    size_t nFileStart = 0;
+    size_t nFileLen = 0;
     const int bWasRelative =
         psSDS != NULL && CPLTestBool(CPLGetXMLValue(psSDS, "relativeToVRT", "0"));
     char *pszSource =
@@ -542,7 +614,8 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszWri
         : bWasRelative ? CPLStrdup(CPLProjectRelativeFilename(CPLGetPath(pszWrittenName), pszValue))
                        : CPLStrdup(pszValue);
     if (pszSource != NULL && pszEnd != NULL &&
-        (bWasRelative || VSIStatExL(pszSource, &sStat, VSI_STAT_EXISTS_FLAG) == 0))
+        (bWasRelative || VSIStatExL(pszSource, &sStat, VSI_STAT_EXISTS_FLAG) == 0 ||
+         SubdatasetFile(pszSource, &nFileStart, &nFileLen)))
     {
         char *pszAbsSource = Absolute(pszSource);
         char *pszAbsDir = Absolute(CPLGetPath(pszFinal));
@@ -555,8 +628,11 @@ static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszWri
             (pszFinalDir[0] == '\0' || EQUAL(pszFinalDir, ".")))
         {
             pszRef = pszSource;
-            /* An archive's path is never relative to the VRT: as written. */
-            bRelative = ArchivePrefixOf(pszSource) == NULL || bWasRelative;
+            /* An archive's path or a subdataset's name is never relative
+             * to the VRT: as written. */
+            bRelative = (ArchivePrefixOf(pszSource) == NULL &&
+                         !SubdatasetFile(pszSource, &nFileStart, &nFileLen)) ||
+                        bWasRelative;
         }
         char *pszEscaped = CPLEscapeString(pszRef, -1, CPLES_XML_BUT_QUOTES);
         *pszStart = '\0';
