@@ -10,10 +10,12 @@ Now the task fails, naming the FIFO, and the rest of the batch is done; the
 FIFO is left as it was, and nothing is written in its place."""
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
-from conftest import make_small_rasters, read_report
+from conftest import make_small_rasters, read_report, sanitized_build
 
 WARP = ["-t_srs", "EPSG:3857"]
 
@@ -131,3 +133,82 @@ def test_a_fifo_held_open_by_a_writer_who_writes_nothing_fails_the_task(tmp_path
     assert not bad["ok"] and fifo in bad["error"] and "FIFO" in bad["error"], bad["error"]
     assert records[os.path.basename(sources[1])]["ok"]
     assert sorted(os.listdir(tmp_path / "out")) == [os.path.basename(sources[1])]
+
+
+TWO_PLANS_SCRIPT = r'''
+import http.server, os, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+import batchwarp_ctypes as bw
+lib = bw.load(sys.argv[2])
+fifo_dir, out = sys.argv[3], sys.argv[4]
+requested, release = threading.Event(), threading.Event()
+
+class Slow(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+    def do_HEAD(self):
+        self.do_GET()
+    def do_GET(self):
+        requested.set()
+        release.wait(120)
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+status = {}
+def batch(name, args):
+    status[name + "_tid"] = threading.get_native_id()
+    status[name] = bw.run_batch(lib, ["-dry_run", *args], lambda r: None)
+url = "/vsicurl/http://127.0.0.1:%d/dir/" % server.server_address[1]
+a = threading.Thread(target=batch, args=("a", [url, "-outdir", out + "/a"]), daemon=True)
+a.start()
+if not requested.wait(60):
+    sys.exit("the first batch's plan never asked for its listing")
+b = threading.Thread(target=batch, args=("b", [fifo_dir, "-outdir", out + "/b"]), daemon=True)
+b.start()
+# The first plan goes on until the second batch waits: for the first plan
+# to end (a futex), or, unwatched, in open() of the FIFO (openat).
+deadline, seen = time.monotonic() + 60, 0
+while time.monotonic() < deadline and seen < 3:
+    time.sleep(0.05)
+    try:
+        with open("/proc/self/task/%d/syscall" % status.get("b_tid", 0)) as f:
+            call = f.read().split()[0]
+    except (OSError, IndexError):
+        call = ""
+    seen = seen + 1 if call in ("202", "257", "2") else 0
+release.set()
+a.join(60)
+b.join(60)
+if b.is_alive():
+    print("second batch still waiting", flush=True)
+    os._exit(3)
+os._exit(0 if status["b"] == 0 else 4)
+'''
+
+
+def test_two_batches_planning_at_once_in_one_process_are_both_guarded(tmp_path, batchwarp_bin):
+    """A program running two batches at once in two threads (through the
+    library, or gdal.Run): the FIFO guard watched only the thread whose plan
+    started it, so the second plan, over a directory with a FIFO where GDAL
+    looks (x.hdr beside x.dat), waited in open() for good. Plans now take
+    turns in a process, each watched."""
+    if sanitized_build(batchwarp_bin):
+        pytest.skip("ASan build: its library cannot be loaded into Python without LD_PRELOAD")
+    lib = os.path.join(os.path.dirname(os.path.dirname(batchwarp_bin)), "plugin", "libgdalbatchwarp.so")
+    src = tmp_path / "in"
+    make_small_rasters(str(src), 1)
+    (src / "x.dat").write_bytes(bytes(range(256)) * 4)
+    fifo = src / "x.hdr"
+    os.mkfifo(fifo)
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "python_ctypes")
+    try:
+        res = subprocess.run([sys.executable, "-c", TWO_PLANS_SCRIPT, examples, lib, str(src), str(tmp_path / "out")],
+                             capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the batches did not end: {e}")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert f"{src / 'x.dat'} -> " in res.stdout, res.stdout

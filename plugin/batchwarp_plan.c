@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -813,12 +814,21 @@ static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char
 
 /* GDAL, asked whether a listed file is a raster, opens the files a driver
  * looks for beside it (x.hdr beside x.dat): one that is a FIFO would stop
- * the plan for good, and no signal would end it (see BWFifoGuardStart). */
+ * the plan for good, and no signal would end it (see BWFifoGuardStart).
+ * The guard watches the one thread that started it: a program running two
+ * batches at once in two threads (gdal.Run in a thread pool) had the second
+ * plan unwatched (hung for good on such a FIFO) and the first thread
+ * watched after its plan, whatever FIFO it opened then. So one plan at a
+ * time in a process, each watched from its start to its end. */
+static pthread_mutex_t hPlanMutex = PTHREAD_MUTEX_INITIALIZER;
+
 int BWPlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError)
 {
+    pthread_mutex_lock(&hPlanMutex);
     BWFifoGuardStart();
     const int bOk = PlanBuild(psOptions, psPlan, ppszError);
     BWFifoGuardStop();
+    pthread_mutex_unlock(&hPlanMutex);
     return bOk;
 }
 
