@@ -709,6 +709,29 @@ def test_a_listing_the_store_refuses_for_good_is_not_asked_again(tmp_path, s3, p
                      res.stderr), res.stderr
 
 
+@pytest.mark.parametrize("where", ["source", "output"])
+def test_a_listing_without_credentials_says_so_at_once(tmp_path, s3, prefix, run_batchwarp, where):
+    """No AWS credentials at all: GDAL makes no request and says why only
+    through VSIError, and the listing fails in silence. The batch said
+    "Source directory '/vsis3/...' does not exist." (a prefix with no
+    object), or, for -outdir, tried the listing again 6 times. It now names
+    the directory and GDAL's reason, at the first try. (Fails on the old
+    code: "does not exist".)"""
+    local = tmp_path / "in"
+    make_small_rasters(local, 1)
+    env = env_for(s3, GDAL_HTTP_RETRY_DELAY=0.01, CPL_AWS_AUTODETECT_EC2="NO")
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        env.pop(key, None)
+    directory = f"/vsis3/{BUCKET}/{prefix}/in/" if where == "source" else f"/vsis3/{BUCKET}/{prefix}/out"
+    args = [directory, "-outdir", tmp_path / "out"] if where == "source" else [local, "-outdir", directory]
+    res = run_batchwarp(["-dry_run", *WARP, *args], env=env)
+    assert res.returncode != 0 and res.stdout == "", (res.stdout, res.stderr)
+    assert "does not exist" not in res.stderr, res.stderr
+    assert re.search(f"Cannot list [a-z ]*directory '{re.escape(directory)}' \\(1 try\\): .*AWS_SECRET_ACCESS_KEY",
+                     res.stderr), res.stderr
+    assert not [r for r in s3.proxy.requests if f"/{prefix}" in r[1]], s3.proxy.requests
+
+
 def test_an_output_bucket_that_does_not_exist_is_named_with_the_stores_answer(tmp_path, s3, prefix,
                                                                              run_batchwarp):
     """-outdir in a bucket that does not exist (with -overwrite, which needs

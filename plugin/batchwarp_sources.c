@@ -15,6 +15,7 @@
 #include <cpl_error.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
+#include <cpl_vsi_error.h>
 #include <cpl_multiproc.h>
 #include <gdal.h>
 
@@ -471,7 +472,9 @@ static char *ListingFailureReason(const char *pszMsg)
  * 1 when complete, 0 when VSIOpenDir failed without a word (no object under
  * a prefix, most often), -1 when it stopped part-way, -2 when its first
  * request failed (throttled, dropped, cut short: GDAL 3.6 retries none of
- * them for a listing); *ppszReason says why for -1 and -2. bAllNames keeps
+ * them for a listing), -3 when GDAL made no request, for a reason asking
+ * again would not change (no credentials); *ppszReason says why for -1 to
+ * -3. bAllNames keeps
  * every entry (the names of an output directory); otherwise only what may
  * be a source is kept. */
 static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszExcludeRel,
@@ -493,16 +496,38 @@ static int ReadVSIDirectory(const char *pszDir, int bRecursive, const char *pszE
     BWDirEntry *pasEntries = NULL;
     int nEntries = 0;
     int nCapacity = 0;
+    VSIErrorReset();
     VSIDIR *psDir = VSIOpenDir(pszDir, bRecursive ? -1 : 0, NULL);
     const VSIDIREntry *psEntry = NULL;
     if (psDir == NULL)
     {
         /* A prefix with no object under it fails in silence; a request
-         * that failed leaves a network file system's message or an error. */
-        nStatus = sLog.nDebug > 0 || sLog.nFailures > 0 ? -2 : 0;
-        if (nStatus == -2)
-            *ppszReason =
-                ListingFailureReason(sLog.pszLastFailure ? sLog.pszLastFailure : sLog.pszLast);
+         * that failed leaves a network file system's message or an error.
+         * Why GDAL made no request at all (no credentials) it says through
+         * VSIError alone, like other answers that asking again would not
+         * change. */
+        const int nNo = VSIGetLastErrorNo();
+        const char *pszVSIMsg = VSIGetLastErrorMsg();
+        const int bVSIMsg = nNo != VSIE_None && pszVSIMsg[0] != '\0';
+        if (bVSIMsg && (nNo == VSIE_AWSInvalidCredentials || nNo == VSIE_AWSAccessDenied ||
+                        nNo == VSIE_AWSBucketNotFound || nNo == VSIE_AWSSignatureDoesNotMatch))
+        {
+            /* The store's own reply, when there was one, names its error
+             * code too ("NoSuchBucket", where GDAL 3.13's says "The
+             * specified bucket does not exist"). */
+            nStatus = -3;
+            *ppszReason = ListingFailureReason(BWStoreErrorIsPermanent(sLog.pszLast) ? sLog.pszLast
+                                                                                     : pszVSIMsg);
+        }
+        else if (sLog.nDebug > 0 || sLog.nFailures > 0 || bVSIMsg)
+        {
+            nStatus = -2;
+            *ppszReason = ListingFailureReason(sLog.pszLastFailure ? sLog.pszLastFailure
+                                               : sLog.pszLast      ? sLog.pszLast
+                                                                   : pszVSIMsg);
+        }
+        else
+            nStatus = 0;
     }
     /* Only what the pages after the first say counts from here. */
     sLog.nDebug = 0;
@@ -590,11 +615,11 @@ static int ListWithRetries(const char *pszWhat, const char *pszDir, int bRecursi
         *pnEntries = 0;
         /* A zip or tar that cannot be read will not be read better later,
          * nor a bucket that does not exist. */
-        if (iTry >= nRetries || (nStatus == -2 && !BWIsNetworkPath(pszDir)) ||
+        if (iTry >= nRetries || (nStatus == -2 && !BWIsNetworkPath(pszDir)) || nStatus == -3 ||
             BWStoreErrorIsPermanent(pszReason))
         {
             *pbPartWay = nStatus == -1;
-            if (nStatus == -2)
+            if (nStatus != -1)
                 *ppszError =
                     CPLStrdup(CPLSPrintf("Cannot list %s '%s' (%d %s): %s", pszWhat, pszDir,
                                          iTry + 1, iTry ? "tries" : "try", pszReason));
@@ -607,7 +632,7 @@ static int ListWithRetries(const char *pszWhat, const char *pszDir, int bRecursi
             return -1;
         }
         CPLDebug("BATCHWARP", "listing of %s failed %s(%s): read again in %.1f s", pszDir,
-                 nStatus == -2 ? "" : "part-way ", pszReason, dfDelay);
+                 nStatus != -1 ? "" : "part-way ", pszReason, dfDelay);
         CPLFree(pszReason);
         CPLSleep(dfDelay);
         dfDelay *= 2;

@@ -133,7 +133,7 @@ char *BWStoreReasonLine(const char *pszMsg)
     const size_t nLen = strlen(pszMsg);
     if (nLen >= 6 && strcmp(pszMsg + nLen - 6, "(null)") == 0)
         return CPLStrdup(
-            CPLSPrintf("%.*sno reply (the connection was dropped)", (int)(nLen - 6), pszMsg));
+            CPLSPrintf("%.*sno reply (no connection, or it was dropped)", (int)(nLen - 6), pszMsg));
     char *pszOut = CPLStrdup(pszMsg);
     for (char *p = pszOut; *p; ++p)
         if (*p == '\n' || *p == '\r')

@@ -55,7 +55,7 @@ TEST(StoreReply, AReasonIsOneShortLineAndNoReplyIsSaidInWords)
     EXPECT_STREQ(psz, "S3: <a>  <b>");
     CPLFree(psz);
     psz = BWStoreReasonLine("HTTP error code: 0 - (null)");
-    EXPECT_STREQ(psz, "HTTP error code: 0 - no reply (the connection was dropped)");
+    EXPECT_STREQ(psz, "HTTP error code: 0 - no reply (no connection, or it was dropped)");
     CPLFree(psz);
     psz = BWStoreReasonLine(std::string(1000, 'x').c_str());
     EXPECT_EQ(std::string(psz), std::string(297, 'x') + "...");
