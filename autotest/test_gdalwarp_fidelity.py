@@ -246,6 +246,56 @@ def test_warnings_of_a_successful_task_are_reported(tmp_path, run_batchwarp):
     assert rec["ok"] and any(m.startswith("Warning") and "NOT_AN_OPTION" in m for m in rec["messages"]), rec
 
 
+def _tiles_cut_short(path, size=1024, tile=16):
+    """A JPEG-compressed GeoTIFF of size x size in tile x tile tiles, each cut
+    short by an end-of-image marker halfway: GDAL warns once per tile read
+    ('JPEGLib:Corrupt JPEG data: premature end of data segment')."""
+    import numpy as np
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), size, size, 1, gdal.GDT_Byte,
+                                              options=["TILED=YES", f"BLOCKXSIZE={tile}", f"BLOCKYSIZE={tile}",
+                                                       "COMPRESS=JPEG"])
+    ds.SetGeoTransform([2, 0.0001, 0, 49, 0, -0.0001])
+    ds.SetProjection("EPSG:4326")
+    ds.GetRasterBand(1).WriteArray(np.random.default_rng(0).integers(0, 256, (size, size), dtype=np.uint8))
+    ds = None
+    ds = gdal.Open(str(path))
+    band = ds.GetRasterBand(1)
+    blocks = [(int(band.GetMetadataItem(f"BLOCK_OFFSET_{x}_{y}", "TIFF")),
+               int(band.GetMetadataItem(f"BLOCK_SIZE_{x}_{y}", "TIFF")))
+              for y in range(size // tile) for x in range(size // tile)]
+    ds = None
+    data = bytearray(path.read_bytes())
+    for offset, length in blocks:
+        data[offset + length // 2: offset + length // 2 + 2] = b"\xff\xd9"
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+@pytest.mark.parametrize("limit", [None, "10"])
+def test_messages_are_those_gdalwarp_prints_however_many(tmp_path, run_batchwarp, gdalwarp_bin, limit):
+    """A damaged source can raise a warning per block: gdalwarp prints the
+    first 1000 (CPL_MAX_ERROR_REPORTS) and says it prints no more. The
+    worker kept every one (4096 here; a quarter of a million for an 8192 x
+    8192 source of 16 x 16 tiles took minutes to gather, and its RESULT,
+    over the protocol's 16 MiB, lost the worker and failed a task gdalwarp
+    does in seconds). The report's messages are now gdalwarp's lines."""
+    src = _tiles_cut_short(tmp_path / "damaged.tif")
+    config = ["--config", "CPL_MAX_ERROR_REPORTS", limit] if limit else []
+    os.mkdir(tmp_path / "ref")
+    ref = subprocess.run([gdalwarp_bin, "-q", *config, "-t_srs", "EPSG:3857", src, str(tmp_path / "ref" / "d.tif")],
+                         capture_output=True, text=True)
+    assert ref.returncode == 0, ref.stderr
+    printed = ref.stderr.splitlines()
+    assert len(printed) == (11 if limit else 1001), printed[-3:]
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp(["-q", *config, "-t_srs", "EPSG:3857", "-report", report, src, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    (rec,) = read_report(report)
+    assert rec["ok"], rec
+    assert rec["messages"] == printed
+    assert filecmp.cmp(tmp_path / "out" / "damaged.tif", tmp_path / "ref" / "d.tif", shallow=False)
+
+
 ###############################################################################
 # Item 5: never more GDAL_CACHEMAX than the user set
 

@@ -63,6 +63,15 @@ typedef struct
     char *pszRefusal;
     int bQuietDebug;      /* debug messages asked for by us, not by the user */
     char **papszMessages; /* errors and warnings in order, as gdalwarp prints them */
+    /* Errors raised in the task, all counted (papszErrors keeps the first
+     * nMaxReports); errors and warnings reported, as GDAL's own handler
+     * counts them for gdalwarp; its limit (CPL_MAX_ERROR_REPORTS, 1000 by
+     * default, 0 or less: none), read once known (bMaxKnown). */
+    int nErrors;
+    int nErrorsKept;
+    int nReported;
+    int nMaxReports;
+    int bMaxKnown;
     /* While a task writes through its pinned temporary directory
      * ("/proc/self/fd/N", see PinTempDir): messages name the directory's
      * path instead. */
@@ -108,6 +117,43 @@ static void AddMessage(BWErrorLog *psLog, char *pszMessage)
     CPLFree(pszMessage);
 }
 
+/* The task's limit of errors and warnings reported, as GDAL's default
+ * error handler reads it for gdalwarp. */
+static int MaxReports(BWErrorLog *psLog)
+{
+    if (!psLog->bMaxKnown)
+    {
+        psLog->nMaxReports = atoi(CPLGetConfigOption("CPL_MAX_ERROR_REPORTS", "1000"));
+        psLog->bMaxKnown = TRUE;
+    }
+    return psLog->nMaxReports;
+}
+
+/*
+ * An error or warning of the task (takes pszMessage), as gdalwarp reports
+ * it: GDAL's default handler prints the first 1000 of a process, then says
+ * so once and prints no more. A damaged source can raise one per block
+ * (JPEG tiles cut short: 'Corrupt JPEG data', a quarter of a million for an
+ * 8192x8192 raster of 16x16 tiles): all kept, they took minutes to gather
+ * (quadratic), and a RESULT over the protocol's 16 MiB lost the worker and
+ * failed a task that gdalwarp does in seconds, exiting 0.
+ */
+static void AddReported(BWErrorLog *psLog, char *pszMessage)
+{
+    const int nMax = MaxReports(psLog);
+    psLog->nReported++;
+    if (nMax > 0 && psLog->nReported > nMax)
+    {
+        CPLFree(pszMessage);
+        return;
+    }
+    AddMessage(psLog, pszMessage);
+    if (nMax > 0 && psLog->nReported == nMax)
+        AddMessage(psLog, BWStrPrintf("More than %d errors or warnings have been reported. No "
+                                      "more will be reported from now.",
+                                      nMax));
+}
+
 /* pszText with every pszVia (not followed by a digit: /proc/self/fd/1 is not
  * /proc/self/fd/12) named pszReal instead (CPLFree it). */
 static char *NameRealDir(const char *pszText, const char *pszVia, const char *pszReal)
@@ -136,13 +182,18 @@ static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char
     const char *pszMsg = pszNamed != NULL ? pszNamed : pszMsgGiven;
     if (eClass == CE_Failure || eClass == CE_Fatal)
     {
-        psLog->papszErrors = CSLAddString(psLog->papszErrors, pszMsg);
+        psLog->nErrors++;
+        if (MaxReports(psLog) <= 0 || psLog->nErrorsKept < MaxReports(psLog))
+        {
+            psLog->papszErrors = CSLAddString(psLog->papszErrors, pszMsg);
+            psLog->nErrorsKept++;
+        }
         if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszUploadFailures))
             psLog->pszTransport = CPLStrdup(pszMsg);
-        AddMessage(psLog, BWStrPrintf("ERROR %d: %s", (int)nNum, pszMsg));
+        AddReported(psLog, BWStrPrintf("ERROR %d: %s", (int)nNum, pszMsg));
     }
     else if (eClass == CE_Warning)
-        AddMessage(psLog, BWStrPrintf("Warning %d: %s", (int)nNum, pszMsg));
+        AddReported(psLog, BWStrPrintf("Warning %d: %s", (int)nNum, pszMsg));
     else if (eClass == CE_Debug)
     {
         if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszTransportSigns))
@@ -166,6 +217,9 @@ static void ClearLog(BWErrorLog *psLog)
     CPLFree(psLog->pszRefusal);
     psLog->papszErrors = NULL;
     psLog->papszMessages = NULL;
+    psLog->nErrors = 0;
+    psLog->nErrorsKept = 0;
+    psLog->nReported = 0;
     psLog->pszTransport = NULL;
     psLog->pszRefusal = NULL;
 }
@@ -349,6 +403,8 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
         else if (EQUAL(pszField, "STRICT_ERRORS=1"))
             psWorker->bStrictErrors = TRUE;
     }
+    /* CPL_MAX_ERROR_REPORTS may be one of them. */
+    psWorker->sLog.bMaxKnown = FALSE;
     /* Config options first: some (GDAL_SKIP, GDAL_DRIVER_PATH, GDAL_CACHEMAX)
      * only take effect if set before drivers and the block cache start. */
     GDALAllRegister();
@@ -927,7 +983,7 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
      * closing that dataset (which flushes it) raised no error. Errors logged
      * before, e.g. by PROJ for points outside a projection's domain, do not
      * fail gdalwarp, nor this task unless -strict_errors. */
-    const int nErrorsBeforeClose = CSLCount(psWorker->sLog.papszErrors);
+    const int nErrorsBeforeClose = psWorker->sLog.nErrors;
     /* The files of the output, for the supervisor's rename: asked of the
      * dataset itself, so that every driver's sidecars (.msk, .ovr, .hdr)
      * are named; a PAM .aux.xml may only appear at close. */
@@ -939,7 +995,7 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
     /* Close the output first: a VRT refers to the source. */
     if (hOut != NULL)
         GDALClose(hOut);
-    int nErrorsAtClose = CSLCount(psWorker->sLog.papszErrors) - nErrorsBeforeClose;
+    int nErrorsAtClose = psWorker->sLog.nErrors - nErrorsBeforeClose;
     GDALClose(hSrc);
     VSIStatBufL sStat;
     const char *pszPam = CPLSPrintf("%s.aux.xml", pszWriteTo);
@@ -947,28 +1003,28 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
         papszFiles = CSLAddString(papszFiles, pszPam);
     if (hOut != NULL && bVRT && nErrorsAtClose == 0)
     {
-        const int nBefore = CSLCount(psWorker->sLog.papszErrors);
+        const int nBefore = psWorker->sLog.nErrors;
         ReferSourceFromFinalPlace(pszWriteTo, pszWriteName, pszOutput);
-        nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
+        nErrorsAtClose += psWorker->sLog.nErrors - nBefore;
     }
     if (hOut != NULL && EQUAL(pszDriver, "ENVI") && nErrorsAtClose == 0)
     {
-        const int nBefore = CSLCount(psWorker->sLog.papszErrors);
+        const int nBefore = psWorker->sLog.nErrors;
         NameOutputInEnviHeader(pszWriteTo, pszOutput);
-        nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
+        nErrorsAtClose += psWorker->sLog.nErrors - nBefore;
     }
     int bFull = FALSE;
     if (hOut != NULL)
     {
-        const int nBefore = CSLCount(psWorker->sLog.papszErrors);
+        const int nBefore = psWorker->sLog.nErrors;
         bFull = CheckRoomLeft(pszWriteTo, BW_MIN_FREE_BYTES_AFTER_WRITE);
-        nErrorsAtClose += CSLCount(psWorker->sLog.papszErrors) - nBefore;
+        nErrorsAtClose += psWorker->sLog.nErrors - nBefore;
     }
     /* A request to an object store that failed in transit taints what was
      * read: such a task is tried again (see ServeTask) whatever the rule. */
     const int bNoFifo = TakeFifoError();
     int bOk = hOut != NULL && nErrorsAtClose == 0 && psWorker->sLog.pszTransport == NULL &&
-              bNoFifo && (!psWorker->bStrictErrors || psWorker->sLog.papszErrors == NULL);
+              bNoFifo && (!psWorker->bStrictErrors || psWorker->sLog.nErrors == 0);
     if (!bOk && !bFull)
         CheckRoomLeft(pszWriteTo, BW_MIN_FREE_BYTES_AFTER_FAILURE);
     if (!bOk && psWorker->sLog.papszErrors == NULL)
