@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include <cpl_conv.h>
+#include <cpl_error.h>
 #include <cpl_string.h>
 
 #include "batchwarp_report_reader.h"
@@ -24,6 +25,9 @@ struct BWReport
     FILE *fp;
     int bOwnsFile;
     int bAppending; /* other runs may append to the same file */
+    /* Its lock was held by another for longer than a run holds it (or the
+     * file system has none): lines are written without it from then on. */
+    int bLockGivenUp;
     char *pszPath;
     /* Written whole, then renamed over pszPath (BWReportOpenReplacing); a
      * file this run created, never anything else, as (device, inode). */
@@ -35,23 +39,34 @@ struct BWReport
 /* How long a run waits for the lock of a report it appends to before it
  * goes on without it: runs hold it for one write() or one look at the
  * report's end; whoever holds it longer (any user who can read the file can
- * flock() it) is no run of ours and does not stop this one. */
+ * flock() it) is no run of ours and does not stop this one. The config
+ * option BATCHWARP_REPORT_LOCK_WAIT (seconds) sets it for tests. */
 #define BW_REPORT_LOCK_WAIT_SECONDS 30
 
-/* flock()s fd (LOCK_SH or LOCK_EX), waiting up to
- * BW_REPORT_LOCK_WAIT_SECONDS; FALSE when it could not (then unlocked). */
-static int LockReport(int fd, int nOperation)
+typedef enum
 {
-    const double dfDeadline = BWMonotonicSeconds() + BW_REPORT_LOCK_WAIT_SECONDS;
+    BW_LOCK_TAKEN,
+    BW_LOCK_TIMED_OUT,  /* held by another for longer than the wait */
+    BW_LOCK_UNSUPPORTED /* ENOLCK: a file system without locks */
+} BWLockResult;
+
+/* flock()s fd (LOCK_SH or LOCK_EX), waiting up to the wait above; unlocked
+ * unless BW_LOCK_TAKEN. */
+static BWLockResult LockReport(int fd, int nOperation)
+{
+    const double dfDeadline =
+        BWMonotonicSeconds() +
+        CPLAtof(CPLGetConfigOption("BATCHWARP_REPORT_LOCK_WAIT",
+                                   CPLSPrintf("%d", BW_REPORT_LOCK_WAIT_SECONDS)));
     long nSleepMicros = 100;
     for (;;)
     {
         if (flock(fd, nOperation | LOCK_NB) == 0)
-            return TRUE;
+            return BW_LOCK_TAKEN;
         if (errno != EWOULDBLOCK && errno != EINTR)
-            return FALSE; /* ENOLCK: a file system without locks */
+            return BW_LOCK_UNSUPPORTED;
         if (BWMonotonicSeconds() >= dfDeadline)
-            return FALSE;
+            return BW_LOCK_TIMED_OUT;
         usleep((useconds_t)nSleepMicros);
         if (nSleepMicros < 20000)
             nSleepMicros *= 2;
@@ -350,7 +365,7 @@ static int SeekAfterLastLine(int fd)
      * for each line (BWReportWriteLine): another run starting at the same
      * time would otherwise look at the end of the file before this one's
      * first line is written and truncate it away. */
-    const int bLocked = LockReport(fd, LOCK_EX);
+    const int bLocked = LockReport(fd, LOCK_EX) == BW_LOCK_TAKEN;
     const int bOk = EndAfterLastLine(fd);
     if (bLocked)
         flock(fd, LOCK_UN);
@@ -629,7 +644,23 @@ int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)
         memcpy(pszBuf, pszLine, nLen);
         pszBuf[nLen] = '\n';
         const int fd = fileno(psReport->fp);
-        const int bLocked = psReport->bAppending && LockReport(fd, LOCK_SH);
+        const BWLockResult eLock = psReport->bAppending && !psReport->bLockGivenUp
+                                       ? LockReport(fd, LOCK_SH)
+                                       : BW_LOCK_UNSUPPORTED;
+        const int bLocked = eLock == BW_LOCK_TAKEN;
+        if (psReport->bAppending && !bLocked && !psReport->bLockGivenUp)
+        {
+            /* Waited for once, not for each line: whoever holds the lock
+             * this long (another user who can read the report) would
+             * otherwise hold up the batch that long for each task. */
+            psReport->bLockGivenUp = TRUE;
+            if (eLock == BW_LOCK_TIMED_OUT)
+                CPLError(CE_Warning, CPLE_AppDefined,
+                         "Report file '%s' is locked by another process (flock) for longer "
+                         "than a run of gdal_batchwarp holds it: this run appends its lines "
+                         "without waiting for the lock from now on.",
+                         psReport->pszPath);
+        }
         bOk = WriteAll(fd, pszBuf, nLen + 1);
         if (bLocked)
             flock(fd, LOCK_UN);

@@ -154,6 +154,54 @@ TEST(Report, AppendingRunsNeverCutEachOthersLines)
     EXPECT_EQ(nRead, 1 + 2 * nLines);
 }
 
+std::vector<std::string> aosWarnings;
+void CPL_STDCALL KeepWarnings(CPLErr eClass, CPLErrorNum, const char *pszMsg)
+{
+    if (eClass == CE_Warning)
+        aosWarnings.push_back(pszMsg);
+}
+
+// Anyone who can read a report can flock() it and keep the lock. A run
+// appending to it waited for the lock up to its limit (30 s) before each
+// line, so that whoever held it held up the batch that long for each task;
+// it now waits once, says so, and appends without the lock from then on.
+// (The old code said nothing, and waited again for each line.)
+TEST(Report, ALockHeldByAnotherIsWaitedForOnceNotForEachLine)
+{
+    bwtest::TempDir oDir;
+    const std::string osPath = oDir / "r.jsonl";
+    std::ofstream(osPath) << "{\"source\":\"first.tif\",\"ok\":false}\n";
+    const int fd = open(osPath.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(flock(fd, LOCK_EX), 0);
+    CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", "0.05");
+    aosWarnings.clear();
+    CPLPushErrorHandler(KeepWarnings);
+    char *pszError = nullptr;
+    BWReport *psReport = BWReportOpenAppendingTo(osPath.c_str(), osPath.c_str(), &pszError);
+    ASSERT_NE(psReport, nullptr) << pszError;
+    bool bOk = true;
+    for (int i = 0; i < 5; ++i)
+    {
+        GDALBatchWarpResult s = Result(CPLSPrintf("t%d.tif", i), true);
+        bOk = bOk && BWReportWrite(psReport, &s, &pszError);
+    }
+    bOk = bOk && BWReportClose(psReport, &pszError);
+    CPLPopErrorHandler();
+    CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", nullptr);
+    flock(fd, LOCK_UN);
+    close(fd);
+    ASSERT_TRUE(bOk) << pszError;
+    ASSERT_EQ(aosWarnings.size(), 1u);
+    EXPECT_NE(aosWarnings[0].find(osPath), std::string::npos) << aosWarnings[0];
+    std::ifstream oIn(osPath);
+    std::string osLine;
+    int nLines = 0;
+    while (std::getline(oIn, osLine))
+        ++nLines;
+    EXPECT_EQ(nLines, 6);
+}
+
 // A run that appends to a report first removes a line cut short by a killed
 // run at its end. Another run doing the same at the same time must not
 // truncate away what this one appended meanwhile: the look at the end and
