@@ -246,6 +246,25 @@ def test_warnings_of_a_successful_task_are_reported(tmp_path, run_batchwarp):
     assert rec["ok"] and any(m.startswith("Warning") and "NOT_AN_OPTION" in m for m in rec["messages"]), rec
 
 
+@pytest.mark.parametrize("quiet", [True, False])
+def test_warnings_of_tasks_are_printed_as_gdalwarp_prints_them(tmp_path, run_batchwarp, quiet):
+    """gdalwarp prints what GDAL warns of while it warps (a creation option
+    the driver does not know: a typo such as -co COMPRES=LZW leaves the
+    output uncompressed); the program printed nothing of it, with or
+    without -q: without -report it was nowhere. Each text is printed once,
+    naming its source, then counted."""
+    os.mkdir(tmp_path / "in")
+    sources = [make_raster(str(tmp_path / "in" / f"s{i}.tif"), xsize=8, ysize=8, seed=i) for i in range(3)]
+    res = run_batchwarp([*(["-q"] if quiet else []), "-t_srs", "EPSG:4326", "-co", "NOT_AN_OPTION=1", *sources,
+                         "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    lines = [line for line in res.stderr.splitlines() if "does not support creation option NOT_AN_OPTION" in line]
+    assert len(lines) == 1, res.stderr
+    assert re.fullmatch(r".*/s[012]\.tif: Warning \d+: driver GTiff does not support creation option NOT_AN_OPTION",
+                        lines[0]), lines
+    assert "2 more errors or warnings of a text printed above" in res.stderr, res.stderr
+
+
 def _tiles_cut_short(path, size=1024, tile=16):
     """A JPEG-compressed GeoTIFF of size x size in tile x tile tiles, each cut
     short by an end-of-image marker halfway: GDAL warns once per tile read

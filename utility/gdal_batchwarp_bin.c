@@ -7,6 +7,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_hash_set.h>
 #include <cpl_string.h>
 #include <gdal.h>
 
@@ -99,12 +100,40 @@ static void SetConfigOptionsEarly(int argc, char **argv)
     }
 }
 
-static void PrintFailure(const GDALBatchWarpResult *psResult, void *pUserData)
+/* The texts of the messages printed so far, and how many were not printed
+ * again. */
+typedef struct
 {
-    (void)pUserData;
+    CPLHashSet *hSeen;
+    int nRepeated;
+} BWPrinted;
+
+/*
+ * A failed source, with its reason; and the errors and warnings GDAL logged
+ * in each task, as gdalwarp prints them (a creation option the driver does
+ * not know, a damaged block), named by source: with no -report they were
+ * nowhere. A text printed already (the same -co typo for every file) is
+ * counted, not printed again.
+ */
+static void PrintResult(const GDALBatchWarpResult *psResult, void *pUserData)
+{
+    BWPrinted *psPrinted = pUserData;
     if (!psResult->bOk)
         fprintf(stderr, "\nFAILED %s: %s\n", psResult->pszSource,
                 psResult->pszError ? psResult->pszError : "unknown error");
+    for (CSLConstList papszIter = psResult->papszMessages; papszIter && *papszIter; ++papszIter)
+    {
+        /* A failure's errors are in its FAILED line. */
+        if (!psResult->bOk && STARTS_WITH(*papszIter, "ERROR"))
+            continue;
+        if (CPLHashSetLookup(psPrinted->hSeen, *papszIter) != NULL)
+        {
+            psPrinted->nRepeated++;
+            continue;
+        }
+        CPLHashSetInsert(psPrinted->hSeen, CPLStrdup(*papszIter));
+        fprintf(stderr, "\n%s: %s\n", psResult->pszSource, *papszIter);
+    }
 }
 
 int main(int argc, char **argv)
@@ -159,10 +188,18 @@ int main(int argc, char **argv)
     static int bDraw = TRUE;
     GDALBatchWarpOptionsSetProgress(psOptions, Progress,
                                     GDALBatchWarpOptionsIsQuiet(psOptions) ? NULL : &bDraw);
-    GDALBatchWarpOptionsSetResultCallback(psOptions, PrintFailure, NULL);
+    BWPrinted sPrinted = {CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree), 0};
+    GDALBatchWarpOptionsSetResultCallback(psOptions, PrintResult, &sPrinted);
     GDALBatchWarpOptionsSetSummary(psOptions, TRUE);
 
     const GDALBatchWarpStatus eStatus = GDALBatchWarp(psOptions);
+    if (sPrinted.nRepeated > 0)
+        fprintf(stderr,
+                "%d more error%s or warning%s of a text printed above, from other sources, not "
+                "printed again (-report lists each source's).\n",
+                sPrinted.nRepeated, sPrinted.nRepeated == 1 ? "" : "s",
+                sPrinted.nRepeated == 1 ? "" : "s");
+    CPLHashSetDestroy(sPrinted.hSeen);
 
     GDALBatchWarpOptionsFree(psOptions);
     GDALDestroyDriverManager();
