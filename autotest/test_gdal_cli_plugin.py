@@ -306,6 +306,21 @@ def test_failure_is_reported_with_a_summary(tmp_path, gdal_cli):
     assert "Batch summary" not in res.stderr
 
 
+def test_warnings_of_tasks_are_reported_once_each(tmp_path, gdal_cli):
+    """What GDAL warns of while a file is warped (a creation option the
+    driver does not know: --co COMPRES=LZW leaves outputs uncompressed) was
+    reported by neither `gdal raster batch-warp` nor gdal.Run, as reproject
+    reports it for one file. Each text is now reported once, naming its
+    source, then counted."""
+    make_small_rasters(tmp_path / "in", 3)
+    res = run(["gdal", "raster", "batch-warp", "-q", "--output-crs", "EPSG:3857", "--co", "NOT_AN_OPTION=1",
+               tmp_path / "in", tmp_path / "out"], gdal_cli)
+    assert res.returncode == 0, res.stderr
+    lines = [line for line in res.stderr.splitlines() if "does not support creation option NOT_AN_OPTION" in line]
+    assert len(lines) == 1 and "t000" in lines[0], res.stderr
+    assert "2 more errors or warnings of a text reported above" in res.stderr, res.stderr
+
+
 # -- 3. Python, through GDAL -------------------------------------------------
 
 def test_gdal_run_from_python(tmp_path, gdal_cli):

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -223,6 +224,8 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
     std::vector<std::unique_ptr<CopiedArgValue>> m_copiedValues{};
     std::vector<std::string> m_copiedNames{};
     std::vector<std::string> m_failures{}; // "source: reason" of failed files
+    std::set<std::string> m_printed{};     // texts of the messages reported so far
+    int m_repeated = 0;                    // messages not reported again
 
     template <class T>
     GDALInConstructionAlgorithmArg &AddBatchArg(const char *pszName, const char *pszHelp, T *pValue)
@@ -666,9 +669,23 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
      * for the error that ends the run. */
     static void ReportFailure(const GDALBatchWarpResult *psResult, void *pUserData)
     {
+        auto *poThis = static_cast<RasterBatchWarpAlgorithm *>(pUserData);
+        // The errors and warnings GDAL logged in the task, as reproject
+        // reports them for its file, named by source: each text once (the
+        // same creation option typo for every file), then counted. A
+        // failure's errors are in its FAILED line.
+        for (CSLConstList papszIter = psResult->papszMessages; papszIter && *papszIter; ++papszIter)
+        {
+            if (!psResult->bOk && STARTS_WITH(*papszIter, "ERROR"))
+                continue;
+            if (!poThis->m_printed.insert(*papszIter).second)
+                poThis->m_repeated++;
+            else
+                poThis->ReportError(CE_Warning, CPLE_AppDefined, "%s: %s", psResult->pszSource,
+                                    *papszIter);
+        }
         if (psResult->bOk)
             return;
-        auto *poThis = static_cast<RasterBatchWarpAlgorithm *>(pUserData);
         const char *pszError = psResult->pszError ? psResult->pszError : "unknown error";
         poThis->ReportError(CE_Warning, CPLE_AppDefined, "FAILED %s: %s", psResult->pszSource,
                             pszError);
@@ -680,6 +697,8 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
     bool RunImpl(GDALProgressFunc pfnProgress, void *pProgressData) override
     {
         m_failures.clear();
+        m_printed.clear();
+        m_repeated = 0;
         CPLStringList aosArgs;
         if (!BatchWarpArgs(aosArgs))
             return false;
@@ -696,6 +715,11 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
         psLib->pfnSetSummary(psOptions, TRUE);
         const GDALBatchWarpStatus eStatus = psLib->pfnBatchWarp(psOptions);
         psLib->pfnOptionsFree(psOptions);
+        if (m_repeated > 0)
+            ReportError(CE_Warning, CPLE_AppDefined,
+                        "%d more error%s or warning%s of a text reported above, from other "
+                        "sources, not reported again (--report lists each source's).",
+                        m_repeated, m_repeated == 1 ? "" : "s", m_repeated == 1 ? "" : "s");
         if (eStatus == GDAL_BATCHWARP_FAILED && !m_failures.empty())
         {
             // GDAL's convention: a failed run is an error (an exception in
