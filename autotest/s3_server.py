@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import signal
+import select
 import socket
 import struct
 import subprocess
@@ -99,18 +100,20 @@ def _wait_for_port(port, proc, timeout=30):
 
 SLOWDOWN_BODY = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
                  b"<Message>Please reduce your request rate.</Message></Error>")
+STALL_SECONDS = 120
 DENIED_BODY = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
                b"<Message>Access Denied</Message></Error>")
 
 
 class Fault:
     """kind: 'slowdown' (503 SlowDown), 'denied' (403 AccessDenied), 'drop'
-    (close without a reply) or 'truncate' (half of the body, then close),
-    for `times` requests whose method is `method` (None: any) and whose path
-    matches `path` (a regular expression, searched)."""
+    (close without a reply), 'truncate' (half of the body, then close) or
+    'stall' (no reply for STALL_SECONDS, then close: a connection that went
+    dead), for `times` requests whose method is `method` (None: any) and
+    whose path matches `path` (a regular expression, searched)."""
 
     def __init__(self, kind, path=".", method=None, times=1):
-        assert kind in ("slowdown", "denied", "drop", "truncate"), kind
+        assert kind in ("slowdown", "denied", "drop", "truncate", "stall"), kind
         self.kind, self.path, self.method, self.left = kind, re.compile(path), method, times
         self.hits = 0
 
@@ -156,6 +159,19 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     def _answer(self, proxy, body, path, fault):
         if proxy.latency > 0:
             time.sleep(proxy.latency)
+        if fault is not None and fault.kind == "stall":
+            # Until the client gives up (closes) or STALL_SECONDS pass: a
+            # request given up on is no longer in flight.
+            deadline = time.monotonic() + STALL_SECONDS
+            while time.monotonic() < deadline and not proxy.stopping.is_set():
+                if select.select([self.connection], [], [], 0.2)[0]:
+                    try:
+                        if not self.connection.recv(1, socket.MSG_PEEK):
+                            break
+                    except OSError:
+                        break
+            self.close_connection = True
+            return
         if fault is not None and fault.kind == "drop":
             # A reset, as a load balancer dropping a connection sends.
             self.close_connection = True
@@ -229,6 +245,7 @@ class FaultProxy:
         self._in_flight = collections.Counter()  # path -> requests being answered
         self.max_in_flight = 0  # the most requests being answered at once
         self.max_in_flight_paths = 0  # the most distinct paths among them
+        self.stopping = threading.Event()  # ends the waits of 'stall' faults
         self._server = _ThreadingServer(("127.0.0.1", 0), _ProxyHandler)
         self._server.proxy = self
         self.port = self._server.server_address[1]
@@ -277,6 +294,7 @@ class FaultProxy:
                                        if method is None or m == method)
 
     def stop(self):
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()

@@ -550,6 +550,36 @@ def test_throttled_and_dropped_requests_are_retried(tmp_path, s3, prefix, run_ba
     assert_same_raster(get(s3, f"{prefix}/out/t0000.tif", tmp_path / "got.tif"), ref)
 
 
+def test_a_reply_that_never_comes_is_given_up_and_asked_again(tmp_path, s3, prefix, run_batchwarp, run_gdalwarp):
+    """A connection that went dead on the way (a NAT or load balancer that
+    forgot it) leaves a request waiting for a reply that never comes: GDAL
+    sets no limit by default, so the plan's listing, a source's read and an
+    output's upload each waited until the other end closed (here after
+    s3_server.STALL_SECONDS, 120 s; on a real network, hours). With the
+    defaults (GDAL_HTTP_LOW_SPEED_TIME=30, GDAL_HTTP_LOW_SPEED_LIMIT=1) each
+    is given up after 30 s and asked again, and every task succeeds within
+    its -timeout. (Fails on the old code: the task stalled on its read is
+    killed at its -timeout.)"""
+    import s3_server
+
+    assert s3_server.STALL_SECONDS > 100
+    local = tmp_path / "in"
+    sources = make_small_rasters(local, 2)
+    upload_tree(s3, f"{prefix}/in", local)
+    stalls = [s3.proxy.add_fault("stall", path=f"^/{BUCKET}/?$", method="GET", times=1),
+              s3.proxy.add_fault("stall", path=f"/{prefix}/in/t0000\\.tif$", method="GET", times=1),
+              s3.proxy.add_fault("stall", path=f"/{prefix}/out/t0001\\.tif$", method="PUT", times=1)]
+    res = run_batchwarp([*WARP, "-q", "-j", "2", "-timeout", "100", f"/vsis3/{BUCKET}/{prefix}/in/",
+                         "-outdir", f"/vsis3/{BUCKET}/{prefix}/out"], env=env_for(s3), timeout=600)
+    s3.proxy.clear_faults()
+    assert [f.hits for f in stalls] == [1, 1, 1]
+    assert res.returncode == 0, res.stderr
+    assert keys(s3, f"{prefix}/out") == [os.path.basename(s) for s in sources]
+    ref = tmp_path / "ref.tif"
+    run_gdalwarp(WARP, sources[0], ref)
+    assert_same_raster(get(s3, f"{prefix}/out/t0000.tif", tmp_path / "got.tif"), ref)
+
+
 @pytest.mark.parametrize("how", ["--config", "environment"])
 def test_retry_defaults_yield_to_the_users_settings(tmp_path, s3, prefix, run_batchwarp, how):
     """GDAL_HTTP_MAX_RETRY=5 is the default only where the user sets none:

@@ -249,6 +249,14 @@ const char *const BW_HTTP_RETRY_DEFAULTS[] = {
      * about 15 s of patience for a throttled bucket. */
     "GDAL_HTTP_MAX_RETRY=5",
     "GDAL_HTTP_RETRY_DELAY=0.5",
+    /* A reply that brings nothing for 30 s (a connection gone dead on the
+     * way: a NAT or a load balancer that forgot it) ends, and is tried
+     * again like a dropped one, instead of holding its task, or the plan's
+     * listing, until the kernel gives up on it (hours) or the task's
+     * -timeout. Stores answer within seconds, and keep a long
+     * CompleteMultipartUpload alive with whitespace. */
+    "GDAL_HTTP_LOW_SPEED_TIME=30",
+    "GDAL_HTTP_LOW_SPEED_LIMIT=1",
     NULL,
 };
 

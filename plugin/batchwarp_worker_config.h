@@ -35,7 +35,8 @@ char **BWBuildInitFields(const GDALBatchWarpOptions *psOptions, const BWBudget *
 char **BWAddPathSpecificOptions(char **papszFields, const char *const *papszPaths, int nPaths);
 
 /* Object stores throttle (503 SlowDown, 429) and have 5xx hiccups that a
- * retry cures, but GDAL does not retry HTTP requests by default. Sets
+ * retry cures, but GDAL does not retry HTTP requests by default, nor end
+ * one whose reply never comes. Sets
  * BW_HTTP_RETRY_DEFAULTS as thread-local configuration options of the
  * calling thread where the user set none, for the supervisor's own requests
  * (listing, output directories) and, through INIT, the workers'; returns the
