@@ -1082,6 +1082,11 @@ char *BWCanonicalPathCached(BWCanonicalCache *psCache, const char *pszPath)
     {
         BWCanonicalCacheClear(psCache);
         psCache->pszCanonDir = CanonicalDir(pszDir);
+        /* A directory not made yet (-outdir before the first run): its
+         * canonical form once, not a realpath() per ancestor for each of
+         * its paths. */
+        if (psCache->pszCanonDir == NULL)
+            psCache->pszCanonDir = CanonicalOfMissing(pszDir[0] ? pszDir : ".");
         psCache->pszDir = pszDir;
     }
     else
