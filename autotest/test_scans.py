@@ -189,6 +189,7 @@ def test_closed_stdout_under_print_outputs_ends_cleanly(tmp_path, batchwarp_bin)
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.skipif(sanitized_build(), reason="LeakSanitizer cannot run under strace (ptrace)")
 def test_the_plan_resolves_a_missing_outdir_once_not_for_each_output(tmp_path, batchwarp_bin):
     """Before its first run, -outdir does not exist: the plan took the
     canonical path of each output (for its collision checks) by resolving
