@@ -2,7 +2,9 @@
 hooks of the worker, the processes a run leaves behind, the temporary files
 it leaves behind, and running the program in the background."""
 import os
+import select
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -182,6 +184,29 @@ def kill_and_reap(proc):
     if proc.poll() is None:
         proc.kill()
     proc.communicate(timeout=30)
+
+
+def wait_for_gate(proc, gate, timeout=120):
+    """Waits until a process of the batch proc waits at the fault hooks'
+    gate (GDAL_BATCHWARP_TEST_GATE=gate): it made gate + ".reached"."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(gate + ".reached"):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "nothing of the batch reached the gate"
+        time.sleep(0.05)
+
+
+def kill_worker_and_wait_gone(pid):
+    """SIGKILLs a worker and returns once its whole process is gone, every
+    thread (a worker has threads: its FIFO guard), so its channel is closed:
+    its main thread alone is a zombie (not alive()) while the others still
+    exit. A pidfd is readable only once the whole process has exited."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        assert select.select([pidfd], [], [], 60)[0], "the killed worker never exited"
+    finally:
+        os.close(pidfd)
 
 
 ###############################################################################

@@ -5,7 +5,6 @@ leave no output and no temporary file, no worker outlives the run, and
 everything else is identical to gdalwarp's output."""
 import os
 import re
-import select
 import shutil
 import signal
 import stat
@@ -15,8 +14,9 @@ import pytest
 
 from conftest import (all_files, assert_same_raster, expected_output, hidden_files, make_small_rasters, norm,
                       read_report, records_by_source)
-from fault_util import (TEMP_PREFIX, ProcessTag, alive, children_of, faults_env, kill_and_reap, no_faults_env,
-                        require_fault_hooks, start_batchwarp, temp_entries, tree_files, wait_for_report_lines)
+from fault_util import (TEMP_PREFIX, ProcessTag, alive, children_of, faults_env, kill_and_reap,
+                        kill_worker_and_wait_gone, no_faults_env, require_fault_hooks, start_batchwarp, temp_entries,
+                        tree_files, wait_for_gate, wait_for_report_lines)
 
 WARP = ["-t_srs", "EPSG:3857", "-r", "bilinear"]
 TIMEOUT = 3
@@ -409,18 +409,9 @@ def test_worker_killed_while_idle_fails_no_task(tmp_path, batchwarp_bin):
             if chans and all(c in ("", "0") for c in chans):  # wchan hidden: 0.5 s is ample
                 break
             time.sleep(0.05)
-        victim = workers[0]
-        # Dead means its whole process gone, every thread (a worker has
-        # threads: its FIFO guard), so its channel closed: its main thread
-        # alone is a zombie (not alive()) while the others still exit, and a
+        # Dead means its whole process gone, not its main thread alone: a
         # task sent meanwhile is taken, and lost, by a worker that was alive.
-        # A pidfd is readable only once the whole process has exited.
-        pidfd = os.pidfd_open(victim)
-        try:
-            os.kill(victim, signal.SIGKILL)
-            assert select.select([pidfd], [], [], 60)[0], "the killed worker never exited"
-        finally:
-            os.close(pidfd)
+        kill_worker_and_wait_gone(workers[0])
         os.kill(proc.pid, signal.SIGCONT)
         _, stderr = proc.communicate(timeout=120)
     finally:
@@ -469,21 +460,13 @@ def test_a_task_sent_to_a_worker_dead_before_its_reply_was_read_keeps_that_reply
     proc = start_batchwarp(batchwarp_bin, [*WARP, "-q", "-j", "1", "-report", report, *sources, "-outdir", out],
                            env=env)
     try:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(gate + ".reached"):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the supervisor never reached the gate"
-            time.sleep(0.05)
+        wait_for_gate(proc, gate)
         (worker,) = children_of(proc.pid)
+        deadline = time.monotonic() + 120
         while not _waits_for_a_task(worker):
             assert time.monotonic() < deadline, "the worker never finished its queued task"
             time.sleep(0.05)
-        pidfd = os.pidfd_open(worker)
-        try:
-            os.kill(worker, signal.SIGKILL)
-            assert select.select([pidfd], [], [], 60)[0], "the killed worker never exited"
-        finally:
-            os.close(pidfd)
+        kill_worker_and_wait_gone(worker)
         open(gate, "w").close()
         _, stderr = proc.communicate(timeout=120)
     finally:

@@ -18,13 +18,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 from attacker import as_nobody, needs_root
 from conftest import make_small_rasters, read_report
-from fault_util import require_fault_hooks
+from fault_util import require_fault_hooks, wait_for_gate
 
 WARP = ["-t_srs", "EPSG:3857"]
 
@@ -40,14 +39,6 @@ def snapshot(directory):
             else:
                 found[os.path.relpath(path, directory)] = None
     return found
-
-
-def wait_for_gate(proc, gate):
-    deadline = time.monotonic() + 120
-    while not os.path.exists(gate + ".reached"):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the worker never reached the gate"
-        time.sleep(0.05)
 
 
 @needs_root
