@@ -439,26 +439,8 @@ static void CPL_STDCALL ListingErrorHandler(CPLErr eClass, CPLErrorNum nNo, cons
             return;
     }
     /* Anything else (and the user's debug output) goes to the handler below,
-     * as if this one were not there. pszMsg is CPLError's own buffer. */
-    char *pszCopy = CPLStrdup(pszMsg);
-    CPLPopErrorHandler();
-    if (eClass == CE_Debug)
-    {
-        const char *pszColon = strstr(pszCopy, ": ");
-        if (pszColon != NULL)
-        {
-            char *pszCategory = CPLStrdup(pszCopy);
-            pszCategory[pszColon - pszCopy] = '\0';
-            CPLDebug(pszCategory, "%s", pszColon + 2);
-            CPLFree(pszCategory);
-        }
-        else
-            CPLDebug("BATCHWARP", "%s", pszCopy);
-    }
-    else
-        CPLError(eClass, nNo, "%s", pszCopy);
-    CPLFree(pszCopy);
-    CPLPushErrorHandlerEx(ListingErrorHandler, psLog);
+     * as if this one were not there. */
+    BWPassOnBelow(ListingErrorHandler, psLog, eClass, nNo, pszMsg);
 }
 
 /* A GDAL message (an XML error body, most often) as the reason in an error

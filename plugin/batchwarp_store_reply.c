@@ -71,10 +71,8 @@ struct BWStoreCapture
     char *pszOldLocal;
 };
 
-static void CPL_STDCALL CaptureHandler(CPLErr eClass, CPLErrorNum nNo, const char *pszMsg);
-
-/* Passes a message on to the handler below this one. */
-static void PassOn(BWStoreCapture *psCapture, CPLErr eClass, CPLErrorNum nNo, const char *pszMsg)
+void BWPassOnBelow(CPLErrorHandler pfnThis, void *pUserData, CPLErr eClass, CPLErrorNum nNo,
+                   const char *pszMsg)
 {
     char *pszCopy = CPLStrdup(pszMsg); /* pszMsg is CPLError's own buffer */
     CPLPopErrorHandler();
@@ -91,7 +89,7 @@ static void PassOn(BWStoreCapture *psCapture, CPLErr eClass, CPLErrorNum nNo, co
     else
         CPLError(eClass, nNo, "%s", pszCopy);
     CPLFree(pszCopy);
-    CPLPushErrorHandlerEx(CaptureHandler, psCapture);
+    CPLPushErrorHandlerEx(pfnThis, pUserData);
 }
 
 static void CPL_STDCALL CaptureHandler(CPLErr eClass, CPLErrorNum nNo, const char *pszMsg)
@@ -110,7 +108,7 @@ static void CPL_STDCALL CaptureHandler(CPLErr eClass, CPLErrorNum nNo, const cha
         psCapture->pszReply = CPLStrdup(pszMsg);
     }
     if (eClass != CE_Debug || psCapture->bUserDebug)
-        PassOn(psCapture, eClass, nNo, pszMsg);
+        BWPassOnBelow(CaptureHandler, psCapture, eClass, nNo, pszMsg);
 }
 
 BWStoreCapture *BWStoreCaptureBegin(void)

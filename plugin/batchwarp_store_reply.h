@@ -6,6 +6,7 @@
 #ifndef BATCHWARP_STORE_REPLY_H_INCLUDED
 #define BATCHWARP_STORE_REPLY_H_INCLUDED
 
+#include <cpl_error.h>
 #include <cpl_port.h>
 
 /* TRUE when pszReason holds an object store's error reply whose code says
@@ -19,6 +20,13 @@ int BWStoreErrorIsPermanent(const char *pszReason);
  * of at most 300 bytes, and GDAL 3.6's "(null)" for a request that got no
  * reply said in words. */
 char *BWStoreReasonLine(const char *pszMsg);
+
+/* Passes a message caught by pfnThis (the current handler, pushed with
+ * pUserData) on to the handler below it, as if pfnThis were not there: pops
+ * it, raises the message again (a debug message under its own category),
+ * and pushes pfnThis again. */
+void BWPassOnBelow(CPLErrorHandler pfnThis, void *pUserData, CPLErr eClass, CPLErrorNum nNo,
+                   const char *pszMsg);
 
 /* GDAL's messages caught from BWStoreCaptureBegin to BWStoreCaptureEnd, on
  * the calling thread: errors, and the network file systems' debug messages

@@ -21,6 +21,20 @@ void CPL_STDCALL CountBelow(CPLErr, CPLErrorNum, const char *)
     ++nReachedBelow;
 }
 
+std::string osBelow;
+void CPL_STDCALL RecordBelow(CPLErr eClass, CPLErrorNum nNo, const char *pszMsg)
+{
+    osBelow +=
+        std::to_string(static_cast<int>(eClass)) + "/" + std::to_string(nNo) + ":" + pszMsg + "\n";
+}
+
+int nCaughtAbove = 0;
+void CPL_STDCALL PassEverythingOn(CPLErr eClass, CPLErrorNum nNo, const char *pszMsg)
+{
+    ++nCaughtAbove;
+    BWPassOnBelow(PassEverythingOn, &nCaughtAbove, eClass, nNo, pszMsg);
+}
+
 TEST(StoreReply, ErrorCodesThatDoNotChangeArePermanent)
 {
     EXPECT_TRUE(BWStoreErrorIsPermanent(
@@ -122,6 +136,30 @@ TEST(StoreReply, DebugMessagesTheUserAskedForStillReachThem)
     ASSERT_NE(pszReason, nullptr);
     EXPECT_STREQ(pszReason, "S3: <Error><Code>AccessDenied</Code></Error>");
     CPLFree(pszReason);
+}
+
+TEST(StoreReply, AMessagePassedOnReachesTheHandlerBelowAsItWasRaised)
+{
+    CPLSetConfigOption("CPL_DEBUG", "ON");
+    osBelow.clear();
+    nCaughtAbove = 0;
+    CPLPushErrorHandler(RecordBelow);
+    CPLSetCurrentErrorHandlerCatchDebug(TRUE);
+    CPLPushErrorHandlerEx(PassEverythingOn, &nCaughtAbove);
+    CPLSetCurrentErrorHandlerCatchDebug(TRUE);
+    CPLDebug("S3", "a reply");
+    CPLError(CE_Warning, CPLE_AppDefined, "a warning");
+    CPLDebug("S3", "another");
+    // The handler that passed them on is on top again, with its data.
+    EXPECT_EQ(CPLGetErrorHandlerUserData(), &nCaughtAbove);
+    CPLPopErrorHandler();
+    CPLPopErrorHandler();
+    CPLSetConfigOption("CPL_DEBUG", nullptr);
+    EXPECT_EQ(nCaughtAbove, 3);
+    EXPECT_EQ(osBelow, std::to_string(static_cast<int>(CE_Debug)) + "/0:S3: a reply\n" +
+                           std::to_string(static_cast<int>(CE_Warning)) + "/" +
+                           std::to_string(CPLE_AppDefined) + ":a warning\n" +
+                           std::to_string(static_cast<int>(CE_Debug)) + "/0:S3: another\n");
 }
 
 } // namespace
