@@ -11,12 +11,11 @@ mix), and a rerun writes it whole."""
 import os
 import shutil
 import subprocess
-import time
 
 from osgeo import gdal
 
 from conftest import make_small_rasters, read_report
-from fault_util import require_fault_hooks
+from fault_util import require_fault_hooks, wait_for_gate
 
 gdal.UseExceptions()
 
@@ -47,11 +46,7 @@ def test_a_run_killed_while_replacing_a_dataset_of_several_files_leaves_no_mix(b
     proc = subprocess.Popen([str(batchwarp_bin), *WARP, "-q", "-overwrite", large, "-outdir", str(out)], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(gate + ".reached"):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the supervisor never reached the gate"
-            time.sleep(0.05)
+        wait_for_gate(proc, gate)
         # The new sidecars are in place, the new main file not yet: the
         # earlier main file must not be found with them.
         now = files_of(out)
@@ -108,11 +103,7 @@ def test_an_earlier_outputs_sidecars_are_gone_before_the_new_main_file_comes(bat
                              str(out)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(gate + ".reached"):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the supervisor never reached the gate"
-            time.sleep(0.05)
+        wait_for_gate(proc, gate)
         # The new main file is in place: nothing of the earlier output is
         # left beside it.
         assert sorted(files_of(out)) == [name], sorted(files_of(out))

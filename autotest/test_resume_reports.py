@@ -3,10 +3,9 @@ report it reads, a retry stopped midway, reports read back after edits."""
 import json
 import os
 import shutil
-import time
 
 from conftest import all_files, make_small_rasters, norm, parse_report, read_report
-from fault_util import faults_env, kill_and_reap, no_faults_env, require_fault_hooks, start_batchwarp
+from fault_util import faults_env, kill_and_reap, no_faults_env, require_fault_hooks, start_batchwarp, wait_for_gate
 
 WARP = ["-t_srs", "EPSG:3857"]
 
@@ -50,11 +49,7 @@ def test_retry_failed_into_its_own_report_loses_no_failure_when_stopped(tmp_path
     proc = start_batchwarp(batchwarp_bin, [*WARP, "-q", "-j", "1", "-retry_failed", report, "-report", report,
                                            "-outdir", out], env=env)
     try:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(gate + ".reached"):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no task reached the gate"
-            time.sleep(0.02)
+        wait_for_gate(proc, gate)
         proc.kill()
     finally:
         kill_and_reap(proc)

@@ -412,7 +412,7 @@ def test_overwrite_of_a_dataset_of_several_files_never_leaves_the_earlier_main_f
     local disk (08b28f6), the output is now missing until its new main file
     is in place, and a rerun writes it whole. The killed run also left a
     directory object of its temporary namespace on the store."""
-    from fault_util import require_fault_hooks
+    from fault_util import require_fault_hooks, wait_for_gate
     require_fault_hooks(batchwarp_bin)
     warp = [*WARP, "-of", "ENVI"]
     (small,) = make_small_rasters(str(tmp_path / "small"), 1, size=16)
@@ -430,11 +430,7 @@ def test_overwrite_of_a_dataset_of_several_files_never_leaves_the_earlier_main_f
                                  "GDAL_BATCHWARP_TEST_GATE": gate},
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(gate + ".reached"):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the worker never reached the gate"
-            time.sleep(0.05)
+        wait_for_gate(proc, gate)
         now = keys(s3, f"{prefix}/out")
         gdal.VSICurlClearCache()  # the earlier header was read by this process
         new_hdr = get(s3, f"{prefix}/out/{main}.hdr", tmp_path / "new.hdr").read_bytes()

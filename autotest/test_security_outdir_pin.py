@@ -12,13 +12,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 from attacker import as_nobody, needs_root
 from conftest import make_small_rasters
-from fault_util import require_fault_hooks
+from fault_util import require_fault_hooks, wait_for_gate
 
 WARP = ["-t_srs", "EPSG:3857"]
 
@@ -69,11 +68,7 @@ def run_with_swap(batchwarp_bin, base, args, swap):
     proc = subprocess.Popen([str(batchwarp_bin), *map(str, args)], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(gate + ".reached"):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the batch never reached the gate"
-            time.sleep(0.05)
+        wait_for_gate(proc, gate)
         swap()
         with open(gate, "w"):
             pass

@@ -10,13 +10,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 from attacker import NOBODY, as_nobody, needs_root
 from conftest import hidden_files, make_small_rasters, read_report
-from fault_util import require_fault_hooks
+from fault_util import require_fault_hooks, wait_for_gate
 
 WARP = ["-t_srs", "EPSG:3857"]
 
@@ -43,11 +42,7 @@ def _gated_run(batchwarp_bin, base, args, source):
            "GDAL_BATCHWARP_TEST_GATE": gate}
     proc = subprocess.Popen([str(batchwarp_bin), *map(str, args)], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not os.path.exists(gate + ".reached"):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the worker never reached the gate"
-        time.sleep(0.05)
+    wait_for_gate(proc, gate)
     return proc, gate
 
 

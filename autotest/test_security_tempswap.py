@@ -18,7 +18,7 @@ import pytest
 
 from attacker import as_nobody, needs_root
 from conftest import make_small_rasters, read_report
-from fault_util import require_fault_hooks
+from fault_util import require_fault_hooks, wait_for_gate
 
 WARP = ["-t_srs", "EPSG:3857"]
 
@@ -60,11 +60,7 @@ def test_a_directory_swapped_in_at_the_temporary_name_is_neither_published_nor_r
                                  "-outdir", out], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 120
-            while not os.path.exists(gate + ".reached"):
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the worker never reached the gate"
-                time.sleep(0.05)
+            wait_for_gate(proc, gate)
             (temp,) = [n for n in os.listdir(out) if n.startswith(".batchwarp-tmp-")]
             as_nobody("mv", os.path.join(out, temp), os.path.join(out, "moved"))
             as_nobody("mv", keep, os.path.join(out, temp))
