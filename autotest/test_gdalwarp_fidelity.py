@@ -18,6 +18,20 @@ def _utm_source(path):
     return str(path)
 
 
+def _only_output(outdir):
+    (name,) = os.listdir(outdir)
+    return outdir / name
+
+
+def _assert_opens_anywhere_as_warped(out, source):
+    """out, opened from another working directory (/), has the pixels of
+    source (a name or a dataset) warped to EPSG:4326 in memory."""
+    check = subprocess.run(["gdalinfo", "-checksum", str(out)], cwd="/", capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr + out.read_text()
+    ref = gdal.Warp("", source, format="MEM", dstSRS="EPSG:4326")
+    assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
+
+
 ###############################################################################
 # Item 1: -of VRT
 
@@ -45,10 +59,7 @@ def test_vrt_output_is_published_and_opens_anywhere(tmp_path, run_batchwarp, run
         run_gdalwarp(["-of", "VRT", "-t_srs", "EPSG:4326"], src, tmp_path / "ref" / "src.vrt")
         assert filecmp.cmp(out, tmp_path / "ref" / "src.vrt", shallow=False)
     # Opens, from another working directory, with the source's pixels.
-    check = subprocess.run(["gdalinfo", "-checksum", str(out)], cwd="/", capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    ref = gdal.Warp("", src, format="MEM", dstSRS="EPSG:4326")
-    assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
+    _assert_opens_anywhere_as_warped(out, src)
 
 
 @pytest.mark.parametrize("spelling", ["/vsizip/in.zip/src.tif", "/vsizip/{in.zip}/src.tif", "/vsizip/in.zip/",
@@ -70,13 +81,7 @@ def test_vrt_of_a_source_in_a_relative_archive_opens_anywhere(tmp_path, run_batc
     os.unlink(src)
     res = run_batchwarp(["-q", "-of", "VRT", "-t_srs", "EPSG:4326", spelling, "-outdir", "out"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    (name,) = os.listdir(tmp_path / "out")
-    out = tmp_path / "out" / name
-    check = subprocess.run(["gdalinfo", "-checksum", str(out)], cwd="/", capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr + out.read_text()
-    src_ds = gdal.Open("/vsizip/%s/in.zip/src.tif" % tmp_path)
-    ref = gdal.Warp("", src_ds, format="MEM", dstSRS="EPSG:4326")
-    assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
+    _assert_opens_anywhere_as_warped(_only_output(tmp_path / "out"), "/vsizip/%s/in.zip/src.tif" % tmp_path)
 
 
 @pytest.mark.parametrize("spelling", ["GTIFF_DIR:1:in/src.tif", 'NETCDF:"in/src.nc":Band1'])
@@ -94,13 +99,8 @@ def test_vrt_of_a_subdataset_of_a_relative_file_opens_anywhere(tmp_path, run_bat
         gdal.Translate(str(tmp_path / "in" / "src.nc"), src, format="netCDF")
     res = run_batchwarp(["-q", "-of", "VRT", "-t_srs", "EPSG:4326", spelling, "-outdir", "out"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    (name,) = os.listdir(tmp_path / "out")
-    out = tmp_path / "out" / name
-    check = subprocess.run(["gdalinfo", "-checksum", str(out)], cwd="/", capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr + out.read_text()
-    absolute = spelling.replace("in/", str(tmp_path / "in") + "/")
-    ref = gdal.Warp("", gdal.Open(absolute), format="MEM", dstSRS="EPSG:4326")
-    assert "Checksum=%d" % ref.GetRasterBand(1).Checksum() in check.stdout
+    _assert_opens_anywhere_as_warped(_only_output(tmp_path / "out"),
+                                     spelling.replace("in/", str(tmp_path / "in") + "/"))
 
 
 def test_vrt_of_a_source_in_an_archive_in_the_working_directory_is_gdalwarps(tmp_path, run_batchwarp,
