@@ -1,6 +1,7 @@
 #include "batchwarp_plan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <pthread.h>
@@ -58,8 +59,8 @@ static int CheckCollisions(const BWPlan *psPlan, char **ppszError)
 {
     BWKeyIndex *pasKeys = CPLCalloc((size_t)psPlan->nItems + 1, sizeof(BWKeyIndex));
     char **papszCanonOut = CPLCalloc((size_t)psPlan->nItems + 1, sizeof(char *));
-    BWCanonicalCache sOutDirs = {NULL, NULL};
-    BWCanonicalCache sSourceDirs = {NULL, NULL};
+    BWCanonicalCache sOutDirs = {NULL, NULL, FALSE};
+    BWCanonicalCache sSourceDirs = {NULL, NULL, FALSE};
     int bOk = TRUE;
     for (int i = 0; i < psPlan->nItems && bOk; ++i)
     {
@@ -224,21 +225,27 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
     size_t nCanon = n;
     BWFileId *pasIds = CPLCalloc(n + 1, sizeof(BWFileId));
     size_t nIds = 0;
-    BWCanonicalCache sDirs = {NULL, NULL};
+    BWCanonicalCache sDirs = {NULL, NULL, FALSE};
     for (size_t i = 0; i < n; ++i)
     {
         const char *pszSource = psPlan->pasItems[i].pszSource;
         papszCanon[i] = BWCanonicalPathCached(&sDirs, pszSource);
-        char *pszTarget = LinkTargetCanonical(&sDirs, pszSource);
-        if (pszTarget != NULL)
-            papszCanon[nCanon++] = pszTarget;
+        /* One lstat() of a local source: a link is followed (by its text,
+         * then to its file), anything else is its own file. */
         struct stat sStat;
-        if (!STARTS_WITH(pszSource, "/vsi") && stat(pszSource, &sStat) == 0)
+        if (STARTS_WITH(pszSource, "/vsi") || lstat(pszSource, &sStat) != 0)
+            continue;
+        if (S_ISLNK(sStat.st_mode))
         {
-            pasIds[nIds].nDev = sStat.st_dev;
-            pasIds[nIds].nIno = sStat.st_ino;
-            ++nIds;
+            char *pszTarget = LinkTargetCanonical(&sDirs, pszSource);
+            if (pszTarget != NULL)
+                papszCanon[nCanon++] = pszTarget;
+            if (stat(pszSource, &sStat) != 0)
+                continue;
         }
+        pasIds[nIds].nDev = sStat.st_dev;
+        pasIds[nIds].nIno = sStat.st_ino;
+        ++nIds;
     }
     qsort(papszCanon, nCanon, sizeof(char *), CompareStrPtr);
     qsort(pasIds, nIds, sizeof(BWFileId), CompareFileIds);
@@ -250,7 +257,8 @@ static int CheckOutputsAreNotSources(const BWPlan *psPlan, char **ppszError)
         struct stat sStat;
         BWFileId sId;
         int bHit = bsearch(&pszCanonOut, papszCanon, nCanon, sizeof(char *), CompareStrPtr) != NULL;
-        if (!bHit && !STARTS_WITH(psItem->pszOutput, "/vsi") &&
+        /* An output in a directory not made yet is no file yet. */
+        if (!bHit && !sDirs.bMissing && !STARTS_WITH(psItem->pszOutput, "/vsi") &&
             stat(psItem->pszOutput, &sStat) == 0)
         {
             sId.nDev = sStat.st_dev;
@@ -748,8 +756,8 @@ static char **SiblingsFor(BWSource *psSource)
 /* What stands at an output's name must be nothing or a regular file: a
  * directory is not a finished output to keep, and a link (perhaps planted
  * in a shared directory) is neither kept as done nor written through. */
-static int CheckOutputKind(const char *pszOutDir, const char *pszOutput, int *pbExists,
-                           char **ppszError)
+static int CheckOutputKind(int nOutDirFd, const char *pszOutDir, const char *pszOutput,
+                           int *pbExists, char **ppszError)
 {
     struct stat sStat;
     *pbExists = FALSE;
@@ -758,7 +766,7 @@ static int CheckOutputKind(const char *pszOutDir, const char *pszOutput, int *pb
     /* Below -outdir, no link is followed: a directory on the way that is a
      * link, not a directory or another user's is refused (see
      * BWStatBelowOutDir), and what stands at the name is looked at itself. */
-    const int nFound = BWStatBelowOutDir(pszOutDir, pszOutput, &sStat, ppszError);
+    const int nFound = BWStatBelowOutDirFd(nOutDirFd, pszOutDir, pszOutput, &sStat, ppszError);
     if (nFound < 0)
         return FALSE;
     if (nFound == 1 || (nFound == 2 && lstat(pszOutput, &sStat) != 0))
@@ -879,6 +887,11 @@ static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char
     BWReportedOutputs sReported;
     ReportedOutputsInit(&sReported, psOptions);
     int bOk = TRUE;
+    /* -outdir opened once for the outputs' checks, not once for each (and
+     * not there yet before the first run: -1). */
+    const int nOutDirFd = psOptions->pszOutDir && !STARTS_WITH(psOptions->pszOutDir, "/vsi")
+                              ? open(psOptions->pszOutDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                              : -1;
     for (int i = 0; i < sSources.nSources && bOk; ++i)
     {
         BWSource *psSource = &sSources.pasSources[i];
@@ -919,7 +932,8 @@ static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char
         else if (psItem->nSize < 0)
             psItem->nSize = 0;
         int bExists = FALSE;
-        if (!CheckOutputKind(psOptions->pszOutDir, psItem->pszOutput, &bExists, ppszError))
+        if (!CheckOutputKind(nOutDirFd, psOptions->pszOutDir, psItem->pszOutput, &bExists,
+                             ppszError))
         {
             bOk = FALSE;
             break;
@@ -953,6 +967,8 @@ static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char
         psItem->bSkip = !psOptions->bOverwrite && bExists;
         psItem->papszSiblings = SiblingsFor(psSource);
     }
+    if (nOutDirFd >= 0)
+        close(nOutDirFd);
     ListingsClear(&sListings);
     BWSourceListClear(&sSources);
     ReportedOutputsClear(&sReported);

@@ -1054,10 +1054,7 @@ char *BWCanonicalPathCached(BWCanonicalCache *psCache, const char *pszPath)
         return CPLStrdup(pszPath);
     const char *pszName = BWPathName(pszPath);
     struct stat sStat;
-    /* realpath(dir/name) is realpath(dir)/name unless name is a symbolic
-     * link (or . or ..): those take the long way. */
-    if (pszName[0] == '\0' || strcmp(pszName, ".") == 0 || strcmp(pszName, "..") == 0 ||
-        (lstat(pszPath, &sStat) == 0 && S_ISLNK(sStat.st_mode)))
+    if (pszName[0] == '\0' || strcmp(pszName, ".") == 0 || strcmp(pszName, "..") == 0)
         return BWCanonicalPath(pszPath);
     char *pszDir = BWPathDir(pszPath);
     if (psCache->pszDir == NULL || strcmp(psCache->pszDir, pszDir) != 0)
@@ -1068,11 +1065,19 @@ char *BWCanonicalPathCached(BWCanonicalCache *psCache, const char *pszPath)
          * canonical form once, not a realpath() per ancestor for each of
          * its paths. */
         if (psCache->pszCanonDir == NULL)
+        {
+            psCache->bMissing = errno == ENOENT || errno == ENOTDIR;
             psCache->pszCanonDir = CanonicalOfMissing(pszDir[0] ? pszDir : ".");
+        }
         psCache->pszDir = pszDir;
     }
     else
         CPLFree(pszDir);
+    /* realpath(dir/name) is realpath(dir)/name unless name is a symbolic
+     * link: that takes the long way. In a directory that does not exist,
+     * nothing is, and it is not looked for (an lstat() per output). */
+    if (!psCache->bMissing && lstat(pszPath, &sStat) == 0 && S_ISLNK(sStat.st_mode))
+        return BWCanonicalPath(pszPath);
     return InCanonicalDir(psCache->pszCanonDir, pszPath);
 }
 
@@ -1082,6 +1087,7 @@ void BWCanonicalCacheClear(BWCanonicalCache *psCache)
     CPLFree(psCache->pszCanonDir);
     psCache->pszDir = NULL;
     psCache->pszCanonDir = NULL;
+    psCache->bMissing = FALSE;
 }
 
 static int IsSpecialFile(BWSourceList *psList, const char *pszPath);

@@ -61,6 +61,7 @@ typedef struct
 {
     char *pszDir;      /* the last directory asked for */
     char *pszCanonDir; /* its canonical form, NULL if it has none */
+    int bMissing;      /* it does not exist (yet): nothing in it is a link */
 } BWCanonicalCache;
 
 char *BWCanonicalPathCached(BWCanonicalCache *psCache, const char *pszPath);

@@ -214,14 +214,24 @@ static char *NotADirectory(const char *pszOutDir, char **papszParts, int n, mode
 int BWStatBelowOutDir(const char *pszOutDir, const char *pszPath, struct stat *psStat,
                       char **ppszError)
 {
+    const int nOutDirFd = open(pszOutDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int nRet = BWStatBelowOutDirFd(nOutDirFd, pszOutDir, pszPath, psStat, ppszError);
+    if (nOutDirFd >= 0)
+        close(nOutDirFd);
+    return nRet;
+}
+
+int BWStatBelowOutDirFd(int nOutDirFd, const char *pszOutDir, const char *pszPath,
+                        struct stat *psStat, char **ppszError)
+{
     int bBelow = FALSE;
     char **papszParts = ComponentsBelow(pszOutDir, pszPath, &bBelow);
     if (!bBelow)
         return 2;
-    int nFd = open(pszOutDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* Not there yet, or not usable: preparing -outdir says which. */
+    int nFd = nOutDirFd; /* then each directory below it, closed once left */
     if (nFd < 0)
     {
-        /* Not there yet, or not usable: preparing -outdir says which. */
         CSLDestroy(papszParts);
         return 1;
     }
@@ -230,7 +240,6 @@ int BWStatBelowOutDir(const char *pszOutDir, const char *pszPath, struct stat *p
     if (nParts == 0)
     {
         nRet = fstat(nFd, psStat) == 0 ? 0 : 1;
-        close(nFd);
         CSLDestroy(papszParts);
         return nRet;
     }
@@ -274,7 +283,8 @@ int BWStatBelowOutDir(const char *pszOutDir, const char *pszPath, struct stat *p
             nRet = -1;
             break;
         }
-        close(nFd);
+        if (nFd != nOutDirFd)
+            close(nFd);
         nFd = nSubFd;
         if (!CheckOwnDirectory(nFd, pszOutDir, papszParts, i + 1, ppszError))
         {
@@ -282,7 +292,8 @@ int BWStatBelowOutDir(const char *pszOutDir, const char *pszPath, struct stat *p
             break;
         }
     }
-    close(nFd);
+    if (nFd != nOutDirFd)
+        close(nFd);
     CSLDestroy(papszParts);
     return nRet;
 }

@@ -92,6 +92,10 @@ int BWRemoveStaleTemps(const char *pszDir);
  * link, not a directory, another user's, or cannot be read. */
 int BWStatBelowOutDir(const char *pszOutDir, const char *pszPath, struct stat *psStat,
                       char **ppszError);
+/* The same from nOutDirFd, -outdir opened once for many paths (-1: it could
+ * not be opened, so that nothing below it exists yet). */
+int BWStatBelowOutDirFd(int nOutDirFd, const char *pszOutDir, const char *pszPath,
+                        struct stat *psStat, char **ppszError);
 
 /* -outdir as the batch is planned, then once it is made: the symbolic
  * links on its path (and in their targets) must be ours, root's or of the

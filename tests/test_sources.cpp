@@ -185,7 +185,7 @@ TEST(CanonicalPath, CachedIsTheSameAsUncached)
         oDir / "none/y.tif",
         osReal + "/missing.tif",
     };
-    BWCanonicalCache sCache = {nullptr, nullptr};
+    BWCanonicalCache sCache = {nullptr, nullptr, FALSE};
     for (const auto &osPath : aosPaths)
     {
         char *pszExpected = BWCanonicalPath(osPath.c_str());
