@@ -377,3 +377,66 @@ def test_a_listed_datasets_own_files_are_not_sources(tmp_path, run_batchwarp, ru
     ref = tmp_path / "ref.tif"
     run_gdalwarp(WARP, src / main, ref)
     assert_same_raster(rec["output"], ref)
+
+
+def _mrf_in(src, tmp_path, compress):
+    """src/m.mrf with COMPRESS=compress, or a skip where this GDAL cannot."""
+    if gdal.GetDriverByName("MRF") is None:
+        pytest.skip("GDAL has no MRF driver")
+    src.mkdir()
+    tile = make_raster(tmp_path / "tile.tif", xsize=16, ysize=16, dtype=gdal.GDT_Byte)
+    try:
+        gdal.Translate(str(src / "m.mrf"), tile, format="MRF", creationOptions=[f"COMPRESS={compress}"])
+    except RuntimeError as e:
+        pytest.skip(f"this GDAL's MRF cannot write COMPRESS={compress}: {e}")
+
+
+@pytest.mark.parametrize("template", [None, "{name}.tif"])
+@pytest.mark.parametrize("layout", ["PNG", "JPEG", "LERC", "named"])
+def test_an_mrfs_own_files_are_not_sources(tmp_path, run_batchwarp, run_gdalwarp, layout, template):
+    """An MRF m.mrf keeps its tiles in m.ppg (PNG), m.pjg (JPEG) or m.lrc
+    (LERC), its index in m.idx, or in the files its XML names; GDAL lists
+    the .mrf alone (GDALGetFileList), and the tiles' file is itself a PNG, a
+    JPEG or a raw LERC that GDAL opens as an MRF, so the listing took it as a
+    source of its own: its output name collided with the MRF's and the whole
+    batch was refused (exit 2), or, told apart by a template, it was warped
+    as a raster of its own. Now one source per MRF."""
+    src = tmp_path / "in"
+    _mrf_in(src, tmp_path, "PNG" if layout == "named" else layout)
+    if layout == "named":
+        os.rename(src / "m.ppg", src / "m.png")
+        os.rename(src / "m.idx", src / "m.index")
+        text = (src / "m.mrf").read_text()
+        (src / "m.mrf").write_text(text.replace("<Raster>", "<Raster><DataFile>m.png</DataFile>"
+                                                "<IndexFile>m.index</IndexFile>", 1))
+    own = sorted(set(os.listdir(src)) - {"m.mrf", "m.mrf.aux.xml"})
+    assert len(own) == 2 and any(gdal.IdentifyDriverEx(str(src / n)) for n in own), own  # the premise
+    make_raster(src / "t.tif", xsize=16, ysize=16, seed=1)
+    out = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    extra = ["-output_template", template] if template else []
+    res = run_batchwarp([*WARP, "-q", *extra, src, "-outdir", out, "-report", report])
+    assert res.returncode == 0, res.stderr
+    records = read_report(report)
+    assert sorted(os.path.basename(r["source"]) for r in records) == ["m.mrf", "t.tif"], records
+    rec = next(r for r in records if os.path.basename(r["source"]) == "m.mrf")
+    ref = tmp_path / "ref.tif"
+    run_gdalwarp(WARP, src / "m.mrf", ref)
+    assert_same_raster(rec["output"], ref)
+
+
+def test_a_raster_beside_an_mrf_that_is_not_its_file_stays_a_source(tmp_path, run_batchwarp):
+    """A PNG m.png beside the MRF m.mrf whose tiles are in m.ppg is no file
+    of the MRF's: with a template that tells their outputs apart, both are
+    warped."""
+    src = tmp_path / "in"
+    _mrf_in(src, tmp_path, "PNG")
+    gdal.Translate(str(src / "m.png"), make_raster(tmp_path / "other.tif", xsize=16, ysize=16,
+                                                   dtype=gdal.GDT_Byte, seed=2), format="PNG")
+    report = tmp_path / "report.jsonl"
+    res = run_batchwarp([*WARP, "-q", "-output_template", "{name}.tif", src, "-outdir", tmp_path / "out",
+                         "-report", report])
+    assert res.returncode == 0, res.stderr
+    records = read_report(report)
+    assert sorted(os.path.basename(r["source"]) for r in records) == ["m.mrf", "m.png"], records
+    assert all(r["ok"] for r in records), records

@@ -13,6 +13,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_minixml.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <cpl_vsi_error.h>
@@ -716,24 +717,96 @@ static char *StemOf(const char *pszPath)
     return pszStem;
 }
 
+/* The data extension GDAL's MRF driver gives a dataset's tiles by their
+ * compression, when its XML names no DataFile (the MRF User Guide's
+ * defaults; its index file is .idx). */
+static const char *const apszMRFDataExtensions[][2] = {
+    {"NONE", "til"}, {"PNG", "ppg"},     {"PPNG", "ppg"}, {"JPEG", "pjg"}, {"JPNG", "pjp"},
+    {"TIF", "ptf"},  {"DEFLATE", "pzp"}, {"LERC", "lrc"}, {"ZSTD", "pzs"}};
+
+/* One of an MRF's own files, named in its XML (pszElement below Raster) or
+ * else pszPath with the extension pszDefault (NULL: none). */
+static char **AddMRFFile(char **papszFiles, const CPLXMLNode *psRaster, const char *pszElement,
+                         const char *pszPath, const char *pszDefault)
+{
+    const char *pszNamed = psRaster ? CPLGetXMLValue(psRaster, pszElement, NULL) : NULL;
+    if (pszNamed != NULL && pszNamed[0] != '\0')
+    {
+        char *pszDir = BWPathDir(pszPath);
+        papszFiles = CSLAddString(papszFiles, CPLIsFilenameRelative(pszNamed)
+                                                  ? CPLFormFilename(pszDir, pszNamed, NULL)
+                                                  : pszNamed);
+        CPLFree(pszDir);
+    }
+    else if (pszDefault != NULL)
+        papszFiles = CSLAddString(papszFiles, CPLResetExtension(pszPath, pszDefault));
+    return papszFiles;
+}
+
+/* The index and data files of the MRF hDS (opened from pszPath), which
+ * GDALGetFileList leaves out (GDAL 3.6 to 3.13 list the .mrf alone): named
+ * in its XML (Raster/IndexFile, Raster/DataFile), else the driver's
+ * default names beside it. */
+static char **MRFOwnFiles(GDALDatasetH hDS, const char *pszPath)
+{
+    CPLXMLNode *psTree = NULL;
+    char szHead[1024];
+    VSILFILE *fp = VSIFOpenL(pszPath, "rb");
+    if (fp != NULL)
+    {
+        /* Its XML header, not a raw LERC tile opened as an MRF. */
+        const size_t nRead = VSIFReadL(szHead, 1, sizeof(szHead) - 1, fp);
+        szHead[nRead] = '\0';
+        VSIFCloseL(fp);
+        if (strstr(szHead, "<MRF_META>") != NULL)
+            psTree = CPLParseXMLFile(pszPath);
+    }
+    const CPLXMLNode *psRaster = psTree ? CPLGetXMLNode(psTree, "=MRF_META.Raster") : NULL;
+    const char *pszCompression = GDALGetMetadataItem(hDS, "COMPRESSION", "IMAGE_STRUCTURE");
+    const char *pszDataExt = NULL;
+    for (size_t i = 0; pszCompression != NULL &&
+                       i < sizeof(apszMRFDataExtensions) / sizeof(apszMRFDataExtensions[0]);
+         ++i)
+    {
+        if (EQUAL(pszCompression, apszMRFDataExtensions[i][0]))
+            pszDataExt = apszMRFDataExtensions[i][1];
+    }
+    char **papszFiles = AddMRFFile(NULL, psRaster, "IndexFile", pszPath, "idx");
+    papszFiles = AddMRFFile(papszFiles, psRaster, "DataFile", pszPath, pszDataExt);
+    CPLDestroyXMLNode(psTree);
+    return papszFiles;
+}
+
 /* Whether the listed source psOwner opens as a raster whose files include
- * pszPath (ENVI's e.hdr of e.bin, ISIS3's i.cub of i.lbl). */
-static int DatasetListsFile(const BWSource *psOwner, const char *pszPath)
+ * pszPath: GDALGetFileList names it (ENVI's e.hdr of e.bin, ISIS3's i.cub
+ * of i.lbl), only for a file that GDAL does not recognise alone
+ * (!bAlone: a raster of its own that a VRT reads stays a source); or an MRF
+ * names it as its index or data file, whatever it looks like alone (its
+ * tiles' file of PNGs is a PNG, a raw LERC one opens as an MRF). */
+static int DatasetListsFile(const BWSource *psOwner, const char *pszPath, int bAlone)
 {
     CPLPushErrorHandler(CPLQuietErrorHandler);
-    GDALDatasetH hDS = GDALOpenEx(psOwner->pszPath, GDAL_OF_RASTER, NULL, NULL,
-                                  (const char *const *)psOwner->papszSiblings);
-    char **papszFiles = hDS ? GDALGetFileList(hDS) : NULL;
+    GDALDriverH hMRF = GDALGetDriverByName("MRF");
+    GDALDatasetH hDS = NULL;
+    if (!bAlone ||
+        (hMRF != NULL && GDALIdentifyDriverEx(psOwner->pszPath, GDAL_OF_RASTER, NULL,
+                                              (const char *const *)psOwner->papszSiblings) == hMRF))
+        hDS = GDALOpenEx(psOwner->pszPath, GDAL_OF_RASTER, NULL, NULL,
+                         (const char *const *)psOwner->papszSiblings);
+    char **papszFiles = hDS && !bAlone ? GDALGetFileList(hDS) : NULL;
+    char **papszOwn = hDS && hMRF != NULL && GDALGetDatasetDriver(hDS) == hMRF
+                          ? MRFOwnFiles(hDS, psOwner->pszPath)
+                          : NULL;
     if (hDS != NULL)
         GDALClose(hDS);
     CPLPopErrorHandler();
     CPLErrorReset();
     char *pszFifo = BWFifoGuardTake();
-    int bListed = FALSE;
-    for (char **papszIter = papszFiles; pszFifo == NULL && papszIter && *papszIter; ++papszIter)
-        bListed |= strcmp(*papszIter, pszPath) == 0;
+    const int bListed = pszFifo == NULL && (CSLFindString(papszFiles, pszPath) >= 0 ||
+                                            CSLFindString(papszOwn, pszPath) >= 0);
     CPLFree(pszFifo);
     CSLDestroy(papszFiles);
+    CSLDestroy(papszOwn);
     return bListed;
 }
 
@@ -827,15 +900,15 @@ static void DropFilesOfListedDatasets(BWSourceList *psList, int nFirst)
         CPLPopErrorHandler();
         CPLErrorReset();
         char *pszFifo = BWFifoGuardTake();
-        const int bAlone = hDriver != NULL || pszFifo != NULL;
+        const int bFifo = pszFifo != NULL;
         CPLFree(pszFifo);
-        for (int k = 0; k < 2 && !bAlone && !pabDrop[i]; ++k)
+        for (int k = 0; k < 2 && !bFifo && !pabDrop[i]; ++k)
         {
             for (int m = aiOwners[k][0]; m < aiOwners[k][1] && !pabDrop[i]; ++m)
             {
                 const int j = apasKeys[k][m].iSource;
                 const BWSource *psOwner = &psList->pasSources[nFirst + j];
-                if (j != i && !pabDrop[j] && DatasetListsFile(psOwner, pszPath))
+                if (j != i && !pabDrop[j] && DatasetListsFile(psOwner, pszPath, hDriver != NULL))
                 {
                     CPLDebug("BATCHWARP", "%s is a file of %s: not a source of its own", pszPath,
                              psOwner->pszPath);
