@@ -14,23 +14,25 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
-#include <cpl_minixml.h>
 #include <cpl_multiproc.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
 #include <gdal_utils.h>
 
+#include "batchwarp_cpu_time.h"
 #include "batchwarp_fault_hooks.h"
 #include "batchwarp_output.h"
+#include "batchwarp_output_refs.h"
+#include "batchwarp_prefetch.h"
 #include "batchwarp_protocol.h"
 #include "batchwarp_store_reply.h"
 #include "batchwarp_strbuf.h"
+#include "batchwarp_task_log.h"
 #include "batchwarp_temp.h"
 #include "batchwarp_util.h"
 #include "batchwarp_worker_config.h"
@@ -38,191 +40,10 @@
 
 /* Tries of a task whose requests to an object store failed in transit. */
 #define BW_TRANSPORT_TRIES 3
-/* A network source at most this large (its size known from the listing) is
- * read whole by the request that opens it (GDAL_INGESTED_BYTES_AT_OPEN): one
- * round trip instead of one for the header and one or more for the data.
- * Larger ones are read as GDAL would: a warp may need only part of them
- * (overviews, a window), and the whole must fit in /vsicurl's 16 MB cache. */
-#define BW_WHOLE_READ_MAX_BYTES (2 * 1024 * 1024)
 
 /* Task directories a worker keeps for reuse (see TakeTaskDir): the one the
  * supervisor publishes from while the next task is written in another. */
 #define BW_KEPT_TASK_DIRS 4
-
-/* Messages GDAL raised during the current task. */
-typedef struct
-{
-    char **papszErrors;
-    /* The first sign that a request to an object store failed in transit
-     * (a dropped connection, a body cut short): such a task is tried again. */
-    char *pszTransport;
-    /* The first reply of an object store that refused a request for good
-     * (AccessDenied, NoSuchBucket: see BWStoreErrorIsPermanent), which GDAL
-     * gives only as a debug message: such a task is not tried again, and
-     * fails with it. */
-    char *pszRefusal;
-    int bQuietDebug;      /* debug messages asked for by us, not by the user */
-    char **papszMessages; /* errors and warnings in order, as gdalwarp prints them */
-    /* Errors raised in the task, all counted (papszErrors keeps the first
-     * nMaxReports); errors and warnings reported, as GDAL's own handler
-     * counts them for gdalwarp; its limit (CPL_MAX_ERROR_REPORTS, 1000 by
-     * default, 0 or less: none), read once known (bMaxKnown). */
-    int nErrors;
-    int nErrorsKept;
-    int nReported;
-    int nMaxReports;
-    int bMaxKnown;
-    /* While a task writes through its pinned temporary directory
-     * ("/proc/self/fd/N", see PinTempDir): messages name the directory's
-     * path instead. */
-    const char *pszViaDir;
-    const char *pszRealDir;
-} BWErrorLog;
-
-/* What GDAL's network file systems say (as debug messages in GDAL 3.6, which
- * then hands the short data to the driver) when a reply is dropped or cut
- * short, and the errors of an upload that failed. */
-static const char *const apszTransportSigns[] = {
-    "transfer closed with",
-    "Connection reset",
-    "Empty reply from server",
-    "Recv failure",
-    "Send failure",
-    "response_code=0,",
-    "timed out",
-    "Failure when receiving data",
-    "bytes missing", /* curl 8: "end of response with N bytes missing" (a body cut short) */
-    NULL,
-};
-static const char *const apszUploadFailures[] = {
-    "DoSinglePartPUT", "DoPartUpload", "InitiateMultipartUpload", "CompleteMultipartUpload", NULL,
-};
-/* The categories of GDAL's network file systems' debug messages. */
-#define BW_NETWORK_DEBUG_CATEGORIES "S3,GS,AZURE,ADLS,OSS,SWIFT,VSICURL,WEBHDFS"
-
-static int ContainsAny(const char *pszMsg, const char *const *papszSigns)
-{
-    for (int i = 0; papszSigns[i] != NULL; ++i)
-    {
-        if (strstr(pszMsg, papszSigns[i]) != NULL)
-            return TRUE;
-    }
-    return FALSE;
-}
-
-/* Takes pszMessage (from BWStrPrintf: whole, whatever its length). */
-static void AddMessage(BWErrorLog *psLog, char *pszMessage)
-{
-    psLog->papszMessages = CSLAddString(psLog->papszMessages, pszMessage);
-    CPLFree(pszMessage);
-}
-
-/* The task's limit of errors and warnings reported, as GDAL's default
- * error handler reads it for gdalwarp. */
-static int MaxReports(BWErrorLog *psLog)
-{
-    if (!psLog->bMaxKnown)
-    {
-        psLog->nMaxReports = atoi(CPLGetConfigOption("CPL_MAX_ERROR_REPORTS", "1000"));
-        psLog->bMaxKnown = TRUE;
-    }
-    return psLog->nMaxReports;
-}
-
-/*
- * An error or warning of the task (takes pszMessage), as gdalwarp reports
- * it: GDAL's default handler prints the first 1000 of a process, then says
- * so once and prints no more. A damaged source can raise one per block
- * (JPEG tiles cut short: 'Corrupt JPEG data', a quarter of a million for an
- * 8192x8192 raster of 16x16 tiles): all kept, they took minutes to gather
- * (quadratic), and a RESULT over the protocol's 16 MiB lost the worker and
- * failed a task that gdalwarp does in seconds, exiting 0.
- */
-static void AddReported(BWErrorLog *psLog, char *pszMessage)
-{
-    const int nMax = MaxReports(psLog);
-    psLog->nReported++;
-    if (nMax > 0 && psLog->nReported > nMax)
-    {
-        CPLFree(pszMessage);
-        return;
-    }
-    AddMessage(psLog, pszMessage);
-    if (nMax > 0 && psLog->nReported == nMax)
-        AddMessage(psLog, BWStrPrintf("More than %d errors or warnings have been reported. No "
-                                      "more will be reported from now.",
-                                      nMax));
-}
-
-/* pszText with every pszVia (not followed by a digit: /proc/self/fd/1 is not
- * /proc/self/fd/12) named pszReal instead (CPLFree it). */
-static char *NameRealDir(const char *pszText, const char *pszVia, const char *pszReal)
-{
-    const size_t nVia = strlen(pszVia);
-    BWStrBuf sOut = BW_STRBUF_INIT;
-    const char *p = pszText;
-    const char *pszHit;
-    while ((pszHit = strstr(p, pszVia)) != NULL)
-    {
-        const char chNext = pszHit[nVia];
-        BWStrBufAdd(&sOut, p, (size_t)(pszHit - p));
-        BWStrBufAddStr(&sOut, chNext >= '0' && chNext <= '9' ? pszVia : pszReal);
-        p = pszHit + nVia;
-    }
-    BWStrBufAddStr(&sOut, p);
-    return BWStrBufDetach(&sOut);
-}
-
-static void CPL_STDCALL CollectError(CPLErr eClass, CPLErrorNum nNum, const char *pszMsgGiven)
-{
-    BWErrorLog *psLog = CPLGetErrorHandlerUserData();
-    char *pszNamed = psLog->pszViaDir != NULL && strstr(pszMsgGiven, psLog->pszViaDir) != NULL
-                         ? NameRealDir(pszMsgGiven, psLog->pszViaDir, psLog->pszRealDir)
-                         : NULL;
-    const char *pszMsg = pszNamed != NULL ? pszNamed : pszMsgGiven;
-    if (eClass == CE_Failure || eClass == CE_Fatal)
-    {
-        psLog->nErrors++;
-        if (MaxReports(psLog) <= 0 || psLog->nErrorsKept < MaxReports(psLog))
-        {
-            psLog->papszErrors = CSLAddString(psLog->papszErrors, pszMsg);
-            psLog->nErrorsKept++;
-        }
-        if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszUploadFailures))
-            psLog->pszTransport = CPLStrdup(pszMsg);
-        AddReported(psLog, BWStrPrintf("ERROR %d: %s", (int)nNum, pszMsg));
-    }
-    else if (eClass == CE_Warning)
-        AddReported(psLog, BWStrPrintf("Warning %d: %s", (int)nNum, pszMsg));
-    else if (eClass == CE_Debug)
-    {
-        if (psLog->pszTransport == NULL && ContainsAny(pszMsg, apszTransportSigns))
-        {
-            const char *pszWhy = strstr(pszMsg, "msg=");
-            psLog->pszTransport = CPLStrdup(pszWhy ? pszWhy + 4 : pszMsg);
-        }
-        if (psLog->pszRefusal == NULL && BWStoreErrorIsPermanent(pszMsg))
-            psLog->pszRefusal = BWStoreReasonLine(pszMsg);
-        if (!psLog->bQuietDebug)
-            fprintf(stderr, "[worker %ld] %s\n", (long)getpid(), pszMsg);
-    }
-    CPLFree(pszNamed);
-}
-
-static void ClearLog(BWErrorLog *psLog)
-{
-    CSLDestroy(psLog->papszErrors);
-    CSLDestroy(psLog->papszMessages);
-    CPLFree(psLog->pszTransport);
-    CPLFree(psLog->pszRefusal);
-    psLog->papszErrors = NULL;
-    psLog->papszMessages = NULL;
-    psLog->nErrors = 0;
-    psLog->nErrorsKept = 0;
-    psLog->nReported = 0;
-    psLog->pszTransport = NULL;
-    psLog->pszRefusal = NULL;
-}
 
 typedef struct
 {
@@ -234,7 +55,7 @@ typedef struct
     char **papszOpenOptions;
     char **papszInputDrivers;
     char *pszInitError; /* why INIT failed: every task then fails with it */
-    BWErrorLog sLog;
+    BWTaskLog sLog;
     GIntBig nSourceSize; /* the current task's source size (SIZE), 0 if unknown */
     char **papszStale;   /* the current task's earlier output's files (see OldOutputFiles) */
     /* The current task's earlier network output's possible files, from the
@@ -325,43 +146,6 @@ static long ResidentKB(void)
     return nResident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* CPU time of the whole process (every thread), in seconds. */
-static double ProcessCPUSeconds(void)
-{
-    struct timespec sTs;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &sTs) != 0)
-        return 0;
-    return (double)sTs.tv_sec + (double)sTs.tv_nsec / 1e9;
-}
-
-/* How long the main thread waited for a CPU while runnable (the second
- * field of /proc/self/schedstat), in seconds; 0 where the kernel keeps no
- * such count. It tells a task starved of CPU, which more workers would not
- * help, from one waiting on I/O. */
-static double RunQueueSecondsOf(const char *pszSchedstat)
-{
-    FILE *fp = fopen(pszSchedstat, "r");
-    unsigned long long nOnCPU = 0;
-    unsigned long long nWaiting = 0;
-    if (fp == NULL)
-        return 0;
-    if (fscanf(fp, "%llu %llu", &nOnCPU, &nWaiting) != 2)
-        nWaiting = 0;
-    fclose(fp);
-    return (double)nWaiting / 1e9;
-}
-
-static double RunQueueSeconds(void)
-{
-    return RunQueueSecondsOf("/proc/self/schedstat");
-}
-
-/* The same for the calling thread (the prefetch's). */
-static double ThreadRunQueueSeconds(void)
-{
-    return RunQueueSecondsOf("/proc/thread-self/schedstat");
-}
-
 static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
 {
     char **papszWarpArgs = NULL;
@@ -416,7 +200,7 @@ static void ApplyInit(BWWorker *psWorker, const BWMessage *psInit)
     psWorker->papszWarpArgs = papszWarpArgs;
     /* Once GDAL is loaded, so that the limit can be judged against it. */
     LimitAddressSpace(psWorker, nMemoryLimit);
-    ClearLog(&psWorker->sLog);
+    BWTaskLogClear(&psWorker->sLog);
 }
 
 /*
@@ -492,261 +276,6 @@ static int InTempDir(const char *pszPath, const char *pszWriteTo)
     return bIn;
 }
 
-/* File systems whose path is their prefix followed by the path of the
- * archive or compressed file: /vsizip/a.zip/x.tif names a.zip in the current
- * directory, /vsizip/{a.zip}/x.tif too, /vsigzip//vsizip/... a chain. */
-static const char *const apszArchivePrefixes[] = {"/vsizip/", "/vsitar/", "/vsigzip/",
-                                                  "/vsi7z/",  "/vsirar/", NULL};
-
-/* The archive prefix pszPath starts with, or NULL. */
-static const char *ArchivePrefixOf(const char *pszPath)
-{
-    for (int i = 0; apszArchivePrefixes[i] != NULL; ++i)
-    {
-        if (STARTS_WITH(pszPath, apszArchivePrefixes[i]))
-            return apszArchivePrefixes[i];
-    }
-    return NULL;
-}
-
-/* Whether pszPath is a subdataset's name as GDAL's drivers spell it,
- * DRIVER:"file":component (netCDF, HDF5) or DRIVER:[...:]file[:...] (GPKG,
- * GTIFF_DIR, NITF_IM), rather than a file: then *pnStart and *pnLen give
- * its file part (the quoted one, or the first ':'-separated part that is a
- * file), as batchwarp_naming reads it. */
-static int SubdatasetFile(const char *pszPath, size_t *pnStart, size_t *pnLen)
-{
-    const char *p = pszPath;
-    while ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')
-        ++p;
-    VSIStatBufL sStat;
-    if (p == pszPath || *p != ':' || STARTS_WITH(p, "://") || STARTS_WITH(pszPath, "/vsi") ||
-        VSIStatL(pszPath, &sStat) == 0)
-        return FALSE;
-    ++p;
-    if (*p == '"')
-    {
-        const char *pszEnd = strchr(p + 1, '"');
-        if (pszEnd == NULL || pszEnd == p + 1)
-            return FALSE;
-        *pnStart = (size_t)(p + 1 - pszPath);
-        *pnLen = (size_t)(pszEnd - p - 1);
-        return TRUE;
-    }
-    while (*p != '\0')
-    {
-        const char *pszEnd = strchr(p, ':');
-        const size_t nLen = pszEnd ? (size_t)(pszEnd - p) : strlen(p);
-        char *pszPart = CPLStrdup(p);
-        pszPart[nLen] = '\0';
-        const int bFile = nLen > 0 && VSIStatL(pszPart, &sStat) == 0;
-        CPLFree(pszPart);
-        if (bFile)
-        {
-            *pnStart = (size_t)(p - pszPath);
-            *pnLen = nLen;
-            return TRUE;
-        }
-        if (pszEnd == NULL)
-            break;
-        p = pszEnd + 1;
-    }
-    return FALSE;
-}
-
-/* Whether pszPath is read relative to the current directory: a relative
- * path, an archive's path whose archive is one, a subdataset of such a
- * file. */
-static int RelativeToWorkingDirectory(const char *pszPath)
-{
-    size_t nStart = 0;
-    size_t nLen = 0;
-    if (SubdatasetFile(pszPath, &nStart, &nLen))
-    {
-        char *pszFile = CPLStrdup(pszPath + nStart);
-        pszFile[nLen] = '\0';
-        const int bRelative = RelativeToWorkingDirectory(pszFile);
-        CPLFree(pszFile);
-        return bRelative;
-    }
-    const char *pszPrefix = ArchivePrefixOf(pszPath);
-    if (pszPrefix == NULL)
-        return CPLIsFilenameRelative(pszPath);
-    const char *pszRest = pszPath + strlen(pszPrefix);
-    return RelativeToWorkingDirectory(pszRest[0] == '{' ? pszRest + 1 : pszRest);
-}
-
-/* pszPath made absolute against the current directory (CPLFree it): a
- * relative path, and the relative path of an archive in /vsizip/ and
- * its kind (/vsizip/a.zip/x.tif: /vsizip//cwd/a.zip/x.tif). */
-static char *Absolute(const char *pszPath)
-{
-    size_t nStart = 0;
-    size_t nLen = 0;
-    if (SubdatasetFile(pszPath, &nStart, &nLen))
-    {
-        /* GTIFF_DIR:1:in/a.tif: GTIFF_DIR:1:/cwd/in/a.tif. */
-        char *pszFile = CPLStrdup(pszPath + nStart);
-        pszFile[nLen] = '\0';
-        char *pszFileAbs = Absolute(pszFile);
-        char *pszOut =
-            BWStrPrintf("%.*s%s%s", (int)nStart, pszPath, pszFileAbs, pszPath + nStart + nLen);
-        CPLFree(pszFileAbs);
-        CPLFree(pszFile);
-        return pszOut;
-    }
-    const char *pszPrefix = ArchivePrefixOf(pszPath);
-    if (pszPrefix != NULL)
-    {
-        const char *pszRest = pszPath + strlen(pszPrefix);
-        const int bBraced = pszRest[0] == '{';
-        char *pszRestAbs = Absolute(pszRest + (bBraced ? 1 : 0));
-        char *pszOut = BWStrPrintf("%s%s%s", pszPrefix, bBraced ? "{" : "", pszRestAbs);
-        CPLFree(pszRestAbs);
-        return pszOut;
-    }
-    if (!CPLIsFilenameRelative(pszPath))
-        return CPLStrdup(pszPath);
-    char *pszCwd = CPLGetCurrentDir();
-    char *pszAbs = CPLStrdup(pszCwd ? CPLFormFilename(pszCwd, pszPath, NULL) : pszPath);
-    CPLFree(pszCwd);
-    return pszAbs;
-}
-
-/* The text of a file (CPLFree it), or NULL. */
-static char *ReadText(const char *pszPath)
-{
-    GByte *pabyData = NULL;
-    if (!VSIIngestFile(NULL, pszPath, &pabyData, NULL, 100 * 1024 * 1024))
-        return NULL;
-    return (char *)pabyData;
-}
-
-/* Writes pszText as the whole of pszPath: 0, or why not (an errno value, or
- * -1 when none was set). */
-static int WriteText(const char *pszPath, const char *pszText)
-{
-    errno = 0;
-    VSILFILE *fp = VSIFOpenL(pszPath, "wb");
-    const size_t nLen = strlen(pszText);
-    int bOk = fp != NULL && VSIFWriteL(pszText, 1, nLen, fp) == nLen;
-    int nErr = errno;
-    if (fp != NULL && VSIFCloseL(fp) != 0)
-    {
-        bOk = FALSE;
-        if (nErr == 0)
-            nErr = errno;
-    }
-    return bOk ? 0 : nErr != 0 ? nErr : -1;
-}
-
-/*
- * A warped VRT written under its temporary name names its source relative to
- * that place. Name it as gdalwarp would have at the final place: relative to
- * the VRT's directory when the source lies under it, else by its path. That
- * path is made absolute, where gdalwarp would write a path relative to the
- * working directory (both relative, no common prefix), so that the published
- * VRT opens from any working directory. Only that element of the file
- * changes: the rest keeps the VRT driver's bytes.
- */
-static void ReferSourceFromFinalPlace(const char *pszWritten, const char *pszWrittenName,
-                                      const char *pszFinal)
-{
-    char *pszText = ReadText(pszWritten);
-    CPLXMLNode *psRoot = pszText ? CPLParseXMLString(pszText) : NULL;
-    CPLXMLNode *psVRT = psRoot ? CPLGetXMLNode(psRoot, "=VRTDataset") : NULL;
-    CPLXMLNode *psSDS = psVRT ? CPLGetXMLNode(psVRT, "GDALWarpOptions.SourceDataset") : NULL;
-    const char *pszValue = psSDS ? CPLGetXMLValue(psSDS, NULL, NULL) : NULL;
-    char *pszStart = pszText ? strstr(pszText, "<SourceDataset") : NULL;
-    const char *pszEndTag = "</SourceDataset>";
-    char *pszEnd = pszStart ? strstr(pszStart, pszEndTag) : NULL;
-    VSIStatBufL sStat;
-    size_t nFileStart = 0;
-    size_t nFileLen = 0;
-    const int bWasRelative =
-        psSDS != NULL && CPLTestBool(CPLGetXMLValue(psSDS, "relativeToVRT", "0"));
-    char *pszSource =
-        pszValue == NULL ? NULL
-        : bWasRelative ? CPLStrdup(CPLProjectRelativeFilename(CPLGetPath(pszWrittenName), pszValue))
-                       : CPLStrdup(pszValue);
-    if (pszSource != NULL && pszEnd != NULL &&
-        (bWasRelative || VSIStatExL(pszSource, &sStat, VSI_STAT_EXISTS_FLAG) == 0 ||
-         SubdatasetFile(pszSource, &nFileStart, &nFileLen)))
-    {
-        char *pszAbsSource = Absolute(pszSource);
-        char *pszAbsDir = Absolute(CPLGetPath(pszFinal));
-        int bRelative = FALSE;
-        const char *pszRef = CPLExtractRelativePath(pszAbsDir, pszAbsSource, &bRelative);
-        /* gdalwarp keeps a relative source as given when the VRT's own
-         * directory is the working directory ("" or "."). */
-        const char *pszFinalDir = CPLGetPath(pszFinal);
-        if (RelativeToWorkingDirectory(pszSource) && CPLIsFilenameRelative(pszFinal) &&
-            (pszFinalDir[0] == '\0' || EQUAL(pszFinalDir, ".")))
-        {
-            pszRef = pszSource;
-            /* An archive's path or a subdataset's name is never relative
-             * to the VRT: as written. */
-            bRelative = (ArchivePrefixOf(pszSource) == NULL &&
-                         !SubdatasetFile(pszSource, &nFileStart, &nFileLen)) ||
-                        bWasRelative;
-        }
-        char *pszEscaped = CPLEscapeString(pszRef, -1, CPLES_XML_BUT_QUOTES);
-        *pszStart = '\0';
-        /* The whole text, whatever its length (CPLSPrintf keeps 8000 bytes). */
-        char *pszNew = BWStrPrintf("%s<SourceDataset relativeToVRT=\"%d\">%s%s", pszText,
-                                   bRelative ? 1 : 0, pszEscaped, pszEnd);
-        CPLFree(pszEscaped);
-        const int nErr = WriteText(pszWritten, pszNew);
-        if (nErr != 0)
-            CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite %s: %s", pszWrittenName,
-                     nErr > 0 ? VSIStrerror(nErr) : "unknown reason");
-        CPLFree(pszNew);
-        CPLFree(pszAbsSource);
-        CPLFree(pszAbsDir);
-    }
-    CPLFree(pszSource);
-    if (psRoot != NULL)
-        CPLDestroyXMLNode(psRoot);
-    CPLFree(pszText);
-}
-
-/*
- * The ENVI driver writes the name it was given in its header ("description =
- * {<name>}"): gdalwarp's is the output's, ours the place the task wrote it.
- * Name the output there, as gdalwarp does; the header is otherwise the
- * driver's, byte for byte. pszWritten is the main file as written.
- */
-static void NameOutputInEnviHeader(const char *pszWritten, const char *pszFinal)
-{
-    char *pszFrom = BWStrPrintf("description = {\n%s}\n", pszWritten);
-    for (int i = 0; i < 2; ++i)
-    {
-        /* SUFFIX=REPLACE (the default), then SUFFIX=ADD. */
-        char *pszHeader = CPLStrdup(i == 0 ? CPLResetExtension(pszWritten, "hdr")
-                                           : CPLSPrintf("%s.hdr", pszWritten));
-        VSIStatBufL sStat;
-        char *pszText = VSIStatL(pszHeader, &sStat) == 0 ? ReadText(pszHeader) : NULL;
-        char *pszAt =
-            pszText != NULL && STARTS_WITH(pszText, "ENVI") ? strstr(pszText, pszFrom) : NULL;
-        if (pszAt != NULL)
-        {
-            *pszAt = '\0';
-            char *pszNew = BWStrPrintf("%sdescription = {\n%s}\n%s", pszText, pszFinal,
-                                       pszAt + strlen(pszFrom));
-            const int nErr = WriteText(pszHeader, pszNew);
-            if (nErr != 0)
-                CPLError(CE_Failure, CPLE_FileIO, "Cannot rewrite the header of %s: %s", pszFinal,
-                         nErr > 0 ? VSIStrerror(nErr) : "unknown reason");
-            CPLFree(pszNew);
-        }
-        CPLFree(pszText);
-        CPLFree(pszHeader);
-        if (pszAt != NULL)
-            break;
-    }
-    CPLFree(pszFrom);
-}
-
 /*
  * A local output is written in the temporary directory the supervisor made
  * (issue 11): someone who can rename entries of a world-writable -outdir
@@ -803,33 +332,6 @@ static int PinTempDir(const char *pszTemp, const char *pszDev, const char *pszIn
     else
         *ppszWriteDir = pszDir; /* no /proc: by path, checked above */
     return nFd;
-}
-
-/* A small object on the network, of known size: one request reads it whole
- * (the bytes GDAL reads are the same, from /vsicurl's cache), unless the
- * user set how much is read at open. */
-static int ReadWholeAtOpen(const char *pszSource, GIntBig nSize)
-{
-    return nSize > 0 && nSize <= BW_WHOLE_READ_MAX_BYTES && BWIsNetworkPath(pszSource) &&
-           CPLGetConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL) == NULL;
-}
-
-/* GDALOpenEx of a task's source (nSize: its listed size, 0 if unknown), the
- * task's and the prefetch's one way to open it. */
-static GDALDatasetH OpenSource(const char *pszSource, GIntBig nSize, unsigned int nFlags,
-                               CSLConstList papszDrivers, CSLConstList papszOpenOptions,
-                               CSLConstList papszSiblings)
-{
-    const int bWhole = ReadWholeAtOpen(pszSource, nSize);
-    if (bWhole)
-        CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN",
-                                      CPLSPrintf(CPL_FRMT_GIB, nSize));
-    GDALDatasetH hDS =
-        GDALOpenEx(pszSource, nFlags, (const char *const *)papszDrivers,
-                   (const char *const *)papszOpenOptions, (const char *const *)papszSiblings);
-    if (bWhole)
-        CPLSetThreadLocalConfigOption("GDAL_INGESTED_BYTES_AT_OPEN", NULL);
-    return hDS;
 }
 
 /*
@@ -971,8 +473,8 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
     if (nTaskFd < 0)
         BWDiscardTemp(pszWriteTo);
     GDALDatasetH hSrc =
-        OpenSource(pszSource, psWorker->nSourceSize, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
-                   psWorker->papszInputDrivers, psWorker->papszOpenOptions, papszSiblings);
+        BWOpenSource(pszSource, psWorker->nSourceSize, GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
+                     psWorker->papszInputDrivers, psWorker->papszOpenOptions, papszSiblings);
     if (hSrc == NULL)
         return FALSE;
 
@@ -1004,13 +506,13 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
     if (hOut != NULL && bVRT && nErrorsAtClose == 0)
     {
         const int nBefore = psWorker->sLog.nErrors;
-        ReferSourceFromFinalPlace(pszWriteTo, pszWriteName, pszOutput);
+        BWReferSourceFromFinalPlace(pszWriteTo, pszWriteName, pszOutput);
         nErrorsAtClose += psWorker->sLog.nErrors - nBefore;
     }
     if (hOut != NULL && EQUAL(pszDriver, "ENVI") && nErrorsAtClose == 0)
     {
         const int nBefore = psWorker->sLog.nErrors;
-        NameOutputInEnviHeader(pszWriteTo, pszOutput);
+        BWNameOutputInEnviHeader(pszWriteTo, pszOutput);
         nErrorsAtClose += psWorker->sLog.nErrors - nBefore;
     }
     int bFull = FALSE;
@@ -1309,91 +811,6 @@ static char **SiblingsOf(const BWMessage *psTask)
     return BWMessageGetAll(psTask, "SIBLING");
 }
 
-/*
- * Prefetch: while a worker runs a task on a network source, a thread reads
- * the next message (the task the supervisor queued behind it) and, when it
- * is a TASK for a small network source of known size, opens it as the task
- * will, so that one request reads the object whole and leaves its bytes in
- * GDAL's process-wide /vsicurl cache: the task then opens and reads it
- * without a round trip. Only the cache is shared: the task itself runs,
- * fails, retries and reports as without it.
- * A prefetch that failed in any way (an error, a reply dropped or cut
- * short) drops what it cached, so the task reads the object itself and
- * sees the failure; a larger or unsized source is not prefetched.
- */
-typedef struct
-{
-    int fd;
-    BWFrameDecoder *psDecoder;
-    BWMessage sMsg; /* the next message */
-    int nRet;       /* BWMessageRead's */
-    char *pszError;
-    double dfReceived; /* when the message came (BWMonotonicSeconds) */
-    double dfQueued;   /* the thread's run-queue seconds from then to its end */
-} BWLookahead;
-
-/* Swallows the prefetch thread's messages, noting any sign of failure. */
-static void CPL_STDCALL PrefetchError(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
-{
-    (void)nNum;
-    int *pbFailed = CPLGetErrorHandlerUserData();
-    if (eClass != CE_Debug || ContainsAny(pszMsg, apszTransportSigns))
-        *pbFailed = TRUE;
-}
-
-static void PrefetchSource(const BWMessage *psTask)
-{
-    const char *pszSource = BWMessageGet(psTask, "SRC");
-    const char *pszSize = BWMessageGet(psTask, "SIZE");
-    const GIntBig nSize = pszSize ? CPLAtoGIntBig(pszSize) : 0;
-    if (pszSource == NULL || !ReadWholeAtOpen(pszSource, nSize))
-        return;
-    int bFailed = FALSE;
-    CPLPushErrorHandlerEx(PrefetchError, &bFailed);
-    /* The network file systems' debug messages are how a reply dropped or
-     * cut short shows (see apszTransportSigns). */
-    CPLSetThreadLocalConfigOption("CPL_DEBUG", BW_NETWORK_DEBUG_CATEGORIES);
-    /* One try: a throttled object is left to the task's own retries, not
-     * asked for twice as often. */
-    CPLSetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", "0");
-    /* Opened as the task will open it (its siblings, the whole object read
-     * at open), not read with VSIFReadL: a plain read of an object whose
-     * size GDAL does not know asks for its head first, then for the rest,
-     * and so costs two requests where the task's open costs one. The
-     * user's -if and -oo are not needed: only the bytes are kept. */
-    char **papszSiblings = SiblingsOf(psTask);
-    GDALDatasetH hDS = OpenSource(pszSource, nSize, GDAL_OF_RASTER, NULL, NULL, papszSiblings);
-    CSLDestroy(papszSiblings);
-    if (hDS == NULL)
-        bFailed = TRUE;
-    else
-        GDALClose(hDS);
-    CPLSetThreadLocalConfigOption("GDAL_HTTP_MAX_RETRY", NULL);
-    CPLSetThreadLocalConfigOption("CPL_DEBUG", NULL);
-    CPLPopErrorHandler();
-    if (bFailed)
-        VSICurlPartialClearCache(pszSource);
-}
-
-static void LookaheadThread(void *pData)
-{
-    BWLookahead *psAhead = pData;
-    psAhead->nRet =
-        BWMessageRead(psAhead->fd, psAhead->psDecoder, &psAhead->sMsg, &psAhead->pszError);
-    psAhead->dfReceived = BWMonotonicSeconds();
-    const double dfQueueStart = ThreadRunQueueSeconds();
-    if (psAhead->nRet > 0 && psAhead->sMsg.eType == BW_MSG_TASK)
-    {
-        /* The prefetch opens what the task will, a FIFO too (a warped VRT
-         * naming one opens it with the VRT): released, or this thread waited
-         * forever, and the main thread joining it. */
-        BWFifoGuardWatchThisThread();
-        PrefetchSource(&psAhead->sMsg);
-        BWFifoGuardUnwatchThisThread();
-    }
-    psAhead->dfQueued = ThreadRunQueueSeconds() - dfQueueStart;
-}
-
 /* dfWaited: how long the worker waited, once the task had come, for the
  * prefetch of its source before starting it (see AddConcurrencySample). */
 static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double dfWaited,
@@ -1417,12 +834,12 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
         BWMessageGet(psTask, "STAGEDIR_DEV"), BWMessageGet(psTask, "STAGEDIR_INO")};
     char **papszSiblings = SiblingsOf(psTask);
 
-    ClearLog(&psWorker->sLog);
+    BWTaskLogClear(&psWorker->sLog);
     CPLErrorReset();
     CPLFree(BWFifoGuardTake()); /* none left from before this task */
     const double dfStart = BWMonotonicSeconds();
-    const double dfCPUStart = ProcessCPUSeconds();
-    const double dfRunQueueStart = RunQueueSeconds();
+    const double dfCPUStart = BWProcessCPUSeconds();
+    const double dfRunQueueStart = BWRunQueueSeconds();
     int bOk = FALSE;
     char **papszFiles = NULL;
     if (pszId == NULL || pszSource == NULL || pszOutput == NULL || pszTemp == NULL)
@@ -1473,7 +890,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
                 break;
             }
             CPLDebug("BATCHWARP", "%s: %s; trying again", pszSource, psWorker->sLog.pszTransport);
-            ClearLog(&psWorker->sLog);
+            BWTaskLogClear(&psWorker->sLog);
             CSLDestroy(papszFiles);
             papszFiles = NULL;
             /* Nothing cached from the failed try may be read again. */
@@ -1500,9 +917,9 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
     papszReply = CSLAddNameValue(papszReply, "RSS_KB", CPLSPrintf("%ld", ResidentKB()));
     /* What the task did with its wall time, for the pool's concurrency. */
     papszReply = CSLAddNameValue(papszReply, "CPU_SECONDS",
-                                 CPLSPrintf("%.6f", ProcessCPUSeconds() - dfCPUStart));
+                                 CPLSPrintf("%.6f", BWProcessCPUSeconds() - dfCPUStart));
     papszReply = CSLAddNameValue(papszReply, "RUNQUEUE_SECONDS",
-                                 CPLSPrintf("%.6f", RunQueueSeconds() - dfRunQueueStart));
+                                 CPLSPrintf("%.6f", BWRunQueueSeconds() - dfRunQueueStart));
     papszReply = CSLAddNameValue(papszReply, "WAITED_SECONDS", CPLSPrintf("%.6f", dfWaited));
     if (bOk && psWorker->pszTaskDir != NULL)
         papszReply = CSLAddNameValue(papszReply, "TASKDIR", psWorker->pszTaskDir);
@@ -1519,7 +936,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
         papszReply = CSLAddNameValue(papszReply, "ERROR", *papszIter);
     for (char **papszIter = psWorker->sLog.papszMessages; papszIter && *papszIter; ++papszIter)
         papszReply = CSLAddNameValue(papszReply, "MESSAGE", *papszIter);
-    ClearLog(&psWorker->sLog);
+    BWTaskLogClear(&psWorker->sLog);
     const int bSent = BWMessageWrite(fd, BW_MSG_RESULT, papszReply, ppszError);
     CSLDestroy(papszReply);
     return bSent;
@@ -1551,7 +968,7 @@ int GDALBatchWarpWorkerMain(int fd)
 
     BWWorker sWorker;
     memset(&sWorker, 0, sizeof(sWorker));
-    CPLSetErrorHandlerEx(CollectError, &sWorker.sLog);
+    CPLSetErrorHandlerEx(BWTaskLogHandler, &sWorker.sLog);
     BWFifoGuardStart(); /* see BWFifoGuardStart */
 
     BWFrameDecoder *psDecoder = BWFrameDecoderNew();
@@ -1559,7 +976,7 @@ int GDALBatchWarpWorkerMain(int fd)
     int bInitDone = FALSE;
     BWLookahead sAhead;
     memset(&sAhead, 0, sizeof(sAhead));
-    CPLJoinableThread *hAhead = NULL; /* reading the next message: see PrefetchSource */
+    CPLJoinableThread *hAhead = NULL; /* reading the next message: see BWLookahead */
     for (;;)
     {
         BWMessage sMsg = {0, NULL};
@@ -1569,8 +986,8 @@ int GDALBatchWarpWorkerMain(int fd)
         if (hAhead != NULL)
         {
             const double dfJoin = BWMonotonicSeconds();
-            const double dfCPUJoin = ProcessCPUSeconds();
-            const double dfQueueJoin = RunQueueSeconds();
+            const double dfCPUJoin = BWProcessCPUSeconds();
+            const double dfQueueJoin = BWRunQueueSeconds();
             CPLJoinThread(hAhead);
             hAhead = NULL;
             sMsg = sAhead.sMsg;
@@ -1583,8 +1000,8 @@ int GDALBatchWarpWorkerMain(int fd)
              * would otherwise turn into "I/O" and a larger pool. It errs
              * towards not growing. */
             const double dfFrom = dfJoin > sAhead.dfReceived ? dfJoin : sAhead.dfReceived;
-            dfWaited = BWMonotonicSeconds() - dfFrom - (ProcessCPUSeconds() - dfCPUJoin) -
-                       (RunQueueSeconds() - dfQueueJoin) - sAhead.dfQueued;
+            dfWaited = BWMonotonicSeconds() - dfFrom - (BWProcessCPUSeconds() - dfCPUJoin) -
+                       (BWRunQueueSeconds() - dfQueueJoin) - sAhead.dfQueued;
             if (dfWaited < 0)
                 dfWaited = 0;
         }
@@ -1618,7 +1035,7 @@ int GDALBatchWarpWorkerMain(int fd)
                 memset(&sAhead, 0, sizeof(sAhead));
                 sAhead.fd = fd;
                 sAhead.psDecoder = psDecoder;
-                hAhead = CPLCreateJoinableThread(LookaheadThread, &sAhead);
+                hAhead = CPLCreateJoinableThread(BWLookaheadThread, &sAhead);
             }
             bContinue = ServeTask(&sWorker, fd, &sMsg, dfWaited, &pszError);
         }
@@ -1659,7 +1076,7 @@ int GDALBatchWarpWorkerMain(int fd)
     CPLFree(sWorker.pszInitError);
     for (int i = 0; i < sWorker.nTaskDirs; ++i)
         CPLFree(sWorker.apszTaskDirs[i]);
-    ClearLog(&sWorker.sLog);
+    BWTaskLogClear(&sWorker.sLog);
     CPLSetErrorHandler(NULL);
     GDALDestroyDriverManager();
     return nExit;

@@ -35,6 +35,7 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "batchwarp_cpu_time.h"
 #include "batchwarp_protocol.h"
 
 typedef struct
@@ -68,25 +69,6 @@ static double NowMs(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static double CPUSeconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double RunQueueSeconds(void)
-{
-    unsigned long long nOnCPU = 0, nWaiting = 0;
-    FILE *fp = fopen("/proc/self/schedstat", "r");
-    if (fp == NULL)
-        return 0;
-    if (fscanf(fp, "%llu %llu", &nOnCPU, &nWaiting) != 2)
-        nWaiting = 0;
-    fclose(fp);
-    return (double)nWaiting / 1e9;
 }
 
 static void LogEndOfChannel(const FakeWorker *psWorker)
@@ -126,13 +108,14 @@ static int Reply(FakeWorker *psWorker, int fd)
     papszReply = CSLAddNameValue(papszReply, "SENT_MS", CPLSPrintf("%.3f", NowMs()));
     papszReply = CSLAddNameValue(papszReply, "SECONDS",
                                  CPLSPrintf("%.6f", (NowMs() - psWorker->dfTaskStartMs) / 1000));
-    papszReply = CSLAddNameValue(papszReply, "CPU_SECONDS",
-                                 CPLSPrintf("%.6f", CPUSeconds() - psWorker->dfTaskCPUStart));
+    papszReply =
+        CSLAddNameValue(papszReply, "CPU_SECONDS",
+                        CPLSPrintf("%.6f", BWProcessCPUSeconds() - psWorker->dfTaskCPUStart));
     papszReply = CSLAddNameValue(papszReply, "WAITED_SECONDS",
                                  CPLSPrintf("%.6f", psWorker->dfTaskWaitedMs / 1000));
     papszReply =
         CSLAddNameValue(papszReply, "RUNQUEUE_SECONDS",
-                        CPLSPrintf("%.6f", RunQueueSeconds() - psWorker->dfTaskQueueStart));
+                        CPLSPrintf("%.6f", BWRunQueueSeconds() - psWorker->dfTaskQueueStart));
     char *pszError = NULL;
     const int bOk = BWMessageWrite(fd, BW_MSG_RESULT, papszReply, &pszError);
     if (!bOk)
@@ -217,8 +200,8 @@ int main(int argc, char **argv)
             nMs = 20;
         }
         sWorker.dfTaskStartMs = NowMs();
-        sWorker.dfTaskCPUStart = CPUSeconds();
-        sWorker.dfTaskQueueStart = RunQueueSeconds();
+        sWorker.dfTaskCPUStart = BWProcessCPUSeconds();
+        sWorker.dfTaskQueueStart = BWRunQueueSeconds();
         if (pszAction != NULL && strcmp(pszAction, "sleep") == 0)
         {
             const struct timespec sDelay = {nMs / 1000, (long)(nMs % 1000) * 1000000L};
