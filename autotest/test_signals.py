@@ -302,3 +302,64 @@ def test_second_sigint_exits_at_once(tmp_path, batchwarp_bin, run_batchwarp, run
     finished = final_names(out)
     assert_outputs_are_gdalwarps(tmp_path, run_gdalwarp, out, sources, finished[:: max(1, len(finished) // 5)])
     assert_rerun_completes(run_batchwarp, run_gdalwarp, tmp_path, sources, out, report, finished)
+
+
+def _blocked_writing(pid):
+    """Whether pid sleeps in write() (syscall 1 on x86-64, 64 on arm64)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            fields = f.read().split()
+    except OSError:
+        return False
+    return bool(fields) and fields[0] in ("1", "64")
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
+                         ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("stream", ["report", "print_outputs"])
+def test_a_stop_signal_ends_a_run_blocked_writing_to_a_reader_that_reads_nothing(
+        batchwarp_bin, tmp_path, sources, signum, status, stream):
+    """-report into a FIFO (or a pipe, '-report - | consumer'), or
+    -print_outputs into one, whose reader reads nothing: once the pipe is
+    full the supervisor waits in write(). The first SIGTERM or SIGINT still
+    ends the run, as at any other stage (exit 143/130, the workers stopped,
+    no temporary file left, the error saying what happened), instead of the
+    report's write being taken up again after the signal and waiting for
+    good, or the stop being reported as a closed standard output."""
+    out = tmp_path / "out"
+    fifo = tmp_path / "reader.fifo"
+    os.mkfifo(fifo)
+    # The reader: there, so the FIFO opens, but never reading; its pipe made
+    # as small as the kernel allows, so a few lines fill it.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fcntl.fcntl(reader, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+        if stream == "report":
+            proc = start_batchwarp(batchwarp_bin, batch_args(sources, out, fifo))
+        else:
+            args = [*WARP, "-q", "-j", "2", "-print_outputs", os.path.dirname(sources[0]), "-outdir", out]
+            with open(fifo, "wb") as stdout:
+                proc = start_batchwarp(batchwarp_bin, args, stdout=stdout)
+        try:
+            deadline = time.monotonic() + 120
+            while not _blocked_writing(proc.pid):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the run never waited on its reader"
+                time.sleep(0.05)
+            workers = children_of(proc.pid)
+            proc.send_signal(signum)
+            try:
+                _, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail("the run still waits on its reader after the signal")
+        finally:
+            kill_and_reap(proc)
+    finally:
+        os.close(reader)
+    assert proc.returncode == status, err
+    if stream == "report":
+        assert f"Report file '{fifo}' took no more lines" in err, err
+    else:
+        assert "Interrupted" in err and "closed" not in err, err
+    assert alive(workers) == []
+    assert temp_entries(out) == []

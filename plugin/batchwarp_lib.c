@@ -1,5 +1,6 @@
 /* GDALBatchWarp(): plans a batch, runs it on the worker pool, reports. */
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,6 +89,15 @@ static void Tick(void *pUser)
     ReportProgress(pUser);
 }
 
+/* Asked by the report when a signal interrupts a write waiting on its
+ * reader: the progress callback is where a stop is heard. */
+static int ReportWriteStopped(void *pUser)
+{
+    BWBatch *psBatch = pUser;
+    ReportProgress(psBatch);
+    return psBatch->bStop;
+}
+
 static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
 {
     const GDALBatchWarpOptions *psOptions = psBatch->psOptions;
@@ -107,7 +117,10 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
          * the outputs any more. */
         if (printf("%s\n", psResult->pszOutput) < 0 || fflush(stdout) != 0)
         {
-            psBatch->bStdoutClosed = TRUE;
+            /* A write that waited on a reader reading nothing, interrupted
+             * by a stop signal, is that stop, not a closed output. */
+            const int bInterrupted = errno == EINTR && ReportWriteStopped(psBatch);
+            psBatch->bStdoutClosed = !bInterrupted;
             psBatch->bStop = TRUE;
         }
     }
@@ -416,6 +429,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
             BWReportOpenAppendingTo(psOptions->pszReport, psOptions->pszRetryFailed, ppszError);
         if (sBatch.psReport == NULL)
             return GDAL_BATCHWARP_FAILED;
+        BWReportSetStopCheck(sBatch.psReport, ReportWriteStopped, &sBatch);
     }
     if (psOptions->pfnProgress != NULL)
         psOptions->pfnProgress(0.0, "", psOptions->pProgressData);

@@ -34,6 +34,11 @@ struct BWReport
     char *pszTempPath;
     dev_t nTempDevice;
     ino_t nTempInode;
+    /* Asked when a write waiting on a reader is interrupted by a signal:
+     * TRUE gives the write up (BWReportSetStopCheck). */
+    int (*pfnStopRequested)(void *);
+    void *pStopData;
+    int bGivenUp; /* a write was given up so: nothing more is written */
 };
 
 /* How long a run waits for the lock of a report it appends to before it
@@ -610,15 +615,25 @@ char *BWResultToJson(const GDALBatchWarpResult *psResult)
     return pszJson;
 }
 
-/* Writes the nLen bytes at p to fd, through interruptions and short
- * writes. */
-static int WriteAll(int fd, const char *p, size_t nLen)
+/* Writes the nLen bytes at p to the report, through interruptions and
+ * short writes, unless an interruption is a stop: a FIFO or pipe whose
+ * reader reads nothing keeps write() waiting, and a stop signal must still
+ * end the run (the signal handler's flag is read by the stop check). */
+static int WriteAll(BWReport *psReport, int fd, const char *p, size_t nLen)
 {
     while (nLen > 0)
     {
         const ssize_t nDone = write(fd, p, nLen);
         if (nDone < 0 && errno == EINTR)
+        {
+            if (psReport->pfnStopRequested != NULL &&
+                psReport->pfnStopRequested(psReport->pStopData))
+            {
+                psReport->bGivenUp = TRUE;
+                return FALSE;
+            }
             continue;
+        }
         if (nDone <= 0)
             return FALSE;
         p += nDone;
@@ -661,15 +676,26 @@ int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)
                          "without waiting for the lock from now on.",
                          psReport->pszPath);
         }
-        bOk = WriteAll(fd, pszBuf, nLen + 1);
+        bOk = WriteAll(psReport, fd, pszBuf, nLen + 1);
         if (bLocked)
             flock(fd, LOCK_UN);
         CPLFree(pszBuf);
     }
-    if (!bOk)
+    if (!bOk && psReport->bGivenUp)
+        *ppszError = CPLStrdup(CPLSPrintf(
+            "Report file '%s' took no more lines (its reader is not reading) when the batch was "
+            "stopped: it lacks the lines of the sources that finished from then on.",
+            psReport->pszPath));
+    else if (!bOk)
         *ppszError = CPLStrdup(
             CPLSPrintf("Cannot write report file '%s': %s", psReport->pszPath, strerror(errno)));
     return bOk;
+}
+
+void BWReportSetStopCheck(BWReport *psReport, int (*pfnStopRequested)(void *), void *pData)
+{
+    psReport->pfnStopRequested = pfnStopRequested;
+    psReport->pStopData = pData;
 }
 
 int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char **ppszError)

@@ -32,6 +32,10 @@ int BWReportWrite(BWReport *psReport, const GDALBatchWarpResult *psResult, char 
 /* Writes one line as it is (a line of another report, for -merge_reports)
  * and flushes it. Returns FALSE with *ppszError when the write fails. */
 int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError);
+/* pfnStopRequested(pData) is asked when a signal interrupts a write that
+ * waits (a FIFO or pipe whose reader reads nothing): TRUE gives the line up,
+ * BWReportWriteLine fails saying so, so that a stop ends the run. */
+void BWReportSetStopCheck(BWReport *psReport, int (*pfnStopRequested)(void *), void *pData);
 /* Like BWReportOpen, but a regular file (or none) at pszPath is replaced
  * only when BWReportClose succeeds, by one rename of a file written whole
  * next to it: a run killed or failing midway leaves the earlier report as it
