@@ -16,7 +16,7 @@ import pytest
 from conftest import all_files, assert_same_raster, hidden_files, make_small_rasters, read_report
 from fault_util import (ProcessTag, alive, children_of, faults_env, kill_and_reap, no_faults_env, require_fault_hooks,
                         start_batchwarp, is_run_temp_dir_name, make_dead_run_dir, temp_entries,
-                        wait_for_report_lines)
+                        wait_for_gate, wait_for_report_lines)
 
 WARP = ["-t_srs", "EPSG:3857", "-r", "cubic", "-co", "COMPRESS=DEFLATE"]
 COUNT = 150
@@ -362,4 +362,40 @@ def test_a_stop_signal_ends_a_run_blocked_writing_to_a_reader_that_reads_nothing
     else:
         assert "Interrupted" in err and "closed" not in err, err
     assert alive(workers) == []
+    assert temp_entries(out) == []
+
+
+def test_a_batch_suspended_longer_than_the_timeout_times_out_no_task(batchwarp_bin, tmp_path):
+    """The whole batch stopped (SIGSTOP or Ctrl-Z to its process group, a
+    job scheduler suspending the job) for longer than -timeout, then
+    continued: a task in flight ran for a moment of its own, as gdalwarp
+    stopped and continued would, and succeeds. The old code measured the
+    suspension as the task's time and failed every task in flight as 'timed
+    out after N s' the moment the batch went on."""
+    require_fault_hooks(batchwarp_bin)
+    timeout = 15
+    sources = make_small_rasters(tmp_path / "in", 3)
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    gate = str(tmp_path / "gate")
+    env = dict(no_faults_env(), GDAL_BATCHWARP_TEST_FAULTS=f"gate:{os.path.basename(sources[0])}",
+               GDAL_BATCHWARP_TEST_GATE=gate)
+    proc = start_batchwarp(batchwarp_bin, [*WARP, "-q", "-j", "1", "-timeout", timeout, "-report", report,
+                                           *sources, "-outdir", out], env=env, start_new_session=True)
+    try:
+        wait_for_gate(proc, gate)
+        os.killpg(proc.pid, signal.SIGSTOP)
+        # Stopped for longer than the timeout (the gate opens meanwhile: the
+        # task goes on as soon as the batch does).
+        time.sleep(timeout + 3)
+        open(gate, "w").close()
+        os.killpg(proc.pid, signal.SIGCONT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGCONT)
+        kill_and_reap(proc)
+    records = read_report(report)
+    assert [r["error"] for r in records if not r["ok"]] == [], err
+    assert proc.returncode == 0, err
+    assert len(records) == len(sources)
     assert temp_entries(out) == []

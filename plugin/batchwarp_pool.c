@@ -29,6 +29,10 @@ extern char **environ;
 #define BW_REAP_POLL_SECONDS 0.002
 /* The longest poll() wait: timeouts further away are waited for in steps. */
 #define BW_MAX_POLL_SECONDS 3600.0
+/* A poll() that returns this much later than it was asked to means that the
+ * supervisor did not run meanwhile: stopped (SIGSTOP, Ctrl-Z, a job
+ * scheduler suspending the job), and its workers with it. */
+#define BW_SUSPENDED_MIN_SECONDS 1.0
 /* A task in a slot: the running one, then at most one queued behind it. */
 #define BW_MAX_SLOT_TASKS 2
 
@@ -729,6 +733,27 @@ static void EnforceTimeouts(BWPool *psPool)
     }
 }
 
+/* dfLost seconds during which the supervisor did not run (the process group
+ * stopped, then continued) are no task's time: every deadline moves on by
+ * them, so that a task in flight is not failed as timed out because the
+ * batch was suspended for longer than -timeout. A worker stopped on its own
+ * still times out. */
+static void DeferDeadlines(BWPool *psPool, double dfLost)
+{
+    for (int i = 0; i < psPool->nSlots; ++i)
+    {
+        BWWorkerSlot *psSlot = &psPool->pasSlots[i];
+        for (int j = 0; j < psSlot->nTasks; ++j)
+        {
+            psSlot->asTasks[j].dfSent += dfLost;
+            if (psSlot->asTasks[j].dfStart > 0)
+                psSlot->asTasks[j].dfStart += dfLost;
+        }
+        if (psSlot->eState == BW_SLOT_EXITING)
+            psSlot->dfDeadline += dfLost;
+    }
+}
+
 static void WaitAtMost(double *pdfWait, double dfLeft)
 {
     if (dfLeft < 0)
@@ -794,7 +819,14 @@ static int RunLoop(BWPool *psPool)
             return psPool->pszError == NULL;
         int nPoll = 0;
         const int nTimeoutMs = PreparePoll(psPool, &nPoll);
+        const double dfPolled = BWMonotonicSeconds();
         const int nReady = poll(psPool->pasPoll, (nfds_t)nPoll, nTimeoutMs);
+        if (nTimeoutMs >= 0)
+        {
+            const double dfLate = BWMonotonicSeconds() - dfPolled - nTimeoutMs / 1000.0;
+            if (dfLate >= BW_SUSPENDED_MIN_SECONDS)
+                DeferDeadlines(psPool, dfLate);
+        }
         if (nReady < 0 && errno != EINTR)
         {
             psPool->pszError = CPLStrdup(CPLSPrintf("poll() failed: %s", strerror(errno)));
