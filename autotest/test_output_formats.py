@@ -27,6 +27,9 @@ FORMATS = {
     "ISIS3_detached": ("ISIS3", ["-co", "DATA_LOCATION=EXTERNAL"], {}),
     "ISIS3_no_history": ("ISIS3", ["-co", "DATA_LOCATION=EXTERNAL", "-co", "ADD_GDAL_HISTORY=NO"], {}),
     "ILWIS": ("ILWIS", [], {}),
+    # Several bands: none at the name given (x.mpl and x_band_N.mpr), as
+    # gdalwarp writes them, exiting 0.
+    "ILWIS_bands": ("ILWIS", [], {"bands": 2}),
     "RRASTER": ("RRASTER", [], {}),
     "PDS4": ("PDS4", [], {}),
     # Sidecars the driver lists. ENVI's header names the output as given.
@@ -106,7 +109,7 @@ def test_files_and_bytes_are_gdalwarps(tmp_path, run_batchwarp, run_gdalwarp, la
     _check_files_and_bytes(tmp_path, run_batchwarp, run_gdalwarp, label, [])
 
 
-@pytest.mark.parametrize("label", ["MRF", "ISIS3_no_history", "ENVI"])
+@pytest.mark.parametrize("label", ["MRF", "ISIS3_no_history", "ENVI", "ILWIS_bands"])
 def test_staged_outputs_are_gdalwarps_too(tmp_path, run_batchwarp, run_gdalwarp, label):
     """Outputs to /vsi directories are written in a local staging directory,
     then copied: the same files and bytes (an ISIS3 label names its data

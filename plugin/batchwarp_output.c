@@ -607,7 +607,17 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
         else
             papszFiles = CSLAddString(papszFiles, pszPath);
     }
-    papszFiles = CSLAddString(papszFiles, pszStaged);
+    /* A driver may write none at the name it was given, as gdalwarp has it
+     * write and succeed (ILWIS: a multi-band x.mpr is x.mpl and
+     * x_band_N.mpr). */
+    VSIStatBufL sMain;
+    if (VSIStatL(pszStaged, &sMain) == 0)
+        papszFiles = CSLAddString(papszFiles, pszStaged);
+    else if (bOk && papszFiles == NULL)
+    {
+        CPLError(CE_Failure, CPLE_AppDefined, "The output driver wrote no file for %s", pszOutput);
+        bOk = FALSE;
+    }
     CSLDestroy(papszNames);
     CPLFree(pszStagedDir);
     char *pszOutDir = BWPathDir(pszOutput);

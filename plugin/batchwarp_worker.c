@@ -371,12 +371,18 @@ static int ListTaskDir(int nTaskFd, const char *pszOutput, const char *pszMain,
             bOk = FALSE;
         }
     }
-    if (bOk && CSLFindStringCaseSensitive(papszNames, pszMain) < 0)
+    /* A driver may write none at the name it was given, as gdalwarp has it
+     * write and succeed: ILWIS writes a multi-band x.mpr as x.mpl and
+     * x_band_N.mpr. What it wrote is published; nothing at all is an
+     * error, there being no output to publish. */
+    if (bOk && papszNames == NULL)
     {
-        CPLError(CE_Failure, CPLE_AppDefined, "The %s driver wrote no file named %s", pszDriver,
+        CPLError(CE_Failure, CPLE_AppDefined, "The %s driver wrote no file for %s", pszDriver,
                  pszOutput);
         bOk = FALSE;
     }
+    else if (bOk && CSLFindStringCaseSensitive(papszNames, pszMain) < 0)
+        CPLDebug("BATCHWARP", "The %s driver wrote no file named %s", pszDriver, pszOutput);
     if (bOk)
         *ppapszFiles = CSLMerge(*ppapszFiles, papszNames);
     CSLDestroy(papszNames);
