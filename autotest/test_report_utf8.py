@@ -133,6 +133,29 @@ def test_report_of_names_that_are_not_utf8_is_strict_json_and_exact(tmp_path, ba
         os.path.join(outdir, n) for n in names if n != MIXED)
 
 
+def test_print_outputs_refuses_a_name_with_a_newline_and_null_ends_each_with_nul(tmp_path, batchwarp_bin):
+    """-print_outputs prints one path a line: an output named 'a<newline>b.tif'
+    was printed as two lines, which the next program (xargs, gdalbuildvrt
+    -input_file_list) read as the names 'a' and 'b.tif'. Such a batch is now
+    refused before any work (exit 2), naming the output and the way out:
+    with -null, as for -input_file_list, each path ends with a NUL byte
+    (find -print0, xargs -0), and any name reads back exactly."""
+    names = [b"a\nb.tif", PLAIN]
+    sources = make_sources(tmp_path / "in", names)
+    outdir = os.fsencode(tmp_path / "out")
+    res = run(batchwarp_bin, [*WARP, "-q", "-print_outputs", *sources, "-outdir", outdir])
+    assert res.returncode == 2, res.stderr
+    assert b"Output '" + os.path.join(outdir, names[0]) + b"'" in res.stderr, res.stderr
+    assert b"-null" in res.stderr and res.stdout == b"", res
+    assert not os.path.exists(outdir) or os.listdir(outdir) == []
+    res = run(batchwarp_bin, [*WARP, "-q", "-null", "-print_outputs", *sources, "-outdir", outdir])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.endswith(b"\0"), res.stdout
+    printed = res.stdout[:-1].split(b"\0")
+    assert sorted(printed) == sorted(os.path.join(outdir, n) for n in names), res.stdout
+    assert all(os.path.isfile(p) for p in printed)
+
+
 def test_report_to_stdout_is_strict_json(tmp_path, batchwarp_bin):
     sources = make_sources(tmp_path / "in", [LATIN1, PLAIN])
     res = run(batchwarp_bin, [*WARP, "-q", "-report", "-", *sources, "-outdir", tmp_path / "out"])

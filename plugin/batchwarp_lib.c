@@ -115,7 +115,10 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
         /* A reader that went away (| head -1; SIGPIPE is ignored by the
          * program) stops the batch as a stop signal would: nobody takes
          * the outputs any more. */
-        if (printf("%s\n", psResult->pszOutput) < 0 || fflush(stdout) != 0)
+        /* One a line, or ended by a NUL byte with -null (xargs -0): a name
+         * with a newline in it is refused without -null (see the plan). */
+        if (fputs(psResult->pszOutput, stdout) < 0 ||
+            fputc(psOptions->bNulSeparated ? '\0' : '\n', stdout) == EOF || fflush(stdout) != 0)
         {
             /* A write that waited on a reader reading nothing, interrupted
              * by a stop signal, is that stop, not a closed output. */

@@ -186,7 +186,8 @@ static const BWOptionSpec asSpecs[] = {
      .pfnApply = AddString,
      .nField = FIELD(papszSourceLists)},
     {.pszName = "-null",
-     .pszHelp = "Those lists are NUL-separated (find -print0).",
+     .pszHelp = "Those lists are NUL-separated (find -print0), and so are the paths "
+                "-print_outputs prints (xargs -0).",
      .eGroup = BW_GROUP_SOURCES_OUTPUTS,
      .pfnApply = SetFlag,
      .nField = FIELD(bNulSeparated)},
@@ -219,7 +220,8 @@ static const BWOptionSpec asSpecs[] = {
      .nField = FIELD(bDryRun)},
     {.pszName = "-print_outputs",
      .pszHelp = "Print each complete output's path on stdout, as it finishes (for gdalbuildvrt "
-                "-input_file_list, xargs).",
+                "-input_file_list, xargs), one a line (a name with a newline is refused), or "
+                "ended by a NUL byte with -null.",
      .eGroup = BW_GROUP_SOURCES_OUTPUTS,
      .pfnApply = SetFlag,
      .nField = FIELD(bPrintOutputs)},

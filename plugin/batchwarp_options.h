@@ -41,7 +41,7 @@ struct GDALBatchWarpOptions
     int bRecursive;          /* list directory sources' whole trees */
     char *pszOutputTemplate; /* -output_template, or NULL for the default */
     char **papszSourceLists; /* -input_file_list values, read once parsing is done */
-    int bNulSeparated;       /* -null: those lists are NUL-separated */
+    int bNulSeparated;       /* -null: those lists, and -print_outputs, are NUL-separated */
     int bDryRun;             /* print the plan, do nothing */
     int bStrictErrors;       /* -strict_errors: any error GDAL logs fails the task */
     int bPrintOutputs;       /* print each complete output's path on stdout */

@@ -213,7 +213,8 @@ extern "C"
      * renames each finished output into place. Existing outputs are kept
      * unless `-overwrite`. With `-dry_run`, only prints the plan on stdout;
      * with `-print_outputs`, prints each complete output's path (its exact
-     * bytes) on stdout, one a line;
+     * bytes) on stdout, one a line (a name with a newline is refused), or
+     * each ended by a NUL byte with `-null`;
      * with `-merge_reports`, only merges reports. Returns once every worker
      * has exited.
      *
