@@ -335,6 +335,23 @@ def test_help_and_version(run_batchwarp):
     assert res.stdout.startswith("gdal_batchwarp ") and gdal.VersionInfo("RELEASE_NAME") in res.stdout
 
 
+def _assert_one_source_per_dataset(tmp_path, run_batchwarp, run_gdalwarp, src, main, template):
+    """Beside the dataset src/main and a raster t.tif, the listing of src
+    (with -output_template template, if any) has those two sources alone,
+    and main's output is gdalwarp's."""
+    make_raster(src / "t.tif", xsize=16, ysize=16, seed=1)
+    report = tmp_path / "report.jsonl"
+    extra = ["-output_template", template] if template else []
+    res = run_batchwarp([*WARP, "-q", *extra, src, "-outdir", tmp_path / "out", "-report", report])
+    assert res.returncode == 0, res.stderr
+    records = read_report(report)
+    assert sorted(os.path.basename(r["source"]) for r in records) == sorted([main, "t.tif"]), records
+    rec = next(r for r in records if os.path.basename(r["source"]) == main)
+    ref = tmp_path / "ref.tif"
+    run_gdalwarp(WARP, src / main, ref)
+    assert_same_raster(rec["output"], ref)
+
+
 # (driver, creation options, main file name): datasets whose header or data
 # file has an extension another driver claims (MFF's .hdr, HFA's .img,
 # ISIS3's .cub), so that a listing took it unopened.
@@ -365,18 +382,7 @@ def test_a_listed_datasets_own_files_are_not_sources(tmp_path, run_batchwarp, ru
     gdal.Translate(str(src / main), tile, format=driver, creationOptions=creation)
     files = gdal.Open(str(src / main)).GetFileList()
     assert len(files) > 1, files
-    make_raster(src / "t.tif", xsize=16, ysize=16, seed=1)
-    out = tmp_path / "out"
-    report = tmp_path / "report.jsonl"
-    extra = ["-output_template", template] if template else []
-    res = run_batchwarp([*WARP, "-q", *extra, src, "-outdir", out, "-report", report])
-    assert res.returncode == 0, res.stderr
-    records = read_report(report)
-    assert sorted(os.path.basename(r["source"]) for r in records) == sorted([main, "t.tif"]), records
-    rec = next(r for r in records if os.path.basename(r["source"]) == main)
-    ref = tmp_path / "ref.tif"
-    run_gdalwarp(WARP, src / main, ref)
-    assert_same_raster(rec["output"], ref)
+    _assert_one_source_per_dataset(tmp_path, run_batchwarp, run_gdalwarp, src, main, template)
 
 
 def _mrf_in(src, tmp_path, compress):
@@ -411,18 +417,7 @@ def test_an_mrfs_own_files_are_not_sources(tmp_path, run_batchwarp, run_gdalwarp
                                                 "<IndexFile>m.index</IndexFile>", 1))
     own = sorted(set(os.listdir(src)) - {"m.mrf", "m.mrf.aux.xml"})
     assert len(own) == 2 and any(gdal.IdentifyDriverEx(str(src / n)) for n in own), own  # the premise
-    make_raster(src / "t.tif", xsize=16, ysize=16, seed=1)
-    out = tmp_path / "out"
-    report = tmp_path / "report.jsonl"
-    extra = ["-output_template", template] if template else []
-    res = run_batchwarp([*WARP, "-q", *extra, src, "-outdir", out, "-report", report])
-    assert res.returncode == 0, res.stderr
-    records = read_report(report)
-    assert sorted(os.path.basename(r["source"]) for r in records) == ["m.mrf", "t.tif"], records
-    rec = next(r for r in records if os.path.basename(r["source"]) == "m.mrf")
-    ref = tmp_path / "ref.tif"
-    run_gdalwarp(WARP, src / "m.mrf", ref)
-    assert_same_raster(rec["output"], ref)
+    _assert_one_source_per_dataset(tmp_path, run_batchwarp, run_gdalwarp, src, "m.mrf", template)
 
 
 def test_a_raster_beside_an_mrf_that_is_not_its_file_stays_a_source(tmp_path, run_batchwarp):
