@@ -364,13 +364,15 @@ static int EndAfterLastLine(int fd)
     return TRUE;
 }
 
-static int SeekAfterLastLine(int fd)
+static int SeekAfterLastLine(int fd, int *pbLockTimedOut)
 {
     /* Under the report's exclusive lock, which appending runs take shared
      * for each line (BWReportWriteLine): another run starting at the same
      * time would otherwise look at the end of the file before this one's
      * first line is written and truncate it away. */
-    const int bLocked = LockReport(fd, LOCK_EX) == BW_LOCK_TAKEN;
+    const BWLockResult eLock = LockReport(fd, LOCK_EX);
+    const int bLocked = eLock == BW_LOCK_TAKEN;
+    *pbLockTimedOut = eLock == BW_LOCK_TIMED_OUT;
     const int bOk = EndAfterLastLine(fd);
     if (bLocked)
         flock(fd, LOCK_UN);
@@ -384,7 +386,7 @@ static int SeekAfterLastLine(int fd)
  * blocking on a FIFO nobody reads, never truncating before the file is known
  * to be ours (see CheckExisting). */
 static int OpenReportFd(const char *pszPath, const char *pszAppendIfSame, int *pbAppending,
-                        char **ppszError)
+                        int *pbLockTimedOut, char **ppszError)
 {
     if (!CheckReportDir(pszPath, ppszError))
         return -1;
@@ -434,10 +436,10 @@ static int OpenReportFd(const char *pszPath, const char *pszAppendIfSame, int *p
     }
     const int nFlags = fcntl(fd, F_GETFL);
     *pbAppending = bOk && S_ISREG(sStat.st_mode) && IsSameFile(&sStat, pszAppendIfSame);
-    bOk =
-        bOk && CheckExisting(fd, &sStat, pszPath, ppszError) && nFlags >= 0 &&
-        fcntl(fd, F_SETFL, nFlags & ~O_NONBLOCK) == 0 &&
-        (!S_ISREG(sStat.st_mode) || (*pbAppending ? SeekAfterLastLine(fd) : ftruncate(fd, 0) == 0));
+    bOk = bOk && CheckExisting(fd, &sStat, pszPath, ppszError) && nFlags >= 0 &&
+          fcntl(fd, F_SETFL, nFlags & ~O_NONBLOCK) == 0 &&
+          (!S_ISREG(sStat.st_mode) ||
+           (*pbAppending ? SeekAfterLastLine(fd, pbLockTimedOut) : ftruncate(fd, 0) == 0));
     if (!bOk)
     {
         if (*ppszError == NULL)
@@ -447,6 +449,18 @@ static int OpenReportFd(const char *pszPath, const char *pszAppendIfSame, int *p
         return -1;
     }
     return fd;
+}
+
+/* The report's lock, held by another for longer than a run holds it, is
+ * waited for no more: said once, and lines are appended without it. */
+static void GiveUpLock(BWReport *psReport)
+{
+    psReport->bLockGivenUp = TRUE;
+    CPLError(CE_Warning, CPLE_AppDefined,
+             "Report file '%s' is locked by another process (flock) for longer than a run of "
+             "gdal_batchwarp holds it: this run appends its lines without waiting for the lock "
+             "from now on.",
+             psReport->pszPath);
 }
 
 BWReport *BWReportOpen(const char *pszPath, char **ppszError)
@@ -459,6 +473,7 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
 {
     FILE *fp = NULL;
     int bAppending = FALSE;
+    int bLockTimedOut = FALSE;
     const int nDescriptor = BWReportDescriptorNamed(pszPath);
     if (nDescriptor == 1)
     {
@@ -490,7 +505,8 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
     }
     else
     {
-        const int fd = OpenReportFd(pszPath, pszAppendIfSame, &bAppending, ppszError);
+        const int fd =
+            OpenReportFd(pszPath, pszAppendIfSame, &bAppending, &bLockTimedOut, ppszError);
         if (fd < 0)
             return NULL;
         fp = fdopen(fd, "w");
@@ -507,6 +523,10 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
     psReport->bOwnsFile = fp != stdout;
     psReport->bAppending = bAppending;
     psReport->pszPath = CPLStrdup(pszPath);
+    /* Its lock, held by another past the wait while the end of the file was
+     * looked at, is waited for no more: not once again for the first line. */
+    if (bLockTimedOut)
+        GiveUpLock(psReport);
     return psReport;
 }
 
@@ -668,13 +688,9 @@ int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)
             /* Waited for once, not for each line: whoever holds the lock
              * this long (another user who can read the report) would
              * otherwise hold up the batch that long for each task. */
-            psReport->bLockGivenUp = TRUE;
             if (eLock == BW_LOCK_TIMED_OUT)
-                CPLError(CE_Warning, CPLE_AppDefined,
-                         "Report file '%s' is locked by another process (flock) for longer "
-                         "than a run of gdal_batchwarp holds it: this run appends its lines "
-                         "without waiting for the lock from now on.",
-                         psReport->pszPath);
+                GiveUpLock(psReport);
+            psReport->bLockGivenUp = TRUE;
         }
         bOk = WriteAll(psReport, fd, pszBuf, nLen + 1);
         if (bLocked)

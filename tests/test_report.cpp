@@ -202,6 +202,43 @@ TEST(Report, ALockHeldByAnotherIsWaitedForOnceNotForEachLine)
     EXPECT_EQ(nLines, 6);
 }
 
+// The lock is first waited for when the report is opened to append to (the
+// look at its end for a line cut short), and that wait is the one: a holder
+// who keeps it past the wait gets the warning then, and the lines are
+// appended without waiting again. The old code gave up silently at the
+// open and waited the whole time once more for the first line (60 s
+// instead of the 30 s the README promises), warning only then.
+TEST(Report, ALockHeldByAnotherWhenTheReportIsOpenedIsNotWaitedForAgain)
+{
+    bwtest::TempDir oDir;
+    const std::string osPath = oDir / "r.jsonl";
+    std::ofstream(osPath) << "{\"source\":\"first.tif\",\"ok\":false}\n";
+    const int fd = open(osPath.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(flock(fd, LOCK_EX), 0);
+    CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", "0.05");
+    aosWarnings.clear();
+    CPLPushErrorHandler(KeepWarnings);
+    char *pszError = nullptr;
+    BWReport *psReport = BWReportOpenAppendingTo(osPath.c_str(), osPath.c_str(), &pszError);
+    const size_t nWarnedAtOpen = aosWarnings.size();
+    bool bOk = psReport != nullptr;
+    for (int i = 0; bOk && i < 3; ++i)
+    {
+        GDALBatchWarpResult s = Result(CPLSPrintf("t%d.tif", i), true);
+        bOk = BWReportWrite(psReport, &s, &pszError);
+    }
+    bOk = psReport != nullptr && BWReportClose(psReport, &pszError) && bOk;
+    CPLPopErrorHandler();
+    CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", nullptr);
+    flock(fd, LOCK_UN);
+    close(fd);
+    ASSERT_TRUE(bOk) << (pszError ? pszError : "");
+    EXPECT_EQ(nWarnedAtOpen, 1u) << "the wait at the open is the one waited";
+    ASSERT_EQ(aosWarnings.size(), 1u);
+    EXPECT_NE(aosWarnings[0].find(osPath), std::string::npos) << aosWarnings[0];
+}
+
 // A run that appends to a report first removes a line cut short by a killed
 // run at its end. Another run doing the same at the same time must not
 // truncate away what this one appended meanwhile: the look at the end and
