@@ -212,3 +212,58 @@ def test_two_batches_planning_at_once_in_one_process_are_both_guarded(tmp_path, 
     assert res.returncode == 0, res.stdout + res.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert f"{src / 'x.dat'} -> " in res.stdout, res.stdout
+
+
+
+def _unshare_pid_without_proc():
+    """The command prefix of a PID namespace of its own whose /proc is still
+    the parent's (unshare --pid --fork without --mount-proc), or None."""
+    prefix = ["unshare", "--pid", "--fork", "--kill-child"]
+    try:
+        ok = subprocess.run([*prefix, "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return prefix if ok else None
+
+
+@pytest.mark.parametrize("where", ["task", "plan"])
+def test_a_fifo_is_released_in_a_pid_namespace_whose_proc_is_the_parents(tmp_path, batchwarp_bin, where):
+    """In a PID namespace of its own whose /proc is still the parent's
+    (unshare --pid --fork without --mount-proc, as some sandboxes leave it),
+    a thread's number from gettid() is the namespace's, which in /proc is
+    another thread or none: the guard looked at the wrong thread, and a FIFO
+    beside a source (in the task) or beside a listed file (in the plan) hung
+    the batch for good, as if there were no guard. Now the guard takes the
+    thread's number as /proc names it, and the task fails naming the FIFO,
+    as it does anywhere else."""
+    prefix = _unshare_pid_without_proc()
+    if prefix is None:
+        pytest.skip("cannot make a PID namespace here (unshare --pid --fork)")
+    src = tmp_path / "in"
+    sources = make_small_rasters(str(src), 2)
+    if where == "task":
+        # Given as files: no listing, so GDAL opens any .ovr beside it.
+        fifo = sources[0] + ".ovr"
+        bad = os.path.basename(sources[0])
+        args = sources
+    else:
+        (src / "x.dat").write_bytes(bytes(range(256)) * 4)
+        fifo = str(src / "x.hdr")
+        bad = "x.dat"
+        args = [src]
+    os.mkfifo(fifo)
+    outdir = tmp_path / "out"
+    report = tmp_path / "report.jsonl"
+    try:
+        res = subprocess.run([*prefix, str(batchwarp_bin), *WARP, "-q", "-j", "1", "-report", str(report),
+                              *map(str, args), "-outdir", str(outdir)],
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the batch waits on the FIFO for good")
+    assert res.returncode == 1, res.stderr
+    records = _by_name(report)
+    assert not records[bad]["ok"], records[bad]
+    if where == "task":
+        assert fifo in records[bad]["error"] and "FIFO" in records[bad]["error"], records[bad]
+    assert all(r["ok"] for name, r in records.items() if name != bad), records
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)

@@ -280,6 +280,24 @@ static char *LookAtThread(const BWFifoGuard *psGuard, pid_t nTid, char *szLast, 
     return pszName;
 }
 
+/* The calling thread's id as /proc names it. In a PID namespace of its own
+ * whose /proc is still its parent's (unshare --pid --fork without
+ * --mount-proc), gettid() gives the namespace's number, which in /proc is
+ * another thread or none: /proc/thread-self says which it is there. */
+static pid_t ThisThreadInProc(void)
+{
+    char szLink[64];
+    const ssize_t nLen = readlink("/proc/thread-self", szLink, sizeof(szLink) - 1);
+    if (nLen > 0)
+    {
+        szLink[nLen] = '\0';
+        const char *pszTask = strstr(szLink, "/task/");
+        if (pszTask != NULL && atol(pszTask + 6) > 0)
+            return (pid_t)atol(pszTask + 6);
+    }
+    return (pid_t)syscall(SYS_gettid);
+}
+
 static void *FifoGuardThread(void *pData)
 {
     BWFifoGuard *psGuard = pData;
@@ -323,7 +341,7 @@ void BWFifoGuardStart(void)
     if (!bFirst)
         return;
     sFifoGuard.bStop = FALSE;
-    sFifoGuard.nTid = (pid_t)syscall(SYS_gettid);
+    sFifoGuard.nTid = ThisThreadInProc();
     sFifoGuard.nMemFd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
     sFifoGuard.bStarted =
         sFifoGuard.nMemFd >= 0 &&
@@ -363,7 +381,7 @@ char *BWFifoGuardTake(void)
 
 void BWFifoGuardWatchThisThread(void)
 {
-    const pid_t nTid = (pid_t)syscall(SYS_gettid);
+    const pid_t nTid = ThisThreadInProc();
     pthread_mutex_lock(&sFifoGuard.hMutex);
     sFifoGuard.nOtherTid = nTid;
     pthread_mutex_unlock(&sFifoGuard.hMutex);
