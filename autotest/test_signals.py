@@ -399,3 +399,51 @@ def test_a_batch_suspended_longer_than_the_timeout_times_out_no_task(batchwarp_b
     assert proc.returncode == 0, err
     assert len(records) == len(sources)
     assert temp_entries(out) == []
+
+
+def _blocked_reading(pid):
+    """Whether pid sleeps in read() (syscall 0 on x86-64, 63 on arm64)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            fields = f.read().split()
+    except OSError:
+        return False
+    return bool(fields) and fields[0] in ("0", "63")
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
+                         ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_the_reading_of_a_source_list_whose_writer_is_at_work(batchwarp_bin, tmp_path,
+                                                                                  signum, status):
+    """-input_file_list from a pipe or FIFO whose writer is still at work (a
+    long 'find ... | gdal_batchwarp -input_file_list -'): a SIGTERM or SIGINT
+    to the program ends it at once (exit 143/130, nothing made), as during
+    the rest of the listing. The old code read on after the signal until the
+    writer finished, and then exited 2 as for a usage error ('Cannot read
+    source list ...: Interrupted system call', 'Run --help for usage')."""
+    src = make_small_rasters(tmp_path / "in", 1)
+    fifo = tmp_path / "list.fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    proc = start_batchwarp(batchwarp_bin, ["-q", "-input_file_list", fifo, "-outdir", out])
+    writer = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(writer, (src[0] + "\n").encode())
+        try:
+            deadline = time.monotonic() + 120
+            while not _blocked_reading(proc.pid):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the program never waited on its list"
+                time.sleep(0.05)
+            proc.send_signal(signum)
+            try:
+                _, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail("the program still reads its list after the signal")
+        finally:
+            kill_and_reap(proc)
+    finally:
+        os.close(writer)
+    assert proc.returncode == status, err
+    assert "--help" not in err, err
+    assert not out.exists()

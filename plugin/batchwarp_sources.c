@@ -1540,15 +1540,21 @@ int BWReadSourceList(const char *pszPath, int bNul, char ***ppapszSources, char 
     size_t nLen = 0;
     size_t nAlloc = BW_LIST_FIRST_BUFFER_BYTES;
     char *pachData = CPLMalloc(nAlloc);
-    size_t nRead;
-    while ((nRead = fread(pachData + nLen, 1, nAlloc - nLen, fp)) > 0)
+    /* Until the end or the first error: a signal (SIGINT, SIGTERM) that
+     * interrupts the wait for a writer that is still there (a pipe from a
+     * long 'find', a FIFO) ends the read, rather than a read begun again
+     * waiting for that writer to finish. */
+    for (;;)
     {
+        const size_t nRead = fread(pachData + nLen, 1, nAlloc - nLen, fp);
         nLen += nRead;
         if (nLen == nAlloc)
         {
             nAlloc *= 2;
             pachData = CPLRealloc(pachData, nAlloc);
         }
+        if (nRead == 0 || ferror(fp))
+            break;
     }
     const int bError = ferror(fp);
     const int nErr = errno;
@@ -1557,8 +1563,10 @@ int BWReadSourceList(const char *pszPath, int bNul, char ***ppapszSources, char 
     if (bError)
     {
         CPLFree(pachData);
-        *ppszError =
-            CPLStrdup(CPLSPrintf("Cannot read source list '%s': %s", pszPath, strerror(nErr)));
+        *ppszError = CPLStrdup(
+            nErr == EINTR
+                ? CPLSPrintf("Reading source list '%s' was interrupted by a signal.", pszPath)
+                : CPLSPrintf("Cannot read source list '%s': %s", pszPath, strerror(nErr)));
         return FALSE;
     }
     char **papszNew = BWSplitSourceList(pachData, nLen, bNul);

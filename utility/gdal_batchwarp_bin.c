@@ -181,8 +181,12 @@ int main(int argc, char **argv)
     CSLDestroy(argv);
     if (psOptions == NULL)
     {
-        fprintf(stderr, "Run 'gdal_batchwarp --help' for usage.\n");
         GDALDestroyDriverManager();
+        /* Stopped while the options were read (a source list from a pipe
+         * whose writer is still at work): no usage error. */
+        if (nStopSignal != 0)
+            return 128 + nStopSignal;
+        fprintf(stderr, "Run 'gdal_batchwarp --help' for usage.\n");
         return GDAL_BATCHWARP_USAGE_ERROR;
     }
     static int bDraw = TRUE;
