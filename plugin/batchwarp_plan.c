@@ -19,6 +19,7 @@
 #include <cpl_vsi.h>
 #include <gdal.h>
 
+#include "batchwarp_canonical.h"
 #include "batchwarp_naming.h"
 #include "batchwarp_output.h"
 #include "batchwarp_report.h"

@@ -50,23 +50,6 @@ void BWSourceListClear(BWSourceList *psList);
  * answered, when it cannot be read whole. */
 int BWListDirectoryNames(const char *pszDir, char ***ppapszNames, char **ppszError);
 
-/* Canonical form of a local path whose last component may not exist yet
- * (CPLFree it); /vsi paths as given. */
-char *BWCanonicalPath(const char *pszPath);
-
-/* The same for many paths, most in one directory (a plan's outputs or
- * sources): the last directory's canonical form is kept, so that each path
- * costs an lstat() instead of realpath()s, which read every component. */
-typedef struct
-{
-    char *pszDir;      /* the last directory asked for */
-    char *pszCanonDir; /* its canonical form, NULL if it has none */
-    int bMissing;      /* it does not exist (yet): nothing in it is a link */
-} BWCanonicalCache;
-
-char *BWCanonicalPathCached(BWCanonicalCache *psCache, const char *pszPath);
-void BWCanonicalCacheClear(BWCanonicalCache *psCache);
-
 /* Splits list text into names (CSLDestroy it): lines, or NUL-separated
  * with bNul; a trailing CR is dropped from lines, empty entries skipped. */
 char **BWSplitSourceList(const char *pachData, size_t nLen, int bNul);

@@ -14,6 +14,7 @@
 
 extern "C"
 {
+#include "batchwarp_canonical.h"
 #include "batchwarp_sources.h"
 }
 
