@@ -321,6 +321,25 @@ def test_warnings_of_tasks_are_reported_once_each(tmp_path, gdal_cli):
     assert "2 more errors or warnings of a text reported above" in res.stderr, res.stderr
 
 
+def test_print_outputs_with_null_ends_each_path_with_nul(tmp_path, gdal_cli):
+    """--print-outputs prints one path a line: an output whose name has a
+    newline is refused, and --null (the program's -null) ends each path
+    with a NUL byte instead, for xargs -0. The plugin had no --null: such
+    a batch could not print its outputs at all."""
+    make_small_rasters(tmp_path / "in", 1)
+    os.rename(tmp_path / "in" / "t0000.tif", tmp_path / "in" / "a\nb.tif")
+    make_small_rasters(tmp_path / "in", 1)
+    argv = ["gdal", "raster", "batch-warp", "-q", "--output-crs", "EPSG:3857", "--print-outputs"]
+    res = run([*argv, tmp_path / "in", tmp_path / "out"], gdal_cli)
+    assert res.returncode != 0 and "--null" in res.stderr, res.stderr
+    res = subprocess.run([str(a) for a in [*argv, "--null", tmp_path / "in", tmp_path / "out"]],
+                         capture_output=True, env=gdal_cli, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.endswith(b"\0"), res.stdout
+    printed = res.stdout[:-1].split(b"\0")
+    assert sorted(printed) == sorted(os.fsencode(tmp_path / "out" / n) for n in ("a\nb.tif", "t0000.tif"))
+
+
 # -- 3. Python, through GDAL -------------------------------------------------
 
 def test_gdal_run_from_python(tmp_path, gdal_cli):

@@ -918,11 +918,12 @@ static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char
         if (psOptions->bPrintOutputs && !psOptions->bNulSeparated &&
             strchr(psItem->pszOutput, '\n') != NULL)
         {
-            *ppszError = CPLStrdup(
-                CPLSPrintf("Output '%s' of '%s' has a newline in its name: -print_outputs prints "
-                           "one path a line, so the next program would read it as two names. Add "
-                           "-null to end each path with a NUL byte instead (for xargs -0).",
-                           psItem->pszOutput, psItem->pszSource));
+            *ppszError = CPLStrdup(CPLSPrintf(
+                "Output '%s' of '%s' has a newline in its name: -print_outputs prints "
+                "one path a line, so the next program would read it as two names. Add "
+                "-null (--null in gdal raster batch-warp) to end each path with a NUL byte "
+                "instead (for xargs -0).",
+                psItem->pszOutput, psItem->pszSource));
             bOk = FALSE;
             break;
         }

@@ -201,6 +201,10 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
         AddBatchArg("dry-run", "Print 'source -> output' for each source; do nothing", &m_dryRun);
         AddBatchArg("print-outputs", "Print each complete output's path on stdout",
                     &m_printOutputs);
+        AddBatchArg("null",
+                    "End each path --print-outputs prints with a NUL byte, not a newline "
+                    "(for xargs -0); names with a newline need it",
+                    &m_null);
     }
 
   private:
@@ -220,6 +224,7 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
     std::string m_shard{};
     bool m_dryRun = false;
     bool m_printOutputs = false;
+    bool m_null = false;
 
     std::vector<std::unique_ptr<CopiedArgValue>> m_copiedValues{};
     std::vector<std::string> m_copiedNames{};
@@ -653,6 +658,8 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
             aosArgs.AddString("-dry_run");
         if (m_printOutputs)
             aosArgs.AddString("-print_outputs");
+        if (m_null)
+            aosArgs.AddString("-null");
         const GDALAlgorithmArg *poQuiet = GetArg("quiet");
         if (poQuiet != nullptr && poQuiet->GetType() == GAAT_BOOLEAN && poQuiet->Get<bool>())
             aosArgs.AddString("-q");
