@@ -447,3 +447,64 @@ def test_a_stop_signal_ends_the_reading_of_a_source_list_whose_writer_is_at_work
     assert proc.returncode == status, err
     assert "--help" not in err, err
     assert not out.exists()
+
+
+def _waits_for_the_lock_of(pid, path):
+    """Whether pid has `path` open and sleeps (the lock's wait loop:
+    clock_nanosleep, 230 on x86-64, 115 on arm64)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            fields = f.read().split()
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    if not fields or fields[0] not in ("230", "115", "35", "101"):
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            pass
+    return False
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
+                         ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_the_wait_for_a_report_lock_another_holds(batchwarp_bin, tmp_path, signum, status):
+    """-retry_failed R -report R appends to R under its lock; anyone who can
+    read R can flock() it and keep the lock, and the run waits for it (30 s
+    by default, here made long). A SIGTERM or SIGINT meanwhile ends the run
+    at once (exit 143/130), R left as it was, instead of the wait running
+    its whole length first, deaf to the signal."""
+    src = make_small_rasters(tmp_path / "in", 1)
+    bad = tmp_path / "in" / "bad.tif"
+    bad.write_bytes(b"not a raster")
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    first = subprocess.run([str(batchwarp_bin), "-q", "-report", str(report), src[0], str(bad), "-outdir", str(out)],
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 1, first.stderr
+    before = report.read_bytes()
+    holder = os.open(report, os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        proc = start_batchwarp(batchwarp_bin, ["--config", "BATCHWARP_REPORT_LOCK_WAIT", "600", "-q",
+                                               "-retry_failed", report, "-report", report, "-outdir", out])
+        try:
+            deadline = time.monotonic() + 120
+            while not _waits_for_the_lock_of(proc.pid, report):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the run never waited for the report's lock"
+                time.sleep(0.05)
+            proc.send_signal(signum)
+            try:
+                _, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail("the run still waits for the lock after the signal")
+        finally:
+            kill_and_reap(proc)
+    finally:
+        os.close(holder)
+    assert proc.returncode == status, err
+    assert report.read_bytes() == before
+    assert temp_entries(out) == []

@@ -90,7 +90,8 @@ static void Tick(void *pUser)
 }
 
 /* Asked by the report when a signal interrupts a write waiting on its
- * reader: the progress callback is where a stop is heard. */
+ * reader, and while it waits for its lock: the progress callback is where
+ * a stop is heard. */
 static int ReportWriteStopped(void *pUser)
 {
     BWBatch *psBatch = pUser;
@@ -428,11 +429,10 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     sBatch.psPlan = psPlan;
     if (psOptions->pszReport != NULL)
     {
-        sBatch.psReport =
-            BWReportOpenAppendingTo(psOptions->pszReport, psOptions->pszRetryFailed, ppszError);
+        sBatch.psReport = BWReportOpenStoppable(psOptions->pszReport, psOptions->pszRetryFailed,
+                                                ReportWriteStopped, &sBatch, ppszError);
         if (sBatch.psReport == NULL)
             return GDAL_BATCHWARP_FAILED;
-        BWReportSetStopCheck(sBatch.psReport, ReportWriteStopped, &sBatch);
     }
     if (psOptions->pfnProgress != NULL)
         psOptions->pfnProgress(0.0, "", psOptions->pProgressData);

@@ -51,13 +51,21 @@ struct BWReport
 typedef enum
 {
     BW_LOCK_TAKEN,
-    BW_LOCK_TIMED_OUT,  /* held by another for longer than the wait */
-    BW_LOCK_UNSUPPORTED /* ENOLCK: a file system without locks */
+    BW_LOCK_TIMED_OUT,   /* held by another for longer than the wait */
+    BW_LOCK_UNSUPPORTED, /* ENOLCK: a file system without locks */
+    BW_LOCK_STOPPED      /* the batch is stopping: waited for no more */
 } BWLockResult;
 
-/* flock()s fd (LOCK_SH or LOCK_EX), waiting up to the wait above; unlocked
- * unless BW_LOCK_TAKEN. */
-static BWLockResult LockReport(int fd, int nOperation)
+/* Whether the batch asks to stop (SIGINT, SIGTERM): the caller's check. */
+static int StopRequested(int (*pfnStopRequested)(void *), void *pStopData)
+{
+    return pfnStopRequested != NULL && pfnStopRequested(pStopData);
+}
+
+/* flock()s fd (LOCK_SH or LOCK_EX), waiting up to the wait above, or until
+ * the stop check says the batch stops; unlocked unless BW_LOCK_TAKEN. */
+static BWLockResult LockReport(int fd, int nOperation, int (*pfnStopRequested)(void *),
+                               void *pStopData)
 {
     const double dfDeadline =
         BWMonotonicSeconds() +
@@ -72,6 +80,8 @@ static BWLockResult LockReport(int fd, int nOperation)
             return BW_LOCK_UNSUPPORTED;
         if (BWMonotonicSeconds() >= dfDeadline)
             return BW_LOCK_TIMED_OUT;
+        if (StopRequested(pfnStopRequested, pStopData))
+            return BW_LOCK_STOPPED;
         usleep((useconds_t)nSleepMicros);
         if (nSleepMicros < 20000)
             nSleepMicros *= 2;
@@ -364,15 +374,19 @@ static int EndAfterLastLine(int fd)
     return TRUE;
 }
 
-static int SeekAfterLastLine(int fd, int *pbLockTimedOut)
+static int SeekAfterLastLine(int fd, int (*pfnStopRequested)(void *), void *pStopData,
+                             BWLockResult *peLock)
 {
     /* Under the report's exclusive lock, which appending runs take shared
      * for each line (BWReportWriteLine): another run starting at the same
      * time would otherwise look at the end of the file before this one's
      * first line is written and truncate it away. */
-    const BWLockResult eLock = LockReport(fd, LOCK_EX);
+    const BWLockResult eLock = LockReport(fd, LOCK_EX, pfnStopRequested, pStopData);
     const int bLocked = eLock == BW_LOCK_TAKEN;
-    *pbLockTimedOut = eLock == BW_LOCK_TIMED_OUT;
+    *peLock = eLock;
+    /* Stopped while another held the lock: the file is left as it is. */
+    if (eLock == BW_LOCK_STOPPED)
+        return FALSE;
     const int bOk = EndAfterLastLine(fd);
     if (bLocked)
         flock(fd, LOCK_UN);
@@ -386,7 +400,8 @@ static int SeekAfterLastLine(int fd, int *pbLockTimedOut)
  * blocking on a FIFO nobody reads, never truncating before the file is known
  * to be ours (see CheckExisting). */
 static int OpenReportFd(const char *pszPath, const char *pszAppendIfSame, int *pbAppending,
-                        int *pbLockTimedOut, char **ppszError)
+                        int (*pfnStopRequested)(void *), void *pStopData, BWLockResult *peLock,
+                        char **ppszError)
 {
     if (!CheckReportDir(pszPath, ppszError))
         return -1;
@@ -439,10 +454,16 @@ static int OpenReportFd(const char *pszPath, const char *pszAppendIfSame, int *p
     bOk = bOk && CheckExisting(fd, &sStat, pszPath, ppszError) && nFlags >= 0 &&
           fcntl(fd, F_SETFL, nFlags & ~O_NONBLOCK) == 0 &&
           (!S_ISREG(sStat.st_mode) ||
-           (*pbAppending ? SeekAfterLastLine(fd, pbLockTimedOut) : ftruncate(fd, 0) == 0));
+           (*pbAppending ? SeekAfterLastLine(fd, pfnStopRequested, pStopData, peLock)
+                         : ftruncate(fd, 0) == 0));
     if (!bOk)
     {
-        if (*ppszError == NULL)
+        if (*ppszError == NULL && *peLock == BW_LOCK_STOPPED)
+            *ppszError = CPLStrdup(
+                CPLSPrintf("Stopped while waiting for the lock of report file '%s', which "
+                           "another process holds (flock): the report was left as it was.",
+                           pszPath));
+        else if (*ppszError == NULL)
             *ppszError =
                 CPLStrdup(CPLSPrintf("Cannot open report file '%s': %s", pszPath, strerror(errno)));
         close(fd);
@@ -471,9 +492,15 @@ BWReport *BWReportOpen(const char *pszPath, char **ppszError)
 BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSame,
                                   char **ppszError)
 {
+    return BWReportOpenStoppable(pszPath, pszAppendIfSame, NULL, NULL, ppszError);
+}
+
+BWReport *BWReportOpenStoppable(const char *pszPath, const char *pszAppendIfSame,
+                                int (*pfnStopRequested)(void *), void *pStopData, char **ppszError)
+{
     FILE *fp = NULL;
     int bAppending = FALSE;
-    int bLockTimedOut = FALSE;
+    BWLockResult eLock = BW_LOCK_TAKEN;
     const int nDescriptor = BWReportDescriptorNamed(pszPath);
     if (nDescriptor == 1)
     {
@@ -505,8 +532,8 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
     }
     else
     {
-        const int fd =
-            OpenReportFd(pszPath, pszAppendIfSame, &bAppending, &bLockTimedOut, ppszError);
+        const int fd = OpenReportFd(pszPath, pszAppendIfSame, &bAppending, pfnStopRequested,
+                                    pStopData, &eLock, ppszError);
         if (fd < 0)
             return NULL;
         fp = fdopen(fd, "w");
@@ -525,7 +552,9 @@ BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSa
     psReport->pszPath = CPLStrdup(pszPath);
     /* Its lock, held by another past the wait while the end of the file was
      * looked at, is waited for no more: not once again for the first line. */
-    if (bLockTimedOut)
+    psReport->pfnStopRequested = pfnStopRequested;
+    psReport->pStopData = pStopData;
+    if (eLock == BW_LOCK_TIMED_OUT)
         GiveUpLock(psReport);
     return psReport;
 }
@@ -679,9 +708,10 @@ int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)
         memcpy(pszBuf, pszLine, nLen);
         pszBuf[nLen] = '\n';
         const int fd = fileno(psReport->fp);
-        const BWLockResult eLock = psReport->bAppending && !psReport->bLockGivenUp
-                                       ? LockReport(fd, LOCK_SH)
-                                       : BW_LOCK_UNSUPPORTED;
+        const BWLockResult eLock =
+            psReport->bAppending && !psReport->bLockGivenUp
+                ? LockReport(fd, LOCK_SH, psReport->pfnStopRequested, psReport->pStopData)
+                : BW_LOCK_UNSUPPORTED;
         const int bLocked = eLock == BW_LOCK_TAKEN;
         if (psReport->bAppending && !bLocked && !psReport->bLockGivenUp)
         {

@@ -21,6 +21,13 @@ BWReport *BWReportOpen(const char *pszPath, char **ppszError);
  * failures it had still to retry (readers take each source's latest line). */
 BWReport *BWReportOpenAppendingTo(const char *pszPath, const char *pszAppendIfSame,
                                   char **ppszError);
+/* The same, and pfnStopRequested(pData) (may be NULL) is asked while the
+ * report's lock, held by another, is waited for (at the open, then for a
+ * line) and when a signal interrupts a write that waits (see
+ * BWReportSetStopCheck): TRUE stops the wait. A report left so at the open
+ * is not opened (NULL, *ppszError saying why), and nothing in it changed. */
+BWReport *BWReportOpenStoppable(const char *pszPath, const char *pszAppendIfSame,
+                                int (*pfnStopRequested)(void *), void *pData, char **ppszError);
 /* The same checks on what stands at pszPath now (nothing there is fine), for
  * a refusal before any work. FALSE with *ppszError. */
 int BWReportCheckPath(const char *pszPath, char **ppszError);
