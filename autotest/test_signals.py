@@ -304,6 +304,15 @@ def test_second_sigint_exits_at_once(tmp_path, batchwarp_bin, run_batchwarp, run
     assert_rerun_completes(run_batchwarp, run_gdalwarp, tmp_path, sources, out, report, finished)
 
 
+def _unread_bytes(fd):
+    """How many bytes wait in the pipe read through fd."""
+    import array
+    import termios
+    buf = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, buf, True)
+    return buf[0]
+
+
 def _blocked_writing(pid):
     """Whether pid sleeps in write() (syscall 1 on x86-64, 64 on arm64)."""
     try:
@@ -342,10 +351,18 @@ def test_a_stop_signal_ends_a_run_blocked_writing_to_a_reader_that_reads_nothing
                 proc = start_batchwarp(batchwarp_bin, args, stdout=stdout)
         try:
             deadline = time.monotonic() + 120
-            while not _blocked_writing(proc.pid):
+            # In write() at two looks, the pipe holding the same bytes at
+            # both: waiting there for good, not passing through a write that
+            # goes on (a signal then would come before the write that waits).
+            last = None
+            while True:
+                now = (_blocked_writing(proc.pid), _unread_bytes(reader))
+                if now[0] and now == last:
+                    break
+                last = now
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "the run never waited on its reader"
-                time.sleep(0.05)
+                time.sleep(0.2)
             workers = children_of(proc.pid)
             proc.send_signal(signum)
             try:
