@@ -325,7 +325,7 @@ def _blocked_writing(pid):
 
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
                          ids=["SIGTERM", "SIGINT"])
-@pytest.mark.parametrize("stream", ["report", "print_outputs"])
+@pytest.mark.parametrize("stream", ["report", "print_outputs", "merge_reports"])
 def test_a_stop_signal_ends_a_run_blocked_writing_to_a_reader_that_reads_nothing(
         batchwarp_bin, tmp_path, sources, signum, status, stream):
     """-report into a FIFO (or a pipe, '-report - | consumer'), or
@@ -345,6 +345,12 @@ def test_a_stop_signal_ends_a_run_blocked_writing_to_a_reader_that_reads_nothing
         fcntl.fcntl(reader, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
         if stream == "report":
             proc = start_batchwarp(batchwarp_bin, batch_args(sources, out, fifo))
+        elif stream == "merge_reports":
+            merged = tmp_path / "shard.jsonl"
+            merged.write_text("".join(
+                f'{{"source":"in/t{i:05d}.tif","output":"out/t{i:05d}.tif","ok":true,"skipped":false,'
+                f'"error":null,"seconds":1.0,"worker_pid":1,"attempts":1}}\n' for i in range(2000)))
+            proc = start_batchwarp(batchwarp_bin, ["-merge_reports", merged, "-report", fifo])
         else:
             args = [*WARP, "-q", "-j", "2", "-print_outputs", os.path.dirname(sources[0]), "-outdir", out]
             with open(fifo, "wb") as stdout:
@@ -374,7 +380,7 @@ def test_a_stop_signal_ends_a_run_blocked_writing_to_a_reader_that_reads_nothing
     finally:
         os.close(reader)
     assert proc.returncode == status, err
-    if stream == "report":
+    if stream in ("report", "merge_reports"):
         assert f"Report file '{fifo}' took no more lines" in err, err
     else:
         assert "Interrupted" in err and "closed" not in err, err

@@ -117,11 +117,23 @@ static char *MissingShards(const BWReportSet *psSet, GIntBig *pnMissing)
     return BWStrBufDetach(&sText);
 }
 
-static int WriteMerged(const BWReportSet *psSet, const char *pszPath, char **ppszError)
+/* Whether the caller asks to stop (SIGINT, SIGTERM heard by its progress
+ * callback), asked when a signal interrupts a write to a reader that reads
+ * nothing. */
+static int MergeStopped(void *pData)
+{
+    const GDALBatchWarpOptions *psOptions = pData;
+    return psOptions->pfnProgress != NULL &&
+           !psOptions->pfnProgress(0.0, "", psOptions->pProgressData);
+}
+
+static int WriteMerged(const GDALBatchWarpOptions *psOptions, const BWReportSet *psSet,
+                       const char *pszPath, char **ppszError)
 {
     BWReport *psReport = BWReportOpenReplacing(pszPath, ppszError);
     if (psReport == NULL)
         return FALSE;
+    BWReportSetStopCheck(psReport, MergeStopped, (void *)psOptions);
     int bOk = TRUE;
     for (int i = 0; i < psSet->nRecords && bOk; ++i)
         bOk = BWReportWriteLine(psReport, psSet->pasRecords[i].pszLine, ppszError);
@@ -142,7 +154,8 @@ GDALBatchWarpStatus BWMergeReports(const GDALBatchWarpOptions *psOptions, char *
          ++papszIter)
         bOk = BWReportSetRead(&sSet, *papszIter, ppszError);
     if (bOk)
-        bOk = WriteMerged(&sSet, psOptions->pszReport ? psOptions->pszReport : "-", ppszError);
+        bOk = WriteMerged(psOptions, &sSet, psOptions->pszReport ? psOptions->pszReport : "-",
+                          ppszError);
 
     int nFailed = 0;
     for (int i = 0; bOk && i < sSet.nRecords; ++i)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -672,6 +673,16 @@ static int WriteAll(BWReport *psReport, int fd, const char *p, size_t nLen)
 {
     while (nLen > 0)
     {
+        /* A stream that takes nothing now, once the batch stops, is not
+         * waited on: the signal may have come just before this write, and
+         * no other will interrupt it. */
+        struct pollfd sPoll = {fd, POLLOUT, 0};
+        if (psReport->pfnStopRequested != NULL && poll(&sPoll, 1, 0) == 0 &&
+            psReport->pfnStopRequested(psReport->pStopData))
+        {
+            psReport->bGivenUp = TRUE;
+            return FALSE;
+        }
         const ssize_t nDone = write(fd, p, nLen);
         if (nDone < 0 && errno == EINTR)
         {
