@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -118,8 +119,18 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
          * the outputs any more. */
         /* One a line, or ended by a NUL byte with -null (xargs -0): a name
          * with a newline in it is refused without -null (see the plan). */
-        if (fputs(psResult->pszOutput, stdout) < 0 ||
-            fputc(psOptions->bNulSeparated ? '\0' : '\n', stdout) == EOF || fflush(stdout) != 0)
+        /* Written past stdio, in one write() through the stop check: a
+         * stop that interrupts the write leaves nothing in stdio's buffer
+         * for exit() to flush, which would wait on the reader again. */
+        const size_t nName = strlen(psResult->pszOutput);
+        char *pszLine = CPLMalloc(nName + 1);
+        memcpy(pszLine, psResult->pszOutput, nName);
+        pszLine[nName] = psOptions->bNulSeparated ? '\0' : '\n';
+        const int bWritten =
+            fflush(stdout) == 0 && BWWriteAllUnlessStopped(STDOUT_FILENO, pszLine, nName + 1,
+                                                           ReportWriteStopped, psBatch) == 0;
+        CPLFree(pszLine);
+        if (!bWritten)
         {
             /* A write that waited on a reader reading nothing, interrupted
              * by a stop signal, is that stop, not a closed output. */

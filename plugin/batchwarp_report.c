@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -665,41 +664,15 @@ char *BWResultToJson(const GDALBatchWarpResult *psResult)
     return pszJson;
 }
 
-/* Writes the nLen bytes at p to the report, through interruptions and
- * short writes, unless an interruption is a stop: a FIFO or pipe whose
- * reader reads nothing keeps write() waiting, and a stop signal must still
- * end the run (the signal handler's flag is read by the stop check). */
+/* Writes the nLen bytes at p to the report (see BWWriteAllUnlessStopped):
+ * a report given up for a stop is said so once, at its close. */
 static int WriteAll(BWReport *psReport, int fd, const char *p, size_t nLen)
 {
-    while (nLen > 0)
-    {
-        /* A stream that takes nothing now, once the batch stops, is not
-         * waited on: the signal may have come just before this write, and
-         * no other will interrupt it. */
-        struct pollfd sPoll = {fd, POLLOUT, 0};
-        if (psReport->pfnStopRequested != NULL && poll(&sPoll, 1, 0) == 0 &&
-            psReport->pfnStopRequested(psReport->pStopData))
-        {
-            psReport->bGivenUp = TRUE;
-            return FALSE;
-        }
-        const ssize_t nDone = write(fd, p, nLen);
-        if (nDone < 0 && errno == EINTR)
-        {
-            if (psReport->pfnStopRequested != NULL &&
-                psReport->pfnStopRequested(psReport->pStopData))
-            {
-                psReport->bGivenUp = TRUE;
-                return FALSE;
-            }
-            continue;
-        }
-        if (nDone <= 0)
-            return FALSE;
-        p += nDone;
-        nLen -= (size_t)nDone;
-    }
-    return TRUE;
+    if (BWWriteAllUnlessStopped(fd, p, nLen, psReport->pfnStopRequested, psReport->pStopData) == 0)
+        return TRUE;
+    if (errno == EINTR)
+        psReport->bGivenUp = TRUE;
+    return FALSE;
 }
 
 int BWReportWriteLine(BWReport *psReport, const char *pszLine, char **ppszError)

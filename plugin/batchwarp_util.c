@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,4 +393,34 @@ void BWFifoGuardUnwatchThisThread(void)
     pthread_mutex_lock(&sFifoGuard.hMutex);
     sFifoGuard.nOtherTid = 0;
     pthread_mutex_unlock(&sFifoGuard.hMutex);
+}
+
+int BWWriteAllUnlessStopped(int fd, const char *p, size_t nLen, int (*pfnStopped)(void *),
+                            void *pUser)
+{
+    while (nLen > 0)
+    {
+        struct pollfd sPoll = {fd, POLLOUT, 0};
+        if (pfnStopped != NULL && poll(&sPoll, 1, 0) == 0 && pfnStopped(pUser))
+        {
+            errno = EINTR;
+            return -1;
+        }
+        const ssize_t nDone = write(fd, p, nLen);
+        if (nDone < 0 && errno == EINTR)
+        {
+            if (pfnStopped != NULL && pfnStopped(pUser))
+                return -1;
+            continue;
+        }
+        if (nDone <= 0)
+        {
+            if (nDone == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += nDone;
+        nLen -= (size_t)nDone;
+    }
+    return 0;
 }

@@ -42,6 +42,15 @@ char *BWPathStem(const char *pszPath);
  * does not show that directory (not mounted). */
 char *BWPathThroughFd(int nFd);
 
+/* Writes the nLen bytes at p to fd through interruptions and short writes,
+ * unless pfnStopped (may be NULL) says the batch stops while the write would
+ * wait: a FIFO or pipe whose reader reads nothing keeps write() waiting, and
+ * a stop signal must still end the run. A stream that takes nothing at the
+ * moment is asked first, as the signal may have come just before the write.
+ * 0, or -1 with errno (EINTR: given up for the stop). */
+int BWWriteAllUnlessStopped(int fd, const char *p, size_t nLen, int (*pfnStopped)(void *),
+                            void *pUser);
+
 /* A FIFO (named pipe) that GDAL opens as a file waits for a writer, forever
  * (see the comment in batchwarp_util.c). While started, a thread watches the
  * thread that started it, releases such an open and notes the FIFO's name.
