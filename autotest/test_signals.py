@@ -313,14 +313,19 @@ def _unread_bytes(fd):
     return buf[0]
 
 
-def _blocked_writing(pid):
-    """Whether pid sleeps in write() (syscall 1 on x86-64, 64 on arm64)."""
+# System call numbers on x86-64 and arm64.
+_READ = ("0", "63")
+_WRITE = ("1", "64")
+
+
+def _blocked_in(pid, calls):
+    """Whether pid sleeps in one of the system calls `calls` (_READ, _WRITE)."""
     try:
         with open(f"/proc/{pid}/syscall") as f:
             fields = f.read().split()
     except OSError:
         return False
-    return bool(fields) and fields[0] in ("1", "64")
+    return bool(fields) and fields[0] in calls
 
 
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
@@ -362,7 +367,7 @@ def test_a_stop_signal_ends_a_run_blocked_writing_to_a_reader_that_reads_nothing
             # goes on (a signal then would come before the write that waits).
             last = None
             while True:
-                now = (_blocked_writing(proc.pid), _unread_bytes(reader))
+                now = (_blocked_in(proc.pid, _WRITE), _unread_bytes(reader))
                 if now[0] and now == last:
                     break
                 last = now
@@ -424,16 +429,6 @@ def test_a_batch_suspended_longer_than_the_timeout_times_out_no_task(batchwarp_b
     assert temp_entries(out) == []
 
 
-def _blocked_reading(pid):
-    """Whether pid sleeps in read() (syscall 0 on x86-64, 63 on arm64)."""
-    try:
-        with open(f"/proc/{pid}/syscall") as f:
-            fields = f.read().split()
-    except OSError:
-        return False
-    return bool(fields) and fields[0] in ("0", "63")
-
-
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
                          ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_ends_the_reading_of_a_source_list_whose_writer_is_at_work(batchwarp_bin, tmp_path,
@@ -454,7 +449,7 @@ def test_a_stop_signal_ends_the_reading_of_a_source_list_whose_writer_is_at_work
         os.write(writer, (src[0] + "\n").encode())
         try:
             deadline = time.monotonic() + 120
-            while not _blocked_reading(proc.pid):
+            while not _blocked_in(proc.pid, _READ):
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "the program never waited on its list"
                 time.sleep(0.05)
