@@ -161,6 +161,42 @@ void CPL_STDCALL KeepWarnings(CPLErr eClass, CPLErrorNum, const char *pszMsg)
         aosWarnings.push_back(pszMsg);
 }
 
+// A report of one line whose lock another holds (anyone who can read a
+// report can flock() it), for a run that appends to it with a short wait
+// for the lock; the warnings raised meanwhile are kept in aosWarnings until
+// Release() (or the end of the scope) lets the lock go.
+struct LockedReport
+{
+    bwtest::TempDir oDir;
+    const std::string osPath = oDir / "r.jsonl";
+    int fd = -1;
+    bool bLocked = false;
+
+    LockedReport()
+    {
+        std::ofstream(osPath) << "{\"source\":\"first.tif\",\"ok\":false}\n";
+        fd = open(osPath.c_str(), O_RDONLY);
+        bLocked = fd >= 0 && flock(fd, LOCK_EX) == 0;
+        CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", "0.05");
+        aosWarnings.clear();
+        CPLPushErrorHandler(KeepWarnings);
+    }
+    void Release()
+    {
+        if (fd < 0)
+            return;
+        CPLPopErrorHandler();
+        CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", nullptr);
+        flock(fd, LOCK_UN);
+        close(fd);
+        fd = -1;
+    }
+    ~LockedReport()
+    {
+        Release();
+    }
+};
+
 // Anyone who can read a report can flock() it and keep the lock. A run
 // appending to it waited for the lock up to its limit (30 s) before each
 // line, so that whoever held it held up the batch that long for each task;
@@ -168,15 +204,9 @@ void CPL_STDCALL KeepWarnings(CPLErr eClass, CPLErrorNum, const char *pszMsg)
 // (The old code said nothing, and waited again for each line.)
 TEST(Report, ALockHeldByAnotherIsWaitedForOnceNotForEachLine)
 {
-    bwtest::TempDir oDir;
-    const std::string osPath = oDir / "r.jsonl";
-    std::ofstream(osPath) << "{\"source\":\"first.tif\",\"ok\":false}\n";
-    const int fd = open(osPath.c_str(), O_RDONLY);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(flock(fd, LOCK_EX), 0);
-    CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", "0.05");
-    aosWarnings.clear();
-    CPLPushErrorHandler(KeepWarnings);
+    LockedReport oLocked;
+    ASSERT_TRUE(oLocked.bLocked);
+    const std::string &osPath = oLocked.osPath;
     char *pszError = nullptr;
     BWReport *psReport = BWReportOpenAppendingTo(osPath.c_str(), osPath.c_str(), &pszError);
     ASSERT_NE(psReport, nullptr) << pszError;
@@ -187,10 +217,7 @@ TEST(Report, ALockHeldByAnotherIsWaitedForOnceNotForEachLine)
         bOk = bOk && BWReportWrite(psReport, &s, &pszError);
     }
     bOk = bOk && BWReportClose(psReport, &pszError);
-    CPLPopErrorHandler();
-    CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", nullptr);
-    flock(fd, LOCK_UN);
-    close(fd);
+    oLocked.Release();
     ASSERT_TRUE(bOk) << pszError;
     ASSERT_EQ(aosWarnings.size(), 1u);
     EXPECT_NE(aosWarnings[0].find(osPath), std::string::npos) << aosWarnings[0];
@@ -210,15 +237,9 @@ TEST(Report, ALockHeldByAnotherIsWaitedForOnceNotForEachLine)
 // instead of the 30 s the README promises), warning only then.
 TEST(Report, ALockHeldByAnotherWhenTheReportIsOpenedIsNotWaitedForAgain)
 {
-    bwtest::TempDir oDir;
-    const std::string osPath = oDir / "r.jsonl";
-    std::ofstream(osPath) << "{\"source\":\"first.tif\",\"ok\":false}\n";
-    const int fd = open(osPath.c_str(), O_RDONLY);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(flock(fd, LOCK_EX), 0);
-    CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", "0.05");
-    aosWarnings.clear();
-    CPLPushErrorHandler(KeepWarnings);
+    LockedReport oLocked;
+    ASSERT_TRUE(oLocked.bLocked);
+    const std::string &osPath = oLocked.osPath;
     char *pszError = nullptr;
     BWReport *psReport = BWReportOpenAppendingTo(osPath.c_str(), osPath.c_str(), &pszError);
     const size_t nWarnedAtOpen = aosWarnings.size();
@@ -229,10 +250,7 @@ TEST(Report, ALockHeldByAnotherWhenTheReportIsOpenedIsNotWaitedForAgain)
         bOk = BWReportWrite(psReport, &s, &pszError);
     }
     bOk = psReport != nullptr && BWReportClose(psReport, &pszError) && bOk;
-    CPLPopErrorHandler();
-    CPLSetConfigOption("BATCHWARP_REPORT_LOCK_WAIT", nullptr);
-    flock(fd, LOCK_UN);
-    close(fd);
+    oLocked.Release();
     ASSERT_TRUE(bOk) << (pszError ? pszError : "");
     EXPECT_EQ(nWarnedAtOpen, 1u) << "the wait at the open is the one waited";
     ASSERT_EQ(aosWarnings.size(), 1u);
