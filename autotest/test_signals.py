@@ -328,6 +328,39 @@ def _blocked_in(pid, calls):
     return bool(fields) and fields[0] in calls
 
 
+def _wait_blocked_writing(proc, reader):
+    """Until proc is in write() at two looks, the pipe read through reader
+    holding the same bytes at both: waiting there for good, not passing
+    through a write that goes on (a signal then would come before the write
+    that waits)."""
+    deadline = time.monotonic() + 120
+    last = None
+    while True:
+        now = (_blocked_in(proc.pid, _WRITE), _unread_bytes(reader))
+        if now[0] and now == last:
+            return
+        last = now
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run never waited on its reader"
+        time.sleep(0.2)
+
+
+def _small_fifo_reader(fifo):
+    """The reader of a new FIFO: there, so the FIFO opens, but not reading
+    yet; its pipe made as small as the kernel allows, so a few lines fill
+    it."""
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    fcntl.fcntl(reader, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+    return reader
+
+
+def _write_shard_report(path, count):
+    path.write_text("".join(
+        f'{{"source":"in/t{i:05d}.tif","output":"out/t{i:05d}.tif","ok":true,"skipped":false,'
+        f'"error":null,"seconds":1.0,"worker_pid":1,"attempts":1}}\n' for i in range(count)))
+
+
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
                          ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("stream", ["report", "print_outputs", "merge_reports"])
@@ -342,38 +375,20 @@ def test_a_stop_signal_ends_a_run_blocked_writing_to_a_reader_that_reads_nothing
     good, or the stop being reported as a closed standard output."""
     out = tmp_path / "out"
     fifo = tmp_path / "reader.fifo"
-    os.mkfifo(fifo)
-    # The reader: there, so the FIFO opens, but never reading; its pipe made
-    # as small as the kernel allows, so a few lines fill it.
-    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    reader = _small_fifo_reader(fifo)  # never reads
     try:
-        fcntl.fcntl(reader, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
         if stream == "report":
             proc = start_batchwarp(batchwarp_bin, batch_args(sources, out, fifo))
         elif stream == "merge_reports":
             merged = tmp_path / "shard.jsonl"
-            merged.write_text("".join(
-                f'{{"source":"in/t{i:05d}.tif","output":"out/t{i:05d}.tif","ok":true,"skipped":false,'
-                f'"error":null,"seconds":1.0,"worker_pid":1,"attempts":1}}\n' for i in range(2000)))
+            _write_shard_report(merged, 2000)
             proc = start_batchwarp(batchwarp_bin, ["-merge_reports", merged, "-report", fifo])
         else:
             args = [*WARP, "-q", "-j", "2", "-print_outputs", os.path.dirname(sources[0]), "-outdir", out]
             with open(fifo, "wb") as stdout:
                 proc = start_batchwarp(batchwarp_bin, args, stdout=stdout)
         try:
-            deadline = time.monotonic() + 120
-            # In write() at two looks, the pipe holding the same bytes at
-            # both: waiting there for good, not passing through a write that
-            # goes on (a signal then would come before the write that waits).
-            last = None
-            while True:
-                now = (_blocked_in(proc.pid, _WRITE), _unread_bytes(reader))
-                if now[0] and now == last:
-                    break
-                last = now
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the run never waited on its reader"
-                time.sleep(0.2)
+            _wait_blocked_writing(proc, reader)
             workers = children_of(proc.pid)
             proc.send_signal(signum)
             try:
@@ -391,6 +406,32 @@ def test_a_stop_signal_ends_a_run_blocked_writing_to_a_reader_that_reads_nothing
         assert "Interrupted" in err and "closed" not in err, err
     assert alive(workers) == []
     assert temp_entries(out) == []
+
+
+def test_a_merge_waiting_on_its_reader_draws_no_progress(batchwarp_bin, tmp_path):
+    """-merge_reports into a pipe whose reader is slow: the merge waits in
+    write() and asks whether the batch stops, and then goes on once the
+    reader reads. The program draws no progress bar for a merge; the old
+    code asked by calling the progress callback with 0.0, which drew a lone
+    '0' on stderr."""
+    merged, fifo = tmp_path / "shard.jsonl", tmp_path / "reader.fifo"
+    _write_shard_report(merged, 2000)
+    reader = _small_fifo_reader(fifo)
+    try:
+        proc = start_batchwarp(batchwarp_bin, ["-merge_reports", merged, "-report", fifo])
+        try:
+            _wait_blocked_writing(proc, reader)
+            os.set_blocking(reader, True)
+            with os.fdopen(reader, "rb", closefd=False) as stream:
+                lines = stream.read().splitlines()
+            _, err = proc.communicate(timeout=60)
+        finally:
+            kill_and_reap(proc)
+    finally:
+        os.close(reader)
+    assert proc.returncode == 0, err
+    assert err == "", err
+    assert len(lines) == 2000
 
 
 def test_a_batch_suspended_longer_than_the_timeout_times_out_no_task(batchwarp_bin, tmp_path):

@@ -22,6 +22,7 @@
 #include "batchwarp_pool.h"
 #include "batchwarp_report.h"
 #include "batchwarp_scheduler.h"
+#include "batchwarp_stop.h"
 #include "batchwarp_strbuf.h"
 #include "batchwarp_temp.h"
 #include "batchwarp_summary.h"
@@ -44,8 +45,8 @@ typedef struct
     BWScheduler *psSched;
     int nDone;
     int nFailed;
-    volatile sig_atomic_t bStop; /* the progress callback asked to cancel */
-    int bStdoutClosed;           /* -print_outputs: the reader went away */
+    BWStop sStop;      /* progress, and whether the caller asked to stop */
+    int bStdoutClosed; /* -print_outputs: the reader went away */
     BWReport *psReport;
     char *pszReportError; /* first failure to write the report */
     BWSummary *psSummary; /* for the summary on stderr, or NULL */
@@ -75,29 +76,14 @@ static char *FindWorker(void)
     return CPLStrdup(BW_WORKER_RELATIVE_PATH);
 }
 
-/* GDAL's convention: a progress callback that returns FALSE cancels. */
 static void ReportProgress(BWBatch *psBatch)
 {
-    const GDALBatchWarpOptions *psOptions = psBatch->psOptions;
-    if (psOptions->pfnProgress != NULL &&
-        !psOptions->pfnProgress((double)psBatch->nDone / psBatch->psPlan->nItems, "",
-                                psOptions->pProgressData))
-        psBatch->bStop = TRUE;
+    BWStopProgress(&psBatch->sStop, (double)psBatch->nDone / psBatch->psPlan->nItems);
 }
 
 static void Tick(void *pUser)
 {
     ReportProgress(pUser);
-}
-
-/* Asked by the report when a signal interrupts a write waiting on its
- * reader, and while it waits for its lock: the progress callback is where
- * a stop is heard. */
-static int ReportWriteStopped(void *pUser)
-{
-    BWBatch *psBatch = pUser;
-    ReportProgress(psBatch);
-    return psBatch->bStop;
 }
 
 static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
@@ -128,15 +114,15 @@ static void Emit(BWBatch *psBatch, const GDALBatchWarpResult *psResult)
         pszLine[nName] = psOptions->bNulSeparated ? '\0' : '\n';
         const int bWritten =
             fflush(stdout) == 0 && BWWriteAllUnlessStopped(STDOUT_FILENO, pszLine, nName + 1,
-                                                           ReportWriteStopped, psBatch) == 0;
+                                                           BWStopHeard, &psBatch->sStop) == 0;
         CPLFree(pszLine);
         if (!bWritten)
         {
             /* A write that waited on a reader reading nothing, interrupted
              * by a stop signal, is that stop, not a closed output. */
-            const int bInterrupted = errno == EINTR && ReportWriteStopped(psBatch);
+            const int bInterrupted = errno == EINTR && BWStopHeard(&psBatch->sStop);
             psBatch->bStdoutClosed = !bInterrupted;
-            psBatch->bStop = TRUE;
+            psBatch->sStop.bStop = TRUE;
         }
     }
     if (psOptions->pfnResult != NULL)
@@ -362,7 +348,7 @@ static void TaskDone(void *pUser, void *pCookie, const BWTaskOutcome *psOutcome)
                                         : BW_ATTEMPT_LOST;
     }
     /* Stopped, retried or queued again: not reported now. */
-    if (BWSchedulerDone(psBatch->psSched, iItem, eEnd, psBatch->bStop) != BW_VERDICT_REPORT)
+    if (BWSchedulerDone(psBatch->psSched, iItem, eEnd, psBatch->sStop.bStop) != BW_VERDICT_REPORT)
     {
         CPLFree(pszError);
         CSLDestroy(papszMessages);
@@ -438,15 +424,15 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
     if (psOptions->bSummary && !psOptions->bQuiet)
         sBatch.psSummary = BWSummaryNew();
     sBatch.psPlan = psPlan;
+    BWStopInit(&sBatch.sStop, psOptions->pfnProgress, psOptions->pProgressData);
     if (psOptions->pszReport != NULL)
     {
         sBatch.psReport = BWReportOpenStoppable(psOptions->pszReport, psOptions->pszRetryFailed,
-                                                ReportWriteStopped, &sBatch, ppszError);
+                                                BWStopHeard, &sBatch.sStop, ppszError);
         if (sBatch.psReport == NULL)
             return GDAL_BATCHWARP_FAILED;
     }
-    if (psOptions->pfnProgress != NULL)
-        psOptions->pfnProgress(0.0, "", psOptions->pProgressData);
+    BWStopProgress(&sBatch.sStop, 0.0);
 
     BWSchedulerOptions sSchedOptions;
     memset(&sSchedOptions, 0, sizeof(sSchedOptions));
@@ -505,7 +491,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
         sPool.nMaxTasksPerWorker = psOptions->nMaxTasksPerWorker;
         sPool.dfTaskTimeout = psOptions->dfTaskTimeout;
         sPool.papszInitFields = papszInit;
-        sPool.pbStopRequested = &sBatch.bStop;
+        sPool.pbStopRequested = &sBatch.sStop.bStop;
         sPool.nMaxResidentKB = (long)(psOptions->nMaxWorkerRSS / 1024);
         /* Each worker starts its next task as soon as it replied, while the
          * supervisor publishes and reports the one before. */
@@ -546,7 +532,7 @@ static GDALBatchWarpStatus RunPlan(const GDALBatchWarpOptions *psOptions, BWPlan
                                           sBatch.nDone, psPlan->nItems, nStopped));
         return GDAL_BATCHWARP_FAILED;
     }
-    if (sBatch.bStop)
+    if (sBatch.sStop.bStop)
     {
         *ppszError = CPLStrdup(CPLSPrintf("Interrupted: %d of %d sources done, %d stopped.",
                                           sBatch.nDone, psPlan->nItems, nStopped));

@@ -11,6 +11,7 @@
 #include "batchwarp_report.h"
 #include "batchwarp_report_reader.h"
 #include "batchwarp_shard.h"
+#include "batchwarp_stop.h"
 #include "batchwarp_strbuf.h"
 
 /* A shard: its index and the number of shards of its batch. */
@@ -117,26 +118,26 @@ static char *MissingShards(const BWReportSet *psSet, GIntBig *pnMissing)
     return BWStrBufDetach(&sText);
 }
 
-/* Whether the caller asks to stop (SIGINT, SIGTERM heard by its progress
- * callback), asked when a signal interrupts a write to a reader that reads
- * nothing. */
-static int MergeStopped(void *pData)
-{
-    const GDALBatchWarpOptions *psOptions = pData;
-    return psOptions->pfnProgress != NULL &&
-           !psOptions->pfnProgress(0.0, "", psOptions->pProgressData);
-}
-
+/* The merged lines are the merge's progress. A stop (SIGINT, SIGTERM heard
+ * by the caller's progress callback) is heard where a write waits on a
+ * reader that reads nothing; a merge that can write goes to its end, short
+ * as it is, and leaves a whole report. */
 static int WriteMerged(const GDALBatchWarpOptions *psOptions, const BWReportSet *psSet,
                        const char *pszPath, char **ppszError)
 {
     BWReport *psReport = BWReportOpenReplacing(pszPath, ppszError);
     if (psReport == NULL)
         return FALSE;
-    BWReportSetStopCheck(psReport, MergeStopped, (void *)psOptions);
+    BWStop sStop;
+    BWStopInit(&sStop, psOptions->pfnProgress, psOptions->pProgressData);
+    BWReportSetStopCheck(psReport, BWStopHeard, &sStop);
+    BWStopProgress(&sStop, 0.0);
     int bOk = TRUE;
     for (int i = 0; i < psSet->nRecords && bOk; ++i)
+    {
         bOk = BWReportWriteLine(psReport, psSet->pasRecords[i].pszLine, ppszError);
+        BWStopProgress(&sStop, (double)(i + 1) / psSet->nRecords);
+    }
     if (!bOk)
     {
         BWReportDiscard(psReport);

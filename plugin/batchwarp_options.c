@@ -572,5 +572,5 @@ void GDALBatchWarpOptionsSetSummary(GDALBatchWarpOptions *psOptions, int bSummar
 
 int GDALBatchWarpOptionsIsQuiet(const GDALBatchWarpOptions *psOptions)
 {
-    return psOptions->bQuiet || psOptions->bDryRun;
+    return psOptions->bQuiet || psOptions->bDryRun || psOptions->bMergeReports;
 }

@@ -25,6 +25,7 @@
 #include "batchwarp_report.h"
 #include "batchwarp_shard.h"
 #include "batchwarp_sources.h"
+#include "batchwarp_stop.h"
 #include "batchwarp_strbuf.h"
 #include "batchwarp_temp.h"
 #include "batchwarp_util.h"
@@ -785,15 +786,6 @@ static int CheckOutputKind(int nOutDirFd, const char *pszOutDir, const char *psz
     return FALSE;
 }
 
-/* A stop (SIGINT, SIGTERM: the progress callback says so, GDAL's way to
- * cancel) is heard while the sources are listed too. */
-static int ScanStopRequested(void *pData)
-{
-    const GDALBatchWarpOptions *psOptions = pData;
-    return psOptions->pfnProgress != NULL &&
-           !psOptions->pfnProgress(0.0, "", psOptions->pProgressData);
-}
-
 /* -retry_failed without -overwrite keeps an output that exists, as any run
  * does, though the report says its source failed (a failed -overwrite
  * leaves the earlier output): it is reported as skipped, ok. Said once. */
@@ -860,9 +852,13 @@ static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char
             return FALSE;
         }
     }
+    /* A stop (SIGINT, SIGTERM: the progress callback says so, GDAL's way to
+     * cancel) is heard while the sources are listed too, at 0 done. */
+    BWStop sStop;
+    BWStopInit(&sStop, psOptions->pfnProgress, psOptions->pProgressData);
     BWSourceList sSources;
     BWCollectSourcesEx(psOptions->papszSources, psOptions->bRecursive, psOptions->pszOutDir,
-                       ScanStopRequested, (void *)psOptions, &sSources);
+                       BWStopHeard, &sStop, &sSources);
     if (sSources.bStopped)
     {
         *ppszError = CPLStrdup("Interrupted while listing the sources: nothing was done.");

@@ -153,7 +153,9 @@ extern "C"
     /** Progress over the whole batch (fraction of sources done).
      *
      * The callback is called in the calling thread: with 0.0 when the work
-     * starts, after each finished source, and periodically while workers run
+     * starts, after each finished source (`-merge_reports`: each line
+     * merged), again with the fraction last given to ask whether to stop,
+     * and periodically while workers run
      * (so that it can cancel a batch of long tasks). Returning FALSE cancels,
      * as everywhere in GDAL: no new task is handed out, running tasks are
      * stopped and their temporary files removed, finished outputs are kept
@@ -198,7 +200,8 @@ extern "C"
      *
      * @param psOptions the options.
      * @return TRUE when `-q` or `-quiet` was among the arguments, or
-     * `-dry_run` (which prints its plan and runs no task).
+     * `-dry_run` (which prints its plan and runs no task), or
+     * `-merge_reports` (which writes one report, at once).
      */
     GDAL_BATCHWARP_API int GDALBatchWarpOptionsIsQuiet(const GDALBatchWarpOptions *psOptions);
 
