@@ -156,6 +156,27 @@ def test_print_outputs_refuses_a_name_with_a_newline_and_null_ends_each_with_nul
     assert all(os.path.isfile(p) for p in printed)
 
 
+def test_dry_run_refuses_a_name_with_a_newline_and_null_ends_each_line_with_nul(tmp_path, batchwarp_bin):
+    """-dry_run prints one 'source -> output' line per source: a source
+    'a<newline>b.tif' came out as two lines, which a reader of lines could
+    not tell from two sources. As -print_outputs, such a plan is refused
+    (exit 2), naming the file and -null; with -null each line ends with a
+    NUL byte instead (find -print0, xargs -0), and any name reads back."""
+    names = [b"a\nb.tif", PLAIN]
+    sources = make_sources(tmp_path / "in", names)
+    outdir = os.fsencode(tmp_path / "out")
+    res = run(batchwarp_bin, [*WARP, "-dry_run", *sources, "-outdir", outdir])
+    assert res.returncode == 2, res.stderr
+    assert b"Source '" + sources[0] + b"'" in res.stderr, res.stderr
+    assert b"-null" in res.stderr and res.stdout == b"", res
+    res = run(batchwarp_bin, [*WARP, "-null", "-dry_run", *sources, "-outdir", outdir])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.endswith(b"\0"), res.stdout
+    assert sorted(res.stdout[:-1].split(b"\0")) == sorted(
+        s + b" -> " + os.path.join(outdir, n) for s, n in zip(sources, names)), res.stdout
+    assert not os.path.exists(outdir)
+
+
 def test_report_to_stdout_is_strict_json(tmp_path, batchwarp_bin):
     sources = make_sources(tmp_path / "in", [LATIN1, PLAIN])
     res = run(batchwarp_bin, [*WARP, "-q", "-report", "-", *sources, "-outdir", tmp_path / "out"])

@@ -393,12 +393,17 @@ static void StartFailed(void *pUser, void *pCookie, const char *pszError)
     TaskDone(pUser, pCookie, &sOutcome);
 }
 
-/* -dry_run: what would be done, one "source -> output" line each. */
-static void PrintPlan(const BWPlan *psPlan)
+/* -dry_run: what would be done, one "source -> output" line each, or each
+ * ended by a NUL byte instead with -null (the plan refuses a name with a
+ * newline without it). */
+static void PrintPlan(const BWPlan *psPlan, int bNulSeparated)
 {
     for (int i = 0; i < psPlan->nItems; ++i)
-        printf("%s -> %s%s\n", psPlan->pasItems[i].pszSource, psPlan->pasItems[i].pszOutput,
+    {
+        printf("%s -> %s%s", psPlan->pasItems[i].pszSource, psPlan->pasItems[i].pszOutput,
                psPlan->pasItems[i].bSkip ? " (exists: kept)" : "");
+        putchar(bNulSeparated ? '\0' : '\n');
+    }
     fflush(stdout);
 }
 
@@ -615,7 +620,7 @@ GDALBatchWarpStatus GDALBatchWarp(const GDALBatchWarpOptions *psOptions)
                               &sBudget, &pszError))
         eStatus = GDAL_BATCHWARP_USAGE_ERROR;
     else if (psOptions->bDryRun)
-        PrintPlan(&sPlan);
+        PrintPlan(&sPlan, psOptions->bNulSeparated);
     else if (!BWPrepareOutDir(psOptions->pszOutDir, &pszError))
         eStatus = GDAL_BATCHWARP_FAILED;
     else

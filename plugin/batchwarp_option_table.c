@@ -187,7 +187,7 @@ static const BWOptionSpec asSpecs[] = {
      .nField = FIELD(papszSourceLists)},
     {.pszName = "-null",
      .pszHelp = "Those lists are NUL-separated (find -print0), and so are the paths "
-                "-print_outputs prints (xargs -0).",
+                "-print_outputs prints and the lines of -dry_run (xargs -0).",
      .eGroup = BW_GROUP_SOURCES_OUTPUTS,
      .pfnApply = SetFlag,
      .nField = FIELD(bNulSeparated)},
@@ -214,7 +214,8 @@ static const BWOptionSpec asSpecs[] = {
      .pfnApply = SetFlag,
      .nField = FIELD(bOverwrite)},
     {.pszName = "-dry_run",
-     .pszHelp = "Print 'source -> output' for each source; do nothing.",
+     .pszHelp = "Print 'source -> output' for each source; do nothing. One a line (a name with "
+                "a newline is refused), or each ended by a NUL byte with -null.",
      .eGroup = BW_GROUP_SOURCES_OUTPUTS,
      .pfnApply = SetFlag,
      .nField = FIELD(bDryRun)},

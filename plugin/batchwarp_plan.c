@@ -811,6 +811,34 @@ static void WarnOfKeptFailures(const GDALBatchWarpOptions *psOptions, const BWPl
                  nKept > 1 ? "s" : "", nKept > 1 ? "them" : "it");
 }
 
+/* -print_outputs prints one path a line, -dry_run one "source -> output"
+ * line per item: a name with a newline would be read as two by the next
+ * program (xargs, gdalbuildvrt -input_file_list, a while read loop), and
+ * escaping it would hand that program a name that does not exist. Such a
+ * plan is refused, unless -null ends each path or line with a NUL byte
+ * (find -print0, xargs -0), which any name reads back from. */
+static int CheckPrintable(const GDALBatchWarpOptions *psOptions, const BWPlanItem *psItem,
+                          char **ppszError)
+{
+    if (psOptions->bNulSeparated)
+        return TRUE;
+    const char *pszOption = psOptions->bDryRun         ? "-dry_run"
+                            : psOptions->bPrintOutputs ? "-print_outputs"
+                                                       : NULL;
+    const int bSource = psOptions->bDryRun && strchr(psItem->pszSource, '\n') != NULL;
+    if (pszOption == NULL || (!bSource && strchr(psItem->pszOutput, '\n') == NULL))
+        return TRUE;
+    *ppszError = CPLStrdup(CPLSPrintf(
+        "%s '%s' (%s '%s') has a newline in its name: %s prints %s, so the next program would "
+        "read it as two names. Add -null (--null in gdal raster batch-warp) to end each %s with "
+        "a NUL byte instead (for xargs -0).",
+        bSource ? "Source" : "Output", bSource ? psItem->pszSource : psItem->pszOutput,
+        bSource ? "output" : "source", bSource ? psItem->pszOutput : psItem->pszSource, pszOption,
+        psOptions->bDryRun ? "one 'source -> output' line per source" : "one path a line",
+        psOptions->bDryRun ? "line" : "path"));
+    return FALSE;
+}
+
 static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char **ppszError);
 
 /* GDAL, asked whether a listed file is a raster, opens the files a driver
@@ -911,15 +939,8 @@ static int PlanBuild(const GDALBatchWarpOptions *psOptions, BWPlan *psPlan, char
         psItem->pszOutput = CPLStrdup(
             pszReported ? pszReported : CPLFormFilename(psOptions->pszOutDir, pszName, NULL));
         CPLFree(pszName);
-        if (psOptions->bPrintOutputs && !psOptions->bNulSeparated &&
-            strchr(psItem->pszOutput, '\n') != NULL)
+        if (!CheckPrintable(psOptions, psItem, ppszError))
         {
-            *ppszError = CPLStrdup(CPLSPrintf(
-                "Output '%s' of '%s' has a newline in its name: -print_outputs prints "
-                "one path a line, so the next program would read it as two names. Add "
-                "-null (--null in gdal raster batch-warp) to end each path with a NUL byte "
-                "instead (for xargs -0).",
-                psItem->pszOutput, psItem->pszSource));
             bOk = FALSE;
             break;
         }

@@ -214,7 +214,8 @@ extern "C"
      * refuses collisions), computes the memory budget, creates the output
      * directories, then hands the sources, largest first, to the workers and
      * renames each finished output into place. Existing outputs are kept
-     * unless `-overwrite`. With `-dry_run`, only prints the plan on stdout;
+     * unless `-overwrite`. With `-dry_run`, only prints the plan on stdout
+     * (one line per source, or each ended by a NUL byte with `-null`);
      * with `-print_outputs`, prints each complete output's path (its exact
      * bytes) on stdout, one a line (a name with a newline is refused), or
      * each ended by a NUL byte with `-null`;

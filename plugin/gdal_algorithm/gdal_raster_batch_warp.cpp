@@ -198,12 +198,15 @@ class RasterBatchWarpAlgorithm final : public GDALAlgorithm
             .SetMinValueIncluded(1);
         AddBatchArg("shard", "Do only shard <i>/<n> of the batch (from 0)", &m_shard)
             .SetMetaVar("<i>/<n>");
-        AddBatchArg("dry-run", "Print 'source -> output' for each source; do nothing", &m_dryRun);
+        AddBatchArg("dry-run",
+                    "Print 'source -> output' for each source; do nothing (a line each, or "
+                    "ended by a NUL byte with --null)",
+                    &m_dryRun);
         AddBatchArg("print-outputs", "Print each complete output's path on stdout",
                     &m_printOutputs);
         AddBatchArg("null",
-                    "End each path --print-outputs prints with a NUL byte, not a newline "
-                    "(for xargs -0); names with a newline need it",
+                    "End each path --print-outputs prints, and each --dry-run line, with a NUL "
+                    "byte, not a newline (for xargs -0); names with a newline need it",
                     &m_null);
     }
 
