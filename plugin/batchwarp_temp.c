@@ -557,6 +557,8 @@ static int MakeMarker(int nDirFd)
     return fd;
 }
 
+static int RemoveDirIfSame(int nParentFd, const char *pszName, int nFd);
+
 /* Makes a new local temporary directory in pszDir; its path and lock. */
 static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd, int *pnDirFd,
                      struct stat *psMade)
@@ -582,6 +584,20 @@ static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd, int *pn
         const int nDirFd =
             openat(nParentFd, szName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         struct stat sStat;
+        if (nDirFd < 0 && errno != ELOOP && errno != ENOTDIR && errno != ENOENT)
+        {
+            /* Not that someone removed or replaced the directory (another
+             * name is drawn then), but out of descriptors (ulimit -n), say:
+             * the empty directory just made goes, as nothing could prove it
+             * stale later (no marker), and no other name would fare better.
+             * Only an empty directory of ours, never through a link. */
+            const int nErr = errno;
+            if (fstatat(nParentFd, szName, &sStat, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISDIR(sStat.st_mode) && sStat.st_uid == geteuid())
+                unlinkat(nParentFd, szName, AT_REMOVEDIR);
+            errno = nErr;
+            break;
+        }
         if (nDirFd < 0 || fstat(nDirFd, &sStat) != 0 || sStat.st_uid != geteuid())
         {
             if (nDirFd >= 0)
@@ -592,8 +608,12 @@ static int MakeLocal(const char *pszDir, char **ppszPath, int *pnLockFd, int *pn
         const int nErr = errno;
         if (nLockFd < 0)
         {
+            /* Left empty by MakeMarker: removed while it is the one still
+             * open, which needs no other descriptor (out of them, as here
+             * with a low ulimit -n, BWRemoveTreeAt cannot walk it). */
+            if (RemoveDirIfSame(nParentFd, szName, nDirFd) != 0)
+                BWRemoveTreeAt(nParentFd, szName);
             close(nDirFd);
-            BWRemoveTreeAt(nParentFd, szName);
             errno = nErr;
             break;
         }

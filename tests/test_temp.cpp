@@ -3,6 +3,7 @@
 // run's, and without following any link.
 #include <gtest/gtest.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <cpl_conv.h>
 
@@ -75,6 +77,49 @@ TEST(TempDir, IsNewRandomPrivateMarkedAndLocked)
     EXPECT_FALSE(Exists(osTemp));
     EXPECT_EQ(BWTempDirOf(oDir.path().c_str()), nullptr);
 }
+
+// Out of descriptors (ulimit -n too low for the batch) just after the
+// directory is made, before it is opened (one descriptor free: the parent's)
+// or before its marker is (two free): it is removed, not left behind
+// unmarked (which no later run can prove stale), and no other name is tried.
+class TempDirOutOfDescriptors : public ::testing::TestWithParam<int>
+{
+};
+
+TEST_P(TempDirOutOfDescriptors, LeavesNoDirectoryBehind)
+{
+    bwtest::TempDir oDir;
+    ASSERT_TRUE(oDir.ok());
+    std::vector<int> anFds;
+    for (int fd; (fd = dup(0)) >= 0;)
+        anFds.push_back(fd);
+    ASSERT_EQ(errno, EMFILE);
+    ASSERT_GE(anFds.size(), static_cast<size_t>(GetParam()));
+    for (int i = 0; i < GetParam(); ++i)
+    {
+        close(anFds.back());
+        anFds.pop_back();
+    }
+    const bool bMade = BWMakeTempDir(oDir.path().c_str());
+    const int nErr = errno;
+    for (int fd : anFds)
+        close(fd);
+    EXPECT_FALSE(bMade);
+    EXPECT_EQ(nErr, EMFILE);
+    std::vector<std::string> aosLeft;
+    if (DIR *psDir = opendir(oDir.path().c_str()))
+    {
+        while (const struct dirent *psEntry = readdir(psDir))
+        {
+            if (strcmp(psEntry->d_name, ".") != 0 && strcmp(psEntry->d_name, "..") != 0)
+                aosLeft.push_back(psEntry->d_name);
+        }
+        closedir(psDir);
+    }
+    EXPECT_TRUE(aosLeft.empty()) << aosLeft.size() << " left, the first " << aosLeft[0];
+}
+
+INSTANTIATE_TEST_SUITE_P(TempDir, TempDirOutOfDescriptors, ::testing::Values(1, 2));
 
 TEST(TempDir, NamesAreNotPredictable)
 {
