@@ -459,6 +459,49 @@ def test_overwrite_of_a_dataset_of_several_files_never_leaves_the_earlier_main_f
     assert not [k for k in keys(s3, f"{prefix}/out") if k.startswith(".batchwarp-tmp-")], keys(s3, prefix)
 
 
+@pytest.mark.parametrize("driver", ["GTiff", "ENVI"])
+def test_an_object_put_at_an_output_during_the_run_is_kept_without_overwrite(tmp_path, s3, prefix, batchwarp_bin,
+                                                                            driver):
+    """Another writer puts an object at an output's key while the batch
+    runs without -overwrite (two tenants of one prefix, a second batch):
+    as on a local disk (RENAME_NOREPLACE), the task fails naming it ('appeared
+    during the run') and the object is left as that writer put it; the
+    worker uploaded over it without a word (exit 0). A name found free says
+    nothing either (GDAL's debug message of the 404 is not printed)."""
+    from fault_util import require_fault_hooks, wait_for_gate
+    require_fault_hooks(batchwarp_bin)
+    warp = [*WARP, "-of", driver]
+    src, other = make_small_rasters(str(tmp_path / "src"), 2)
+    main = os.path.basename(src) if driver == "GTiff" else os.path.splitext(os.path.basename(src))[0]
+    outdir = f"/vsis3/{BUCKET}/{prefix}/out"
+    res = subprocess.run([str(batchwarp_bin), *warp, "-q", other, "-outdir", outdir], env=env_for(s3),
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    theirs = tmp_path / "theirs.bin"
+    theirs.write_bytes(b"another writer's object\n")
+    gate = str(tmp_path / "gate")
+    report = tmp_path / "report.jsonl"
+    proc = subprocess.Popen([str(batchwarp_bin), *warp, "-q", "-report", str(report), src, "-outdir", outdir],
+                            env={**env_for(s3), "GDAL_BATCHWARP_TEST_FAULTS": f"gate_publish:{main}",
+                                 "GDAL_BATCHWARP_TEST_GATE": gate},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_gate(proc, gate)
+        put(s3, theirs, f"{prefix}/out/{main}")
+        open(gate, "w").close()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    (record,) = read_report(report)
+    assert not record["ok"] and "appeared during the run" in record["error"], record
+    assert f"{outdir}/{main}" in record["error"], record
+    gdal.VSICurlClearCache()
+    assert get(s3, f"{prefix}/out/{main}", tmp_path / "got").read_bytes() == theirs.read_bytes()
+
+
 @pytest.mark.parametrize("kind", ["slowdown", "drop", "truncate"])
 def test_resume_reads_the_output_listing_again_or_refuses(tmp_path, s3, prefix, run_batchwarp, fail_listings_of,
                                                           kind):

@@ -177,6 +177,10 @@ static int NextTask(void *pUser, int bAhead, void **ppCookie, char ***ppapszFiel
     }
     papszFields = CSLAddNameValue(papszFields, "ATTEMPT",
                                   CPLSPrintf("%d", BWSchedulerAttempts(psBatch->psSched, iItem)));
+    /* Without -overwrite the output was not there when planned: the worker
+     * that uploads it to an object store keeps whatever came since. */
+    if (!psBatch->psOptions->bOverwrite)
+        papszFields = CSLAddNameValue(papszFields, "KEEP", "1");
     if (nThreads > 1)
         papszFields = CSLAddNameValue(papszFields, "THREADS", CPLSPrintf("%d", nThreads));
     for (char **papszIter = psItem->papszSiblings; papszIter && *papszIter; ++papszIter)

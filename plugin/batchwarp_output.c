@@ -573,8 +573,50 @@ static int CopyFile(const char *pszFrom, const char *pszTo)
     return bOk;
 }
 
+static void CPL_STDCALL DropMessage(CPLErr eClass, CPLErrorNum nNum, const char *pszMsg)
+{
+    (void)eClass;
+    (void)nNum;
+    (void)pszMsg;
+}
+
+/*
+ * Without -overwrite the output was not on the object store when the batch
+ * was planned: an object at its name now is another writer's (a second
+ * batch, another tenant of the prefix), which an upload would replace
+ * without a word. A store has no rename that keeps what is at the name
+ * (RENAME_NOREPLACE on a local disk), so the name is looked up just before
+ * the upload, which leaves the window of one request.
+ * Asked of the store, not of this worker's cache, and by one request: an
+ * open without the listing of the directory (VSIStatL would also list the
+ * name as a directory when it is missing, the common case).
+ */
+static int CheckNotAppearedOnStore(const char *pszOutput)
+{
+    VSICurlPartialClearCache(pszOutput);
+    char *pszReadDir =
+        CPLStrdup(CPLGetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", NULL));
+    CPLSetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "YES");
+    /* Not even GDAL's debug messages of the expected 404 (CPLQuietErrorHandler
+     * prints them when the worker turned CPL_DEBUG on to watch the store). */
+    CPLPushErrorHandler(DropMessage);
+    VSILFILE *fp = VSIFOpenL(pszOutput, "rb");
+    CPLPopErrorHandler();
+    CPLSetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN",
+                                  pszReadDir[0] != '\0' ? pszReadDir : NULL);
+    CPLFree(pszReadDir);
+    if (fp == NULL)
+        return TRUE;
+    VSIFCloseL(fp);
+    CPLError(CE_Failure, CPLE_FileIO,
+             "'%s' appeared during the run (it was not there when the batch was planned): "
+             "without -overwrite gdal_batchwarp replaces nothing, and left it as it was.",
+             pszOutput);
+    return FALSE;
+}
+
 int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp,
-                          int bEarlierMain, char ***ppapszPublished)
+                          int bEarlierMain, int bKeep, char ***ppapszPublished)
 {
     /* A local destination gets the copies under their final names in this
      * run's temporary directory beside it, then renames (never a write
@@ -632,6 +674,10 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
                  VSIStrerror(errno));
         bOk = FALSE;
     }
+    /* Before the sidecars (which would go beside another writer's main
+     * file) and again before the main file itself. */
+    if (bOk && !bLocal && bKeep && CSLCount(papszFiles) > 1)
+        bOk = CheckNotAppearedOnStore(pszOutput);
     /* The main file last, so that a reader never finds it without its
      * sidecars. */
     for (int i = 0; bOk && papszFiles && papszFiles[i]; ++i)
@@ -639,6 +685,13 @@ int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const ch
         const char *pszTargetName = BWPathName(papszFiles[i]);
         if (!bLocal && papszFiles[i + 1] == NULL)
             BWFaultBeforeMainFile(pszTargetName);
+        if (!bLocal && bKeep && papszFiles[i + 1] == NULL &&
+            strcmp(pszTargetName, BWPathName(pszOutput)) == 0 &&
+            !CheckNotAppearedOnStore(pszOutput))
+        {
+            bOk = FALSE;
+            break;
+        }
         papszCopied = CSLAddString(papszCopied, pszTargetName);
         char *pszTarget =
             CPLStrdup(CPLFormFilename(bLocal ? pszTempDir : pszOutDir, pszTargetName, NULL));

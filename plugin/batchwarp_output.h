@@ -80,9 +80,11 @@ const char *BWStagingDir(void);
  * object store's output whose main file exists), a dataset of several files
  * first removes the earlier main file: a reader, or a run killed before the
  * new main file is uploaded, finds the output missing, never the earlier
- * main file with the new sidecars. */
+ * main file with the new sidecars. With bKeep (no -overwrite), an object
+ * store's output found at its name before the upload fails the task and is
+ * left as it is. */
 int BWPublishStagedOutput(const char *pszStaged, const char *pszOutput, const char *pszTemp,
-                          int bEarlierMain, char ***ppapszPublished);
+                          int bEarlierMain, int bKeep, char ***ppapszPublished);
 
 /* Makes -outdir if needed; FALSE with *ppszError when it is not a writable
  * directory. */

@@ -61,6 +61,7 @@ typedef struct
     /* The current task's earlier network output's possible files, from the
      * supervisor's listing (OLDSIBLING), or NULL. */
     char **papszOldSiblings;
+    int bKeep; /* the current task replaces nothing (KEEP: no -overwrite) */
     /* This worker's task directories (see TakeTaskDir), and the one the
      * current task wrote in, named in its RESULT. */
     char *apszTaskDirs[BW_KEPT_TASK_DIRS];
@@ -550,7 +551,7 @@ static int WarpTo(BWWorker *psWorker, const char *pszSource, CSLConstList papszS
     if (bOk && bStage)
         bOk = BWPublishStagedOutput(
             pszWriteTo, pszOutput, pszTemp,
-            CSLFindStringCaseSensitive(papszOldRemote, BWPathName(pszOutput)) >= 0,
+            CSLFindStringCaseSensitive(papszOldRemote, BWPathName(pszOutput)) >= 0, psWorker->bKeep,
             &papszPublished);
     if (bOk)
         RemoveFilesNotPublished(pszOutput, papszOldRemote, papszPublished);
@@ -833,6 +834,7 @@ static int ServeTask(BWWorker *psWorker, int fd, const BWMessage *psTask, double
     psWorker->nSourceSize = pszSize ? CPLAtoGIntBig(pszSize) : 0;
     CSLDestroy(psWorker->papszOldSiblings);
     psWorker->papszOldSiblings = BWMessageGetAll(psTask, "OLDSIBLING");
+    psWorker->bKeep = BWMessageGet(psTask, "KEEP") != NULL;
     /* The temporary directories the supervisor made: the output's and the
      * staging one's (see RunTask). */
     const char *const apszTempId[4] = {
