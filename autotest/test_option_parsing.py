@@ -194,3 +194,23 @@ def test_config_cpl_debug_as_gdalwarp(tmp_path, run_batchwarp, gdalwarp_bin, con
     res = run_batchwarp([*config, "-q", "-t_srs", "EPSG:3857", src, "-outdir", tmp_path / "out"], env=env)
     assert res.returncode == 0, res.stderr
     assert opened.search(res.stderr), res.stderr
+
+
+@pytest.mark.skipif(not gdal_at_least(3, 7), reason="-srcband and -dstband need GDAL 3.7")
+@pytest.mark.parametrize("bands", [["-srcband", "4", "-dstband", "1"],
+                                   ["-dstband", "2", "-dstband", "1", "-srcband", "1", "-srcband", "2"]],
+                         ids=["srcband-dstband", "dstband-first"])
+def test_dstband_is_taken_as_gdalwarp_takes_it(tmp_path, run_batchwarp, run_gdalwarp, bands):
+    """-dstband: GDAL refuses it alone (unless -srcband is given as many
+    times), so asking GDAL's parser how many values it takes, one option at
+    a time, found none, and every batch with -dstband was refused as a usage
+    error (exit 2, '-srcband should be specified as many times as -dstband
+    is') where gdalwarp warps it."""
+    src = tmp_path / "a.tif"
+    make_raster(str(src), xsize=40, ysize=30, bands=4)
+    options = ["-t_srs", "EPSG:3857", *bands]
+    ref = tmp_path / "ref.tif"
+    run_gdalwarp([*options, "-wo", "NUM_THREADS=1"], src, ref)
+    res = run_batchwarp(["-q", *options, src, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "out" / "a.tif").read_bytes() == ref.read_bytes()

@@ -70,10 +70,13 @@ static int IsOptionWord(const char *pszArg)
     return pszArg[0] == '-' && pszArg[1] != '\0';
 }
 
-/* Whether GDAL accepts papszArgv[0] followed by exactly nValues values. */
-static int WarpAcceptsOption(char **papszArgv, int nValues)
+/* Whether GDAL accepts papszArgv[0] followed by exactly nValues values,
+ * after the words of papszBefore. */
+static int WarpAcceptsWords(const char *const *papszBefore, char **papszArgv, int nValues)
 {
     char **papszTry = NULL;
+    for (int i = 0; papszBefore && papszBefore[i]; ++i)
+        papszTry = CSLAddString(papszTry, papszBefore[i]);
     for (int i = 0; i <= nValues; ++i)
         papszTry = CSLAddString(papszTry, papszArgv[i]);
     CPLPushErrorHandler(CPLQuietErrorHandler);
@@ -85,6 +88,18 @@ static int WarpAcceptsOption(char **papszArgv, int nValues)
         return FALSE;
     GDALWarpAppOptionsFree(psTry);
     return TRUE;
+}
+
+/* Whether GDAL accepts papszArgv[0] followed by exactly nValues values.
+ * GDAL 3.7 and later refuse -dstband alone, whatever its value, unless
+ * -srcband is given as many times: it is asked again with one -srcband,
+ * which older parsers, knowing neither, would refuse for -srcband. */
+static int WarpAcceptsOption(char **papszArgv, int nValues)
+{
+    static const char *const apszSrcBand[] = {"-srcband", "1", NULL};
+    return WarpAcceptsWords(NULL, papszArgv, nValues) ||
+           (EQUAL(papszArgv[0], "-dstband") && nValues == 1 &&
+            WarpAcceptsWords(apszSrcBand, papszArgv, nValues));
 }
 
 /* A word that GDAL's parsers take as an option, not as a value: '-' and a
