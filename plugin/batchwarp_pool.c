@@ -91,6 +91,8 @@ typedef struct
     int *panPollSlot;
     int bStopping;  /* stop request or failure seen: hand out nothing more */
     char *pszError; /* why the pool itself failed */
+    /* The most workers the system let start (see FeedSlot), or 0. */
+    int nMostWorkers;
 } BWPool;
 
 char *BWDescribeWaitStatus(int nStatus)
@@ -144,7 +146,9 @@ static int SpawnWorker(const char *pszWorkerPath, pid_t *pnPid, int *pfd, char *
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     {
-        *ppszError = CPLStrdup(CPLSPrintf("cannot create a worker channel: %s", strerror(errno)));
+        const int nErr = errno;
+        *ppszError = CPLStrdup(CPLSPrintf("cannot create a worker channel: %s", strerror(nErr)));
+        errno = nErr;
         return FALSE;
     }
     /* dup2(fd, fd) would keep FD_CLOEXEC set, so the child end must not
@@ -178,6 +182,7 @@ static int SpawnWorker(const char *pszWorkerPath, pid_t *pnPid, int *pfd, char *
         close(sv[0]);
         *ppszError =
             CPLStrdup(CPLSPrintf("cannot start worker %s: %s", pszWorkerPath, strerror(nErr)));
+        errno = nErr;
         return FALSE;
     }
     *pnPid = nPid;
@@ -413,9 +418,11 @@ static int MustRecycle(const BWPool *psPool, const BWWorkerSlot *psSlot, const B
 static int TargetWorkers(const BWPool *psPool)
 {
     const BWPoolOptions *psOptions = psPool->psOptions;
-    if (psOptions->psConcurrency != NULL)
-        return psOptions->psConcurrency->nTarget;
-    return psOptions->nWorkers > 0 ? psOptions->nWorkers : 1;
+    const int nTarget = psOptions->psConcurrency != NULL ? psOptions->psConcurrency->nTarget
+                        : psOptions->nWorkers > 0        ? psOptions->nWorkers
+                                                         : 1;
+    return psPool->nMostWorkers > 0 && nTarget > psPool->nMostWorkers ? psPool->nMostWorkers
+                                                                      : nTarget;
 }
 
 /* A RESULT is a sample of how the task used its wall time. The time its
@@ -616,7 +623,28 @@ static int FeedSlot(BWPool *psPool, BWWorkerSlot *psSlot, int bAhead)
         ResetSlot(psSlot);
     if (psSlot->eState == BW_SLOT_EMPTY && !StartWorker(psPool, psSlot))
     {
+        const int nErr = errno;
         CSLDestroy(papszFields);
+        const int nLive = CountLive(psPool);
+        if (nLive > 0 && (nErr == EAGAIN || nErr == ENOMEM || nErr == EMFILE || nErr == ENFILE))
+        {
+            /* The system makes no more processes or descriptors for us (a
+             * container's pids limit, ulimit -u, which counts threads too):
+             * the batch goes on with the workers it has, as gdalwarp would
+             * run, rather than stopping them all. The task is handed back
+             * not started, and no more workers are asked for. */
+            CPLError(CE_Warning, CPLE_AppDefined, "%s: the batch goes on with %d worker%s",
+                     psPool->pszError, nLive, nLive > 1 ? "s" : "");
+            CPLFree(psPool->pszError);
+            psPool->pszError = NULL;
+            psPool->nMostWorkers = nLive;
+            BWTaskOutcome sOutcome;
+            memset(&sOutcome, 0, sizeof(sOutcome));
+            sOutcome.pszFailure = "not started";
+            sOutcome.bNotStarted = TRUE;
+            psOptions->pfnDone(psOptions->pUser, pCookie, &sOutcome);
+            return 0;
+        }
         psOptions->pfnStartFailed(psOptions->pUser, pCookie, psPool->pszError);
         return -1;
     }

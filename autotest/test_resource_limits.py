@@ -1,0 +1,61 @@
+"""Limits the system puts on a batch that gdalwarp, one process, does not
+meet: a container's pids limit (a cgroup's pids.max, which counts threads,
+as ulimit -u does) below what -j asks for."""
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import make_small_rasters, read_report, sanitized_build
+
+WARP = ["-t_srs", "EPSG:3857"]
+
+
+@pytest.fixture
+def pids_cgroup():
+    """A new cgroup with the pids controller (v1 or v2), removed after."""
+    for root in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
+        path = os.path.join(root, f"batchwarp-test-{uuid.uuid4().hex[:8]}")
+        try:
+            os.mkdir(path)
+        except OSError:
+            continue
+        if os.path.exists(os.path.join(path, "pids.max")):
+            break
+        os.rmdir(path)
+    else:
+        pytest.skip("no pids cgroup can be made here (needs root and the pids controller)")
+    yield path
+    os.rmdir(path)
+
+
+def test_a_pids_limit_below_j_runs_the_batch_on_the_workers_it_allows(tmp_path, batchwarp_bin, run_gdalwarp,
+                                                                      pids_cgroup):
+    """-j 16 where the system lets only a few processes start (pids.max 6):
+    the spawn of a further worker failed with EAGAIN and the whole batch
+    stopped, its running tasks too (exit 1, no output, gdalwarp's would all
+    succeed). It now goes on with the workers it has, and says so."""
+    sources = make_small_rasters(str(tmp_path / "in"), 12)
+    with open(os.path.join(pids_cgroup, "pids.max"), "w") as f:
+        f.write("6")
+    report = tmp_path / "report.jsonl"
+    env = dict(os.environ)
+    if sanitized_build(batchwarp_bin):
+        # LeakSanitizer's check at exit needs a process of its own, which
+        # the limit refuses while other workers live: memory errors are
+        # still caught, leaks by the other tests.
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    res = subprocess.run(["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', pids_cgroup, batchwarp_bin,
+                          "-q", *WARP, "-j", "16", *sources, "-outdir", str(tmp_path / "out"), "-report",
+                          str(report)], capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "Resource temporarily unavailable: the batch goes on with" in res.stderr, res.stderr
+    records = read_report(report)
+    assert len(records) == len(sources) and all(r["ok"] for r in records), records
+    for src in sources:
+        name = os.path.basename(src)
+        ref = tmp_path / "ref" / name
+        ref.parent.mkdir(exist_ok=True)
+        run_gdalwarp([*WARP, "-wo", "NUM_THREADS=1"], src, ref)
+        assert (tmp_path / "out" / name).read_bytes() == ref.read_bytes(), name
