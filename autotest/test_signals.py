@@ -470,6 +470,66 @@ def test_a_batch_suspended_longer_than_the_timeout_times_out_no_task(batchwarp_b
     assert temp_entries(out) == []
 
 
+def test_a_batch_suspended_while_the_supervisor_is_at_work_times_out_no_task(batchwarp_bin, tmp_path):
+    """As above, but the batch is stopped while the supervisor does other
+    work than wait for its workers: here it writes a finished output's path
+    (-print_outputs) to a reader that has not read yet, as a pipeline's
+    next program may. The old code noticed a stop only in a poll() that
+    returned late, so the whole stop still counted towards -timeout and
+    the task in flight failed as 'timed out after 15 s' once the batch went
+    on and the reader read."""
+    require_fault_hooks(batchwarp_bin)
+    timeout = 15
+    # The gated source the largest, so handed out first, and more sources
+    # than workers, so that it takes no tail threads and the other worker
+    # has a task: that one ends, and its path waits in write(), while the
+    # gated one is in flight.
+    sources = [*make_small_rasters(tmp_path / "in", 1, 64, "u"), *make_small_rasters(tmp_path / "in", 3)]
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    gate = str(tmp_path / "gate")
+    fifo = tmp_path / "reader.fifo"
+    reader = _small_fifo_reader(fifo)
+    # The pipe filled beforehand: the supervisor's first path waits in write().
+    filler = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        while True:
+            os.write(filler, b"x" * 512)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(filler)
+    env = dict(no_faults_env(), GDAL_BATCHWARP_TEST_FAULTS=f"gate:{os.path.basename(sources[0])}",
+               GDAL_BATCHWARP_TEST_GATE=gate)
+    try:
+        with open(fifo, "wb") as stdout:
+            proc = start_batchwarp(batchwarp_bin, [*WARP, "-q", "-j", "2", "-timeout", timeout, "-print_outputs",
+                                                   "-report", report, *sources, "-outdir", out],
+                                   env=env, stdout=stdout, start_new_session=True)
+        try:
+            wait_for_gate(proc, gate)
+            _wait_blocked_writing(proc, reader)
+            os.killpg(proc.pid, signal.SIGSTOP)
+            time.sleep(timeout + 3)
+            open(gate, "w").close()
+            os.killpg(proc.pid, signal.SIGCONT)
+            os.set_blocking(reader, True)
+            with os.fdopen(reader, "rb", closefd=False) as stream:
+                printed = stream.read()
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGCONT)
+            kill_and_reap(proc)
+    finally:
+        os.close(reader)
+    records = read_report(report)
+    assert [r["error"] for r in records if not r["ok"]] == [], err
+    assert proc.returncode == 0, err
+    assert len(records) == len(sources)
+    assert printed.count(b"\n") == len(sources)
+    assert temp_entries(out) == []
+
+
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
                          ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_ends_the_reading_of_a_source_list_whose_writer_is_at_work(batchwarp_bin, tmp_path,

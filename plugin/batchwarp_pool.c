@@ -1,4 +1,5 @@
 #include "batchwarp_pool.h"
+#include "batchwarp_suspend.h"
 #include "batchwarp_util.h"
 
 #include <errno.h>
@@ -29,10 +30,6 @@ extern char **environ;
 #define BW_REAP_POLL_SECONDS 0.002
 /* The longest poll() wait: timeouts further away are waited for in steps. */
 #define BW_MAX_POLL_SECONDS 3600.0
-/* A poll() that returns this much later than it was asked to means that the
- * supervisor did not run meanwhile: stopped (SIGSTOP, Ctrl-Z, a job
- * scheduler suspending the job), and its workers with it. */
-#define BW_SUSPENDED_MIN_SECONDS 1.0
 /* A task in a slot: the running one, then at most one queued behind it. */
 #define BW_MAX_SLOT_TASKS 2
 
@@ -93,6 +90,7 @@ typedef struct
     char *pszError; /* why the pool itself failed */
     /* The most workers the system let start (see FeedSlot), or 0. */
     int nMostWorkers;
+    double dfSuspendedSeen; /* BWSuspendedSeconds() the deadlines account for */
 } BWPool;
 
 char *BWDescribeWaitStatus(int nStatus)
@@ -761,13 +759,20 @@ static void EnforceTimeouts(BWPool *psPool)
     }
 }
 
-/* dfLost seconds during which the supervisor did not run (the process group
- * stopped, then continued) are no task's time: every deadline moves on by
+/* Seconds during which the supervisor did not run (the process group
+ * stopped, then continued), wherever it was then (in poll(), publishing,
+ * writing to a slow reader), are no task's time: every deadline moves on by
  * them, so that a task in flight is not failed as timed out because the
  * batch was suspended for longer than -timeout. A worker stopped on its own
  * still times out. */
-static void DeferDeadlines(BWPool *psPool, double dfLost)
+static void DeferDeadlines(BWPool *psPool)
 {
+    const double dfSuspended = BWSuspendedSeconds();
+    const double dfLost = dfSuspended - psPool->dfSuspendedSeen;
+    psPool->dfSuspendedSeen = dfSuspended;
+    if (dfLost <= 0)
+        return;
+    CPLDebug("BATCHWARP", "the batch was stopped for %.1f s: no task's time", dfLost);
     for (int i = 0; i < psPool->nSlots; ++i)
     {
         BWWorkerSlot *psSlot = &psPool->pasSlots[i];
@@ -836,6 +841,7 @@ static int RunLoop(BWPool *psPool)
 {
     for (;;)
     {
+        DeferDeadlines(psPool);
         ReapExiting(psPool);
         if (!StopRequested(psPool) && !Dispatch(psPool))
             psPool->bStopping = TRUE;
@@ -847,14 +853,8 @@ static int RunLoop(BWPool *psPool)
             return psPool->pszError == NULL;
         int nPoll = 0;
         const int nTimeoutMs = PreparePoll(psPool, &nPoll);
-        const double dfPolled = BWMonotonicSeconds();
         const int nReady = poll(psPool->pasPoll, (nfds_t)nPoll, nTimeoutMs);
-        if (nTimeoutMs >= 0)
-        {
-            const double dfLate = BWMonotonicSeconds() - dfPolled - nTimeoutMs / 1000.0;
-            if (dfLate >= BW_SUSPENDED_MIN_SECONDS)
-                DeferDeadlines(psPool, dfLate);
-        }
+        DeferDeadlines(psPool); /* before a result's seconds are taken */
         if (nReady < 0 && errno != EINTR)
         {
             psPool->pszError = CPLStrdup(CPLSPrintf("poll() failed: %s", strerror(errno)));
@@ -867,6 +867,7 @@ static int RunLoop(BWPool *psPool)
             if (psPool->pasPoll[k].revents != 0 && iSlot >= 0)
                 ServiceWorker(psPool, &psPool->pasSlots[iSlot]);
         }
+        DeferDeadlines(psPool);
         EnforceTimeouts(psPool);
         if (psPool->psOptions->pfnTick != NULL)
             psPool->psOptions->pfnTick(psPool->psOptions->pUser);
@@ -893,7 +894,10 @@ int BWPoolRun(const BWPoolOptions *psOptions, char **ppszError)
     /* A channel and a pidfd per slot. */
     sPool.pasPoll = CPLCalloc((size_t)sPool.nSlots * 2, sizeof(struct pollfd));
     sPool.panPollSlot = CPLCalloc((size_t)sPool.nSlots * 2, sizeof(int));
+    BWSuspendWatchStart();
+    sPool.dfSuspendedSeen = BWSuspendedSeconds();
     const int bOk = RunLoop(&sPool);
+    BWSuspendWatchStop();
     if (!bOk)
         *ppszError = sPool.pszError;
     else
