@@ -416,8 +416,9 @@ static void PrintSummary(const BWBatch *psBatch, int nStopped, double dfStart)
 {
     if (psBatch->psSummary == NULL)
         return;
-    char *pszText = BWSummaryFormat(psBatch->psSummary, BWMonotonicSeconds() - dfStart,
-                                    psBatch->psOptions->pszReport, nStopped, 5);
+    char *pszText =
+        BWSummaryFormat(psBatch->psSummary, BWMonotonicSeconds() - dfStart,
+                        psBatch->psOptions->pszReport, nStopped, psBatch->psPlan->nItems, 5);
     fputs(pszText, stderr);
     fflush(stderr);
     CPLFree(pszText);

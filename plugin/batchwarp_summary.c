@@ -143,15 +143,20 @@ static void Append(char **ppszText, const char *pszMore)
 }
 
 char *BWSummaryFormat(const BWSummary *psSummary, double dfElapsedSeconds, const char *pszReport,
-                      int nInterrupted, int nMaxReasons)
+                      int nInterrupted, int nSources, int nMaxReasons)
 {
-    const int nTotal = psSummary->nOk + psSummary->nSkipped + psSummary->nFailed + nInterrupted;
+    const int nCounted = psSummary->nOk + psSummary->nSkipped + psSummary->nFailed + nInterrupted;
+    /* The batch's size, not what came of it: a batch stopped early has
+     * sources it never started, which a rerun does. */
+    const int nTotal = nSources > nCounted ? nSources : nCounted;
     char *pszText = CPLStrdup("");
     Append(&pszText, CPLSPrintf("Batch summary: %d source%s: %d ok, %d skipped, %d failed", nTotal,
                                 nTotal == 1 ? "" : "s", psSummary->nOk, psSummary->nSkipped,
                                 psSummary->nFailed));
     if (nInterrupted > 0)
         Append(&pszText, CPLSPrintf(", %d interrupted", nInterrupted));
+    if (nTotal > nCounted)
+        Append(&pszText, CPLSPrintf(", %d not started", nTotal - nCounted));
     Append(&pszText, CPLSPrintf(", in %.1f s.\n", dfElapsedSeconds));
     if (pszReport != NULL)
         Append(&pszText, CPLSPrintf("Report: %s\n",

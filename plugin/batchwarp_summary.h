@@ -24,9 +24,10 @@ char *BWSummaryReason(const GDALBatchWarpResult *psResult);
 
 /* The summary text, lines ending in '\n' (CPLFree it): the counts, the
  * elapsed time, the report's path (pszReport may be NULL, "-" is stdout),
- * sources interrupted by a cancel (nInterrupted), then up to nMaxReasons
+ * sources interrupted by a cancel (nInterrupted), those of the batch's
+ * nSources never started (a batch stopped early), then up to nMaxReasons
  * reasons, most frequent first, each with its count. */
 char *BWSummaryFormat(const BWSummary *psSummary, double dfElapsedSeconds, const char *pszReport,
-                      int nInterrupted, int nMaxReasons);
+                      int nInterrupted, int nSources, int nMaxReasons);
 
 #endif

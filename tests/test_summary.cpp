@@ -29,9 +29,9 @@ GDALBatchWarpResult Result(const char *pszSource, bool bOk, const char *pszError
 }
 
 std::string Format(const BWSummary *psSummary, const char *pszReport, int nInterrupted = 0,
-                   int nMax = 5)
+                   int nMax = 5, int nSources = 0)
 {
-    char *psz = BWSummaryFormat(psSummary, 2.25, pszReport, nInterrupted, nMax);
+    char *psz = BWSummaryFormat(psSummary, 2.25, pszReport, nInterrupted, nSources, nMax);
     std::string os(psz);
     CPLFree(psz);
     return os;
@@ -52,7 +52,16 @@ TEST(Summary, CountsTimeAndReport)
     EXPECT_NE(os.find("1 x boom\n"), std::string::npos) << os;
     EXPECT_EQ(Format(ps, "-").find("Report: (standard output)"), Format(ps, "-").find("Report:"));
     EXPECT_EQ(Format(ps, nullptr).find("Report:"), std::string::npos);
-    EXPECT_NE(Format(ps, nullptr, 4).find("7 sources: 1 ok, 1 skipped, 1 failed, 4 interrupted"),
+    EXPECT_NE(
+        Format(ps, nullptr, 4).find("7 sources: 1 ok, 1 skipped, 1 failed, 4 interrupted, in"),
+        std::string::npos);
+    // A batch stopped early says how many sources it had, and how many of
+    // them it never started: it said '7 sources' for a batch of 20.
+    EXPECT_NE(Format(ps, nullptr, 4, 5, 20)
+                  .find("20 sources: 1 ok, 1 skipped, 1 failed, 4 interrupted, 13 not started, in"),
+              std::string::npos)
+        << Format(ps, nullptr, 4, 5, 20);
+    EXPECT_NE(Format(ps, nullptr, 0, 5, 3).find("3 sources: 1 ok, 1 skipped, 1 failed, in"),
               std::string::npos);
     BWSummaryFree(ps);
 }
