@@ -1,6 +1,7 @@
 """Limits the system puts on a batch that gdalwarp, one process, does not
 meet: a container's pids limit (a cgroup's pids.max, which counts threads,
-as ulimit -u does) below what -j asks for."""
+as ulimit -u does) below what -j asks for; the soft limit of open files
+(ulimit -Sn) below what a -recursive tree's output directories need."""
 import os
 import subprocess
 import uuid
@@ -59,3 +60,34 @@ def test_a_pids_limit_below_j_runs_the_batch_on_the_workers_it_allows(tmp_path, 
         ref.parent.mkdir(exist_ok=True)
         run_gdalwarp([*WARP, "-wo", "NUM_THREADS=1"], src, ref)
         assert (tmp_path / "out" / name).read_bytes() == ref.read_bytes(), name
+
+
+def test_a_recursive_tree_of_more_directories_than_the_soft_descriptor_limit_holds(tmp_path, batchwarp_bin,
+                                                                                   run_gdalwarp):
+    """-recursive over 120 directories under a soft limit of 256 open files
+    (the hard one higher, as the usual 1024 and 524288): each output
+    directory keeps three descriptors, so the batch failed before any work
+    ('Cannot open output directory out/d0083: Too many open files', exit
+    1), where gdalwarp does each file. The soft limit is now
+    raised as far as the hard one allows."""
+    from osgeo import gdal
+    sources = []
+    for i in range(120):
+        src = tmp_path / "in" / f"d{i:04d}" / "a.tif"
+        src.parent.mkdir(parents=True)
+        ds = gdal.GetDriverByName("GTiff").Create(str(src), 4, 4, 1, gdal.GDT_Byte)
+        ds.SetGeoTransform([1 + i * 0.01, 0.001, 0, 50, 0, -0.001])
+        ds.SetProjection("EPSG:4326")
+        ds.GetRasterBand(1).Fill(i)
+        ds = None
+        sources.append(src)
+    report = tmp_path / "report.jsonl"
+    res = subprocess.run(["prlimit", "--nofile=256:8192", batchwarp_bin, "-q", *WARP, "-recursive",
+                          str(tmp_path / "in"), "-outdir", str(tmp_path / "out"), "-report", str(report)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    records = read_report(report)
+    assert len(records) == len(sources) and all(r["ok"] for r in records), records
+    ref = tmp_path / "ref.tif"
+    run_gdalwarp([*WARP, "-wo", "NUM_THREADS=1"], sources[-1], ref)
+    assert (tmp_path / "out" / "d0119" / "a.tif").read_bytes() == ref.read_bytes()

@@ -842,11 +842,34 @@ static int CleanOneDir(const char *pszDir, char **ppszError)
     return TRUE;
 }
 
+/* Descriptors beyond the output directories': the workers' channels and
+ * pidfds (two each), the report, publishing (two directories and a file),
+ * GDAL's own. */
+#define BW_DESCRIPTOR_RESERVE 1024
+static int nOutputDirs = 0; /* counted by CountOneDir */
+
+static int CountOneDir(const char *pszDir, char **ppszError)
+{
+    (void)pszDir;
+    (void)ppszError;
+    ++nOutputDirs;
+    return TRUE;
+}
+
 int BWPrepareOutputDirs(const BWPlan *psPlan, const char *pszOutDir, char **ppszError)
 {
     if (psPublished != NULL)
         CPLHashSetDestroy(psPublished);
     psPublished = NULL;
+    /* Each output directory keeps three descriptors for the run (its own,
+     * its temporary directory's and that one's lock): a -recursive tree of
+     * a few hundred directories (tiles by z/x) passed the usual soft limit
+     * of 1024, and the batch failed ('Too many open files') where gdalwarp
+     * does each file. The soft limit goes up to what they need, with room
+     * for the workers' channels and publishing, as the hard limit allows. */
+    nOutputDirs = 0;
+    ForEachOutputDir(psPlan, CountOneDir, NULL);
+    BWRaiseDescriptorLimit(3L * nOutputDirs + BW_DESCRIPTOR_RESERVE);
     pszPreparedOutDir = pszOutDir;
     const int bOk = ForEachOutputDir(psPlan, PrepareOneDir, ppszError);
     pszPreparedOutDir = NULL;

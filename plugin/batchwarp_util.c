@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -423,4 +424,16 @@ int BWWriteAllUnlessStopped(int fd, const char *p, size_t nLen, int (*pfnStopped
         nLen -= (size_t)nDone;
     }
     return 0;
+}
+
+void BWRaiseDescriptorLimit(long nNeeded)
+{
+    struct rlimit sLimit;
+    if (getrlimit(RLIMIT_NOFILE, &sLimit) != 0 || sLimit.rlim_cur == RLIM_INFINITY ||
+        sLimit.rlim_cur >= (rlim_t)nNeeded)
+        return;
+    sLimit.rlim_cur = sLimit.rlim_max != RLIM_INFINITY && sLimit.rlim_max < (rlim_t)nNeeded
+                          ? sLimit.rlim_max
+                          : (rlim_t)nNeeded;
+    setrlimit(RLIMIT_NOFILE, &sLimit);
 }

@@ -65,4 +65,8 @@ char *BWFifoGuardTake(void);
 void BWFifoGuardWatchThisThread(void);
 void BWFifoGuardUnwatchThisThread(void);
 
+/* Raises the soft limit of open file descriptors to nNeeded, or as near as
+ * the hard limit allows; never lowers it. */
+void BWRaiseDescriptorLimit(long nNeeded);
+
 #endif
