@@ -385,6 +385,16 @@ def test_a_listed_datasets_own_files_are_not_sources(tmp_path, run_batchwarp, ru
     _assert_one_source_per_dataset(tmp_path, run_batchwarp, run_gdalwarp, src, main, template)
 
 
+def _name_mrf_files(src, data, index):
+    """Moves src/m.mrf's tiles to src/data and its index to src/index, as its
+    XML now names them."""
+    os.rename(src / "m.ppg", src / data)
+    os.rename(src / "m.idx", src / index)
+    text = (src / "m.mrf").read_text()
+    (src / "m.mrf").write_text(text.replace("<Raster>", f"<Raster><DataFile>{data}</DataFile>"
+                                            f"<IndexFile>{index}</IndexFile>", 1))
+
+
 def _mrf_in(src, tmp_path, compress):
     """src/m.mrf with COMPRESS=compress, or a skip where this GDAL cannot."""
     if gdal.GetDriverByName("MRF") is None:
@@ -398,7 +408,7 @@ def _mrf_in(src, tmp_path, compress):
 
 
 @pytest.mark.parametrize("template", [None, "{name}.tif"])
-@pytest.mark.parametrize("layout", ["PNG", "JPEG", "LERC", "named"])
+@pytest.mark.parametrize("layout", ["PNG", "JPEG", "LERC", "named", "named_another_stem"])
 def test_an_mrfs_own_files_are_not_sources(tmp_path, run_batchwarp, run_gdalwarp, layout, template):
     """An MRF m.mrf keeps its tiles in m.ppg (PNG), m.pjg (JPEG) or m.lrc
     (LERC), its index in m.idx, or in the files its XML names; GDAL lists
@@ -408,16 +418,35 @@ def test_an_mrfs_own_files_are_not_sources(tmp_path, run_batchwarp, run_gdalwarp
     batch was refused (exit 2), or, told apart by a template, it was warped
     as a raster of its own. Now one source per MRF."""
     src = tmp_path / "in"
-    _mrf_in(src, tmp_path, "PNG" if layout == "named" else layout)
-    if layout == "named":
-        os.rename(src / "m.ppg", src / "m.png")
-        os.rename(src / "m.idx", src / "m.index")
-        text = (src / "m.mrf").read_text()
-        (src / "m.mrf").write_text(text.replace("<Raster>", "<Raster><DataFile>m.png</DataFile>"
-                                                "<IndexFile>m.index</IndexFile>", 1))
+    _mrf_in(src, tmp_path, "PNG" if layout.startswith("named") else layout)
+    if layout.startswith("named"):
+        # Named in its XML, with the MRF's stem or another (which the
+        # listing looked at no more than any raster's file).
+        stem = "tiles" if layout == "named_another_stem" else "m"
+        _name_mrf_files(src, f"{stem}.png", f"{stem}.index")
     own = sorted(set(os.listdir(src)) - {"m.mrf", "m.mrf.aux.xml"})
     assert len(own) == 2 and any(gdal.IdentifyDriverEx(str(src / n)) for n in own), own  # the premise
     _assert_one_source_per_dataset(tmp_path, run_batchwarp, run_gdalwarp, src, "m.mrf", template)
+
+
+def test_the_tiles_of_an_mrf_whose_compression_this_gdal_lacks_are_not_a_source(tmp_path, run_batchwarp):
+    """m.mrf compressed with QB3, which this GDAL may not read: its tiles
+    are in m.pq3 (here a PNG under that name, so that GDAL opens it alone:
+    no QB3 writer needed). The old code learnt the tiles' name from GDAL's
+    open of the MRF and a table without QB3, so m.pq3 became a source of its
+    own and the plan refused the batch (both to out/m.tif). Now m.mrf and
+    the raster beside it are the two sources."""
+    src = tmp_path / "in"
+    _mrf_in(src, tmp_path, "PNG")
+    os.rename(src / "m.ppg", src / "m.pq3")
+    text = (src / "m.mrf").read_text()
+    (src / "m.mrf").write_text(text.replace("<Raster>", "<Raster><Compression>QB3</Compression>", 1))
+    make_raster(src / "t.tif", xsize=16, ysize=16, seed=1)
+    assert gdal.IdentifyDriverEx(str(src / "m.pq3")) is not None  # the premise
+    res = run_batchwarp([*WARP, "-q", "-dry_run", src, "-outdir", tmp_path / "out"])
+    assert res.returncode == 0, res.stderr
+    assert sorted(line.split(" -> ")[0] for line in res.stdout.splitlines()) == [
+        str(src / "m.mrf"), str(src / "t.tif")], res.stdout
 
 
 def test_a_raster_beside_an_mrf_that_is_not_its_file_stays_a_source(tmp_path, run_batchwarp):

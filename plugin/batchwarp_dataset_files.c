@@ -25,59 +25,72 @@ static char *StemOf(const char *pszPath)
 
 /* The data extension GDAL's MRF driver gives a dataset's tiles by their
  * compression, when its XML names no DataFile (the MRF User Guide's
- * defaults; its index file is .idx). */
+ * defaults, QB3's too; its index file is .idx). */
 static const char *const apszMRFDataExtensions[][2] = {
-    {"NONE", "til"}, {"PNG", "ppg"},     {"PPNG", "ppg"}, {"JPEG", "pjg"}, {"JPNG", "pjp"},
-    {"TIF", "ptf"},  {"DEFLATE", "pzp"}, {"LERC", "lrc"}, {"ZSTD", "pzs"}};
+    {"NONE", ".til"}, {"PNG", ".ppg"},     {"PPNG", ".ppg"}, {"JPEG", ".pjg"}, {"JPNG", ".pjp"},
+    {"TIF", ".ptf"},  {"DEFLATE", ".pzp"}, {"LERC", ".lrc"}, {"ZSTD", ".pzs"}, {"QB3", ".pq3"}};
 
-/* One of an MRF's own files, named in its XML (pszElement below Raster) or
- * else pszPath with the extension pszDefault (NULL: none). */
+/* One of the files of the MRF at pszPath, as GDAL's driver names it
+ * (getFname): pszElement below Raster in its XML, beside the MRF when it
+ * is a bare name or starts with dots and a slash, else as written; without
+ * it, pszPath with its last four characters replaced by pszDefault (NULL:
+ * a compression this table does not know, no name). */
 static char **AddMRFFile(char **papszFiles, const CPLXMLNode *psRaster, const char *pszElement,
                          const char *pszPath, const char *pszDefault)
 {
-    const char *pszNamed = psRaster ? CPLGetXMLValue(psRaster, pszElement, NULL) : NULL;
-    if (pszNamed != NULL && pszNamed[0] != '\0')
+    const char *pszNamed = CPLGetXMLValue(psRaster, pszElement, "");
+    if (pszNamed[0] != '\0')
     {
-        char *pszDir = BWPathDir(pszPath);
-        papszFiles = CSLAddString(papszFiles, CPLIsFilenameRelative(pszNamed)
-                                                  ? CPLFormFilename(pszDir, pszNamed, NULL)
-                                                  : pszNamed);
-        CPLFree(pszDir);
+        const size_t nSlash = strcspn(pszNamed, "\\/");
+        const char *pszLastSlash = strrchr(pszPath, '/');
+        const int bAsWritten = nSlash == 0 || (nSlash == 2 && pszNamed[1] == ':') ||
+                               (pszNamed[nSlash] != '\0' && nSlash != strspn(pszNamed, ".")) ||
+                               pszLastSlash == NULL;
+        if (bAsWritten)
+            return CSLAddString(papszFiles, pszNamed);
+        char *pszFile =
+            CPLStrdup(CPLSPrintf("%.*s%s", (int)(pszLastSlash + 1 - pszPath), pszPath, pszNamed));
+        papszFiles = CSLAddString(papszFiles, pszFile);
+        CPLFree(pszFile);
+        return papszFiles;
     }
-    else if (pszDefault != NULL)
-        papszFiles = CSLAddString(papszFiles, CPLResetExtension(pszPath, pszDefault));
-    return papszFiles;
+    const size_t nLen = strlen(pszPath);
+    if (pszDefault == NULL || nLen < strlen(pszDefault))
+        return papszFiles;
+    return CSLAddString(
+        papszFiles, CPLSPrintf("%.*s%s", (int)(nLen - strlen(pszDefault)), pszPath, pszDefault));
 }
 
-/* The index and data files of the MRF hDS (opened from pszPath), which
- * GDALGetFileList leaves out (GDAL 3.6 to 3.13 list the .mrf alone): named
- * in its XML (Raster/IndexFile, Raster/DataFile), else the driver's
- * default names beside it. */
-static char **MRFOwnFiles(GDALDatasetH hDS, const char *pszPath)
+/* The index and data files the MRF at pszPath names (NULL if it holds no
+ * MRF XML: a raw LERC tile opens as an MRF too), which GDALGetFileList
+ * leaves out (GDAL 3.6 to 3.13 list the .mrf alone): named in its XML
+ * (Raster/IndexFile, Raster/DataFile), else the driver's default names,
+ * the data's by the XML's Compression (PNG when none). Read from the XML,
+ * not asked of GDAL: an MRF this GDAL cannot open still names its files. */
+static char **MRFOwnFiles(const char *pszPath)
 {
-    CPLXMLNode *psTree = NULL;
     char szHead[1024];
     VSILFILE *fp = VSIFOpenL(pszPath, "rb");
-    if (fp != NULL)
-    {
-        /* Its XML header, not a raw LERC tile opened as an MRF. */
-        const size_t nRead = VSIFReadL(szHead, 1, sizeof(szHead) - 1, fp);
-        szHead[nRead] = '\0';
-        VSIFCloseL(fp);
-        if (strstr(szHead, "<MRF_META>") != NULL)
-            psTree = CPLParseXMLFile(pszPath);
-    }
+    if (fp == NULL)
+        return NULL;
+    const size_t nRead = VSIFReadL(szHead, 1, sizeof(szHead) - 1, fp);
+    szHead[nRead] = '\0';
+    VSIFCloseL(fp);
+    CPLXMLNode *psTree = strstr(szHead, "<MRF_META>") ? CPLParseXMLFile(pszPath) : NULL;
     const CPLXMLNode *psRaster = psTree ? CPLGetXMLNode(psTree, "=MRF_META.Raster") : NULL;
-    const char *pszCompression = GDALGetMetadataItem(hDS, "COMPRESSION", "IMAGE_STRUCTURE");
+    if (psRaster == NULL)
+    {
+        CPLDestroyXMLNode(psTree);
+        return NULL;
+    }
+    const char *pszCompression = CPLGetXMLValue(psRaster, "Compression", "PNG");
     const char *pszDataExt = NULL;
-    for (size_t i = 0; pszCompression != NULL &&
-                       i < sizeof(apszMRFDataExtensions) / sizeof(apszMRFDataExtensions[0]);
-         ++i)
+    for (size_t i = 0; i < sizeof(apszMRFDataExtensions) / sizeof(apszMRFDataExtensions[0]); ++i)
     {
         if (EQUAL(pszCompression, apszMRFDataExtensions[i][0]))
             pszDataExt = apszMRFDataExtensions[i][1];
     }
-    char **papszFiles = AddMRFFile(NULL, psRaster, "IndexFile", pszPath, "idx");
+    char **papszFiles = AddMRFFile(NULL, psRaster, "IndexFile", pszPath, ".idx");
     papszFiles = AddMRFFile(papszFiles, psRaster, "DataFile", pszPath, pszDataExt);
     CPLDestroyXMLNode(psTree);
     return papszFiles;
@@ -101,7 +114,7 @@ static int DatasetListsFile(const BWSource *psOwner, const char *pszPath, int bA
                          (const char *const *)psOwner->papszSiblings);
     char **papszFiles = hDS && !bAlone ? GDALGetFileList(hDS) : NULL;
     char **papszOwn = hDS && hMRF != NULL && GDALGetDatasetDriver(hDS) == hMRF
-                          ? MRFOwnFiles(hDS, psOwner->pszPath)
+                          ? MRFOwnFiles(psOwner->pszPath)
                           : NULL;
     if (hDS != NULL)
         GDALClose(hDS);
@@ -148,6 +161,40 @@ static int FirstStemKey(const BWStemKey *pasKeys, int nKeys, const char *pszDir,
     return nLow;
 }
 
+/* Marks in pabDrop the sources that source i names as its index or data
+ * file, if it is an MRF called *.mrf (the driver's extension: a directory
+ * of tiles costs no open), whatever their stem: m.mrf's DataFile tiles.png
+ * is no raster of its own, though GDAL opens it as one. */
+static void DropFilesAnMRFNames(const BWSourceList *psList, int nFirst, int i,
+                                const BWStemKey *pasByName, int nCount, char *pabDrop)
+{
+    const char *pszPath = psList->pasSources[nFirst + i].pszPath;
+    if (pabDrop[i] || !EQUAL(CPLGetExtension(BWPathName(pszPath)), "mrf"))
+        return;
+    char **papszOwn = MRFOwnFiles(pszPath);
+    /* An .mrf that is a FIFO, released by the plan's guard, fails in its
+     * own task. */
+    CPLFree(BWFifoGuardTake());
+    for (char **papszIter = papszOwn; papszIter && *papszIter; ++papszIter)
+    {
+        char *pszDir = BWPathDir(*papszIter);
+        const char *pszName = BWPathName(*papszIter);
+        for (int m = FirstStemKey(pasByName, nCount, pszDir, pszName);
+             m < nCount && strcmp(pasByName[m].pszDir, pszDir) == 0 &&
+             strcmp(pasByName[m].pszKey, pszName) == 0;
+             ++m)
+        {
+            if (pasByName[m].iSource == i)
+                continue;
+            CPLDebug("BATCHWARP", "%s is a file of %s: not a source of its own", *papszIter,
+                     pszPath);
+            pabDrop[pasByName[m].iSource] = TRUE;
+        }
+        CPLFree(pszDir);
+    }
+    CSLDestroy(papszOwn);
+}
+
 /*
  * Leaves out of sources [nFirst, nSources) the files of another listed
  * dataset: a file that some driver claims by its extension (MFF's .hdr,
@@ -158,7 +205,8 @@ static int FirstStemKey(const BWStemKey *pasKeys, int nKeys, const char *pszDir,
  * (a directory of ENVI or EHdr rasters could not be warped at all). Such a
  * file is left out when GDAL does not recognise it alone and the dataset,
  * opened, names it among its files. Only files that share a stem with
- * another source are looked at: a directory of tiles costs no open.
+ * another source are looked at, and those an *.mrf names in its XML: a
+ * directory of tiles costs no open.
  */
 void BWDropFilesOfListedDatasets(BWSourceList *psList, int nFirst)
 {
@@ -181,6 +229,8 @@ void BWDropFilesOfListedDatasets(BWSourceList *psList, int nFirst)
     qsort(pasByName, (size_t)nCount, sizeof(BWStemKey), CompareStemKeys);
     char *pabDrop = CPLCalloc((size_t)nCount, 1);
     for (int i = 0; i < nCount; ++i)
+        DropFilesAnMRFNames(psList, nFirst, i, pasByName, nCount, pabDrop);
+    for (int i = 0; i < nCount; ++i)
     {
         const char *pszPath = psList->pasSources[nFirst + i].pszPath;
         /* The sources of the same stem, then the one named as the stem. */
@@ -199,7 +249,7 @@ void BWDropFilesOfListedDatasets(BWSourceList *psList, int nFirst)
                 ++aiOwners[k][1];
             }
         }
-        if (!bOthers)
+        if (!bOthers || pabDrop[i])
             continue;
         CPLPushErrorHandler(CPLQuietErrorHandler);
         GDALDriverH hDriver = GDALIdentifyDriverEx(pszPath, GDAL_OF_RASTER, NULL, NULL);

@@ -9,7 +9,8 @@
 #include "batchwarp_sources.h"
 
 /* Leaves out of psList's sources [nFirst, nSources) the files of another
- * listed dataset of the same stem (see the definition). */
+ * listed dataset of the same stem, and those an MRF names in its XML (see
+ * the definition). */
 void BWDropFilesOfListedDatasets(BWSourceList *psList, int nFirst);
 
 #endif
