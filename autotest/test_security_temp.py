@@ -197,3 +197,47 @@ def test_a_run_leaves_no_temporary_entry_and_names_its_own_randomly(tmp_path, ba
     assert len(seen) == 1 and is_run_temp_dir_name(seen[0]), seen
     assert str(proc.pid) not in seen[0]
     assert hidden_files(out) == []
+
+
+def _chattr(flag, path):
+    return subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True).returncode == 0
+
+
+def test_a_temporary_directory_that_cannot_be_removed_stays_marked_for_the_next_run(tmp_path, batchwarp_bin):
+    """The output directory made immutable (chattr +i) during the run: the
+    run's temporary directory cannot be removed at its end. Its contents
+    went, its marker with them, and the empty directory stayed unmarked,
+    without a word: no later run could prove it its own, so it stayed for
+    good. Now the marker goes last and comes back when the directory cannot
+    go; the run says so, and the next run writing there removes it. (Fails
+    on the old code: the directory is still there after the second run.)"""
+    from fault_util import require_fault_hooks, wait_for_gate, kill_and_reap, TEMP_PREFIX
+
+    require_fault_hooks(batchwarp_bin)
+    sources = make_small_rasters(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    if not _chattr("+i", out) or not _chattr("-i", out):
+        pytest.skip("chattr +i needs root and a file system with the immutable flag")
+    gate = str(tmp_path / "gate")
+    env = {**os.environ, "GDAL_BATCHWARP_TEST_FAULTS": f"gate_publish:{os.path.basename(sources[0])}",
+           "GDAL_BATCHWARP_TEST_GATE": gate}
+    proc = subprocess.Popen([batchwarp_bin, *WARP, "-q", *sources, "-outdir", str(out)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_gate(proc, gate)
+        assert _chattr("+i", out)
+        open(gate, "w").close()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        _chattr("-i", out)
+        kill_and_reap(proc)
+    assert proc.returncode == 1, err  # the output could not be put into place
+    left = [n for n in os.listdir(out) if n.startswith(TEMP_PREFIX)]
+    assert len(left) == 1, os.listdir(out)
+    assert f"Cannot remove temporary directory '{out / left[0]}'" in err, err
+    assert os.listdir(out / left[0]) == [".batchwarp-owner"]
+    res = subprocess.run([batchwarp_bin, *WARP, "-q", *sources, "-outdir", str(out)], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert sorted(os.listdir(out)) == [os.path.basename(sources[0])]

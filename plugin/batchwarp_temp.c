@@ -742,8 +742,9 @@ int BWListDirAt(int nDirFd, char ***ppapszNames)
     return 0;
 }
 
-/* Removes what the directory nFd holds (not the directory itself). */
-static int RemoveContents(int nFd, dev_t nDev, int nDepth)
+/* Removes what the directory nFd holds (not the directory itself), but for
+ * the entry pszKeep (NULL: none) of nFd itself. */
+static int RemoveContents(int nFd, dev_t nDev, int nDepth, const char *pszKeep)
 {
     const int nListFd = dup(nFd);
     if (nListFd < 0)
@@ -765,7 +766,8 @@ static int RemoveContents(int nFd, dev_t nDev, int nDepth)
         rewinddir(psDir);
         while ((psEnt = readdir(psDir)) != NULL)
         {
-            if (strcmp(psEnt->d_name, ".") == 0 || strcmp(psEnt->d_name, "..") == 0)
+            if (strcmp(psEnt->d_name, ".") == 0 || strcmp(psEnt->d_name, "..") == 0 ||
+                (pszKeep != NULL && strcmp(psEnt->d_name, pszKeep) == 0))
                 continue;
             struct stat sStat;
             if (fstatat(nFd, psEnt->d_name, &sStat, AT_SYMLINK_NOFOLLOW) != 0)
@@ -784,7 +786,7 @@ static int RemoveContents(int nFd, dev_t nDev, int nDepth)
                     nRet = -1;
                     continue;
                 }
-                if (RemoveContents(nSubFd, nDev, nDepth + 1) != 0)
+                if (RemoveContents(nSubFd, nDev, nDepth + 1, NULL) != 0)
                     nRet = -1;
                 close(nSubFd);
                 if (unlinkat(nFd, psEnt->d_name, AT_REMOVEDIR) == 0)
@@ -818,6 +820,33 @@ static int RemoveDirIfSame(int nParentFd, const char *pszName, int nFd)
     return unlinkat(nParentFd, pszName, AT_REMOVEDIR);
 }
 
+/* Removes a run's temporary directory pszName of nParentFd, open as nFd
+ * (nParentFd -1: only empties it). Its marker goes last: it stays while
+ * anything else does (a mount inside), and comes back if the directory
+ * itself cannot go (an immutable parent): a directory left without it is
+ * one no later run can prove its own, and so would stay for good. Returns
+ * 0, or -1 with errno. */
+static int RemoveMarkedDir(int nParentFd, const char *pszName, int nFd)
+{
+    struct stat sStat;
+    if (fstat(nFd, &sStat) != 0 || RemoveContents(nFd, sStat.st_dev, 0, BW_TEMP_MARKER) != 0 ||
+        (unlinkat(nFd, BW_TEMP_MARKER, 0) != 0 && errno != ENOENT))
+        return -1;
+    if (nParentFd >= 0 && RemoveDirIfSame(nParentFd, pszName, nFd) == 0)
+        return 0;
+    const int nErr = nParentFd >= 0 ? errno : EBADF;
+    /* Moved away or replaced (EAGAIN): no run looks for it where it went,
+     * and it is left as empty as the run found it. */
+    if (nErr != EAGAIN)
+    {
+        const int nMarkerFd = MakeMarker(nFd);
+        if (nMarkerFd >= 0)
+            close(nMarkerFd);
+    }
+    errno = nErr;
+    return -1;
+}
+
 int BWRemoveTreeAt(int nDirFd, const char *pszName)
 {
     struct stat sStat;
@@ -837,8 +866,9 @@ int BWRemoveTreeAt(int nDirFd, const char *pszName)
         errno = EAGAIN;
         return -1;
     }
-    const int nRet =
-        RemoveContents(nFd, sOpened.st_dev, 0) == 0 ? RemoveDirIfSame(nDirFd, pszName, nFd) : -1;
+    const int nRet = RemoveContents(nFd, sOpened.st_dev, 0, NULL) == 0
+                         ? RemoveDirIfSame(nDirFd, pszName, nFd)
+                         : -1;
     close(nFd);
     return nRet;
 }
@@ -874,28 +904,25 @@ void BWRemoveTempDir(const char *pszDir)
          * own files, wherever someone may have moved it. Its name is removed
          * only if it still names it: in a directory others can rename
          * entries of, a directory of anyone's may have been put there. */
-        struct stat sMade;
-        if (psEntry->nDirFd >= 0 && fstat(psEntry->nDirFd, &sMade) == 0 &&
-            RemoveContents(psEntry->nDirFd, sMade.st_dev, 0) == 0)
-        {
-            const int nParentFd = OpenDirectory(pszDir);
-            const int nRet =
-                nParentFd < 0
-                    ? -1
-                    : RemoveDirIfSame(nParentFd, BWPathName(psEntry->pszPath), psEntry->nDirFd);
-            if (nRet != 0 && errno == EAGAIN)
-                CPLError(CE_Warning, CPLE_FileIO,
-                         "Temporary directory '%s' was moved or replaced during the run: what "
-                         "stands at its name was left as it is (the run's own files were "
-                         "removed).",
-                         psEntry->pszPath);
-            else if (nRet != 0)
-                CPLDebug("BATCHWARP", "cannot remove %s: %s", psEntry->pszPath, VSIStrerror(errno));
-            if (nParentFd >= 0)
-                close(nParentFd);
-        }
-        else
-            CPLDebug("BATCHWARP", "cannot empty %s: %s", psEntry->pszPath, VSIStrerror(errno));
+        const int nParentFd = OpenDirectory(pszDir);
+        const int nParentErr = errno;
+        /* Without the parent, emptied all the same, and left marked. */
+        const int nRet = RemoveMarkedDir(nParentFd, BWPathName(psEntry->pszPath), psEntry->nDirFd);
+        if (nParentFd < 0)
+            errno = nParentErr;
+        if (nRet != 0 && errno == EAGAIN)
+            CPLError(CE_Warning, CPLE_FileIO,
+                     "Temporary directory '%s' was moved or replaced during the run: what "
+                     "stands at its name was left as it is (the run's own files were "
+                     "removed).",
+                     psEntry->pszPath);
+        else if (nRet != 0)
+            CPLError(CE_Warning, CPLE_FileIO,
+                     "Cannot remove temporary directory '%s': %s. It is left, marked as this "
+                     "program's, for a later run writing to '%s' to remove.",
+                     psEntry->pszPath, VSIStrerror(errno), pszDir[0] ? pszDir : ".");
+        if (nParentFd >= 0)
+            close(nParentFd);
         if (psEntry->nDirFd >= 0)
             close(psEntry->nDirFd);
         /* The lock goes last: until then, no other run may take it as
@@ -977,9 +1004,7 @@ int BWRemoveStaleTemps(const char *pszDir)
         const int nFd = OpenStale(nParentFd, *papszIter, &nLockFd);
         if (nFd < 0)
             continue;
-        struct stat sStat;
-        if (fstat(nFd, &sStat) == 0 && RemoveContents(nFd, sStat.st_dev, 0) == 0 &&
-            RemoveDirIfSame(nParentFd, *papszIter, nFd) == 0)
+        if (RemoveMarkedDir(nParentFd, *papszIter, nFd) == 0)
             ++nRemoved;
         close(nFd);
         close(nLockFd);
