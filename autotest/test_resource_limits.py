@@ -91,3 +91,27 @@ def test_a_recursive_tree_of_more_directories_than_the_soft_descriptor_limit_hol
     ref = tmp_path / "ref.tif"
     run_gdalwarp([*WARP, "-wo", "NUM_THREADS=1"], sources[-1], ref)
     assert (tmp_path / "out" / "d0119" / "a.tif").read_bytes() == ref.read_bytes()
+
+
+def test_running_out_of_descriptors_is_never_blamed_on_a_moved_output_directory(tmp_path, batchwarp_bin):
+    """Under a limit of open files too low for publishing (ulimit -n 12),
+    the check that the output directory is still where the batch was
+    planned could not open it, and the task failed saying 'Output directory
+    ... was moved or replaced during the run', which nobody did. The run
+    may fail there (gdalwarp needs fewer descriptors), but for the real
+    reason. Every limit from 8 to 24 is tried, so that what the program
+    holds open by then does not decide where the check runs short. (Fails
+    on the old code at 12 with -j 1.)"""
+    sources = make_small_rasters(str(tmp_path / "in"), 2)
+    seen_reasons = set()
+    for limit in range(8, 25):
+        for jobs in ("1", "2"):
+            out = tmp_path / f"out{limit}_{jobs}"
+            res = subprocess.run(["prlimit", f"--nofile={limit}:{limit}", batchwarp_bin, "-q", *WARP, "-j", jobs,
+                                  *sources, "-outdir", str(out)], capture_output=True, text=True, timeout=300)
+            assert "moved or replaced" not in res.stderr, (limit, jobs, res.stderr)
+            if res.returncode != 0:
+                assert "Too many open files" in res.stderr, (limit, jobs, res.stderr)
+                seen_reasons.add(limit)
+    # The range reaches from limits where nothing can run to ones where all does.
+    assert seen_reasons and max(seen_reasons) < 24, seen_reasons

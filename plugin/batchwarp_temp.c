@@ -311,10 +311,21 @@ int BWOutputDirInPlace(const char *pszDir)
     struct stat sKept;
     struct stat sFound;
     char *pszError = NULL;
+    errno = 0;
     const int nFound = BWStatBelowOutDir(psEntry->pszOutDir, pszDir, &sFound, &pszError);
+    const int nErr = errno;
     if (fstat(psEntry->nFd, &sKept) == 0 && nFound == 0 && S_ISDIR(sFound.st_mode) &&
         sFound.st_dev == sKept.st_dev && sFound.st_ino == sKept.st_ino)
         return TRUE;
+    if (nFound != 0 && (nErr == EMFILE || nErr == ENFILE || nErr == ENOMEM))
+    {
+        /* Out of descriptors: the path could not be followed, which tells
+         * nothing of the directory. */
+        CPLError(CE_Failure, CPLE_FileIO, "Cannot check output directory '%s': %s", pszDir,
+                 VSIStrerror(nErr));
+        CPLFree(pszError);
+        return FALSE;
+    }
     CPLError(CE_Failure, CPLE_FileIO,
              "Output directory '%s' was moved or replaced during the run%s%s%s: nothing was "
              "published there, and nothing through it.",
